@@ -14,6 +14,9 @@ public sealed class TestBlock
     /// <summary>Filters named in each section header (e.g. "eval", "chomp"), for diagnostics.</summary>
     public Dictionary<string, IReadOnlyList<string>> Filters { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>1-based line of each section's "---" header, for diagnostics (last occurrence).</summary>
+    public Dictionary<string, int> SectionLines { get; } = new(StringComparer.Ordinal);
+
     public bool Only { get; set; }
     public bool Skip { get; set; }
     public bool Last { get; set; }

@@ -6,6 +6,23 @@ public sealed class TestFile
     public required string Path { get; init; }
     public List<TestBlock> Blocks { get; } = new();
     public FileSettings Settings { get; } = new();
+
+    /// <summary>
+    /// The blocks Test::Base would run: only the first <c>--- ONLY</c> block if there is one;
+    /// otherwise every block without <c>--- SKIP</c>, stopping after the first <c>--- LAST</c>.
+    /// </summary>
+    public IReadOnlyList<TestBlock> SelectedBlocks()
+    {
+        var selected = new List<TestBlock>();
+        foreach (var block in Blocks)
+        {
+            if (block.Only) return [block];
+            if (block.Skip) continue;
+            selected.Add(block);
+            if (block.Last) break;
+        }
+        return selected;
+    }
 }
 
 /// <summary>What the preamble's Test::Nginx / t::APISIX calls set for the whole file.</summary>
@@ -19,7 +36,15 @@ public sealed class FileSettings
     public bool NoShuffle { get; set; }
     public bool NoLongString { get; set; }
     public bool NoRootLocation { get; set; }
+    /// <summary>"no_plan", or "tests => N" / "skip_all => reason" from <c>use X tests => N</c> or <c>plan ...</c>.</summary>
     public string? Plan { get; set; }
+    public int? WorkerConnections { get; set; }
+    /// <summary>Set by <c>master_on()</c> / <c>master_off()</c>; null when the file calls neither.</summary>
+    public bool? MasterOn { get; set; }
+    /// <summary>Names (or NAME=value) passed to <c>env_to_nginx(...)</c>.</summary>
+    public List<string> EnvToNginx { get; } = new();
+    /// <summary>Whether the preamble called <c>run_tests()</c> (without it Test::Nginx runs nothing).</summary>
+    public bool RunTestsCalled { get; set; }
     /// <summary>%ENV assignments made in BEGIN blocks or at top level.</summary>
     public Dictionary<string, string> Env { get; } = new(StringComparer.Ordinal);
     /// <summary>What the preamble printed to stdout (the slurp-and-print idiom), in order.</summary>

@@ -1,0 +1,50 @@
+using Apisix.TestNginx.Parsing;
+
+namespace Apisix.TestNginx.Perl;
+
+// The syntax tree of the Perl subset. Every node knows its source line for error messages.
+
+public abstract record Node(int Line);
+
+// ---- statements ----
+public abstract record Stmt(int Line) : Node(Line);
+public sealed record ExprStmt(Expr Expr, int Line) : Stmt(Line);
+/// <summary>if/elsif/else; an <c>unless</c> clause is stored with its condition wrapped in <c>!</c>.</summary>
+public sealed record IfStmt(IReadOnlyList<(Expr Cond, Block Body)> Clauses, Block? Else, int Line) : Stmt(Line);
+/// <summary>A bare <c>{ ... }</c> or a <c>BEGIN { ... }</c> block (run in place: the preamble is already sequential).</summary>
+public sealed record BlockStmt(Block Body, int Line) : Stmt(Line);
+public sealed record UseStmt(string Module, Expr? Args, int Line) : Stmt(Line);
+
+public sealed record Block(IReadOnlyList<Stmt> Statements, int Line) : Node(Line);
+
+// ---- expressions ----
+public abstract record Expr(int Line) : Node(Line);
+public sealed record LiteralExpr(PerlValue Value, int Line) : Expr(Line);
+public sealed record InterpolatedExpr(IReadOnlyList<StringPart> Parts, int Line) : Expr(Line);
+public sealed record ScalarVarExpr(string Name, int Line) : Expr(Line);
+/// <summary>Only <c>@_</c> is supported.</summary>
+public sealed record ArrayVarExpr(string Name, int Line) : Expr(Line);
+public sealed record EnvElemExpr(Expr Key, int Line) : Expr(Line);
+/// <summary><c>my $x</c>, <c>my ($a, $b)</c>, <c>our $x</c>; Parenthesized makes assignment list-wise.</summary>
+public sealed record DeclExpr(string Kind, IReadOnlyList<string> Names, bool Parenthesized, int Line) : Expr(Line);
+/// <summary><c>local $/</c>: the only <c>local</c> the subset knows (slurp mode for the enclosing block).</summary>
+public sealed record LocalExpr(string Name, int Line) : Expr(Line);
+public sealed record AssignExpr(Expr Target, string Op, Expr Value, int Line) : Expr(Line);
+public sealed record BinaryExpr(string Op, Expr Left, Expr Right, int Line) : Expr(Line);
+/// <summary>Short-circuit operators: || // && or and.</summary>
+public sealed record LogicalExpr(string Op, Expr Left, Expr Right, int Line) : Expr(Line);
+public sealed record UnaryExpr(string Op, Expr Operand, int Line) : Expr(Line);
+public sealed record TernaryExpr(Expr Cond, Expr Then, Expr Else, int Line) : Expr(Line);
+public sealed record DefinedExpr(Expr Operand, int Line) : Expr(Line);
+public sealed record ListExpr(IReadOnlyList<Expr> Items, int Line) : Expr(Line);
+public sealed record ArrayRefExpr(IReadOnlyList<Expr> Items, int Line) : Expr(Line);
+public sealed record RegexExpr(string Pattern, string Flags, int Line) : Expr(Line);
+public sealed record CallExpr(string Name, IReadOnlyList<Expr> Args, int Line) : Expr(Line);
+public sealed record MethodCallExpr(Expr Invocant, string Method, IReadOnlyList<Expr> Args, int Line) : Expr(Line);
+public sealed record AnonSubExpr(Block Body, int Line) : Expr(Line);
+public sealed record DoBlockExpr(Block Body, int Line) : Expr(Line);
+public sealed record ReadLineExpr(string Handle, int Line) : Expr(Line);
+public sealed record ShiftExpr(int Line) : Expr(Line);
+public sealed record ReturnExpr(Expr? Value, int Line) : Expr(Line);
+/// <summary><c>open(my $fh, '&lt;', $path)</c>: the handle target is an lvalue.</summary>
+public sealed record OpenExpr(Expr Handle, Expr Mode, Expr Path, int Line) : Expr(Line);

@@ -1,0 +1,465 @@
+using System.Text;
+using Apisix.TestNginx.Parsing;
+
+namespace Apisix.TestNginx.Perl;
+
+/// <summary>A function the host (Test::Nginx emulation) provides to Perl code.</summary>
+public delegate PerlValue PerlFunction(IReadOnlyList<PerlValue> args, int line);
+
+/// <summary>
+/// Tree-walking evaluator for the Perl subset. Generic Perl lives here; everything Test::Nginx
+/// specific (settings calls, <c>use</c>, preprocessors) is plugged in through <see cref="Functions"/>
+/// and <see cref="UseHandler"/>, see <c>TestNginxFunctions</c>.
+/// </summary>
+public sealed class PerlInterpreter
+{
+    private readonly Dictionary<string, PerlCell> _packageVars = new(StringComparer.Ordinal);
+    private bool _slurp;           // $/ is undef: <$fh> reads the rest of the file
+    private string _errno = "";    // $!
+
+    public PerlInterpreter(string rootDir)
+    {
+        RootDir = rootDir;
+        FileScope = new PerlScope(null);
+    }
+
+    /// <summary>Relative paths given to <c>open</c> resolve against this directory.</summary>
+    public string RootDir { get; }
+
+    /// <summary>The preamble's lexical scope; preprocessor subs close over it.</summary>
+    public PerlScope FileScope { get; }
+
+    public Dictionary<string, PerlFunction> Functions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Receives <c>use Module LIST;</c>; without one, <c>use</c> is an error.</summary>
+    public Action<string, IReadOnlyList<PerlValue>, int>? UseHandler { get; set; }
+
+    /// <summary>Where <c>print</c> output goes.</summary>
+    public Action<string> Print { get; set; } = _ => { };
+
+    /// <summary>%ENV assignments made by the Perl code; reads fall back to the process environment.</summary>
+    public Dictionary<string, string> Env { get; } = new(StringComparer.Ordinal);
+
+    public Block Parse(string source, int firstLine) => PerlParser.Parse(source, firstLine, Functions.ContainsKey);
+
+    /// <summary>Runs a preamble in the file scope.</summary>
+    public void Run(Block program) => ExecStatements(program.Statements, FileScope);
+
+    /// <summary>
+    /// Runs an <c>eval</c> section as Test::Base does: in a fresh scope (globals and %ENV visible,
+    /// the preamble's <c>my</c> variables not), returning the last statement's value in list context.
+    /// </summary>
+    public List<PerlValue> EvalList(Block program)
+    {
+        var scope = new PerlScope(null);
+        try
+        {
+            var stmts = program.Statements;
+            if (stmts.Count == 0) return [];
+            ExecStatements(stmts.Take(stmts.Count - 1).ToList(), scope);
+            return stmts[^1] is ExprStmt last ? List(last.Expr, scope) : [ExecStatements([stmts[^1]], scope)];
+        }
+        catch (ReturnSignal r) { return r.Values; }
+        finally { RunRestores(scope); }
+    }
+
+    /// <summary>Calls a sub (e.g. a block preprocessor) with the given <c>@_</c>.</summary>
+    public PerlValue Call(PerlCode code, params PerlValue[] args)
+    {
+        var scope = new PerlScope(code.Closure) { Args = [.. args] };
+        try { return ExecStatements(code.Body.Statements, scope); }
+        catch (ReturnSignal r) { return r.Values.Count == 0 ? PerlValue.Undef : r.Values[^1]; }
+        finally { RunRestores(scope); }
+    }
+
+    public string? GetEnv(string name) => Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+
+    private sealed class ReturnSignal(List<PerlValue> values) : Exception
+    {
+        public List<PerlValue> Values { get; } = values;
+    }
+
+    // ---- statements ----
+
+    private PerlValue ExecStatements(IReadOnlyList<Stmt> statements, PerlScope scope)
+    {
+        PerlValue last = PerlValue.Undef;
+        foreach (var stmt in statements) last = Exec(stmt, scope);
+        return last;
+    }
+
+    private PerlValue ExecBlock(Block block, PerlScope parent)
+    {
+        var scope = new PerlScope(parent);
+        try { return ExecStatements(block.Statements, scope); }
+        finally { RunRestores(scope); }
+    }
+
+    private static void RunRestores(PerlScope scope)
+    {
+        for (var i = scope.Restores.Count - 1; i >= 0; i--) scope.Restores[i]();
+    }
+
+    private PerlValue Exec(Stmt stmt, PerlScope scope)
+    {
+        switch (stmt)
+        {
+            case ExprStmt e:
+                return Scalar(e.Expr, scope);
+            case IfStmt i:
+                foreach (var (cond, body) in i.Clauses)
+                    if (PerlOps.Truthy(Scalar(cond, scope))) return ExecBlock(body, scope);
+                return i.Else != null ? ExecBlock(i.Else, scope) : PerlValue.Undef;
+            case BlockStmt b:
+                return ExecBlock(b.Body, scope);
+            case UseStmt u:
+                if (UseHandler == null) throw new PerlException(u.Line, $"'use {u.Module}' is not supported here");
+                UseHandler(u.Module, u.Args == null ? [] : List(u.Args, scope), u.Line);
+                return PerlValue.Undef;
+            default:
+                throw new PerlException(stmt.Line, $"unsupported statement {stmt.GetType().Name}");
+        }
+    }
+
+    // ---- expressions ----
+
+    private PerlValue Scalar(Expr expr, PerlScope scope)
+    {
+        switch (expr)
+        {
+            case LiteralExpr l:
+                return l.Value;
+            case InterpolatedExpr s:
+                return new PerlString(Interpolate(s, scope));
+            case ScalarVarExpr v:
+                return ReadScalar(v.Name, v.Line, scope);
+            case ArrayVarExpr a:
+                return new PerlString((ArgsOf(scope, a.Line).Count).ToString());
+            case EnvElemExpr env:
+                return GetEnv(PerlOps.Str(Scalar(env.Key, scope), env.Line)) is { } value ? new PerlString(value) : PerlValue.Undef;
+            case DeclExpr d:
+                foreach (var name in d.Names) Declare(d, name, scope);
+                return PerlValue.Undef;
+            case LocalExpr l:
+                LocalizeSlurp(scope);
+                return PerlValue.Undef;
+            case AssignExpr a:
+                return Assign(a, scope);
+            case BinaryExpr b:
+                return Binary(b, scope);
+            case LogicalExpr l:
+                var left = Scalar(l.Left, scope);
+                var takeLeft = l.Op switch
+                {
+                    "||" => PerlOps.Truthy(left),
+                    "&&" => !PerlOps.Truthy(left),
+                    _ => left is not PerlUndef, // "//"
+                };
+                return takeLeft ? left : Scalar(l.Right, scope);
+            case UnaryExpr u:
+                var operand = Scalar(u.Operand, scope);
+                return u.Op == "!"
+                    ? PerlOps.Bool(!PerlOps.Truthy(operand))
+                    : new PerlString(PerlOps.FormatNumber(-PerlOps.Num(operand, u.Line)));
+            case TernaryExpr t:
+                return PerlOps.Truthy(Scalar(t.Cond, scope)) ? Scalar(t.Then, scope) : Scalar(t.Else, scope);
+            case DefinedExpr d:
+                return PerlOps.Bool(Scalar(d.Operand, scope) is not PerlUndef);
+            case ListExpr l:
+                PerlValue lastItem = PerlValue.Undef; // the comma operator: the last value wins
+                foreach (var item in l.Items) lastItem = Scalar(item, scope);
+                return lastItem;
+            case ArrayRefExpr a:
+                return new PerlArray(a.Items.SelectMany(i => List(i, scope)).ToList());
+            case RegexExpr r:
+                return new PerlRegex(r.Pattern, r.Flags);
+            case CallExpr c:
+                return CallFunction(c, scope);
+            case MethodCallExpr m:
+                return CallMethod(m, scope) is { } result ? result : PerlValue.Undef;
+            case AnonSubExpr s:
+                return new PerlCode(s.Body, scope);
+            case DoBlockExpr d:
+                return ExecBlock(d.Body, scope);
+            case ReadLineExpr r:
+                return ReadLines(r, scope, all: false) is [var one] ? one : PerlValue.Undef;
+            case ShiftExpr sh:
+                var args = ArgsOf(scope, sh.Line);
+                if (args.Count == 0) return PerlValue.Undef;
+                var first = args[0];
+                args.RemoveAt(0);
+                return first;
+            case ReturnExpr r:
+                throw new ReturnSignal(r.Value == null ? [] : List(r.Value, scope));
+            case OpenExpr o:
+                return Open(o, scope);
+            default:
+                throw new PerlException(expr.Line, $"unsupported expression {expr.GetType().Name}");
+        }
+    }
+
+    private List<PerlValue> List(Expr expr, PerlScope scope)
+    {
+        switch (expr)
+        {
+            case ListExpr l:
+                return l.Items.SelectMany(i => List(i, scope)).ToList();
+            case ArrayVarExpr a:
+                return [.. ArgsOf(scope, a.Line)];
+            case ReadLineExpr r:
+                return ReadLines(r, scope, all: true);
+            case MethodCallExpr m:
+                // A missing section is an empty list in list context (Test::Base's AUTOLOAD returns nothing).
+                return CallMethod(m, scope) is { } v ? [v] : [];
+            case TernaryExpr t:
+                return PerlOps.Truthy(Scalar(t.Cond, scope)) ? List(t.Then, scope) : List(t.Else, scope);
+            case AssignExpr { Target: DeclExpr { Parenthesized: true } or ListExpr } a:
+                Assign(a, scope);
+                return List(a.Target is DeclExpr d ? new ListExpr(d.Names.Select(n => (Expr)new ScalarVarExpr(n, d.Line)).ToList(), d.Line) : a.Target, scope);
+            default:
+                return [Scalar(expr, scope)];
+        }
+    }
+
+    private string Interpolate(InterpolatedExpr s, PerlScope scope)
+    {
+        var sb = new StringBuilder();
+        foreach (var part in s.Parts)
+        {
+            sb.Append(part switch
+            {
+                LiteralPart l => l.Text,
+                ScalarPart v => PerlOps.Str(ReadScalar(v.Name, s.Line, scope), s.Line),
+                EnvPart e => GetEnv(e.Key) ?? "",
+                _ => throw new PerlException(s.Line, "bad string part"),
+            });
+        }
+        return sb.ToString();
+    }
+
+    private PerlValue ReadScalar(string name, int line, PerlScope scope)
+    {
+        if (name == "!") return new PerlString(_errno);
+        if (name == "/") return _slurp ? PerlValue.Undef : new PerlString("\n");
+        return CellOf(name, line, scope).Value;
+    }
+
+    private PerlCell CellOf(string name, int line, PerlScope scope)
+    {
+        if (name.Contains("::"))
+        {
+            if (!_packageVars.TryGetValue(name, out var global)) _packageVars[name] = global = new PerlCell();
+            return global;
+        }
+        if (name.Length == 1 && !char.IsLetter(name[0]))
+            throw new PerlException(line, $"the special variable ${name} is not supported");
+        return scope.Find(name)
+            ?? throw new PerlException(line, $"Global symbol \"${name}\" requires explicit package name (did you forget to declare \"my ${name}\"?)");
+    }
+
+    private PerlCell Declare(DeclExpr decl, string name, PerlScope scope)
+    {
+        if (decl.Kind != "our") return scope.Declare(name);
+        var global = CellOf("main::" + name, decl.Line, scope);
+        scope.Alias(name, global);
+        return global;
+    }
+
+    private static List<PerlValue> ArgsOf(PerlScope scope, int line) =>
+        scope.FindArgs() ?? throw new PerlException(line, "@_ used outside a sub (@ARGV is not supported)");
+
+    private void LocalizeSlurp(PerlScope scope)
+    {
+        var saved = _slurp;
+        scope.Restores.Add(() => _slurp = saved);
+        _slurp = true;
+    }
+
+    private PerlValue Assign(AssignExpr a, PerlScope scope)
+    {
+        if (a.Target is DeclExpr { Parenthesized: true } or ListExpr)
+        {
+            var values = List(a.Value, scope);
+            var targets = a.Target is DeclExpr d
+                ? d.Names.Select(n => Declare(d, n, scope)).ToList()
+                : ((ListExpr)a.Target).Items.Select(i => i is DeclExpr one ? Declare(one, one.Names[0], scope) : CellOf(((ScalarVarExpr)i).Name, i.Line, scope)).ToList();
+            for (var i = 0; i < targets.Count; i++) targets[i].Value = i < values.Count ? values[i] : PerlValue.Undef;
+            return new PerlString(values.Count.ToString());
+        }
+
+        if (a.Target is LocalExpr)
+        {
+            var v = Scalar(a.Value, scope);
+            if (v is not PerlUndef) throw new PerlException(a.Line, "only 'local $/;' or 'local $/ = undef;' is supported");
+            LocalizeSlurp(scope);
+            return v;
+        }
+
+        if (a.Op != "=")
+        {
+            var current = a.Target is EnvElemExpr ? Scalar(a.Target, scope) : ReadScalar(((ScalarVarExpr)a.Target).Name, a.Line, scope);
+            var shortCircuit = a.Op switch
+            {
+                "||=" => PerlOps.Truthy(current),
+                "&&=" => !PerlOps.Truthy(current),
+                "//=" => current is not PerlUndef,
+                _ => false,
+            };
+            if (shortCircuit) return current;
+            var rhs = Scalar(a.Value, scope);
+            var result = a.Op is "||=" or "&&=" or "//=" ? rhs
+                : BinaryValue(a.Op[..^1], current, rhs, a.Line);
+            return Store(a.Target, result, scope);
+        }
+
+        var value = Scalar(a.Value, scope);
+        if (a.Target is DeclExpr decl)
+        {
+            Declare(decl, decl.Names[0], scope).Value = value;
+            return value;
+        }
+        return Store(a.Target, value, scope);
+    }
+
+    private PerlValue Store(Expr target, PerlValue value, PerlScope scope)
+    {
+        if (target is EnvElemExpr env)
+        {
+            Env[PerlOps.Str(Scalar(env.Key, scope), env.Line)] = PerlOps.Str(value, env.Line);
+            return value;
+        }
+        CellOf(((ScalarVarExpr)target).Name, target.Line, scope).Value = value;
+        return value;
+    }
+
+    private PerlValue Binary(BinaryExpr b, PerlScope scope) =>
+        BinaryValue(b.Op, Scalar(b.Left, scope), Scalar(b.Right, scope), b.Line);
+
+    private static PerlValue BinaryValue(string op, PerlValue l, PerlValue r, int line)
+    {
+        string S(PerlValue v) => PerlOps.Str(v, line);
+        double N(PerlValue v) => PerlOps.Num(v, line);
+        PerlValue Num(double d) => new PerlString(PerlOps.FormatNumber(d));
+        switch (op)
+        {
+            case ".": return new PerlString(S(l) + S(r));
+            case "x":
+                var count = (int)Math.Max(0, N(r));
+                return new PerlString(new StringBuilder().Insert(0, S(l), count).ToString());
+            case "+": return Num(N(l) + N(r));
+            case "-": return Num(N(l) - N(r));
+            case "*": return Num(N(l) * N(r));
+            case "**": return Num(Math.Pow(N(l), N(r)));
+            case "/":
+                if (N(r) == 0) throw new PerlException(line, "Illegal division by zero", died: true);
+                return Num(N(l) / N(r));
+            case "%":
+                if ((long)N(r) == 0) throw new PerlException(line, "Illegal modulus zero", died: true);
+                return Num((long)N(l) % (long)N(r));
+            case "==": return PerlOps.Bool(N(l) == N(r));
+            case "!=": return PerlOps.Bool(N(l) != N(r));
+            case "<": return PerlOps.Bool(N(l) < N(r));
+            case ">": return PerlOps.Bool(N(l) > N(r));
+            case "<=": return PerlOps.Bool(N(l) <= N(r));
+            case ">=": return PerlOps.Bool(N(l) >= N(r));
+            case "eq": return PerlOps.Bool(S(l) == S(r));
+            case "ne": return PerlOps.Bool(S(l) != S(r));
+            case "lt": return PerlOps.Bool(string.CompareOrdinal(S(l), S(r)) < 0);
+            case "gt": return PerlOps.Bool(string.CompareOrdinal(S(l), S(r)) > 0);
+            case "le": return PerlOps.Bool(string.CompareOrdinal(S(l), S(r)) <= 0);
+            case "ge": return PerlOps.Bool(string.CompareOrdinal(S(l), S(r)) >= 0);
+            default: throw new PerlException(line, $"unsupported operator '{op}'");
+        }
+    }
+
+    private PerlValue CallFunction(CallExpr c, PerlScope scope)
+    {
+        var args = c.Args.SelectMany(a => List(a, scope)).ToList();
+        switch (c.Name)
+        {
+            case "print":
+                Print(string.Concat(args.Select(a => PerlOps.Str(a, c.Line))));
+                return new PerlString("1");
+            case "die":
+                var message = string.Concat(args.Select(a => PerlOps.Str(a, c.Line)));
+                throw new PerlException(c.Line, message.Length == 0 ? "Died" : message.TrimEnd('\n'), died: true);
+            case "close":
+                if (args is not [PerlFileHandle]) throw new PerlException(c.Line, "close() needs a filehandle from open");
+                return new PerlString("1");
+        }
+        if (!Functions.TryGetValue(c.Name, out var fn)) throw new PerlException(c.Line, $"unsupported function '{c.Name}'");
+        return fn(args, c.Line);
+    }
+
+    // Returns null for a section the block doesn't have (so list context can yield an empty list).
+    private PerlValue? CallMethod(MethodCallExpr m, PerlScope scope)
+    {
+        var invocant = Scalar(m.Invocant, scope);
+        if (invocant is not PerlBlockObject { Block: var block })
+            throw new PerlException(m.Line, $"can't call method '{m.Method}' on {PerlOps.Describe(invocant)}");
+        var args = m.Args.SelectMany(a => List(a, scope)).ToList();
+        switch (m.Method)
+        {
+            case "set_value":
+                if (args.Count == 0) throw new PerlException(m.Line, "set_value needs a section name");
+                var name = PerlOps.Str(args[0], m.Line);
+                if (name is "name" or "description" or "seq_num")
+                    throw new PerlException(m.Line, $"set_value(\"{name}\", ...) is not supported");
+                foreach (var v in args.Skip(1))
+                    if (v is not (PerlString or PerlRegex or PerlArray or PerlUndef))
+                        throw new PerlException(m.Line, $"can't store {PerlOps.Describe(v)} in section '{name}'");
+                block.Set(name, args.Count switch
+                {
+                    1 => PerlValue.Undef,
+                    2 => args[1],
+                    _ => new PerlArray(args.Skip(1).ToList()),
+                });
+                return new PerlString("1");
+            case "name": return new PerlString(block.Name);
+            case "description": return new PerlString(block.Description);
+            case "seq_num": return new PerlString(block.Index.ToString());
+        }
+        if (args.Count > 0) throw new PerlException(m.Line, $"Not allowed to set values for '{m.Method}' (use set_value)");
+        return block.Sections.TryGetValue(m.Method, out var section) && section is not PerlUndef ? section : null;
+    }
+
+    private PerlValue Open(OpenExpr o, PerlScope scope)
+    {
+        var mode = PerlOps.Str(Scalar(o.Mode, scope), o.Line).Trim();
+        if (mode != "<") throw new PerlException(o.Line, $"open mode '{mode}' is not supported (only '<')");
+        var path = PerlOps.Str(Scalar(o.Path, scope), o.Line);
+        var cell = o.Handle is DeclExpr d ? Declare(d, d.Names[0], scope) : CellOf(((ScalarVarExpr)o.Handle).Name, o.Line, scope);
+        try
+        {
+            var full = Path.IsPathRooted(path) ? path : Path.Combine(RootDir, path);
+            cell.Value = new PerlFileHandle(full, Encoding.Latin1.GetString(File.ReadAllBytes(full)));
+            return new PerlString("1");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _errno = e switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
+                UnauthorizedAccessException => "Permission denied",
+                _ => e.Message,
+            };
+            return PerlValue.Undef;
+        }
+    }
+
+    private List<PerlValue> ReadLines(ReadLineExpr r, PerlScope scope, bool all)
+    {
+        var handle = CellOf(r.Handle, r.Line, scope).Value as PerlFileHandle
+            ?? throw new PerlException(r.Line, $"<${r.Handle}> needs a filehandle from open");
+        var result = new List<PerlValue>();
+        while (handle.Position < handle.Content.Length)
+        {
+            var end = _slurp ? handle.Content.Length : handle.Content.IndexOf('\n', handle.Position) + 1;
+            if (end <= 0) end = handle.Content.Length;
+            result.Add(new PerlString(handle.Content[handle.Position..end]));
+            handle.Position = end;
+            if (!all) break;
+        }
+        return result;
+    }
+}

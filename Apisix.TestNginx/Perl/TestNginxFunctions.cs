@@ -1,0 +1,84 @@
+using Apisix.TestNginx.Parsing;
+
+namespace Apisix.TestNginx.Perl;
+
+/// <summary>
+/// The functions and modules a .t preamble may call, bound to one file's <see cref="FileSettings"/>.
+/// They only record what the file asked for; building and running happen in later rooms.
+/// </summary>
+public static class TestNginxFunctions
+{
+    // Pragmas and helpers that change nothing we model.
+    private static readonly HashSet<string> IgnoredModules = ["strict", "warnings", "utf8", "lib", "Cwd"];
+
+    /// <param name="preprocessors">Receives <c>add_block_preprocessor</c> subs in run order (LIFO: each new one goes first).</param>
+    /// <param name="blockCount">What <c>blocks()</c> returns, e.g. in <c>plan tests =&gt; blocks() * 2</c>.</param>
+    public static void Install(PerlInterpreter perl, FileSettings settings, List<PerlCode> preprocessors, int blockCount)
+    {
+        perl.Print = settings.Printed.Add;
+        perl.UseHandler = (module, args, line) =>
+        {
+            if (IgnoredModules.Contains(module)) return;
+            if (!module.StartsWith("Test::Nginx", StringComparison.Ordinal) && !module.StartsWith("t::", StringComparison.Ordinal))
+                throw new PerlException(line, $"unsupported module 'use {module}'");
+            settings.Module = module;
+            if (args.Count > 0) settings.Plan = PlanText(args, line);
+        };
+
+        var f = perl.Functions;
+        f["log_level"] = (a, l) => Set(a, l, 1, () => settings.LogLevel = Str(a[0], l));
+        f["repeat_each"] = (a, l) => a.Count == 0
+            ? Num(settings.RepeatEach)
+            : Set(a, l, 1, () => settings.RepeatEach = Int(a[0], l));
+        f["workers"] = (a, l) => Set(a, l, 1, () => settings.Workers = Int(a[0], l));
+        f["worker_connections"] = (a, l) => Set(a, l, 1, () => settings.WorkerConnections = Int(a[0], l));
+        f["no_long_string"] = (a, l) => Set(a, l, 0, () => settings.NoLongString = true);
+        f["no_shuffle"] = (a, l) => Set(a, l, 0, () => settings.NoShuffle = true);
+        f["no_root_location"] = (a, l) => Set(a, l, 0, () => settings.NoRootLocation = true);
+        f["master_on"] = (a, l) => Set(a, l, 0, () => settings.MasterOn = true);
+        f["master_off"] = (a, l) => Set(a, l, 0, () => settings.MasterOn = false);
+        f["env_to_nginx"] = (a, _) =>
+        {
+            settings.EnvToNginx.AddRange(a.Select(v => Str(v, 0)));
+            return PerlValue.Undef;
+        };
+        f["run_tests"] = (a, l) => Set(a, l, 0, () => settings.RunTestsCalled = true);
+        f["plan"] = (a, l) =>
+        {
+            settings.Plan = PlanText(a, l);
+            return PerlValue.Undef;
+        };
+        f["blocks"] = (a, l) => NoArgs(a, l, Num(blockCount));
+        f["cwd"] = (a, l) => NoArgs(a, l, new PerlString(perl.RootDir));
+        f["add_block_preprocessor"] = (a, l) =>
+        {
+            if (a is not [PerlCode code]) throw new PerlException(l, "add_block_preprocessor needs one sub { ... }");
+            preprocessors.Insert(0, code); // Test::Nginx unshifts: the last registered runs first
+            return PerlValue.Undef;
+        };
+    }
+
+    // Validates the argument count, then applies the setting.
+    private static PerlValue Set(IReadOnlyList<PerlValue> args, int line, int count, Action apply)
+    {
+        if (args.Count != count) throw new PerlException(line, $"expected {count} argument(s), got {args.Count}");
+        apply();
+        return PerlValue.Undef;
+    }
+
+    private static PerlValue NoArgs(IReadOnlyList<PerlValue> args, int line, PerlValue result) =>
+        args.Count == 0 ? result : throw new PerlException(line, $"expected no arguments, got {args.Count}");
+
+    private static string PlanText(IReadOnlyList<PerlValue> args, int line) => args switch
+    {
+        [var single] => Str(single, line),
+        [var key, var value] => $"{Str(key, line)} => {Str(value, line)}",
+        _ => throw new PerlException(line, "unsupported test plan (expected 'no_plan', tests => N or skip_all => REASON)"),
+    };
+
+    private static string Str(PerlValue v, int line) => PerlOps.Str(v, line);
+
+    private static int Int(PerlValue v, int line) => (int)PerlOps.Num(v, line);
+
+    private static PerlValue Num(int n) => new PerlString(n.ToString());
+}
