@@ -15,6 +15,19 @@ public static class TestFileLoader
     /// <exception cref="TestFileException">Anything unreadable, unsupported or dying, with file:line.</exception>
     public static TestFile Load(string path, string rootDir)
     {
+        try
+        {
+            return LoadFile(path, rootDir);
+        }
+        catch (Exception e) when (e is not TestFileException)
+        {
+            // A bug in this loader, not in the file: still report it against the file, never crash the run.
+            throw new TestFileException(path, 0, $"internal error while loading: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static TestFile LoadFile(string path, string rootDir)
+    {
         string text;
         try
         {

@@ -43,7 +43,11 @@ public sealed class PerlInterpreter
     public Block Parse(string source, int firstLine) => PerlParser.Parse(source, firstLine, Functions.ContainsKey);
 
     /// <summary>Runs a preamble in the file scope.</summary>
-    public void Run(Block program) => ExecStatements(program.Statements, FileScope);
+    public void Run(Block program)
+    {
+        try { ExecStatements(program.Statements, FileScope); }
+        catch (ReturnSignal) { throw new PerlException(program.Line, "Can't return outside a subroutine"); }
+    }
 
     /// <summary>
     /// Runs an <c>eval</c> section as Test::Base does: in a fresh scope (globals and %ENV visible,

@@ -169,6 +169,8 @@ public sealed class PerlLexer
             case "__END__" or "__DATA__":
                 _pos = _src.Length;
                 return new Token(TokenKind.Eof, "", line);
+            case var _ when _last?.IsOp("->") == true:
+                break; // a method name ($block->s), never a quote operator
             case "q" or "qq" or "qw" or "qr" when StartsQuoteLike():
                 return LexQuoteLike(word, start, line);
             case "m" or "s" or "tr" or "y" when StartsQuoteLike() && !LastIsTerm:
@@ -248,7 +250,8 @@ public sealed class PerlLexer
             _pos += 2;
             var hexStart = _pos;
             while (Uri.IsHexDigit(Peek()) || Peek() == '_') _pos++;
-            var value = Convert.ToInt64(_src[hexStart.._pos].Replace("_", ""), 16);
+            if (!long.TryParse(_src[hexStart.._pos].Replace("_", ""), System.Globalization.NumberStyles.HexNumber, null, out var value))
+                throw Error(start, $"bad hex number '{_src[start.._pos]}'");
             return new Token(TokenKind.Number, value.ToString(System.Globalization.CultureInfo.InvariantCulture), line);
         }
         while (char.IsAsciiDigit(Peek()) || Peek() == '_') _pos++;
@@ -460,7 +463,9 @@ public sealed class PerlLexer
                 {
                     var close = raw.IndexOf('}', i);
                     if (close < 0) throw Error(start, "unterminated \\x{...}");
-                    AppendCodePoint(sb, Convert.ToInt32(raw[(i + 2)..close], 16));
+                    if (!int.TryParse(raw[(i + 2)..close], System.Globalization.NumberStyles.HexNumber, null, out var cp) || cp > 0x10FFFF)
+                        throw Error(start, $"bad escape \\x{{{raw[(i + 2)..close]}}}");
+                    AppendCodePoint(sb, cp);
                     return close;
                 }
                 var hexEnd = i + 1;

@@ -111,6 +111,18 @@ public class PerlEvaluatorTests
     }
 
     [Fact]
+    public void Quote_operator_letters_are_plain_method_names_after_an_arrow()
+    {
+        var perl = new PerlInterpreter(Path.GetTempPath());
+        var block = new TestBlock { Index = 1, Name = "T", Line = 1 };
+        block.Set("s", new PerlString("section s"));
+        perl.Functions["blk"] = (_, _) => new PerlBlockObject(block);
+
+        perl.EvalList(perl.Parse("blk()->s . '|' . (blk()->y // 'none')", 1))
+            .Should().Equal(new PerlString("section s|none"));
+    }
+
+    [Fact]
     public void Die_is_a_runtime_error_with_its_message()
     {
         var act = () => Run("my $f = 'x';\ndie \"cannot use '$f'\\n\";");
@@ -130,6 +142,8 @@ public class PerlEvaluatorTests
     [InlineData("my $r = qr/$pat/;", "line 1: variable interpolation inside qr// is not supported")]
     [InlineData("print `ls`;", "line 1: backticks*")]
     [InlineData("my $h = {a => 1};", "line 1: anonymous hashes*")]
+    [InlineData("print 1;\nreturn 1;", "line 1: Can't return outside a subroutine")]
+    [InlineData("print \"\\x{zz}\";", "line 1: bad escape \\x{zz}")]
     public void Unsupported_constructs_name_line_and_construct(string code, string message)
     {
         var act = () => Run(code);
