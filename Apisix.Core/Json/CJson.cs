@@ -82,4 +82,29 @@ public static class CJson
         // LuaJIT stores it as a double, rounding it.
         return JsonValue.Create((double)l);
     }
+
+    /// <summary>
+    /// Deep copy whose numbers follow the port's convention (see
+    /// <see cref="NumberNode(double)"/>) whatever CLR type backed them, so a
+    /// copied int 60 reads back as long 60 like a decoded one.
+    /// </summary>
+    public static JsonNode? CloneNormalized(JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                return null;
+            case JsonObject obj:
+                var o = new JsonObject();
+                foreach (var (key, value) in obj) o[key] = CloneNormalized(value);
+                return o;
+            case JsonArray arr:
+                var a = new JsonArray();
+                foreach (var item in arr) a.Add(CloneNormalized(item));
+                return a;
+            default:
+                if (JsonScalars.TryGetNumber(node, out double d)) return NumberNode(d);
+                return node.DeepClone();
+        }
+    }
 }

@@ -165,7 +165,7 @@ internal sealed partial class SchemaValidator
         if (def is JsonValue && JsonScalars.Kind(def) is System.Text.Json.JsonValueKind.Null)
             return;
         // An empty table value that is a JsonArray cannot take keys (see gaps).
-        if (v.Node is JsonObject target) target[prop] = def.DeepClone();
+        if (v.Node is JsonObject target) target[prop] = CJson.CloneNormalized(def);
     }
 
     /// <summary><c>pairs(t)</c> over an object; snapshot so validators may write to it.</summary>

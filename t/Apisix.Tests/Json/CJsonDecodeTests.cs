@@ -199,4 +199,15 @@ public class CJsonDecodeTests
         const string text = "{\"model\":\"gpt-4\",\"messages\":[{\"role\":\"user\",\"content\":\"hi/there\"}],\"n\":1.5,\"empty\":[]}";
         CJson.Encode(CJson.Decode(text).Value).Should().Be(text);
     }
+    [Fact]
+    public void CloneNormalizedUsesTheNumberConvention()
+    {
+        var source = new JsonObject { ["i"] = 60, ["d"] = 2.0, ["f"] = 0.5, ["a"] = new JsonArray(1, "x", null) };
+        var copy = CJson.CloneNormalized(source)!;
+        copy["i"]!.GetValue<long>().Should().Be(60);
+        copy["d"]!.GetValue<long>().Should().Be(2);
+        copy["f"]!.GetValue<double>().Should().Be(0.5);
+        CJson.Encode(copy).Should().Be("{\"i\":60,\"d\":2,\"f\":0.5,\"a\":[1,\"x\",null]}");
+        copy.Should().NotBeSameAs(source);
+    }
 }
