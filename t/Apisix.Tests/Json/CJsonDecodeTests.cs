@@ -18,6 +18,7 @@ public class CJsonDecodeTests
     [Theory]
     // Trailing garbage after a complete value.
     [InlineData("{} \"x\"", "Expected the end but found T_STRING at character 4")]
+    [InlineData("{}\"messages\": [ { \"role\": \"system\", \"cont", "Expected the end but found T_STRING at character 3")]
     [InlineData("1 2", "Expected the end but found T_INTEGER at character 3")]
     [InlineData("[] x", "Expected the end but found invalid token at character 4")]
     [InlineData("true false", "Expected the end but found T_BOOLEAN at character 6")]
