@@ -1,0 +1,47 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Apisix.Core.OpenResty.Net;
+
+/// <summary>
+/// One Kestrel server serving every endpoint of a network. The transport is chosen here and only
+/// here: in-memory for the test runner; a socket transport would make it a real gateway.
+/// </summary>
+public sealed class HttpServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private HttpServerHost(WebApplication app) => _app = app;
+
+    public static async Task<HttpServerHost> StartInMemoryAsync(LoopbackNetwork network, RequestDelegate handler)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IConnectionListenerFactory>(new InMemoryTransportFactory(network));
+        builder.WebHost.UseKestrel(o =>
+        {
+            o.AddServerHeader = false;
+            o.Limits.MaxRequestBodySize = null;
+            o.Limits.MinRequestBodyDataRate = null;
+            o.Limits.MinResponseDataRate = null;
+            o.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(68);
+            o.Listen(new IPEndPoint(IPAddress.Loopback, 1));
+        });
+        var app = builder.Build();
+        app.Run(handler);
+        await app.StartAsync();
+        return new HttpServerHost(app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try { await _app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
+        await _app.DisposeAsync();
+    }
+}

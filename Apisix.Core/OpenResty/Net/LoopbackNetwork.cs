@@ -1,0 +1,69 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.Channels;
+
+namespace Apisix.Core.OpenResty.Net;
+
+/// <summary>
+/// An in-memory "loopback": which addresses and ports are listening, name resolution for the
+/// few hosts a test world knows, and connecting. No real port is taken, so several worlds
+/// (one per .t file) can run side by side.
+/// </summary>
+public sealed class LoopbackNetwork
+{
+    private readonly ConcurrentDictionary<(IPAddress Addr, int Port), bool> _bound = new();
+    private readonly ConcurrentDictionary<InMemoryConnection, byte> _open = new();
+    private readonly Channel<InMemoryConnection> _accepted = Channel.CreateUnbounded<InMemoryConnection>();
+    private long _nextClientPort = 40000;
+
+    /// <summary>Host names this network resolves besides IP literals.</summary>
+    public ConcurrentDictionary<string, IPAddress> Hosts { get; } = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["localhost"] = IPAddress.Loopback,
+    };
+
+    /// <summary>Connections accepted for any bound endpoint; the HTTP server consumes them.</summary>
+    public ChannelReader<InMemoryConnection> Accepted => _accepted.Reader;
+
+    /// <summary>Listen on addr:port; <see cref="IPAddress.Any"/> listens on every local address.</summary>
+    public void Bind(IPAddress addr, int port) => _bound[(addr, port)] = true;
+
+    /// <summary>Stop listening everywhere and drop every open connection (the world is torn down).</summary>
+    public void Reset()
+    {
+        _bound.Clear();
+        foreach (var c in _open.Keys) c.Kill();
+        _open.Clear();
+    }
+
+    public bool IsBound(IPAddress addr, int port) =>
+        _bound.ContainsKey((addr, port)) || (IsLocal(addr) && _bound.ContainsKey((IPAddress.Any, port)));
+
+    private static bool IsLocal(IPAddress a) => IPAddress.IsLoopback(a) || a.Equals(IPAddress.Any);
+
+    public IPAddress? Resolve(string host)
+    {
+        if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
+        if (IPAddress.TryParse(host, out var ip)) return ip;
+        return Hosts.TryGetValue(host, out var a) ? a : null;
+    }
+
+    /// <summary>
+    /// Connect as a TCP client. Returns the client's stream, or an error worded as nginx words it
+    /// ("connection refused", "no resolver defined to resolve ...").
+    /// </summary>
+    public (Stream? Stream, string? Error) Connect(string host, int port)
+    {
+        var ip = Resolve(host);
+        if (ip is null) return (null, $"{host} could not be resolved (3: Host not found)");
+        if (!IsBound(ip, port)) return (null, "connection refused");
+        var remotePort = (int)(Interlocked.Increment(ref _nextClientPort) % 20000) + 40000;
+        var conn = new InMemoryConnection(new IPEndPoint(ip, port), new IPEndPoint(IPAddress.Loopback, remotePort));
+        _open[conn] = 0;
+        conn.ConnectionClosed.Register(() => _open.TryRemove(conn, out _));
+        _accepted.Writer.TryWrite(conn);
+        return (conn.ClientStream, null);
+    }
+
+    public void Complete() => _accepted.Writer.TryComplete();
+}
