@@ -1,0 +1,85 @@
+using System.Text;
+using Apisix.TestNginx.Checks;
+
+namespace Apisix.TestNginx.Reporting;
+
+/// <summary>How one block went. <see cref="Name"/> is a byte string (as parsed from the .t file).</summary>
+public sealed class BlockOutcome
+{
+    public const string Pass = "pass";
+    public const string Fail = "fail";
+    public const string Skip = "skip";
+
+    public int Index { get; set; }
+    public string Name { get; set; } = "";
+
+    /// <summary><see cref="Pass"/>, <see cref="Fail"/> or <see cref="Skip"/>.</summary>
+    public string Status { get; set; } = Pass;
+
+    /// <summary>Failure messages (Test::More style), or the reason for a skip; null for a pass.</summary>
+    public string? Message { get; set; }
+
+    public List<string> Warnings { get; set; } = new();
+    public TimeSpan Elapsed { get; set; }
+
+    /// <summary>The outcome of a checked block: pass or fail with the checker's messages and warnings.</summary>
+    public static BlockOutcome From(int index, string name, BlockCheckResult check, TimeSpan elapsed) => new()
+    {
+        Index = index,
+        Name = name,
+        Status = check.Ok ? Pass : Fail,
+        Message = check.Message,
+        Warnings = [.. check.Warnings],
+        Elapsed = elapsed,
+    };
+}
+
+/// <summary>How one .t file went; <see cref="Error"/> is set when the file could not be loaded or run to the end.</summary>
+public sealed class FileOutcome
+{
+    public string File { get; set; } = "";
+    public List<BlockOutcome> Blocks { get; set; } = new();
+    public string? Error { get; set; }
+}
+
+/// <summary>Pass/fail/skip counts over a run. A file error counts as one failure.</summary>
+public readonly record struct RunTotals(int Passed, int Failed, int Skipped)
+{
+    public static RunTotals Of(IEnumerable<FileOutcome> files)
+    {
+        int passed = 0, failed = 0, skipped = 0;
+        foreach (var file in files)
+        {
+            if (file.Error != null) failed++;
+            foreach (var b in file.Blocks)
+            {
+                switch (b.Status)
+                {
+                    case BlockOutcome.Pass: passed++; break;
+                    case BlockOutcome.Skip: skipped++; break;
+                    default: failed++; break;
+                }
+            }
+        }
+        return new RunTotals(passed, failed, skipped);
+    }
+
+    /// <summary>Exactly <c>N passed, N failed, N skipped</c>.</summary>
+    public override string ToString() => $"{Passed} passed, {Failed} failed, {Skipped} skipped";
+}
+
+/// <summary>Turns byte strings (one char per byte) back into text.</summary>
+public static class ByteStrings
+{
+    /// <summary>
+    /// Reads the bytes of a byte string as UTF-8 (invalid sequences become U+FFFD). A string holding
+    /// chars above U+00FF is not a byte string and is returned unchanged.
+    /// </summary>
+    public static string ToText(string? s)
+    {
+        if (string.IsNullOrEmpty(s)) return s ?? "";
+        foreach (var c in s)
+            if (c > 0xFF) return s;
+        return Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(s));
+    }
+}
