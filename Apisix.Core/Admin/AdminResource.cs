@@ -1,0 +1,275 @@
+using System.Text.Json.Nodes;
+using Apisix.Core.Config;
+using Apisix.Core.Json;
+
+namespace Apisix.Core.Admin;
+
+/// <summary>The outcome of a resource's own checker: ok with a value (an id or name), or an error body.</summary>
+internal readonly record struct CheckResult(bool Ok, JsonNode? Value, JsonObject? Error)
+{
+    public static CheckResult Pass(JsonNode? value = null) => new(true, value, null);
+
+    public static CheckResult Fail(string message) => new(false, null, Msg(message));
+
+    public static JsonObject Msg(string message) => new() { ["error_msg"] = message };
+}
+
+/// <summary>A resource handler's answer: status and body (a JSON value, or plain text).</summary>
+internal readonly record struct HandlerResult(int Status, JsonNode? Body, string? Text = null);
+
+/// <summary>
+/// The generic resource of <c>apisix/admin/resource.lua</c>: GET (one or
+/// list), POST (generated id), PUT, PATCH (merge or sub-path) and DELETE over
+/// the store, with the id and timestamp rules, calling the resource's own
+/// checker on a copy of the conf.
+/// </summary>
+internal sealed class AdminResource
+{
+    public required string Name { get; init; }
+    public required string Kind { get; init; }
+
+    /// <summary>(id, conf copy, need_id) → check result; the copy gets schema defaults, the stored conf does not.</summary>
+    public required Func<JsonNode?, JsonObject, bool, CheckResult> Checker { get; init; }
+
+    public Action<JsonNode?, JsonObject>? EncryptConf { get; init; }
+
+    /// <summary>(id) → null, or the status and body refusing the delete.</summary>
+    public Func<string, (int, JsonObject)?>? DeleteChecker { get; init; }
+
+    public string[] UnsupportedMethods { get; init; } = Array.Empty<string>();
+
+    public HashSet<string> ListFilterFields { get; init; } = new();
+
+    /// <summary>The id is part of the body (consumers: username) or the path (plugin_metadata), not checked as an id.</summary>
+    public bool NoIdResource { get; init; }
+
+    public required EtcdView Etcd { get; init; }
+
+    private HandlerResult? Unsupported(string method)
+    {
+        if (Array.IndexOf(UnsupportedMethods, method) < 0) return null;
+        return new HandlerResult(405, CheckResult.Msg("not supported `" + method.ToUpperInvariant()
+                                                       + "` method for " + Kind));
+    }
+
+    /// <summary>
+    /// <c>_M:check_conf(id, conf, need_id, typ, allow_time)</c>. Returns the id
+    /// to store under (or the checker's value for id-less resources).
+    /// </summary>
+    public (bool Ok, JsonNode? Id, JsonObject? Error) CheckConf(JsonNode? id, JsonNode? conf, bool present,
+        bool needId, bool allowTime = false)
+    {
+        if (!present) return (false, null, CheckResult.Msg("missing configurations"));
+        if (conf is not JsonObject obj)
+        {
+            if (conf is JsonArray) obj = new JsonObject(); // keys on an array are lost; the schema will object
+            else throw new LuaRuntimeError("attempt to index local 'conf' (a " + ConfigMerge.LuaType(conf) + " value)");
+        }
+
+        if (!NoIdResource)
+        {
+            // id = id or conf.id (JSON null is a truthy cjson.null in Lua).
+            JsonNode? idVal = id;
+            bool idIsNil = id == null;
+            if (idIsNil && obj.TryGetPropertyValue("id", out var confId))
+            {
+                idVal = confId;
+                idIsNil = false;
+            }
+            bool idTruthy = !idIsNil && LuaText.IsTruthy(idVal);
+
+            if (needId && !idTruthy) return (false, null, CheckResult.Msg("missing " + Kind + " id"));
+            if (!needId && idTruthy) return (false, null, CheckResult.Msg("wrong " + Kind + " id, do not need it"));
+
+            if (needId && LuaText.FieldIsTruthy(obj, "id")
+                && LuaText.ToLuaString(obj["id"]) != LuaText.ToLuaString(idVal))
+            {
+                return (false, null, CheckResult.Msg("wrong " + Kind + " id"));
+            }
+
+            if (idIsNil) obj.Remove("id");
+            else obj["id"] = idVal == null ? null : idVal.Parent == null ? idVal : idVal.DeepClone();
+            id = idVal;
+        }
+
+        if (!allowTime)
+        {
+            string? err = CheckForbiddenProperties(obj, "create_time", "update_time");
+            if (err != null) return (false, null, CheckResult.Msg(err));
+        }
+
+        var copy = (JsonObject)CJson.CloneNormalized(obj)!;
+        var result = Checker(id, copy, needId);
+
+        EncryptConf?.Invoke(id, obj);
+
+        if (!result.Ok) return (false, null, result.Error);
+        if (NoIdResource) return (true, result.Value, null);
+        return (true, needId ? id : JsonValue.Create(true), null);
+    }
+
+    private static string? CheckForbiddenProperties(JsonObject conf, params string[] names)
+    {
+        const string prefix = "the property is forbidden: ";
+        foreach (var v in names)
+        {
+            if (LuaText.FieldIsTruthy(conf, v)) return prefix + " " + v;
+        }
+        if (conf["upstream"] is JsonObject up)
+        {
+            foreach (var v in names)
+            {
+                if (LuaText.FieldIsTruthy(up, v)) return prefix + " upstream." + v;
+            }
+        }
+        if (conf["plugins"] is JsonObject plugins)
+        {
+            foreach (var v in names)
+            {
+                if (LuaText.FieldIsTruthy(plugins, v)) return prefix + " plugins." + v;
+            }
+        }
+        return null;
+    }
+
+    private string KeyOf(JsonNode? id) => "/" + Name + "/" + LuaText.ToLuaString(id);
+
+    public HandlerResult Get(string? id)
+    {
+        if (Unsupported("get") is { } u) return u;
+
+        string key = "/" + Name + (id != null ? "/" + id : "");
+        var res = Etcd.Get(key, id == null);
+
+        if (Name == "consumers" && res.Body["list"] is JsonArray list)
+        {
+            var kept = new JsonArray();
+            foreach (var item in list.ToList())
+            {
+                list.Remove(item);
+                if (item is JsonObject o && JsonScalars.TryGetString(o["key"], out string k) && IsCredentialKey(k))
+                    continue;
+                kept.Add(item);
+            }
+            res.Body["list"] = kept;
+            res.Body["total"] = kept.Count;
+        }
+
+        return new HandlerResult(res.Status, res.Body);
+    }
+
+    private bool IsCredentialKey(string key)
+    {
+        if (key.StartsWith(Etcd.Prefix, StringComparison.Ordinal)) key = key.Substring(Etcd.Prefix.Length);
+        var segs = AdminUtils.Split(key);
+        return segs.Count >= 4 && segs[1] == "consumers" && segs[3] == "credentials";
+    }
+
+    public HandlerResult Post(string? id, JsonNode? conf, bool present)
+    {
+        if (Unsupported("post") is { } u) return u;
+
+        var (ok, _, err) = CheckConf(id == null ? null : JsonValue.Create(id), conf, present, needId: false);
+        if (!ok) return new HandlerResult(400, err);
+
+        var obj = AsObject(conf);
+        AdminUtils.InjectTimestamp(obj, null, Etcd.Now);
+        var res = Etcd.Push("/" + Name, obj);
+        return new HandlerResult(res.Status, res.Body);
+    }
+
+    public HandlerResult Put(string? id, JsonNode? conf, bool present)
+    {
+        if (Unsupported("put") is { } u) return u;
+
+        var (ok, newId, err) = CheckConf(id == null ? null : JsonValue.Create(id), conf, present, needId: !NoIdResource);
+        if (!ok) return new HandlerResult(400, err);
+
+        var obj = AsObject(conf);
+        string key = KeyOf(newId);
+
+        if (Name != "plugin_metadata")
+        {
+            var prev = Etcd.Get(key);
+            JsonObject? prevValue = prev.Status == 200 ? prev.Body["node"]?["value"] as JsonObject : null;
+            AdminUtils.InjectTimestamp(obj, prevValue, Etcd.Now);
+        }
+        else
+        {
+            obj["id"] = newId?.DeepClone();
+        }
+
+        var res = Etcd.Set(key, obj);
+        return new HandlerResult(res.Status, res.Body);
+    }
+
+    public HandlerResult Delete(string? id, IReadOnlyDictionary<string, string> args)
+    {
+        if (Unsupported("delete") is { } u) return u;
+        if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
+
+        string key = "/" + Name + "/" + id;
+
+        if (DeleteChecker != null && !(args.TryGetValue("force", out var force) && force == "true"))
+        {
+            var refused = DeleteChecker(id);
+            if (refused is var (code, body)) return new HandlerResult(code, body);
+        }
+
+        if (Name == "consumers") Etcd.Rmdir(key + "/credentials/");
+
+        var res = Etcd.Delete(key);
+        return new HandlerResult(res.Status, res.Body);
+    }
+
+    public HandlerResult Patch(string? id, JsonNode? conf, bool present, string subPath)
+    {
+        if (Unsupported("patch") is { } u) return u;
+        if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
+
+        string key = "/" + Name + "/" + id;
+
+        if (!present) return new HandlerResult(400, CheckResult.Msg("missing new configuration"));
+        if (subPath == "" && conf is not (JsonObject or JsonArray))
+            return new HandlerResult(400, CheckResult.Msg("invalid configuration"));
+
+        var old = Etcd.Get(key);
+        if (old.Status != 200) return new HandlerResult(old.Status, old.Body);
+
+        var oldNode = (JsonObject)old.Body["node"]!;
+        long modifiedIndex = oldNode["modifiedIndex"]!.GetValue<long>();
+        if (oldNode["value"] is not JsonObject nodeValue)
+            throw new LuaRuntimeError("attempt to index a non-table stored value");
+        oldNode.Remove("value");
+
+        // The stored encrypt_fields are ciphertext; open them before merging.
+        DecryptStored?.Invoke(nodeValue);
+
+        JsonNode? newValue;
+        if (subPath != "")
+        {
+            var (root, code, perr) = AdminUtils.Patch(nodeValue, subPath, conf);
+            if (code != null) return new HandlerResult(code.Value, CheckResult.Msg(perr!));
+            newValue = root;
+            if (newValue is JsonObject nv) AdminUtils.InjectTimestamp(nv, null, Etcd.Now, AdminUtils.SubPathPatch);
+        }
+        else
+        {
+            var patch = conf is JsonObject po ? po : new JsonObject();
+            newValue = AdminUtils.Merge(nodeValue, patch);
+            AdminUtils.InjectTimestamp((JsonObject)newValue, null, Etcd.Now, patch);
+        }
+
+        var (ok, _, err) = CheckConf(JsonValue.Create(id), newValue, true, needId: true, allowTime: true);
+        if (!ok) return new HandlerResult(400, err);
+
+        var res = Etcd.AtomicSet(key, newValue, modifiedIndex);
+        if (res == null) return new HandlerResult(503, CheckResult.Msg("value changed before overwritten"));
+        return new HandlerResult(res.Value.Status, res.Value.Body);
+    }
+
+    /// <summary>Decrypts the plugin confs of a stored value (set when data encryption is on).</summary>
+    public Action<JsonObject>? DecryptStored { get; init; }
+
+    private static JsonObject AsObject(JsonNode? conf) => conf as JsonObject ?? new JsonObject();
+}
