@@ -502,6 +502,7 @@ public sealed class AdminApi
         "consumer" => SchemaDefs.Consumer,
         "global_rule" => SchemaDefs.GlobalRule,
         "plugin_config" => SchemaDefs.PluginConfig,
+        "consumer_group" => SchemaDefs.ConsumerGroup,
         _ => null,
     };
 
@@ -525,6 +526,8 @@ public sealed class AdminApi
             "upstreams" => "upstream",
             "consumers" => "consumer",
             "global_rules" => "global_rule",
+            "plugin_configs" => "plugin_config",
+            "consumer_groups" => "consumer_group",
             _ => "",
         };
         var schema = CoreSchema(singular);

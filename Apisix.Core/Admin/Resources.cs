@@ -72,10 +72,57 @@ internal sealed class Resources
                 UnsupportedMethods = new[] { "post" },
                 DecryptStored = v => DecryptPlugins(v, SchemaType.Plugin),
             },
+            ["plugin_configs"] = new AdminResource
+            {
+                Name = "plugin_configs", Kind = "plugin config", Etcd = etcd,
+                Checker = (_, conf, _) => CheckPluginsHolder(SchemaDefs.PluginConfig, conf),
+                EncryptConf = (_, conf) => EncryptPlugins(conf, SchemaType.Plugin),
+                UnsupportedMethods = new[] { "post" },
+                DeleteChecker = id => ReferencedBy(id, "/routes", "plugin_config_id",
+                    "can not delete this plugin config, route [{0}] is still using it now"),
+                DecryptStored = v => DecryptPlugins(v, SchemaType.Plugin),
+            },
+            ["consumer_groups"] = new AdminResource
+            {
+                Name = "consumer_groups", Kind = "consumer group", Etcd = etcd,
+                Checker = (_, conf, _) => CheckPluginsHolder(SchemaDefs.ConsumerGroup, conf),
+                EncryptConf = (_, conf) => EncryptPlugins(conf, SchemaType.Plugin),
+                UnsupportedMethods = new[] { "post" },
+                DeleteChecker = id => ReferencedBy(id, "/consumers", "group_id",
+                    "can not delete this consumer group, consumer [{0}] is still using it now"),
+                DecryptStored = v => DecryptPlugins(v, SchemaType.Plugin),
+            },
         };
     }
 
     public Dictionary<string, AdminResource> All { get; }
+
+    /// <summary>plugin_config / consumer_group check_conf: the schema, then the plugins.</summary>
+    private CheckResult CheckPluginsHolder(JsonObject schema, JsonObject conf)
+    {
+        var (ok, err) = JsonSchema.Check(schema, conf);
+        if (!ok) return CheckResult.Fail("invalid configuration: " + err);
+        if (conf["plugins"] is JsonObject plugins)
+        {
+            (ok, err) = _plugins.CheckSchema(plugins);
+            if (!ok) return CheckResult.Fail(err!);
+        }
+        return CheckResult.Pass();
+    }
+
+    /// <summary>A delete refused while a stored item of <paramref name="dir"/> points at the id through <paramref name="field"/>.</summary>
+    private (int, JsonObject)? ReferencedBy(string id, string dir, string field, string message)
+    {
+        foreach (var entry in _etcd.Values(dir))
+        {
+            if (entry.Value is JsonObject v && LuaText.FieldIsTruthy(v, field) && LuaText.ToLuaString(v[field]) == id)
+            {
+                var who = v["id"] ?? v["username"];
+                return (400, CheckResult.Msg(string.Format(message, LuaText.ToLuaString(who))));
+            }
+        }
+        return null;
+    }
 
     private (int, JsonNode?) GetSsl(string id)
     {

@@ -514,6 +514,24 @@ public static class SchemaDefs
         ["additionalProperties"] = false,
     };
 
+    /// <summary><c>_M.consumer_group</c>.</summary>
+    public static JsonObject ConsumerGroupSchema() => new()
+    {
+        ["type"] = "object",
+        ["properties"] = new JsonObject
+        {
+            ["id"] = IdSchema(),
+            ["name"] = RuleNameDef(),
+            ["desc"] = DescDef(),
+            ["labels"] = LabelsDef(),
+            ["create_time"] = TimestampDef(),
+            ["update_time"] = TimestampDef(),
+            ["plugins"] = PluginsSchema(),
+        },
+        ["required"] = Arr("id", "plugins"),
+        ["additionalProperties"] = false,
+    };
+
     /// <summary>The cached route schema the admin API checks with.</summary>
     public static JsonObject Route { get; } = RouteSchema();
 
@@ -531,6 +549,9 @@ public static class SchemaDefs
 
     /// <summary>The cached plugin config schema.</summary>
     public static JsonObject PluginConfig { get; } = PluginConfigSchema();
+
+    /// <summary>The cached consumer group schema.</summary>
+    public static JsonObject ConsumerGroup { get; } = ConsumerGroupSchema();
 
     internal static JsonObject HashVars { get; } = UpstreamHashVarsSchema();
     internal static JsonObject HashHeader { get; } = UpstreamHashHeaderSchema();

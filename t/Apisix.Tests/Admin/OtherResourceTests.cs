@@ -135,3 +135,35 @@ public class OtherResourceTests
         kit.Send("POST", "/apisix/admin/schema/validate/routes", """{"plugins":{}}""").Status.Should().Be(400);
     }
 }
+
+/// <summary>Plugin configs and consumer groups.</summary>
+public class PluginHolderResourceTests
+{
+    [Fact]
+    public void PluginConfigsAreReferencedByRoutes()
+    {
+        var kit = new AdminTestKit();
+        kit.Send("PUT", "/apisix/admin/plugin_configs/1", """{"plugins":{"counter":{"limit":1}}}""").Status.Should().Be(201);
+        kit.Send("PUT", "/apisix/admin/plugin_configs/2", """{"plugins":{"counter":{}}}""").Status.Should().Be(400);
+        kit.Send("POST", "/apisix/admin/plugin_configs", """{"plugins":{}}""").Status.Should().Be(405);
+
+        kit.Send("PUT", "/apisix/admin/routes/1", """{"uri":"/a","plugin_config_id":2,"plugins":{}}""").Body
+            .Should().Be("{\"error_msg\":\"failed to fetch plugin config info by plugin config id [2], response code: 404\"}\n");
+        kit.Send("PUT", "/apisix/admin/routes/1", """{"uri":"/a","plugin_config_id":1,"plugins":{}}""").Status.Should().Be(201);
+        kit.Send("DELETE", "/apisix/admin/plugin_configs/1").Body
+            .Should().Be("{\"error_msg\":\"can not delete this plugin config, route [1] is still using it now\"}\n");
+    }
+
+    [Fact]
+    public void ConsumerGroupsAreReferencedByConsumers()
+    {
+        var kit = new AdminTestKit();
+        kit.Send("PUT", "/apisix/admin/consumers", """{"username":"jack","group_id":"g"}""").Body
+            .Should().Be("{\"error_msg\":\"failed to fetch consumer group info by consumer group id [g], response code: 404\"}\n");
+        kit.Send("PUT", "/apisix/admin/consumer_groups/g", """{"plugins":{"counter":{"limit":1}}}""").Status.Should().Be(201);
+        kit.Send("PUT", "/apisix/admin/consumers", """{"username":"jack","group_id":"g"}""").Status.Should().Be(201);
+        kit.Send("DELETE", "/apisix/admin/consumer_groups/g").Status.Should().Be(400);
+        kit.Send("DELETE", "/apisix/admin/consumers/jack").Status.Should().Be(200);
+        kit.Send("DELETE", "/apisix/admin/consumer_groups/g").Status.Should().Be(200);
+    }
+}
