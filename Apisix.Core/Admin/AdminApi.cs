@@ -133,7 +133,10 @@ public sealed class AdminApi
 
     private AdminResponse Dispatch(RequestContext ctx)
     {
-        ctx.SetHeader("Server", _options.ServerHeader);
+        ctx.SetHeader("Server", _options.ServerHeader
+            ?? (_config.Get("apisix", "enable_server_tokens") is JsonValue v && v.TryGetValue(out bool tokens) && !tokens
+                ? "APISIX"
+                : "APISIX/" + AdminOptions.ApisixVersion));
 
         if (_config.EnableAdminCors)
         {

@@ -35,8 +35,14 @@ public sealed class AdminOptions
     /// </summary>
     public Func<string, string?, string?>? ValidateClientCert { get; init; }
 
-    /// <summary>The Server header value (APISIX sends <c>APISIX/VERSION</c>).</summary>
-    public string ServerHeader { get; init; } = "APISIX/3.14.0";
+    /// <summary>
+    /// The Server header value; null for APISIX's own (<c>APISIX/VERSION</c>,
+    /// or plain <c>APISIX</c> when <c>apisix.enable_server_tokens</c> is false).
+    /// </summary>
+    public string? ServerHeader { get; init; }
+
+    /// <summary>The APISIX version this port follows (<c>core.version.VERSION</c>).</summary>
+    public const string ApisixVersion = "3.17.0";
 
     /// <summary>What nginx prints at the foot of its own error pages.</summary>
     public string ErrorPageFooter { get; init; } = "openresty";

@@ -98,7 +98,7 @@ public static class SchemaDefs
         ["required"] = Arr("connect", "send", "read"),
     };
 
-    private static JsonObject StatusList(int minimum, params int[] defaults) => new()
+    private static JsonObject StatusList(params int[] defaults) => new()
     {
         ["type"] = "array",
         ["minItems"] = 1,
@@ -135,7 +135,7 @@ public static class SchemaDefs
                 ["type"] = "object",
                 ["properties"] = new JsonObject
                 {
-                    ["http_statuses"] = StatusList(200, 200, 201, 202, 203, 204, 205, 206, 207,
+                    ["http_statuses"] = StatusList(200, 201, 202, 203, 204, 205, 206, 207,
                         208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308),
                     ["successes"] = Counter(0, 5),
                 },
@@ -145,7 +145,7 @@ public static class SchemaDefs
                 ["type"] = "object",
                 ["properties"] = new JsonObject
                 {
-                    ["http_statuses"] = StatusList(200, 429, 500, 503),
+                    ["http_statuses"] = StatusList(429, 500, 503),
                     ["tcp_failures"] = Counter(0, 2),
                     ["timeouts"] = Counter(0, 7),
                     ["http_failures"] = Counter(0, 5),

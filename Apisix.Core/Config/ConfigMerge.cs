@@ -36,7 +36,7 @@ public static class ConfigMerge
             {
                 if (LuaText.IsArray(val))
                 {
-                    target[key] = Detach(overlay, key, val);
+                    target[key] = Detach(val);
                     continue;
                 }
 
@@ -56,7 +56,7 @@ public static class ConfigMerge
             string newType = LuaType(val);
             if (!target.TryGetPropertyValue(key, out var existing) || existing == null)
             {
-                target[key] = Detach(overlay, key, val);
+                target[key] = Detach(val);
             }
             else if (LuaType(existing) != newType)
             {
@@ -65,21 +65,18 @@ public static class ConfigMerge
                     return "failed to merge, path[" + path + "] expect: " + LuaType(existing)
                            + ", but got: " + newType;
                 }
-                target[key] = Detach(overlay, key, val);
+                target[key] = Detach(val);
             }
             else
             {
-                target[key] = Detach(overlay, key, val);
+                target[key] = Detach(val);
             }
         }
 
         return null;
     }
 
-    private static JsonNode Detach(JsonObject parent, string key, JsonNode node)
-    {
-        return CJson.CloneNormalized(node)!;
-    }
+    private static JsonNode Detach(JsonNode node) => CJson.CloneNormalized(node)!;
 
     private static bool PathIsMultiType(string path, string type)
     {

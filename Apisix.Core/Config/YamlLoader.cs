@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Apisix.Core.Json;
 using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using YamlDotNet.Core.Events;
 
 namespace Apisix.Core.Config;
 
@@ -19,84 +19,111 @@ public sealed class ConfigException : Exception
 /// go through lyaml's implicit resolvers (null, octal, decimal, float, bool
 /// incl. yes/no/on/off, inf, nan, hexadecimal, binary, sexagesimal), quoted
 /// scalars stay strings, explicit <c>!!tags</c> are honoured. YAML null is C#
-/// null. Only the first document is read.
+/// null. Only the first document is read. Anchors and aliases are copied;
+/// <c>&lt;&lt;</c> merge keys are applied.
 /// </summary>
 public static class YamlLoader
 {
     private const string TagPrefix = "tag:yaml.org,2002:";
 
-    /// <summary>Loads the first document; an empty text gives null.</summary>
+    /// <summary>
+    /// Loads the first document; an empty text gives null. A key repeated in
+    /// one mapping keeps its last value, as a Lua table built from the parse
+    /// events does.
+    /// </summary>
     public static JsonNode? Load(string text)
     {
-        var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(text));
+            var parser = new Parser(new StringReader(text));
+            parser.Consume<StreamStart>();
+            if (!parser.TryConsume<DocumentStart>(out _)) return null;
+            var anchors = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+            return ReadNode(parser, anchors);
         }
         catch (YamlException e)
         {
             throw new ConfigException("invalid yaml: " + e.Message, e);
         }
-
-        if (stream.Documents.Count == 0) return null;
-        return Convert(stream.Documents[0].RootNode);
     }
 
-    private static JsonNode? Convert(YamlNode node)
+    private static JsonNode? ReadNode(IParser parser, Dictionary<string, JsonNode?> anchors)
     {
-        switch (node)
+        if (parser.TryConsume<AnchorAlias>(out var alias))
         {
-            case YamlScalarNode scalar:
-                return ConvertScalar(scalar);
-
-            case YamlSequenceNode seq:
-            {
-                var arr = new JsonArray();
-                foreach (var child in seq.Children) arr.Add(Convert(child));
-                return arr;
-            }
-
-            case YamlMappingNode map:
-            {
-                var obj = new JsonObject();
-                var merges = new List<YamlNode>();
-                foreach (var (k, v) in map.Children)
-                {
-                    string key = k is YamlScalarNode ks ? ks.Value ?? "" : k.ToString();
-                    if (key == "<<" && k is YamlScalarNode { Style: ScalarStyle.Plain })
-                    {
-                        merges.Add(v);
-                        continue;
-                    }
-                    obj[key] = Convert(v);
-                }
-
-                // Merge keys: entries the mapping does not set itself.
-                foreach (var m in merges)
-                {
-                    var sources = m is YamlSequenceNode s ? s.Children : (IEnumerable<YamlNode>)new[] { m };
-                    foreach (var src in sources)
-                    {
-                        if (Convert(src) is not JsonObject from) continue;
-                        foreach (var (fk, fv) in from.ToList())
-                        {
-                            if (!obj.ContainsKey(fk))
-                            {
-                                from.Remove(fk);
-                                obj[fk] = fv;
-                            }
-                        }
-                    }
-                }
-                return obj;
-            }
-
-            default:
-                return null;
+            if (!anchors.TryGetValue(alias.Value.Value, out var target))
+                throw new ConfigException("invalid yaml: unknown anchor " + alias.Value.Value);
+            return target?.DeepClone();
         }
+
+        if (parser.TryConsume<Scalar>(out var scalar))
+        {
+            var value = ConvertScalar(scalar);
+            Remember(anchors, scalar.Anchor, value);
+            return value;
+        }
+
+        if (parser.TryConsume<SequenceStart>(out var seqStart))
+        {
+            var arr = new JsonArray();
+            while (!parser.TryConsume<SequenceEnd>(out _)) arr.Add(ReadNode(parser, anchors));
+            Remember(anchors, seqStart.Anchor, arr);
+            return arr;
+        }
+
+        if (parser.TryConsume<MappingStart>(out var mapStart))
+        {
+            var obj = new JsonObject();
+            var merges = new List<JsonNode?>();
+            while (!parser.TryConsume<MappingEnd>(out _))
+            {
+                bool mergeKey = parser.Current is Scalar { Value: "<<", Style: ScalarStyle.Plain };
+                var keyNode = ReadNode(parser, anchors);
+                var valueNode = ReadNode(parser, anchors);
+                if (mergeKey)
+                {
+                    merges.Add(valueNode);
+                    continue;
+                }
+                obj[KeyText(keyNode)] = valueNode;
+            }
+
+            // Merge keys: entries the mapping does not set itself.
+            foreach (var m in merges)
+            {
+                var sources = m is JsonArray list ? list.ToList() : new List<JsonNode?> { m };
+                foreach (var src in sources)
+                {
+                    if (src is not JsonObject from) continue;
+                    foreach (var (fk, fv) in from.ToList())
+                    {
+                        if (!obj.ContainsKey(fk)) obj[fk] = fv?.DeepClone();
+                    }
+                }
+            }
+
+            Remember(anchors, mapStart.Anchor, obj);
+            return obj;
+        }
+
+        throw new ConfigException("invalid yaml: unexpected " + parser.Current?.GetType().Name);
     }
 
-    private static JsonNode? ConvertScalar(YamlScalarNode scalar)
+    private static void Remember(Dictionary<string, JsonNode?> anchors, AnchorName anchor, JsonNode? value)
+    {
+        if (!anchor.IsEmpty) anchors[anchor.Value] = value;
+    }
+
+    /// <summary>A mapping key as text (Lua would keep numbers and booleans as such; JSON keys are strings).</summary>
+    private static string KeyText(JsonNode? key) => key switch
+    {
+        null => "null",
+        JsonValue v when JsonScalars.TryGetString(v, out string s) => s,
+        JsonValue v when JsonScalars.TryGetNumber(v, out double d) => LuaNumber.ToLuaString(d),
+        _ => key.ToJsonString(),
+    };
+
+    private static JsonNode? ConvertScalar(Scalar scalar)
     {
         string value = scalar.Value ?? "";
         string tag = scalar.Tag.IsEmpty ? "" : scalar.Tag.Value;

@@ -138,3 +138,35 @@ public class ApisixConfigTests
         Load("\n# nothing here\n   \n").NodeListenPorts.Should().Equal(9080);
     }
 }
+
+/// <summary>YAML reading details.</summary>
+public class YamlLoaderTests
+{
+    [Fact]
+    public void ARepeatedKeyKeepsItsLastValue()
+    {
+        CJson.Encode(YamlLoader.Load("a: 1\nb: 2\na: 3\n")).Should().Be("{\"a\":3,\"b\":2}");
+    }
+
+    [Fact]
+    public void AnchorsAliasesAndMergeKeys()
+    {
+        var n = YamlLoader.Load("base: &b\n  x: 1\n  y: 2\nuse: *b\nmix:\n  <<: *b\n  y: 5\n");
+        CJson.Encode(n).Should().Be("{\"base\":{\"x\":1,\"y\":2},\"use\":{\"x\":1,\"y\":2},\"mix\":{\"y\":5,\"x\":1}}");
+    }
+
+    [Fact]
+    public void QuotedAndTaggedScalarsKeepTheirType()
+    {
+        CJson.Encode(YamlLoader.Load("a: \"true\"\nb: !!str 12\nc: !!int \"7\"\nd: yes\ne: 0x1F\nf: 1:30\n"))
+            .Should().Be("{\"a\":\"true\",\"b\":\"12\",\"c\":7,\"d\":true,\"e\":31,\"f\":90}");
+    }
+
+    [Fact]
+    public void EmptyTextIsNothing()
+    {
+        YamlLoader.Load("").Should().BeNull();
+        var act = () => YamlLoader.Load("a: [1, 2");
+        act.Should().Throw<ConfigException>();
+    }
+}
