@@ -30,9 +30,13 @@ public sealed class PluginRegistry
     /// <summary>
     /// Names that may appear in the <c>plugins</c> list without a registered
     /// implementation and are skipped quietly (at info level) instead of
-    /// logging APISIX's load error. For plugins not ported yet.
+    /// logging APISIX's load error: plugins that exist in APISIX but are not
+    /// ported. Starts with every name of the default http and stream lists,
+    /// since real APISIX never fails to load those; any other unregistered
+    /// name is logged as the error APISIX gives for a missing module.
     /// </summary>
-    public ISet<string> SilentlyMissing { get; } = new HashSet<string>(StringComparer.Ordinal);
+    public ISet<string> SilentlyMissing { get; } =
+        new HashSet<string>(Config.DefaultConfig.Plugins.Concat(Config.DefaultConfig.StreamPlugins), StringComparer.Ordinal);
 
     /// <summary>Data encryption of <c>encrypt_fields</c>; null or disabled means none.</summary>
     public DataEncryption? Encryption { get; set; }
