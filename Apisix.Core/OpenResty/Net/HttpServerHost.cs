@@ -26,6 +26,9 @@ public sealed class HttpServerHost : IAsyncDisposable
         builder.WebHost.UseKestrel(o =>
         {
             o.AddServerHeader = false;
+            // nginx passes header bytes through; keep one char per byte both ways.
+            o.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+            o.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
             o.Limits.MaxRequestBodySize = null;
             o.Limits.MinRequestBodyDataRate = null;
             o.Limits.MinResponseDataRate = null;

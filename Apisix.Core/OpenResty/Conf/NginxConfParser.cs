@@ -1,0 +1,194 @@
+using System.Text;
+
+namespace Apisix.Core.OpenResty.Conf;
+
+/// <summary>
+/// Tokenises nginx configuration text into directives. Lua blocks (`*_by_lua_block { ... }`)
+/// are scanned Lua-aware (strings, long brackets, comments) so braces inside Lua do not end them.
+/// </summary>
+public sealed class NginxConfParser
+{
+    private readonly string _text;
+    private readonly string _source;
+    private readonly int _lineOffset;
+    private int _pos;
+    private int _line;
+
+    private NginxConfParser(string text, string source, int firstLine)
+    {
+        _text = text;
+        _source = source;
+        _lineOffset = firstLine - 1;
+        _line = 1;
+    }
+
+    /// <summary>Parse text; firstLine is the line number its first line gets in messages.</summary>
+    public static IReadOnlyList<Directive> Parse(string text, string source = "nginx.conf", int firstLine = 1)
+    {
+        var p = new NginxConfParser(text, source, firstLine);
+        var list = p.ParseBlock(topLevel: true);
+        return list;
+    }
+
+    private NginxConfException Error(string msg) => new($"{msg} in {_source}:{_line + _lineOffset}");
+
+    private List<Directive> ParseBlock(bool topLevel)
+    {
+        var list = new List<Directive>();
+        while (true)
+        {
+            SkipSpaceAndComments();
+            if (_pos >= _text.Length)
+            {
+                if (!topLevel) throw Error("unexpected end of file, expecting \"}\"");
+                return list;
+            }
+            if (_text[_pos] == '}')
+            {
+                if (topLevel) throw Error("unexpected \"}\"");
+                _pos++;
+                return list;
+            }
+            list.Add(ParseDirective());
+        }
+    }
+
+    private Directive ParseDirective()
+    {
+        var line = _line + _lineOffset;
+        var words = new List<string>();
+        while (true)
+        {
+            SkipSpaceAndComments();
+            if (_pos >= _text.Length) throw Error("unexpected end of file, expecting \";\" or \"}\"");
+            var c = _text[_pos];
+            if (c == ';')
+            {
+                _pos++;
+                return new Directive(words[0], words.Skip(1).ToList(), null, null, line, _source);
+            }
+            if (c == '{')
+            {
+                _pos++;
+                if (words.Count == 0) throw Error("unexpected \"{\"");
+                if (words[0].EndsWith("_by_lua_block", StringComparison.Ordinal))
+                {
+                    var luaLine = _line + _lineOffset;
+                    var lua = ScanLuaBlock();
+                    return new Directive(words[0], words.Skip(1).ToList(), null, lua, luaLine, _source);
+                }
+                var block = ParseBlock(topLevel: false);
+                return new Directive(words[0], words.Skip(1).ToList(), block, null, line, _source);
+            }
+            if (c == '}') throw Error("unexpected \"}\"");
+            words.Add(ReadWord());
+        }
+    }
+
+    private string ReadWord()
+    {
+        var c = _text[_pos];
+        var sb = new StringBuilder();
+        if (c is '"' or '\'')
+        {
+            _pos++;
+            while (_pos < _text.Length && _text[_pos] != c)
+            {
+                if (_text[_pos] == '\\' && _pos + 1 < _text.Length)
+                {
+                    var n = _text[_pos + 1];
+                    sb.Append(n switch { 'n' => '\n', 't' => '\t', 'r' => '\r', _ => n });
+                    _pos += 2;
+                    continue;
+                }
+                if (_text[_pos] == '\n') _line++;
+                sb.Append(_text[_pos++]);
+            }
+            if (_pos >= _text.Length) throw Error("unexpected end of file in a quoted string");
+            _pos++;
+            return sb.ToString();
+        }
+        while (_pos < _text.Length && !char.IsWhiteSpace(_text[_pos]) && _text[_pos] is not (';' or '{' or '}'))
+        {
+            if (_text[_pos] == '\\' && _pos + 1 < _text.Length) { sb.Append(_text[_pos + 1]); _pos += 2; continue; }
+            sb.Append(_text[_pos++]);
+        }
+        return sb.ToString();
+    }
+
+    private void SkipSpaceAndComments()
+    {
+        while (_pos < _text.Length)
+        {
+            var c = _text[_pos];
+            if (c == '\n') { _line++; _pos++; }
+            else if (char.IsWhiteSpace(c)) _pos++;
+            else if (c == '#') { while (_pos < _text.Length && _text[_pos] != '\n') _pos++; }
+            else break;
+        }
+    }
+
+    /// <summary>Read Lua up to the brace that closes the block; returns the Lua text.</summary>
+    private string ScanLuaBlock()
+    {
+        var start = _pos;
+        var depth = 0;
+        while (_pos < _text.Length)
+        {
+            var c = _text[_pos];
+            switch (c)
+            {
+                case '\n': _line++; _pos++; break;
+                case '{': depth++; _pos++; break;
+                case '}':
+                    if (depth == 0)
+                    {
+                        var lua = _text[start.._pos];
+                        _pos++;
+                        return lua;
+                    }
+                    depth--; _pos++; break;
+                case '"' or '\'': SkipLuaString(c); break;
+                case '[' when LongBracketLevel() is int lvl: SkipLongBracket(lvl); break;
+                case '-' when _pos + 1 < _text.Length && _text[_pos + 1] == '-':
+                    _pos += 2;
+                    if (_pos < _text.Length && _text[_pos] == '[' && LongBracketLevel() is int l) SkipLongBracket(l);
+                    else while (_pos < _text.Length && _text[_pos] != '\n') _pos++;
+                    break;
+                default: _pos++; break;
+            }
+        }
+        throw Error("unexpected end of file in a Lua block");
+    }
+
+    private void SkipLuaString(char quote)
+    {
+        _pos++;
+        while (_pos < _text.Length && _text[_pos] != quote)
+        {
+            if (_text[_pos] == '\\') _pos++;
+            if (_pos < _text.Length && _text[_pos] == '\n') _line++;
+            _pos++;
+        }
+        _pos++;
+    }
+
+    private int? LongBracketLevel()
+    {
+        var i = _pos + 1;
+        var level = 0;
+        while (i < _text.Length && _text[i] == '=') { level++; i++; }
+        return i < _text.Length && _text[i] == '[' ? level : null;
+    }
+
+    private void SkipLongBracket(int level)
+    {
+        var close = "]" + new string('=', level) + "]";
+        var end = _text.IndexOf(close, _pos, StringComparison.Ordinal);
+        if (end < 0) throw Error("unfinished long string in a Lua block");
+        for (var i = _pos; i < end; i++) if (_text[i] == '\n') _line++;
+        _pos = end + close.Length;
+    }
+}
+
+public sealed class NginxConfException(string message) : Exception(message);

@@ -1,0 +1,558 @@
+-- The `ngx` API of an emulated OpenResty worker. Lua-side wrappers over the C# bridge `cs`;
+-- every call that blocks in OpenResty waits on a C# op through rt.await, so only the calling
+-- coroutine waits, never the worker.
+local cs, rt = ...
+local await = rt.await
+local tostring, type, select, pairs, ipairs = tostring, type, select, pairs, ipairs
+local concat, insert = table.concat, table.insert
+local num2str = __num2str
+
+local function err() return cs:Err() end
+
+local real = {}
+local ngx = setmetatable({}, {
+    __index = function(_, k)
+        if k == "status" then return cs:GetStatus() end
+        if k == "ctx" then return rt.request_ctx() end
+        return real[k]
+    end,
+    __newindex = function(_, k, v)
+        if k == "status" then
+            if type(v) ~= "number" then v = tonumber(v) end
+            cs:SetStatus(v)
+            return
+        end
+        if k == "ctx" then return rt.set_request_ctx(v) end
+        real[k] = v
+    end,
+})
+
+real.OK, real.ERROR, real.AGAIN, real.DONE, real.DECLINED = 0, -1, -2, -4, -5
+real.STDERR, real.EMERG, real.ALERT, real.CRIT, real.ERR, real.WARN, real.NOTICE, real.INFO, real.DEBUG = 0, 1, 2, 3, 4, 5, 6, 7, 8
+real.HTTP_GET, real.HTTP_HEAD, real.HTTP_POST, real.HTTP_PUT, real.HTTP_DELETE = 2, 4, 8, 16, 32
+real.HTTP_MKCOL, real.HTTP_COPY, real.HTTP_MOVE, real.HTTP_OPTIONS = 64, 128, 256, 512
+real.HTTP_PROPFIND, real.HTTP_PROPPATCH, real.HTTP_LOCK, real.HTTP_UNLOCK = 1024, 2048, 4096, 8192
+real.HTTP_PATCH, real.HTTP_TRACE = 16384, 32768
+local status_codes = {
+    HTTP_CONTINUE = 100, HTTP_SWITCHING_PROTOCOLS = 101, HTTP_OK = 200, HTTP_CREATED = 201, HTTP_ACCEPTED = 202,
+    HTTP_NO_CONTENT = 204, HTTP_PARTIAL_CONTENT = 206, HTTP_SPECIAL_RESPONSE = 300, HTTP_MOVED_PERMANENTLY = 301,
+    HTTP_MOVED_TEMPORARILY = 302, HTTP_SEE_OTHER = 303, HTTP_NOT_MODIFIED = 304, HTTP_TEMPORARY_REDIRECT = 307,
+    HTTP_PERMANENT_REDIRECT = 308, HTTP_BAD_REQUEST = 400, HTTP_UNAUTHORIZED = 401, HTTP_PAYMENT_REQUIRED = 402,
+    HTTP_FORBIDDEN = 403, HTTP_NOT_FOUND = 404, HTTP_NOT_ALLOWED = 405, HTTP_NOT_ACCEPTABLE = 406,
+    HTTP_REQUEST_TIMEOUT = 408, HTTP_CONFLICT = 409, HTTP_GONE = 410, HTTP_UPGRADE_REQUIRED = 426,
+    HTTP_TOO_MANY_REQUESTS = 429, HTTP_CLOSE = 444, HTTP_ILLEGAL = 451, HTTP_INTERNAL_SERVER_ERROR = 500,
+    HTTP_METHOD_NOT_IMPLEMENTED = 501, HTTP_BAD_GATEWAY = 502, HTTP_SERVICE_UNAVAILABLE = 503,
+    HTTP_GATEWAY_TIMEOUT = 504, HTTP_VERSION_NOT_SUPPORTED = 505, HTTP_INSUFFICIENT_STORAGE = 507,
+}
+for k, v in pairs(status_codes) do real[k] = v end
+
+real.null = setmetatable({}, { __name = "userdata: NULL", __tostring = function() return "userdata: NULL" end })
+
+-- Output ----------------------------------------------------------------------------------
+
+local function flatten(buf, v, what)
+    local t = type(v)
+    if t == "string" then buf[#buf + 1] = v
+    elseif t == "number" then buf[#buf + 1] = num2str(v)
+    elseif t == "nil" then buf[#buf + 1] = "nil"
+    elseif t == "boolean" then buf[#buf + 1] = v and "true" or "false"
+    elseif v == real.null then buf[#buf + 1] = "null"
+    elseif t == "table" then
+        for _, x in ipairs(v) do flatten(buf, x, what) end
+    else
+        error("bad argument to '" .. what .. "' (string, number, boolean, nil, ngx.null, or array table expected, got " .. t .. ")", 3)
+    end
+end
+
+local function output(what, newline, ...)
+    local buf = {}
+    for i = 1, select("#", ...) do flatten(buf, (select(i, ...)), what) end
+    if newline then buf[#buf + 1] = "\n" end
+    if cs:Print(concat(buf)) then return 1 end
+    return nil, err()
+end
+
+function real.say(...) return output("ngx.say", true, ...) end
+function real.print(...) return output("ngx.print", false, ...) end
+function real.flush(wait)
+    local op = cs:Flush()
+    if not op then return nil, err() end
+    local ok, e = await(op)
+    if not ok then return nil, e end
+    return 1
+end
+function real.eof()
+    local op = cs:Eof()
+    if not op then return nil, err() end
+    return await(op)
+end
+function real.exit(status)
+    cs:Exit(status or 0)
+    coroutine.yield(rt.EXIT)
+end
+function real.get_phase() return cs:Phase() end
+function real.send_headers() cs:SendHeaders() return 1 end
+
+-- Logging ---------------------------------------------------------------------------------
+
+local function log_prefix(level)
+    local info = debug.getinfo(level, "Sln")
+    if not info then return "[lua] " end
+    local src = info.short_src or "?"
+    src = src:match("([^/]+)$") or src
+    local name = info.name
+    if name and info.what ~= "main" then
+        return "[lua] " .. src .. ":" .. (info.currentline or 0) .. ": " .. name .. "(): "
+    end
+    return "[lua] " .. src .. ":" .. (info.currentline or 0) .. ": "
+end
+
+function real.log(level, ...)
+    if type(level) ~= "number" then error("bad argument #1 to 'log' (number expected, got " .. type(level) .. ")", 2) end
+    if not cs:LogEnabled(level) then return end
+    local buf = {}
+    for i = 1, select("#", ...) do
+        local v = select(i, ...)
+        local t = type(v)
+        if t == "string" then buf[#buf + 1] = v
+        elseif t == "number" then buf[#buf + 1] = num2str(v)
+        elseif t == "nil" then buf[#buf + 1] = "nil"
+        elseif t == "boolean" then buf[#buf + 1] = v and "true" or "false"
+        elseif v == real.null then buf[#buf + 1] = "null"
+        elseif t == "table" and getmetatable(v) and getmetatable(v).__tostring then buf[#buf + 1] = tostring(v)
+        else error("bad argument #" .. (i + 1) .. " to 'log' (string, number, boolean, or nil expected, got " .. t .. ")", 2) end
+    end
+    cs:Log(level, log_prefix(3) .. concat(buf))
+end
+
+-- print() goes to the error log at NOTICE, as in OpenResty
+function print(...)
+    local buf = {}
+    for i = 1, select("#", ...) do buf[#buf + 1] = tostring((select(i, ...))) end
+    cs:Log(6, log_prefix(3) .. concat(buf))
+end
+
+-- Time ------------------------------------------------------------------------------------
+
+function real.now() return cs:Now() end
+function real.time() return math.floor(cs:Now()) end
+function real.update_time() end
+function real.today() return os.date("%Y-%m-%d") end
+function real.localtime() return os.date("%Y-%m-%d %H:%M:%S") end
+function real.utctime() return os.date("!%Y-%m-%d %H:%M:%S") end
+function real.http_time(t) return os.date("!%a, %d %b %Y %H:%M:%S GMT", t) end
+function real.cookie_time(t) return os.date("!%a, %d-%b-%y %H:%M:%S GMT", t) end
+function real.parse_http_time(s) return cs:ParseHttpTime(s) end
+function real.sleep(s)
+    if type(s) ~= "number" then s = tonumber(s) end
+    if not s or s < 0 then error("invalid sleep duration", 2) end
+    await(cs:Sleep(s))
+end
+
+-- ngx.var and ngx.header ------------------------------------------------------------------
+
+real.var = setmetatable({}, {
+    __index = function(_, k) return cs:GetVar(tostring(k)) end,
+    __newindex = function(_, k, v)
+        if v ~= nil then v = tostring(v) end
+        cs:SetVar(tostring(k), v)
+    end,
+})
+
+local function header_name(k)
+    return (tostring(k):gsub("_", "-"))
+end
+
+real.header = setmetatable({}, {
+    __index = function(_, k)
+        local v = cs:GetRespHeader(header_name(k))
+        if v == nil then return nil end
+        local n = cs:RespHeaderCount(header_name(k))
+        if n <= 1 then return v end
+        local list = {}
+        for i = 1, n do list[i] = cs:RespHeaderAt(header_name(k), i - 1) end
+        return list
+    end,
+    __newindex = function(_, k, v)
+        local name = header_name(k)
+        if cs:HeadersSent() then
+            real.log(real.ERR, "attempt to set ngx.header.", name, " after sending out response headers")
+            return
+        end
+        if type(v) == "table" then
+            cs:SetRespHeader(name, nil)
+            for _, x in ipairs(v) do cs:AddRespHeader(name, tostring(x)) end
+        elseif v == nil then
+            cs:SetRespHeader(name, nil)
+        else
+            cs:SetRespHeader(name, tostring(v))
+        end
+    end,
+})
+
+-- Arguments -------------------------------------------------------------------------------
+
+local function unescape(s)
+    s = s:gsub("+", " ")
+    return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+function real.unescape_uri(s)
+    if s == nil then return "" end
+    s = tostring(s)
+    return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+function real.escape_uri(s, typ)
+    if s == nil then return "" end
+    s = tostring(s)
+    if typ == 0 then
+        return (s:gsub("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%[%]]", function(c) return string.format("%%%02X", c:byte()) end))
+    end
+    return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+function real.decode_args(str, max)
+    local args = {}
+    if not str or str == "" then return args end
+    local n = 0
+    for pair in str:gmatch("[^&]+") do
+        n = n + 1
+        if max and max > 0 and n > max then return args, "truncated" end
+        local k, v = pair:match("^([^=]*)=(.*)$")
+        if k then
+            k, v = unescape(k), unescape(v)
+        else
+            k, v = unescape(pair), true
+        end
+        if k ~= "" then
+            local old = args[k]
+            if old == nil then args[k] = v
+            elseif type(old) == "table" then old[#old + 1] = v
+            else args[k] = { old, v } end
+        end
+    end
+    return args
+end
+
+function real.encode_args(t)
+    local keys = {}
+    for k in pairs(t) do keys[#keys + 1] = k end
+    local out = {}
+    for _, k in ipairs(keys) do
+        local v = t[k]
+        local ek = real.escape_uri(tostring(k))
+        if type(v) == "table" then
+            for _, x in ipairs(v) do
+                if x == true then out[#out + 1] = ek else out[#out + 1] = ek .. "=" .. real.escape_uri(tostring(x)) end
+            end
+        elseif v == true then out[#out + 1] = ek
+        elseif v ~= false and v ~= nil then out[#out + 1] = ek .. "=" .. real.escape_uri(tostring(v)) end
+    end
+    return concat(out, "&")
+end
+
+-- ngx.req ---------------------------------------------------------------------------------
+
+local req = {}
+real.req = req
+
+local function headers_table(flat, raw)
+    local h = {}
+    local i = 1
+    while true do
+        local name_end = flat:find("\0", i, true)
+        if not name_end then break end
+        local value_end = flat:find("\0", name_end + 1, true) or (#flat + 1)
+        local name = flat:sub(i, name_end - 1)
+        local value = flat:sub(name_end + 1, value_end - 1)
+        if not raw then name = name:lower() end
+        local old = h[name]
+        if old == nil then h[name] = value
+        elseif type(old) == "table" then old[#old + 1] = value
+        else h[name] = { old, value } end
+        i = value_end + 1
+    end
+    if raw then return h end
+    return setmetatable(h, {
+        __index = function(t, k)
+            if type(k) ~= "string" then return nil end
+            local n = k:lower():gsub("_", "-")
+            if n ~= k then return rawget(t, n) end
+        end,
+    })
+end
+rt.headers_table = headers_table
+
+function req.get_headers(max, raw) return headers_table(cs:ReqHeaders() or "", raw) end
+function req.get_method() return cs:ReqMethod() end
+function req.set_method(m)
+    local names = { [2] = "GET", [4] = "HEAD", [8] = "POST", [16] = "PUT", [32] = "DELETE", [64] = "MKCOL",
+        [128] = "COPY", [256] = "MOVE", [512] = "OPTIONS", [1024] = "PROPFIND", [2048] = "PROPPATCH",
+        [4096] = "LOCK", [8192] = "UNLOCK", [16384] = "PATCH", [32768] = "TRACE" }
+    cs:SetReqMethod(names[m] or tostring(m))
+end
+function req.http_version() return cs:HttpVersion() end
+function req.get_uri_args(max) return real.decode_args(cs:GetVar("args"), max or 100) end
+function req.set_uri_args(args)
+    if type(args) == "table" then args = real.encode_args(args) end
+    cs:SetVar("args", args)
+end
+function req.set_uri(uri) cs:SetUri(uri) end
+function req.read_body()
+    local op = cs:ReadBody()
+    if op then await(op) end
+end
+function req.discard_body() end
+function req.get_body_data() return cs:GetBody() end
+function req.get_body_file() return nil end
+function req.set_body_data(data) cs:SetBody(data) end
+function req.init_body() end
+function req.append_body(data) cs:SetBody((cs:GetBody() or "") .. data) end
+function req.finish_body() end
+function req.get_post_args(max)
+    local body = cs:GetBody()
+    if not body then return nil, "request body not read" end
+    return real.decode_args(body, max or 100)
+end
+function req.set_header(name, value)
+    if type(value) == "table" then value = value[#value] end
+    cs:SetReqHeader(tostring(name), value ~= nil and tostring(value) or nil)
+end
+function req.clear_header(name) cs:SetReqHeader(tostring(name), nil) end
+function req.start_time() return cs:StartTime() end
+function req.raw_header(no_request_line) return cs:RawHeader(no_request_line and true or false) end
+function req.is_internal() return false end
+function req.socket() return nil, "not supported" end
+
+real.resp = {
+    get_headers = function(max, raw) return headers_table(cs:RespHeaders() or "", raw) end,
+}
+
+-- Shared dicts ----------------------------------------------------------------------------
+
+local dict_mt = {}
+dict_mt.__index = dict_mt
+local function check(self) if type(self) ~= "table" or not self.name then error("bad \"zone\" argument", 3) end end
+function dict_mt.get(self, key)
+    check(self)
+    local v = cs:DictGet(self.name, tostring(key), false)
+    local flags = cs:DictFlags()
+    if flags == 0 then flags = nil end
+    return v, flags
+end
+function dict_mt.get_stale(self, key)
+    check(self)
+    local v = cs:DictGet(self.name, tostring(key), true)
+    local flags = cs:DictFlags()
+    return v, flags ~= 0 and flags or nil, cs:DictStale()
+end
+local function store(mode)
+    return function(self, key, value, exptime, flags)
+        check(self)
+        if key == nil then return nil, "nil key" end
+        local ok = cs:DictStore(self.name, mode, tostring(key), value, exptime or 0, flags or 0)
+        if ok then return true, nil, false end
+        return false, err(), false
+    end
+end
+dict_mt.set, dict_mt.safe_set, dict_mt.add, dict_mt.safe_add, dict_mt.replace =
+    store("set"), store("set"), store("add"), store("add"), store("replace")
+function dict_mt.delete(self, key) check(self) cs:DictDelete(self.name, tostring(key)) end
+function dict_mt.incr(self, key, value, init, init_ttl)
+    check(self)
+    local v = cs:DictIncr(self.name, tostring(key), value or 1, init, init_ttl or 0)
+    if v == nil then return nil, err() end
+    return v, nil, false
+end
+function dict_mt.flush_all(self) check(self) cs:DictFlushAll(self.name) end
+function dict_mt.flush_expired(self, max) check(self) return cs:DictFlushExpired(self.name, max or 0) end
+function dict_mt.get_keys(self, max)
+    check(self)
+    local flat = cs:DictKeys(self.name, max or 1024)
+    local keys = {}
+    for k in flat:gmatch("([^%z]*)%z") do keys[#keys + 1] = k end
+    return keys
+end
+function dict_mt.ttl(self, key)
+    local v = cs:DictTtl(self.name, tostring(key))
+    if v == nil then return nil, err() end
+    return v
+end
+function dict_mt.expire(self, key, exptime)
+    if cs:DictExpire(self.name, tostring(key), exptime or 0) then return true end
+    return nil, err()
+end
+function dict_mt.lpush(self, key, v) local n = cs:DictPush(self.name, tostring(key), v, true) if n == nil then return nil, err() end return n end
+function dict_mt.rpush(self, key, v) local n = cs:DictPush(self.name, tostring(key), v, false) if n == nil then return nil, err() end return n end
+function dict_mt.lpop(self, key) return cs:DictPop(self.name, tostring(key), true) end
+function dict_mt.rpop(self, key) return cs:DictPop(self.name, tostring(key), false) end
+function dict_mt.llen(self, key) return cs:DictLlen(self.name, tostring(key)) end
+function dict_mt.capacity(self) return cs:DictCapacity(self.name) end
+function dict_mt.free_space(self) return cs:DictCapacity(self.name) end
+
+local dicts = {}
+real.shared = setmetatable({}, {
+    __index = function(_, name)
+        local d = dicts[name]
+        if d then return d end
+        if not cs:DictExists(tostring(name)) then return nil end
+        d = setmetatable({ name = name }, dict_mt)
+        dicts[name] = d
+        return d
+    end,
+})
+
+-- Timers and threads ----------------------------------------------------------------------
+
+local timer_fns = {}
+rt.timer_fns = timer_fns
+local function add_timer(every, delay, fn, ...)
+    if type(fn) ~= "function" then error("bad argument #2 to 'ngx.timer.at' (function expected)", 3) end
+    local id = cs:NewTimerId()
+    timer_fns[id] = { fn = fn, args = table.pack(...) }
+    cs:ScheduleTimer(id, delay or 0, every)
+    return true
+end
+real.timer = {
+    at = function(delay, fn, ...) return add_timer(false, delay, fn, ...) end,
+    every = function(delay, fn, ...) return add_timer(true, delay, fn, ...) end,
+    running_count = function() return cs:TimersRunning() end,
+    pending_count = function() return cs:TimersPending() end,
+}
+
+local threads = {}
+local thread_mt = { __name = "ngx.thread" }
+real.thread = {}
+function real.thread.spawn(fn, ...)
+    local id = cs:NewCo()
+    local handle = setmetatable({ id = id }, thread_mt)
+    threads[id] = handle
+    rt.new(id, function(...)
+        local r = table.pack(xpcall(fn, debug.traceback, ...))
+        handle.results = r
+        cs:ThreadDone(id)
+        if not r[1] then cs:Log(4, "lua user thread aborted: runtime error: " .. tostring(r[2])) end
+    end)
+    local st, a, b = rt.step(id, ...)
+    cs:AfterStep(id, st, a, b)
+    return handle
+end
+function real.thread.wait(...)
+    local hs = { ... }
+    while true do
+        for _, h in ipairs(hs) do
+            if h.results then
+                threads[h.id] = nil
+                local r = h.results
+                if r[1] then return true, table.unpack(r, 2, r.n) end
+                return false, r[2]
+            end
+        end
+        local ids = {}
+        for _, h in ipairs(hs) do ids[#ids + 1] = h.id end
+        await(cs:ThreadWait(concat(ids, ",")))
+    end
+end
+function real.thread.kill(h)
+    if h.results then return nil, "already waited or killed" end
+    rt.kill(h.id)
+    h.results = { false, "killed", n = 2 }
+    cs:ThreadDone(h.id)
+    return true
+end
+
+-- Sockets ---------------------------------------------------------------------------------
+
+local sock_mt = {}
+sock_mt.__index = sock_mt
+
+local function new_tcp()
+    return setmetatable({ timeouts = { 60000, 60000, 60000 } }, sock_mt)
+end
+
+function sock_mt.settimeout(self, ms) self.timeouts = { ms, ms, ms } if self.id then cs:SockTimeouts(self.id, ms, ms, ms) end end
+function sock_mt.settimeouts(self, c, s, r) self.timeouts = { c, s, r } if self.id then cs:SockTimeouts(self.id, c, s, r) end end
+function sock_mt.setoption() return true end
+function sock_mt.getreusedtimes() return 0 end
+function sock_mt.sslhandshake(self) return true end
+function sock_mt.connect(self, host, port, opts)
+    if self.id then cs:SockClose(self.id) self.id = nil end
+    if type(host) ~= "string" then return nil, "bad host" end
+    if host:sub(1, 5) == "unix:" then return nil, "no such file or directory" end
+    local ok, e = await(cs:SockConnect(host, tonumber(port) or 0, self.timeouts[1] or 60000))
+    if not ok then return nil, e end
+    self.id = ok
+    cs:SockTimeouts(self.id, self.timeouts[1], self.timeouts[2], self.timeouts[3])
+    return 1
+end
+function sock_mt.send(self, data)
+    if not self.id then return nil, "closed" end
+    local buf = {}
+    flatten(buf, data, "send")
+    return await(cs:SockSend(self.id, concat(buf)))
+end
+function sock_mt.receive(self, pattern)
+    if not self.id then return nil, "closed" end
+    if pattern == nil then pattern = "*l" end
+    if type(pattern) == "number" then return await(cs:SockReceive(self.id, "n", pattern)) end
+    if pattern == "*l" or pattern == "l" then return await(cs:SockReceive(self.id, "l", 0)) end
+    if pattern == "*a" or pattern == "a" then return await(cs:SockReceive(self.id, "a", 0)) end
+    error("bad pattern argument: " .. tostring(pattern), 2)
+end
+function sock_mt.receiveany(self, max)
+    if not self.id then return nil, "closed" end
+    return await(cs:SockReceive(self.id, "any", max))
+end
+function sock_mt.receiveuntil(self, pattern, opts)
+    local inclusive = opts and opts.inclusive or false
+    return function(size)
+        if not self.id then return nil, "closed" end
+        return await(cs:SockReceiveUntil(self.id, pattern, inclusive and true or false, size or 0))
+    end
+end
+function sock_mt.close(self)
+    if not self.id then return nil, "closed" end
+    cs:SockClose(self.id)
+    self.id = nil
+    return 1
+end
+function sock_mt.setkeepalive(self)
+    if not self.id then return nil, "closed" end
+    cs:SockClose(self.id)
+    self.id = nil
+    return 1
+end
+
+real.socket = { tcp = new_tcp, stream = new_tcp, udp = function() return nil, "udp not supported" end }
+
+-- Misc ------------------------------------------------------------------------------------
+
+real.config = {
+    subsystem = "http", debug = false, nginx_version = 1025003, ngx_lua_version = 10026,
+    nginx_configure = function() return "" end,
+    prefix = function() return cs:Prefix() end,
+}
+real.worker = {
+    id = function() return cs:WorkerId() end,
+    count = function() return cs:WorkerCount() end,
+    pid = function() return cs:WorkerPid() end,
+    exiting = function() return cs:Exiting() end,
+}
+real.location = {
+    capture = function() error("ngx.location.capture is not supported by this runner", 2) end,
+    capture_multi = function() error("ngx.location.capture_multi is not supported by this runner", 2) end,
+}
+real.arg = {}
+function real.md5(s) return cs:Md5(tostring(s)) end
+function real.md5_bin(s) return cs:Md5Bin(tostring(s)) end
+function real.sha1_bin(s) return cs:Sha1Bin(tostring(s)) end
+function real.hmac_sha1(k, s) return cs:HmacSha1(tostring(k), tostring(s)) end
+function real.crc32_short(s) return cs:Crc32(tostring(s)) end
+real.crc32_long = real.crc32_short
+function real.encode_base64(s, no_padding) return cs:EncodeBase64(tostring(s), no_padding and true or false) end
+function real.decode_base64(s) return cs:DecodeBase64(tostring(s)) end
+function real.quote_sql_str(s) return "'" .. tostring(s):gsub("\\", "\\\\"):gsub("'", "\\'") .. "'" end
+function real.get_request() return cs:CurrentRequestId() end
+
+return ngx

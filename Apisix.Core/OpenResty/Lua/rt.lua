@@ -1,0 +1,72 @@
+-- The worker's coroutine scheduler, Lua half. C# owns the event loop and the ids; this file owns
+-- the coroutines. A blocking ngx API yields (YIELD, op) up to here; C# resumes the coroutine
+-- with the op's results when the op completes. ngx.exit yields EXIT to end the entry thread.
+
+local raw_resume, co_create, co_status, co_yield = coroutine.resume, coroutine.create, coroutine.status, coroutine.yield
+local pack, unpack = table.pack, table.unpack
+local traceback = debug.traceback
+
+local rt = { YIELD = setmetatable({}, { __name = "ngx.yield" }), EXIT = setmetatable({}, { __name = "ngx.exit" }) }
+local YIELD, EXIT = rt.YIELD, rt.EXIT
+local cos = {}
+
+function rt.new(id, fn)
+    cos[id] = co_create(fn)
+end
+
+-- Resume coroutine `id`; returns "yield", op | "done", results... | "exit" | "error", msg, traceback | "dead".
+function rt.step(id, ...)
+    local co = cos[id]
+    if not co then return "dead" end
+    local r = pack(raw_resume(co, ...))
+    if not r[1] then
+        cos[id] = nil
+        return "error", r[2], traceback(co)
+    end
+    if co_status(co) == "dead" then
+        cos[id] = nil
+        return "done", unpack(r, 2, r.n)
+    end
+    if r[2] == YIELD then return "yield", r[3] end
+    if r[2] == EXIT then
+        cos[id] = nil
+        return "exit"
+    end
+    -- a bare coroutine.yield() in an entry thread gives way to others, as in OpenResty
+    return "yield", 0
+end
+
+function rt.kill(id)
+    cos[id] = nil
+end
+
+function rt.alive(id)
+    return cos[id] ~= nil
+end
+
+-- Wait for op `op` (an id from C#) from any Lua code running in a scheduled coroutine.
+function rt.await(op)
+    return co_yield(YIELD, op)
+end
+
+-- User coroutines must let the scheduler's yields through (OpenResty does the same).
+function coroutine.resume(co, ...)
+    local r = pack(raw_resume(co, ...))
+    while r[1] and co_status(co) == "suspended" and (r[2] == YIELD or r[2] == EXIT) do
+        if r[2] == EXIT then return co_yield(EXIT) end
+        local res = pack(co_yield(YIELD, r[3]))
+        r = pack(raw_resume(co, unpack(res, 1, res.n)))
+    end
+    return unpack(r, 1, r.n)
+end
+
+function coroutine.wrap(fn)
+    local co = co_create(fn)
+    return function(...)
+        local r = pack(coroutine.resume(co, ...))
+        if not r[1] then error(r[2], 0) end
+        return unpack(r, 2, r.n)
+    end
+end
+
+return rt

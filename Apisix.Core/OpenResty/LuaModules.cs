@@ -1,0 +1,49 @@
+using System.Reflection;
+
+namespace Apisix.Core.OpenResty;
+
+/// <summary>
+/// Where `require` finds modules in an emulated worker, in order: modules registered here as
+/// overrides (C# bridges and our own Lua, e.g. `apisix.core`, `resty.http`), then Lua files on
+/// the package path, then fallbacks (used only when no file exists, e.g. `toolkit.json`).
+/// Bridges reach C# objects through `__bridge(name)`.
+/// </summary>
+public sealed class LuaModules
+{
+    private readonly Dictionary<string, Func<string>> _overrides = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Func<string>> _fallbacks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Func<LuaWorker, object>> _objects = new(StringComparer.Ordinal);
+
+    public List<string> PackagePath { get; } = new();
+
+    public void AddOverride(string module, Func<string> source) => _overrides[module] = source;
+    public void AddFallback(string module, Func<string> source) => _fallbacks[module] = source;
+    public void AddObject(string name, Func<LuaWorker, object> factory) => _objects[name] = factory;
+
+    /// <summary>Register every embedded `lua/...` resource of an assembly under its module name.</summary>
+    public void AddEmbedded(Assembly asm, string prefix = "lua/", bool asFallback = false)
+    {
+        foreach (var res in asm.GetManifestResourceNames())
+        {
+            if (!res.StartsWith(prefix, StringComparison.Ordinal) || !res.EndsWith(".lua", StringComparison.Ordinal)) continue;
+            var rel = res[prefix.Length..^4];
+            var module = rel.Replace('/', '.').Replace('\\', '.');
+            if (module.EndsWith(".init", StringComparison.Ordinal)) module = module[..^5];
+            var name = res;
+            Func<string> src = () => ReadResource(asm, name);
+            if (asFallback) AddFallback(module, src); else AddOverride(module, src);
+        }
+    }
+
+    public static string ReadResource(Assembly asm, string name)
+    {
+        using var s = asm.GetManifestResourceStream(name) ?? throw new InvalidOperationException($"missing resource {name}");
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return System.Text.Encoding.Latin1.GetString(ms.ToArray());
+    }
+
+    public string? Override(string module) => _overrides.TryGetValue(module, out var f) ? f() : null;
+    public string? Fallback(string module) => _fallbacks.TryGetValue(module, out var f) ? f() : null;
+    public object? Object(string name, LuaWorker w) => _objects.TryGetValue(name, out var f) ? f(w) : null;
+}

@@ -1,0 +1,306 @@
+using Apisix.Core.OpenResty.Conf;
+using NLua;
+
+namespace Apisix.Core.OpenResty;
+
+/// <summary>The outcome of one Lua entry thread (a handler, a timer, a user thread).</summary>
+public sealed record LuaEntryResult(bool Ok, bool Exited, object?[] Values, string? Error, string? Traceback);
+
+/// <summary>
+/// One emulated nginx worker: a Lua state, its event loop, and the scheduler that runs every
+/// Lua entry as a coroutine. Blocking ngx APIs start an "op" in C# and yield its id; when the op
+/// completes, the loop resumes the coroutine with the op's results. Everything that touches the
+/// Lua state runs on the loop's thread.
+/// </summary>
+public sealed class LuaWorker : IDisposable
+{
+    private sealed class CoInfo
+    {
+        public required long Id { get; init; }
+        public NgxRequest? Request { get; init; }
+        public TaskCompletionSource<LuaEntryResult>? Completion { get; init; }
+    }
+
+    private readonly Dictionary<long, CoInfo> _cos = new();
+    private readonly Dictionary<long, Task<object?[]>> _ops = new();
+    private readonly Dictionary<long, List<TaskCompletionSource<object?[]>>> _threadWaiters = new();
+    private readonly Dictionary<string, LuaFunction> _chunks = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private long _nextCo, _nextOp;
+    private LuaFunction _step = null!, _rtNew = null!, _timerEntry = null!, _freeRequest = null!;
+    private CoInfo? _current;
+
+    public LuaWorker(Nginx nginx, int id)
+    {
+        Nginx = nginx;
+        Id = id;
+        Loop = new WorkerLoop($"nginx-worker-{id}", e => nginx.LogInternal(LogLevel.Alert, $"unhandled exception in worker loop: {e}"));
+        Bridge = new NgxBridge(this);
+    }
+
+    public Nginx Nginx { get; }
+    public int Id { get; }
+    public WorkerLoop Loop { get; }
+    public NgxBridge Bridge { get; }
+    public Lua Lua { get; private set; } = null!;
+    public CancellationToken Stopping => _stop.Token;
+    public bool Exiting => _stop.IsCancellationRequested;
+
+    /// <summary>The phase outside any request (init, init_worker, timer).</summary>
+    public string Phase { get; set; } = "init";
+
+    /// <summary>The request the running coroutine belongs to (null in init and timers).</summary>
+    public NgxRequest? CurrentRequest => _current?.Request;
+    public long? CurrentCoId => _current?.Id;
+
+    /// <summary>Create the Lua state and load the runtime (on the loop).</summary>
+    public Task InitAsync() => Loop.RunAsync(() =>
+    {
+        var lua = new Lua();
+        lua.State.Encoding = System.Text.Encoding.Latin1;
+        Lua = lua;
+        var asm = typeof(LuaWorker).Assembly;
+        lua.DoString(LuaModules.ReadResource(asm, "lua/prelude.lua"), "=prelude");
+        var rt = (LuaTable)lua.DoString(LuaModules.ReadResource(asm, "lua/rt.lua"), "=rt")[0];
+        lua["__rt"] = rt;
+        lua["__cs"] = Bridge;
+        var ngxChunk = lua.LoadString(LuaModules.ReadResource(asm, "lua/ngx.lua"), "=ngx");
+        var ngx = (LuaTable)ngxChunk.Call(Bridge, rt)[0];
+        lua["ngx"] = ngx;
+        lua.DoString(SetupLua, "=setup");
+        _step = (LuaFunction)rt["step"];
+        _rtNew = (LuaFunction)rt["new"];
+        _timerEntry = (LuaFunction)rt["timer_entry"];
+        _freeRequest = (LuaFunction)rt["free_request"];
+        var path = string.Join(";", Nginx.Modules.PackagePath);
+        lua.DoString($"package.path = [[{path}]]; package.cpath = ''", "=setup");
+        return Task.CompletedTask;
+    });
+
+    // Lua glue that needs both halves: request ctx tables, timers, and the module searchers.
+    private const string SetupLua = """
+        local cs, rt = __cs, __rt
+        local ctxs = {}
+        function rt.request_ctx()
+            local id = cs:CurrentRequestId()
+            if not id then return {} end
+            local c = ctxs[id]
+            if not c then c = {} ctxs[id] = c end
+            return c
+        end
+        function rt.set_request_ctx(v)
+            local id = cs:CurrentRequestId()
+            if id then ctxs[id] = v end
+        end
+        function rt.free_request(id) ctxs[id] = nil end
+        function rt.timer_entry(id, premature, every)
+            local t = rt.timer_fns[id]
+            if not t then return end
+            if not every or premature then rt.timer_fns[id] = nil end
+            return t.fn(premature, table.unpack(t.args, 1, t.args.n))
+        end
+        local function searcher(kind)
+            return function(name)
+                local src, chunkname = cs:ModuleSource(name, kind)
+                if not src then return "\n\tno " .. kind .. " module '" .. name .. "'" end
+                local f, err = load(src, chunkname)
+                if not f then error("error loading module '" .. name .. "':\n\t" .. err, 0) end
+                return f, chunkname
+            end
+        end
+        table.insert(package.searchers, 2, searcher("override"))
+        table.insert(package.searchers, searcher("fallback"))
+        function __bridge(name) return cs:BridgeObject(name) end
+        """;
+
+    /// <summary>Compile a configuration chunk once per worker.</summary>
+    public LuaFunction Chunk(LuaChunk chunk)
+    {
+        var key = chunk.ChunkName;
+        if (_chunks.TryGetValue(key, out var f)) return f;
+        f = Lua.LoadString(chunk.Code, "=" + chunk.ChunkName);
+        _chunks[key] = f;
+        return f;
+    }
+
+    /// <summary>Run a Lua function as a new entry thread (must be called on the loop).</summary>
+    public Task<LuaEntryResult> RunEntry(LuaFunction fn, NgxRequest? request, params object?[] args)
+    {
+        var id = ++_nextCo;
+        var tcs = new TaskCompletionSource<LuaEntryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs };
+        _rtNew.Call(id, fn);
+        Step(id, args);
+        return tcs.Task;
+    }
+
+    /// <summary>Run Lua code string as an entry (init hooks, tests).</summary>
+    public Task<LuaEntryResult> RunEntry(LuaChunk chunk, NgxRequest? request) => RunEntry(Chunk(chunk), request);
+
+    /// <summary>A new coroutine id for a user thread spawned by the running coroutine.</summary>
+    public long NewThreadCo()
+    {
+        var id = ++_nextCo;
+        _cos[id] = new CoInfo { Id = id, Request = _current?.Request };
+        return id;
+    }
+
+    public long NewOp(Task<object?[]> task)
+    {
+        var id = ++_nextOp;
+        _ops[id] = task;
+        return id;
+    }
+
+    private void Step(long id, object?[] args)
+    {
+        if (!_cos.TryGetValue(id, out var info)) return;
+        var prev = _current;
+        _current = info;
+        object[] res;
+        try
+        {
+            var callArgs = new object?[args.Length + 1];
+            callArgs[0] = id;
+            Array.Copy(args, 0, callArgs, 1, args.Length);
+            res = _step.Call(callArgs);
+        }
+        catch (Exception e)
+        {
+            res = ["error", e.Message, ""];
+        }
+        finally
+        {
+            _current = prev;
+        }
+        AfterStep(id, res.Length > 0 ? res[0] as string ?? "dead" : "dead", res.Skip(1).ToArray());
+    }
+
+    /// <summary>Act on the result of resuming coroutine `id` (also called from Lua after an inline resume).</summary>
+    public void AfterStep(long id, string status, object?[] rest)
+    {
+        if (!_cos.TryGetValue(id, out var info)) return;
+        switch (status)
+        {
+            case "yield":
+                Park(id, rest.Length > 0 ? Convert.ToInt64(rest[0] ?? 0L) : 0);
+                break;
+            case "done":
+                _cos.Remove(id);
+                info.Completion?.TrySetResult(new LuaEntryResult(true, false, rest, null, null));
+                break;
+            case "exit":
+                _cos.Remove(id);
+                info.Completion?.TrySetResult(new LuaEntryResult(true, true, [], null, null));
+                break;
+            case "error":
+                _cos.Remove(id);
+                var msg = rest.Length > 0 ? LuaText(rest[0]) : "unknown error";
+                var tb = rest.Length > 1 ? rest[1] as string : null;
+                if (info.Completion != null)
+                    info.Completion.TrySetResult(new LuaEntryResult(false, false, [], msg, tb));
+                else
+                    Nginx.Log(this, LogLevel.Error, $"lua user thread aborted: runtime error: {msg}\n{tb}", info.Request);
+                break;
+            default:
+                _cos.Remove(id);
+                info.Completion?.TrySetResult(new LuaEntryResult(true, false, [], null, null));
+                break;
+        }
+    }
+
+    private static string LuaText(object? o) => o switch
+    {
+        null => "nil",
+        string s => s,
+        LuaTable => "table",
+        double d => Apisix.Core.Json.LuaNumber.ToLuaString(d),
+        long l => l.ToString(),
+        _ => o.ToString() ?? "",
+    };
+
+    private async void Park(long coId, long opId)
+    {
+        object?[] result;
+        if (opId == 0 || !_ops.Remove(opId, out var task))
+        {
+            await Task.Yield();
+            result = [];
+        }
+        else
+        {
+            try { result = await task; }
+            catch (Exception e) { result = [null, e.Message]; }
+        }
+        if (_stop.IsCancellationRequested) return;
+        Step(coId, result);
+    }
+
+    // User threads ----------------------------------------------------------------------------
+
+    public void ThreadDone(long id)
+    {
+        if (_threadWaiters.Remove(id, out var waiters))
+            foreach (var w in waiters) w.TrySetResult([true]);
+    }
+
+    public long ThreadWait(IEnumerable<long> ids)
+    {
+        var tcs = new TaskCompletionSource<object?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var id in ids)
+        {
+            if (!_threadWaiters.TryGetValue(id, out var list)) _threadWaiters[id] = list = new();
+            list.Add(tcs);
+        }
+        return NewOp(tcs.Task);
+    }
+
+    // Timers ----------------------------------------------------------------------------------
+
+    private long _nextTimer;
+    public int TimersPending { get; private set; }
+    public int TimersRunning { get; private set; }
+
+    public long NewTimerId() => ++_nextTimer;
+
+    public async void ScheduleTimer(long id, double delaySeconds, bool every)
+    {
+        TimersPending++;
+        try
+        {
+            do
+            {
+                try { await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
+                catch (OperationCanceledException) { return; }
+                TimersPending--;
+                TimersRunning++;
+                try
+                {
+                    var r = await RunEntry(_timerEntry, null, id, false, every);
+                    if (!r.Ok) Nginx.Log(this, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", null);
+                }
+                finally { TimersRunning--; TimersPending++; }
+            } while (every && !_stop.IsCancellationRequested);
+        }
+        finally { TimersPending--; }
+    }
+
+    public void FreeRequest(long requestId) => _freeRequest.Call(requestId);
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        try
+        {
+            Loop.RunAsync(() =>
+            {
+                foreach (var s in Bridge.Sockets.Values) s.Dispose();
+                Bridge.Sockets.Clear();
+                Lua?.Dispose();
+                return Task.CompletedTask;
+            }).Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException) { }
+        Loop.Dispose();
+    }
+}

@@ -1,0 +1,208 @@
+using Apisix.Core.OpenResty.Conf;
+using Apisix.Core.OpenResty.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Apisix.Core.OpenResty;
+
+/// <summary>
+/// One emulated nginx: its http{} configuration, error log, shared dicts and workers, serving the
+/// requests that reach its listens on a <see cref="LoopbackNetwork"/>. Built and started per test
+/// block (nginx restarts between blocks), disposed with everything it started.
+/// </summary>
+public sealed class Nginx : IAsyncDisposable
+{
+    private static int _nextPid = 1000;
+    private readonly int _basePid = Interlocked.Add(ref _nextPid, 16);
+    private long _connections;
+    private int _nextWorker;
+
+    public Nginx(HttpConf conf, LoopbackNetwork network, ErrorLog errorLog, LuaModules modules, string prefix, int workers = 1)
+    {
+        Conf = conf;
+        Network = network;
+        ErrorLog = errorLog;
+        Modules = modules;
+        Prefix = prefix;
+        foreach (var (name, size) in conf.SharedDicts) SharedDicts[name] = new SharedDict(name, size);
+        for (var i = 0; i < Math.Max(1, workers); i++) Workers.Add(new LuaWorker(this, i));
+    }
+
+    public HttpConf Conf { get; }
+    public LoopbackNetwork Network { get; }
+    public ErrorLog ErrorLog { get; }
+    public LuaModules Modules { get; }
+    public string Prefix { get; }
+    public List<LuaWorker> Workers { get; } = new();
+    public Dictionary<string, SharedDict> SharedDicts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>`lua_socket_log_errors`: whether failed cosocket operations log at error level.</summary>
+    public bool LogSocketErrors { get; set; } = true;
+
+    /// <summary>Variables nginx itself does not know (APISIX's `$upstream_*`, `$llm_*`...).</summary>
+    public Func<NgxRequest, string, string?>? ResolveVar { get; set; }
+
+    /// <summary>The log phase: called for every finished request (the access log).</summary>
+    public Action<NgxRequest>? OnLog { get; set; }
+
+    public int Pid(LuaWorker w) => _basePid + w.Id;
+
+    /// <summary>Start workers: load Lua, run init_by_lua then init_worker_by_lua in each; then listen.</summary>
+    public async Task StartAsync()
+    {
+        foreach (var n in Conf.Ignored.Distinct())
+            LogInternal(LogLevel.Notice, $"directive not emulated, ignored: {n}");
+        foreach (var w in Workers)
+        {
+            await w.InitAsync();
+            await w.Loop.RunAsync(async () =>
+            {
+                w.Phase = "init";
+                foreach (var chunk in Conf.InitByLua) await RunHook(w, chunk);
+                w.Phase = "init_worker";
+                foreach (var chunk in Conf.InitWorkerByLua) await RunHook(w, chunk);
+                w.Phase = "timer";
+            });
+        }
+        foreach (var s in Conf.Servers)
+            foreach (var l in s.Listens)
+                Network.Bind(l.Address, l.Port);
+    }
+
+    private async Task RunHook(LuaWorker w, LuaChunk chunk)
+    {
+        LuaEntryResult r;
+        try { r = await w.RunEntry(w.Chunk(chunk), null); }
+        catch (Exception e) { r = new LuaEntryResult(false, false, [], e.Message, null); }
+        if (!r.Ok) Log(w, LogLevel.Error, $"{chunk.ChunkName} error: {r.Error}\n{r.Traceback}", null);
+    }
+
+    public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
+    {
+        var ctx = r == null ? "" : RequestContext(r);
+        ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
+    }
+
+    public void LogInternal(LogLevel level, string message) => Log(null, level, message, null);
+
+    private static string RequestContext(NgxRequest r)
+    {
+        var host = r.RequestHeader("Host");
+        var server = r.Server.ServerNames.FirstOrDefault() ?? "";
+        return $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+               + (host != null ? $", host: \"{host}\"" : "");
+    }
+
+    /// <summary>The Kestrel entry point: pick server, location and worker, and serve on that worker's loop.</summary>
+    public async Task HandleAsync(HttpContext http)
+    {
+        var local = http.Connection.LocalIpAddress ?? System.Net.IPAddress.Loopback;
+        var port = http.Connection.LocalPort;
+        var server = Conf.Servers.FirstOrDefault(s => s.ListensOn(local, port));
+        if (server == null)
+        {
+            http.Response.StatusCode = 404;
+            return;
+        }
+        var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "/";
+        var path = raw.Split('?')[0];
+        var location = server.Match(Uri.UnescapeDataString(path));
+        var worker = Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
+        var conn = Interlocked.Increment(ref _connections);
+        var req = new NgxRequest(http, server, location ?? NotFound, conn);
+        await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
+    }
+
+    private static readonly LocationConf NotFound = new() { Modifier = "=", Pattern = "" };
+
+    private async Task ServeAsync(LuaWorker w, NgxRequest req, bool noLocation)
+    {
+        using var aborted = req.Http.RequestAborted.Register(req.MarkClientGone);
+        try
+        {
+            var loc = req.Location;
+            if (noLocation)
+            {
+                await SendErrorPage(req, 404);
+                return;
+            }
+            if (loc.AccessHandler != null)
+            {
+                req.Phase = "access";
+                await loc.AccessHandler(req);
+                if (req.Finished) return;
+            }
+            if (loc.AccessByLua != null && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
+            req.Phase = "content";
+            if (loc.Return is { } ret)
+            {
+                if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
+                else await SendErrorPage(req, ret.Code);
+            }
+            else if (loc.Handler != null) await loc.Handler(req);
+            else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
+            else await SendErrorPage(req, 404);
+            await req.FinishAsync();
+        }
+        catch (Exception e)
+        {
+            Log(w, LogLevel.Error, $"unexpected error while serving the request: {e}", req);
+            if (!req.HeadersSent) await SendErrorPage(req, 500);
+        }
+        finally
+        {
+            req.Phase = "log";
+            try { OnLog?.Invoke(req); }
+            catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
+            w.FreeRequest(req.Id);
+        }
+    }
+
+    /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>
+    private async Task<bool> RunPhase(LuaWorker w, NgxRequest req, string phase, LuaChunk chunk)
+    {
+        req.Phase = phase;
+        var r = await w.RunEntry(w.Chunk(chunk), req);
+        if (!r.Ok)
+        {
+            Log(w, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", req);
+            if (!req.HeadersSent) await SendErrorPage(req, 500);
+            else await req.FinishAsync();
+            return false;
+        }
+        if (req.ExitStatus is int st)
+        {
+            if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
+            else if (st >= 200 || phase == "content") await req.FinishAsync();
+            return req.Finished ? false : true;
+        }
+        return true;
+    }
+
+    public static Task SendErrorPage(NgxRequest req, int status)
+    {
+        var reason = ReasonPhrases.GetReasonPhrase(status);
+        var title = reason.Length > 0 ? $"{status} {reason}" : status.ToString();
+        var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";
+        if (status < 300 || status == 304) body = "";
+        return req.SendSimpleAsync(status, body, status >= 300 ? "text/html" : null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Network.Reset();
+        foreach (var w in Workers) w.Dispose();
+        await Task.CompletedTask;
+    }
+}
+
+/// <summary>Status reason phrases as nginx writes them in status lines and error pages.</summary>
+public static class ReasonPhrases
+{
+    public static string GetReasonPhrase(int status) => status switch
+    {
+        413 => "Request Entity Too Large",
+        414 => "Request-URI Too Large",
+        _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status),
+    };
+}

@@ -1,0 +1,386 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using NLua;
+
+namespace Apisix.Core.OpenResty;
+
+/// <summary>
+/// The C# functions behind ngx.lua, called from Lua as `cs:Name(...)`. They never throw into
+/// Lua: a failure returns nil and leaves the message for `cs:Err()`. Functions that would block
+/// in OpenResty return an op id that the Lua side awaits.
+/// </summary>
+public sealed class NgxBridge(LuaWorker worker)
+{
+    private static readonly Encoding Bytes = Encoding.Latin1;
+    private string? _err;
+    private long _flags;
+    private bool _stale;
+    private long _nextSock;
+
+    public Dictionary<long, Cosocket> Sockets { get; } = new();
+
+    private NgxRequest? Req => worker.CurrentRequest;
+    private Nginx Nginx => worker.Nginx;
+
+    public string? Err() => _err;
+
+    private object? Fail(string err)
+    {
+        _err = err;
+        return null;
+    }
+
+    /// <summary>Numbers cross into Lua as integers when integral, so 5 prints "5" even after `..`.</summary>
+    public static object? ToLua(object? v) => v switch
+    {
+        double d when Math.Floor(d) == d && Math.Abs(d) < 9.007199254740992e15 => (long)d,
+        _ => v,
+    };
+
+    // Output ----------------------------------------------------------------------------------
+
+    public long GetStatus() => Req?.Status is int s && s != 0 ? s : (Req?.HeadersSent == true ? 200 : 0);
+
+    public void SetStatus(object? status)
+    {
+        var r = Req;
+        if (r == null) return;
+        if (r.HeadersSent)
+        {
+            Nginx.Log(worker, LogLevel.Error, "attempt to set ngx.status after sending out response headers", r);
+            return;
+        }
+        r.Status = Convert.ToInt32(status ?? 0, CultureInfo.InvariantCulture);
+    }
+
+    public bool Print(string data)
+    {
+        var r = Req;
+        if (r == null) { _err = "no request found"; return false; }
+        if (!r.Append(data)) { _err = r.ClientGone ? "broken pipe" : "nginx output filter error"; return false; }
+        return true;
+    }
+
+    public object? Flush()
+    {
+        var r = Req;
+        if (r == null) return Fail("no request found");
+        if (r.ClientGone) return Fail("broken pipe");
+        return worker.NewOp(FlushOp(r));
+    }
+
+    private static async Task<object?[]> FlushOp(NgxRequest r)
+    {
+        var err = await r.FlushAsync();
+        return err == null ? [true] : [null, err];
+    }
+
+    public object? Eof()
+    {
+        var r = Req;
+        if (r == null) return Fail("no request found");
+        return worker.NewOp(EofOp(r));
+    }
+
+    private static async Task<object?[]> EofOp(NgxRequest r)
+    {
+        await r.FinishAsync();
+        return [true];
+    }
+
+    public void Exit(object? status)
+    {
+        if (Req is { } r) r.ExitStatus = Convert.ToInt32(status ?? 0, CultureInfo.InvariantCulture);
+    }
+
+    public string Phase() => Req?.Phase ?? worker.Phase;
+    public void SendHeaders() => Req?.SendHeaders();
+    public bool HeadersSent() => Req?.HeadersSent ?? false;
+
+    // Logging and time ------------------------------------------------------------------------
+
+    public bool LogEnabled(long level) => Nginx.ErrorLog.Enabled((LogLevel)level);
+    public void Log(long level, string message) => Nginx.Log(worker, (LogLevel)level, message, Req);
+
+    public double Now() => Math.Round(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, 3);
+
+    public object? ParseHttpTime(string s) =>
+        DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeSeconds() : null;
+
+    public long Sleep(double seconds) => worker.NewOp(SleepOp(seconds, worker.Stopping));
+
+    private static async Task<object?[]> SleepOp(double seconds, CancellationToken ct)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(seconds), ct);
+        return [];
+    }
+
+    public double StartTime() => (Req?.StartTime ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds() / 1000.0;
+
+    // Variables and headers -------------------------------------------------------------------
+
+    public object? GetVar(string name) => Req is { } r ? NgxVars.Get(Nginx, r, name) : null;
+
+    public void SetVar(string name, string? value)
+    {
+        if (Req is { } r) NgxVars.Set(r, name, value);
+    }
+
+    public string? GetRespHeader(string name) =>
+        Req is { } r && r.ResponseHeaders.TryGetValue(name, out var v) && v.Count > 0 ? v[0] : null;
+
+    public long RespHeaderCount(string name) =>
+        Req is { } r && r.ResponseHeaders.TryGetValue(name, out var v) ? v.Count : 0;
+
+    public string? RespHeaderAt(string name, long i) =>
+        Req is { } r && r.ResponseHeaders.TryGetValue(name, out var v) && i < v.Count ? v[(int)i] : null;
+
+    public void SetRespHeader(string name, string? value) => Req?.SetResponseHeader(name, value);
+
+    public void AddRespHeader(string name, string value)
+    {
+        if (Req is not { } r) return;
+        if (!r.ResponseHeaders.TryGetValue(name, out var list)) r.ResponseHeaders[name] = list = new();
+        list.Add(value);
+    }
+
+    public string? RespHeaders()
+    {
+        if (Req is not { } r) return null;
+        var sb = new StringBuilder();
+        foreach (var (n, vs) in r.ResponseHeaders)
+            foreach (var v in vs) sb.Append(n).Append('\0').Append(v).Append('\0');
+        return sb.ToString();
+    }
+
+    public string? ReqHeaders()
+    {
+        if (Req is not { } r) return (string?)Fail("no request found");
+        var sb = new StringBuilder();
+        foreach (var (n, v) in r.RequestHeaders) sb.Append(n).Append('\0').Append(v).Append('\0');
+        return sb.ToString();
+    }
+
+    public void SetReqHeader(string name, string? value)
+    {
+        if (Req is not { } r) return;
+        r.RequestHeaders.RemoveAll(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (value != null) r.RequestHeaders.Add((name, value));
+    }
+
+    public string? ReqMethod() => Req?.Method;
+    public void SetReqMethod(string m) { if (Req is { } r) r.Method = m; }
+    public double HttpVersion() => Req?.Protocol switch { "HTTP/1.0" => 1.0, "HTTP/2" => 2.0, "HTTP/3" => 3.0, _ => 1.1 };
+    public void SetUri(string uri) { if (Req is { } r) r.Uri = uri; }
+
+    public string? RawHeader(bool noRequestLine)
+    {
+        if (Req is not { } r) return null;
+        var sb = new StringBuilder();
+        if (!noRequestLine) sb.Append(r.Method).Append(' ').Append(r.RequestUri).Append(' ').Append(r.Protocol).Append("\r\n");
+        foreach (var (n, v) in r.RequestHeaders) sb.Append(n).Append(": ").Append(v).Append("\r\n");
+        sb.Append("\r\n");
+        return sb.ToString();
+    }
+
+    public object? ReadBody()
+    {
+        if (Req is not { } r) return Fail("no request found");
+        if (r.BodyRead) return null;
+        return worker.NewOp(ReadBodyOp(r));
+    }
+
+    private static async Task<object?[]> ReadBodyOp(NgxRequest r)
+    {
+        await r.ReadBodyAsync();
+        return [];
+    }
+
+    public string? GetBody() => Req is { BodyRead: true, Body: { Length: > 0 } b } ? b : null;
+
+    public void SetBody(string? data)
+    {
+        if (Req is not { } r) return;
+        r.Body = data ?? "";
+        r.BodyRead = true;
+    }
+
+    public object? CurrentRequestId() => Req?.Id;
+
+    // Shared dicts ----------------------------------------------------------------------------
+
+    private SharedDict? Dict(string name) => Nginx.SharedDicts.TryGetValue(name, out var d) ? d : null;
+
+    public bool DictExists(string name) => Dict(name) != null;
+
+    public object? DictGet(string name, string key, bool stale)
+    {
+        var (v, flags, isStale) = Dict(name)?.Get(key, stale) ?? (null, 0, false);
+        _flags = flags;
+        _stale = isStale;
+        return ToLua(v);
+    }
+
+    public long DictFlags() => _flags;
+    public bool DictStale() => _stale;
+
+    public bool DictStore(string name, string mode, string key, object? value, double exptime, double flags)
+    {
+        var d = Dict(name);
+        if (d == null) { _err = "no such dict"; return false; }
+        if (value is long l) value = (double)l;
+        if (value is not (null or string or double or bool)) { _err = "bad value type"; return false; }
+        var (ok, err) = d.Store(mode, key, value, exptime, (long)flags);
+        _err = err;
+        return ok;
+    }
+
+    public void DictDelete(string name, string key) => Dict(name)?.Delete(key);
+
+    public object? DictIncr(string name, string key, double by, object? init, double initTtl)
+    {
+        var d = Dict(name);
+        if (d == null) return Fail("no such dict");
+        double? i = init == null ? null : Convert.ToDouble(init, CultureInfo.InvariantCulture);
+        var (v, err) = d.Incr(key, by, i, initTtl);
+        return v == null ? Fail(err!) : ToLua(v);
+    }
+
+    public void DictFlushAll(string name) => Dict(name)?.FlushAll();
+    public long DictFlushExpired(string name, long max) => Dict(name)?.FlushExpired((int)max) ?? 0;
+    public string DictKeys(string name, long max) =>
+        string.Concat((Dict(name)?.Keys((int)max) ?? []).Select(k => k + "\0"));
+
+    public object? DictTtl(string name, string key)
+    {
+        var (ttl, err) = Dict(name)?.Ttl(key) ?? (null, "no such dict");
+        return ttl == null ? Fail(err!) : ttl;
+    }
+
+    public bool DictExpire(string name, string key, double exptime)
+    {
+        var (ok, err) = Dict(name)?.Expire(key, exptime) ?? (false, "no such dict");
+        _err = err;
+        return ok;
+    }
+
+    public object? DictPush(string name, string key, object value, bool left)
+    {
+        var (len, err) = Dict(name)?.Push(key, value is long l ? (double)l : value, left) ?? (null, "no such dict");
+        return len == null ? Fail(err!) : len;
+    }
+
+    public object? DictPop(string name, string key, bool left) => ToLua(Dict(name)?.Pop(key, left));
+    public long DictLlen(string name, string key) => Dict(name)?.Llen(key) ?? 0;
+    public long DictCapacity(string name) => Dict(name)?.Capacity ?? 0;
+
+    // Timers and threads ----------------------------------------------------------------------
+
+    public long NewTimerId() => worker.NewTimerId();
+    public void ScheduleTimer(long id, double delay, bool every) => worker.ScheduleTimer(id, delay, every);
+    public long TimersRunning() => worker.TimersRunning;
+    public long TimersPending() => worker.TimersPending;
+
+    public long NewCo() => worker.NewThreadCo();
+
+    public void AfterStep(long id, string status, object? a, object? b) =>
+        worker.AfterStep(id, status, [a, b]);
+
+    public void ThreadDone(long id) => worker.ThreadDone(id);
+
+    public long ThreadWait(string ids) =>
+        worker.ThreadWait(ids.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse));
+
+    // Sockets ---------------------------------------------------------------------------------
+
+    public long SockConnect(string host, long port, long timeoutMs) => worker.NewOp(ConnectOp(host, (int)port));
+
+    private async Task<object?[]> ConnectOp(string host, int port)
+    {
+        await Task.Yield();
+        var (stream, err) = Nginx.Network.Connect(host, port);
+        if (stream == null)
+        {
+            if (Nginx.LogSocketErrors)
+                Nginx.Log(worker, LogLevel.Error, $"connect() failed (111: Connection refused)", Req);
+            return [null, err];
+        }
+        var id = ++_nextSock;
+        Sockets[id] = new Cosocket(stream);
+        return [id];
+    }
+
+    public void SockTimeouts(long id, object? c, object? s, object? r)
+    {
+        if (!Sockets.TryGetValue(id, out var sock)) return;
+        if (c != null) sock.ConnectTimeoutMs = Convert.ToInt32(c, CultureInfo.InvariantCulture);
+        if (s != null) sock.SendTimeoutMs = Convert.ToInt32(s, CultureInfo.InvariantCulture);
+        if (r != null) sock.ReadTimeoutMs = Convert.ToInt32(r, CultureInfo.InvariantCulture);
+    }
+
+    public long SockSend(long id, string data) =>
+        Sockets.TryGetValue(id, out var s) ? worker.NewOp(s.SendAsync(data)) : worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+
+    public long SockReceive(long id, string mode, long n)
+    {
+        if (!Sockets.TryGetValue(id, out var s)) return worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+        return worker.NewOp(mode switch
+        {
+            "l" => s.ReceiveLineAsync(),
+            "a" => s.ReceiveAllAsync(),
+            "any" => s.ReceiveAnyAsync((int)n),
+            _ => s.ReceiveBytesAsync((int)n),
+        });
+    }
+
+    public long SockReceiveUntil(long id, string pattern, bool inclusive, long size) =>
+        Sockets.TryGetValue(id, out var s)
+            ? worker.NewOp(s.ReceiveUntilAsync(pattern, inclusive, (int)size))
+            : worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+
+    public void SockClose(long id)
+    {
+        if (Sockets.Remove(id, out var s)) s.Dispose();
+    }
+
+    // Misc ------------------------------------------------------------------------------------
+
+    public string Prefix() => Nginx.Prefix;
+    public long WorkerId() => worker.Id;
+    public long WorkerCount() => Nginx.Workers.Count;
+    public long WorkerPid() => Nginx.Pid(worker);
+    public bool Exiting() => worker.Exiting;
+
+    public string Md5(string s) => Convert.ToHexStringLower(MD5.HashData(Bytes.GetBytes(s)));
+    public string Md5Bin(string s) => Bytes.GetString(MD5.HashData(Bytes.GetBytes(s)));
+    public string Sha1Bin(string s) => Bytes.GetString(SHA1.HashData(Bytes.GetBytes(s)));
+    public string HmacSha1(string key, string s) => Bytes.GetString(HMACSHA1.HashData(Bytes.GetBytes(key), Bytes.GetBytes(s)));
+    public long Crc32(string s) => Apisix.Core.OpenResty.Crc32.Compute(Bytes.GetBytes(s));
+
+    public string EncodeBase64(string s, bool noPadding)
+    {
+        var b = Convert.ToBase64String(Bytes.GetBytes(s));
+        return noPadding ? b.TrimEnd('=') : b;
+    }
+
+    public string? DecodeBase64(string s)
+    {
+        try
+        {
+            var t = s.Length % 4 == 0 ? s : s + new string('=', 4 - s.Length % 4);
+            return Bytes.GetString(Convert.FromBase64String(t));
+        }
+        catch (FormatException) { return null; }
+    }
+
+    /// <summary>Source of a module for the override or fallback searcher.</summary>
+    public string? ModuleSource(string name, string kind, out string? chunkName)
+    {
+        var src = kind == "override" ? Nginx.Modules.Override(name) : Nginx.Modules.Fallback(name);
+        chunkName = src == null ? null : "@" + name.Replace('.', '/') + ".lua";
+        return src;
+    }
+
+    public object? BridgeObject(string name) => Nginx.Modules.Object(name, worker);
+}

@@ -1,0 +1,201 @@
+using System.Text;
+using Apisix.Core.OpenResty.Conf;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Apisix.Core.OpenResty;
+
+/// <summary>
+/// One request inside an emulated nginx worker: what `ngx.req`, `ngx.var`, `ngx.header`,
+/// `ngx.status` and `ngx.say` act on. Strings are byte strings (one char per byte).
+/// Output is buffered and reaches the client when flushed or when the request ends, the
+/// headers going out with the first byte of body, as nginx does.
+/// </summary>
+public sealed class NgxRequest
+{
+    private static long _nextId;
+    private readonly StringBuilder _pending = new();
+
+    public NgxRequest(HttpContext http, ServerConf server, LocationConf location, long connection)
+    {
+        Http = http;
+        Server = server;
+        Location = location;
+        Connection = connection;
+        Id = Interlocked.Increment(ref _nextId);
+        Method = http.Request.Method;
+        var target = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.Request.Path + http.Request.QueryString);
+        RequestUri = target;
+        var q = target.IndexOf('?');
+        Uri = Unescape(q < 0 ? target : target[..q]);
+        Args = q < 0 ? null : target[(q + 1)..];
+        Protocol = http.Request.Protocol;
+        StartTime = DateTimeOffset.UtcNow;
+        foreach (var h in http.Request.Headers)
+            foreach (var v in h.Value)
+                RequestHeaders.Add((h.Key, Latin1(v ?? "")));
+    }
+
+    public long Id { get; }
+    public HttpContext Http { get; }
+    public ServerConf Server { get; }
+    public LocationConf Location { get; }
+    public long Connection { get; }
+    public DateTimeOffset StartTime { get; }
+
+    public string Method { get; set; }
+    public string Uri { get; set; }
+    public string? Args { get; set; }
+    public string RequestUri { get; }
+    public string Protocol { get; }
+    public List<(string Name, string Value)> RequestHeaders { get; } = new();
+    /// <summary>The request body once read (ngx.req.read_body); null before.</summary>
+    public string? Body { get; set; }
+    public bool BodyRead { get; set; }
+
+    public int Status { get; set; } = 0;
+    public Dictionary<string, List<string>> ResponseHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public bool HeadersSent { get; private set; }
+    public bool Finished { get; private set; }
+    /// <summary>Set once the client has gone away; writes fail from then on.</summary>
+    public bool ClientGone { get; private set; }
+    public long BytesSent { get; private set; }
+
+    /// <summary>Variables set with `ngx.var.x = ...` (and by C# phases).</summary>
+    public Dictionary<string, string?> Vars { get; } = new(StringComparer.Ordinal);
+
+    public string? RequestHeader(string name)
+    {
+        foreach (var (n, v) in RequestHeaders)
+            if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) return v;
+        return null;
+    }
+
+    public void SetResponseHeader(string name, string? value)
+    {
+        if (value == null) ResponseHeaders.Remove(name);
+        else ResponseHeaders[name] = new List<string> { value };
+    }
+
+    /// <summary>Queue body bytes (ngx.print / ngx.say); false once the request is finished.</summary>
+    public bool Append(string bytes)
+    {
+        if (Finished || ClientGone) return false;
+        _pending.Append(bytes);
+        return true;
+    }
+
+    /// <summary>Send headers (if not yet) and any queued body; null on success, else the error.</summary>
+    public async Task<string?> FlushAsync()
+    {
+        if (ClientGone) return "broken pipe";
+        try
+        {
+            SendHeaders();
+            if (_pending.Length > 0)
+            {
+                var data = Encoding.Latin1.GetBytes(_pending.ToString());
+                _pending.Clear();
+                BytesSent += data.Length;
+                await Http.Response.Body.WriteAsync(data, Http.RequestAborted);
+            }
+            await Http.Response.Body.FlushAsync(Http.RequestAborted);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            ClientGone = true;
+            return "broken pipe";
+        }
+    }
+
+    /// <summary>Freeze status and headers and hand them to the server.</summary>
+    public void SendHeaders()
+    {
+        if (HeadersSent) return;
+        HeadersSent = true;
+        var resp = Http.Response;
+        resp.StatusCode = Status == 0 ? 200 : Status;
+        if (!ResponseHeaders.ContainsKey("Content-Type"))
+        {
+            var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
+            resp.Headers.ContentType = type;
+        }
+        foreach (var (name, values) in ResponseHeaders)
+        {
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                if (long.TryParse(values[0], out var len)) resp.ContentLength = len;
+                continue;
+            }
+            if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
+            resp.Headers[name] = values.Select(v => FromLatin1(v)).ToArray();
+        }
+    }
+
+    /// <summary>End the response: flush what is queued and mark the request finished.</summary>
+    public async Task FinishAsync()
+    {
+        if (Finished) return;
+        await FlushAsync();
+        Finished = true;
+    }
+
+    /// <summary>Send a whole response in one go (ngx.exit with a status page, `return`).</summary>
+    public async Task SendSimpleAsync(int status, string? body, string? contentType = null)
+    {
+        if (HeadersSent) { await FinishAsync(); return; }
+        Status = status;
+        if (contentType != null) SetResponseHeader("Content-Type", contentType);
+        if (body != null)
+        {
+            SetResponseHeader("Content-Length", Encoding.Latin1.GetByteCount(body).ToString());
+            _pending.Clear();
+            _pending.Append(body);
+        }
+        await FinishAsync();
+    }
+
+    public void MarkClientGone() => ClientGone = true;
+
+    /// <summary>The status given to ngx.exit, if it was called.</summary>
+    public int? ExitStatus { get; set; }
+
+    /// <summary>The phase running now, as ngx.get_phase() names it.</summary>
+    public string Phase { get; set; } = "content";
+
+    /// <summary>Read the whole request body (ngx.req.read_body).</summary>
+    public async Task ReadBodyAsync()
+    {
+        if (BodyRead) return;
+        using var ms = new MemoryStream();
+        try { await Http.Request.Body.CopyToAsync(ms); }
+        catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
+        Body = Encoding.Latin1.GetString(ms.ToArray());
+        BodyRead = true;
+    }
+
+    private static string Latin1(string s)
+    {
+        // Kestrel decodes header bytes as Latin-1 already, so chars are bytes.
+        return s;
+    }
+
+    private static string FromLatin1(string s) => s;
+
+    private static string Unescape(string path)
+    {
+        if (!path.Contains('%')) return path;
+        var bytes = new List<byte>();
+        for (var i = 0; i < path.Length; i++)
+        {
+            if (path[i] == '%' && i + 2 < path.Length && System.Uri.IsHexDigit(path[i + 1]) && System.Uri.IsHexDigit(path[i + 2]))
+            {
+                bytes.Add(Convert.ToByte(path.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else bytes.Add((byte)path[i]);
+        }
+        return Encoding.Latin1.GetString(bytes.ToArray());
+    }
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+
+namespace Apisix.Core.OpenResty;
+
+/// <summary>
+/// nginx variables as `ngx.var` sees them: values set on the request first, then those nginx
+/// computes from the request, then any the embedding application (APISIX) resolves.
+/// </summary>
+public static class NgxVars
+{
+    public static string? Get(Nginx nginx, NgxRequest r, string name)
+    {
+        if (r.Vars.TryGetValue(name, out var set)) return set;
+        var http = r.Http;
+        switch (name)
+        {
+            case "uri": return r.Uri;
+            case "request_uri": return r.RequestUri;
+            case "args":
+            case "query_string": return r.Args;
+            case "is_args": return string.IsNullOrEmpty(r.Args) ? "" : "?";
+            case "request_method": return r.Method;
+            case "scheme": return "http";
+            case "https": return "";
+            case "server_protocol": return r.Protocol;
+            case "server_port": return http.Connection.LocalPort.ToString(CultureInfo.InvariantCulture);
+            case "server_addr": return http.Connection.LocalIpAddress?.ToString() ?? "127.0.0.1";
+            case "server_name": return r.Server.ServerNames.FirstOrDefault() ?? "";
+            case "remote_addr":
+            case "realip_remote_addr": return http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1";
+            case "remote_port":
+            case "realip_remote_port": return http.Connection.RemotePort.ToString(CultureInfo.InvariantCulture);
+            case "binary_remote_addr": return "\x7f\x00\x00\x01";
+            case "host":
+                {
+                    var h = r.RequestHeader("Host");
+                    if (string.IsNullOrEmpty(h)) return r.Server.ServerNames.FirstOrDefault() ?? "";
+                    var c = h.LastIndexOf(':');
+                    return (c > 0 && !h.EndsWith(']') ? h[..c] : h).ToLowerInvariant();
+                }
+            case "hostname": return Environment.MachineName;
+            case "content_type": return r.RequestHeader("Content-Type");
+            case "content_length": return r.RequestHeader("Content-Length");
+            case "request_length": return null;
+            case "status": return (r.HeadersSent ? http.Response.StatusCode : r.Status == 0 ? 200 : r.Status).ToString(CultureInfo.InvariantCulture);
+            case "body_bytes_sent": return r.BytesSent.ToString(CultureInfo.InvariantCulture);
+            case "bytes_sent": return r.BytesSent.ToString(CultureInfo.InvariantCulture);
+            case "request_time":
+                return ((DateTimeOffset.UtcNow - r.StartTime).TotalSeconds).ToString("0.000", CultureInfo.InvariantCulture);
+            case "msec": return (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0).ToString("0.000", CultureInfo.InvariantCulture);
+            case "time_local": return DateTimeOffset.Now.ToString("dd/MMM/yyyy:HH:mm:ss zzz", CultureInfo.InvariantCulture).Replace(":00", "00", StringComparison.Ordinal);
+            case "time_iso8601": return DateTimeOffset.Now.ToString("yyyy-MM-ddTHH:mm:sszzz", CultureInfo.InvariantCulture);
+            case "connection": return r.Connection.ToString(CultureInfo.InvariantCulture);
+            case "request_id": return r.Id.ToString("x32", CultureInfo.InvariantCulture);
+            case "document_root":
+            case "realpath_root": return Path.Combine(nginx.Prefix, "html");
+            case "request_body": return r.BodyRead && r.Body is { Length: > 0 } b ? b : null;
+            case "request": return $"{r.Method} {r.RequestUri} {r.Protocol}";
+        }
+        if (name.StartsWith("http_", StringComparison.Ordinal))
+            return r.RequestHeader(name[5..].Replace('_', '-'));
+        if (name.StartsWith("arg_", StringComparison.Ordinal))
+            return Arg(r.Args, name[4..]);
+        if (name.StartsWith("cookie_", StringComparison.Ordinal))
+            return Cookie(r.RequestHeader("Cookie"), name[7..]);
+        if (name.StartsWith("sent_http_", StringComparison.Ordinal))
+            return r.ResponseHeaders.TryGetValue(name[10..].Replace('_', '-'), out var v) ? v[0] : null;
+        return nginx.ResolveVar?.Invoke(r, name);
+    }
+
+    public static void Set(NgxRequest r, string name, string? value)
+    {
+        switch (name)
+        {
+            case "args": r.Args = value; return;
+            case "uri": r.Uri = value ?? ""; return;
+        }
+        r.Vars[name] = value;
+    }
+
+    private static string? Arg(string? args, string key)
+    {
+        if (string.IsNullOrEmpty(args)) return null;
+        foreach (var part in args.Split('&'))
+        {
+            var eq = part.IndexOf('=');
+            var k = eq < 0 ? part : part[..eq];
+            if (string.Equals(k, key, StringComparison.OrdinalIgnoreCase)) return eq < 0 ? "" : part[(eq + 1)..];
+        }
+        return null;
+    }
+
+    private static string? Cookie(string? header, string key)
+    {
+        if (header == null) return null;
+        foreach (var part in header.Split(';'))
+        {
+            var kv = part.Trim();
+            var eq = kv.IndexOf('=');
+            if (eq > 0 && kv[..eq] == key) return kv[(eq + 1)..];
+        }
+        return null;
+    }
+}
