@@ -1,0 +1,120 @@
+using System.Net;
+using Apisix.Core.Bridges;
+using Apisix.Core.Config;
+using Apisix.Core.Http;
+using Apisix.Core.OpenResty;
+using Apisix.Core.OpenResty.Conf;
+using Apisix.Core.Plugins;
+using Apisix.Core.Store;
+using Apisix.Plugins.AiProxy;
+using Apisix.TestNginx.Parsing;
+using Apisix.TestNginx.Runner;
+
+namespace Apisix.TestNginx.Layers;
+
+/// <summary>
+/// t::APISIX, re-implemented: its defaults for every block (timeout 5, the implicit
+/// `no_error_log [error]`), its config.yaml, shared dicts and init hooks, the APISIX locations on
+/// 1984 (admin API, gateway after the `wait_etcd_sync` sleep), the mock upstream on 1980-1982 running
+/// `lib.server`, and the services APISIX's CI runs beside nginx. The admin store lives for the file.
+/// </summary>
+public class ApisixLayer(string root) : TestNginxLayer(root)
+{
+    private readonly ConfigStore _store = new();
+    private readonly ConfigYamlBuilder _yaml = new(Environment.GetEnvironmentVariable("ETCD_ENABLE_AUTH") == "true");
+
+    private static readonly string[] SharedDictNames =
+    [
+        "plugin-limit-req", "plugin-limit-count", "plugin-limit-count-lock", "plugin-limit-count-reset-header",
+        "plugin-limit-conn", "plugin-ai-rate-limiting", "plugin-ai-rate-limiting-reset-header", "internal-status",
+        "worker-events", "lrucache-lock", "balancer-ewma", "balancer-ewma-locks", "balancer-ewma-last-touched-at",
+        "plugin-api-breaker", "etcd-cluster-health-check", "ext-plugin", "kubernetes", "tars", "ocsp-stapling",
+        "mcp-session", "xds-config", "xds-config-version", "cas_sessions", "test", "prometheus-metrics",
+        "prometheus-cache", "standalone-config", "status-report", "nacos", "consul", "upstream-healthcheck",
+        "access-tokens", "discovery", "tracing_buffer",
+    ];
+
+    public override void Preprocess(TestBlock block, TestFile file)
+    {
+        if (!block.Has("timeout")) block.Set("timeout", new PerlString("5"));
+        if (!block.Has("error_log") && !block.Has("no_error_log") && !block.Has("grep_error_log") && !block.Has("ignore_error_log"))
+            block.Set("no_error_log", new PerlString("[error]\n"));
+    }
+
+    public override void Build(BlockWorld world, TestBlock block, TestFile file)
+    {
+        world.SkipReason = NeedsInternet(block);
+        base.Build(world, block, file);
+        world.LogLevel = ErrorLog.Parse(Env(file, "TEST_NGINX_LOG_LEVEL") ?? file.Settings.LogLevel ?? "info");
+        world.LogSocketErrors = false; // lua_socket_log_errors off
+        foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
+
+        world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
+
+        var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
+        var config = ApisixConfig.Load(yaml, new ConfigLoadOptions
+        {
+            AdjustDefaults = d => d["plugin_attr"]!["prometheus"]!["enable_export_server"] = false,
+        });
+        var registry = new PluginRegistry();
+        AiProxyPlugins.Register(registry);
+        registry.Load(config.Plugins);
+        var apisix = new ApisixHttp(config, _store, registry);
+
+        if (block.Text("extra_init_by_lua") is { } init)
+            world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
+        if (block.Text("extra_init_worker_by_lua") is { } initWorker)
+            world.Conf.InitWorkerByLua.Add(new LuaChunk(initWorker, "init_worker_by_lua(nginx.conf:1)", 1));
+
+        AddMockUpstream(world);
+        ConfigureApisixLocations(world, block, apisix, Env(file, "TEST_ENABLE_CONTROL_API_V1") != "0");
+    }
+
+    /// <summary>Blocks that call the real internet cannot run here; they are skipped, never passed.</summary>
+    private static string? NeedsInternet(TestBlock block)
+    {
+        foreach (var (_, v) in block.Sections)
+            if (v.ToString().Contains("https://api.openai.com", StringComparison.Ordinal))
+                return "needs the real internet (api.openai.com)";
+        return null;
+    }
+
+    private static void ConfigureApisixLocations(BlockWorld world, TestBlock block, ApisixHttp apisix, bool controlApi)
+    {
+        var server = world.Conf.Servers[0];
+        var wait = double.TryParse(block.Text("wait_etcd_sync")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w) ? w : 0.1;
+        server.Locations.Add(new LocationConf { Modifier = "", Pattern = "/apisix/admin", Handler = apisix.HttpAdminAsync });
+        if (controlApi)
+        {
+            // The control API is not ported; like a missing route it answers 404.
+            server.Locations.Add(new LocationConf
+            {
+                Modifier = "", Pattern = "/v1/",
+                Handler = req => Nginx.SendErrorPage(req, 404),
+            });
+        }
+        server.Locations.Add(new LocationConf
+        {
+            Modifier = "", Pattern = "/",
+            AccessHandler = async req =>
+            {
+                if (wait > 0) await Task.Delay(TimeSpan.FromSeconds(wait));
+            },
+            Handler = apisix.HttpAccessPhaseAsync,
+        });
+    }
+
+    /// <summary>The mock upstream t::APISIX runs: `lib.server` on 1980, 1981, 1982 and 5044.</summary>
+    private static void AddMockUpstream(BlockWorld world)
+    {
+        var mock = new ServerConf { DefaultType = "text/plain" };
+        foreach (var port in new[] { 1980, 1981, 1982, 5044 }) mock.Listens.Add(new ListenSpec(IPAddress.Any, port));
+        mock.ServerNames.Add("localhost");
+        mock.Locations.Add(new LocationConf
+        {
+            Modifier = "", Pattern = "/",
+            ContentByLua = new LuaChunk("require(\"lib.server\").go()", "content_by_lua(nginx.conf:1)", 1),
+        });
+        world.Conf.Servers.Add(mock);
+    }
+}

@@ -1,0 +1,72 @@
+using Apisix.Core.OpenResty;
+using Apisix.Core.OpenResty.Conf;
+using Apisix.TestNginx.Parsing;
+using Apisix.TestNginx.Runner;
+
+namespace Apisix.TestNginx.Layers;
+
+/// <summary>
+/// Test::Nginx::Socket(::Lua) itself: a block's `http_config` at http level, its `config` inside
+/// `server { listen 1984; server_name localhost; }`, `init_by_lua(_block)`, the file's log level
+/// (debug by default) and worker count. No request is sent unless the block has one.
+/// Layers such as t::APISIX derive from this and add their defaults in one place.
+/// </summary>
+public class TestNginxLayer(string root)
+{
+    public string Root { get; } = root;
+
+    /// <summary>An environment variable as the file sees it: its BEGIN block's %ENV first, then the process's.</summary>
+    protected static string? Env(TestFile file, string name) =>
+        file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+
+    /// <summary>Defaults this layer injects into a block after the file's preprocessors ran.</summary>
+    public virtual void Preprocess(TestBlock block, TestFile file) { }
+
+    /// <summary>Describe the world for a block.</summary>
+    public virtual void Build(BlockWorld world, TestBlock block, TestFile file)
+    {
+        world.Workers = Math.Max(1, file.Settings.Workers);
+        world.LogLevel = ErrorLog.Parse(Env(file, "TEST_NGINX_LOG_LEVEL") ?? file.Settings.LogLevel ?? "debug");
+        if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT"), out var port)) world.ServerPort = port;
+        world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
+        world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
+
+        if (block.Text("main_config") is { } main)
+            NoteIgnored(world, NginxConfParser.Parse(main, "nginx.conf"));
+        if (block.Text("http_config") is { } http)
+            AddHttp(world, http);
+        if (block.Text("init_by_lua_block") is { } init)
+            world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
+        if (block.Text("init_by_lua") is { } init2)
+            world.Conf.InitByLua.Add(new LuaChunk(init2, "init_by_lua(nginx.conf:1)", 1));
+
+        var server = new ServerConf();
+        server.Listens.Add(new ListenSpec(System.Net.IPAddress.Any, world.ServerPort));
+        server.ServerNames.Add(world.ServerName);
+        if (block.Text("config") is { } config)
+            HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, "nginx.conf"));
+        world.Conf.Servers.Insert(0, server);
+        ConfigureMainServer(world, server, block, file);
+    }
+
+    /// <summary>Where a layer adds its own locations to the 1984 server.</summary>
+    protected virtual void ConfigureMainServer(BlockWorld world, ServerConf server, TestBlock block, TestFile file) { }
+
+    protected static void AddHttp(BlockWorld world, string text) =>
+        HttpConfBuilder.AddHttpDirectives(world.Conf, NginxConfParser.Parse(text, "nginx.conf"));
+
+    private static void NoteIgnored(BlockWorld world, IReadOnlyList<Directive> directives)
+    {
+        foreach (var d in directives)
+        {
+            if (d.Name == "env" && d.Arg(0).Contains('='))
+            {
+                var kv = d.Arg(0).Split('=', 2);
+                Environment.SetEnvironmentVariable(kv[0], kv[1]);
+                continue;
+            }
+            if (d.Name is "env" or "worker_rlimit_core" or "thread_pool") continue;
+            world.Conf.Ignored.Add($"{d.Name} (main_config)");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Apisix.Core.OpenResty;
+using Apisix.Core.OpenResty.Conf;
+
+namespace Apisix.TestNginx.Runner;
+
+/// <summary>
+/// Everything one block runs against, as a layer describes it before anything starts: the
+/// nginx http{} configuration, the Lua modules, the worker count and log level, and hooks the
+/// layer installs on the started nginx (access log, extra variables).
+/// </summary>
+public sealed class BlockWorld
+{
+    public HttpConf Conf { get; } = new();
+    public LuaModules Modules { get; } = new();
+    public int Workers { get; set; } = 1;
+    public LogLevel LogLevel { get; set; } = LogLevel.Debug;
+    public bool LogSocketErrors { get; set; } = true;
+    public int ServerPort { get; set; } = 1984;
+    public string ServerName { get; set; } = "localhost";
+    /// <summary>Why the block cannot run here (skipped with this reason), or null.</summary>
+    public string? SkipReason { get; set; }
+    /// <summary>Lines of the access log, in order.</summary>
+    public List<string> AccessLog { get; } = new();
+    /// <summary>Called once the nginx is built, before it starts.</summary>
+    public List<Action<Nginx>> OnNginx { get; } = new();
+    /// <summary>Called when the block ends, after the nginx stopped.</summary>
+    public List<Func<Task>> OnStop { get; } = new();
+}

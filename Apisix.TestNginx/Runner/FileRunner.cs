@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using Apisix.Core.OpenResty;
+using Apisix.Core.OpenResty.Net;
+using Apisix.TestNginx.Checks;
+using Apisix.TestNginx.Client;
+using Apisix.TestNginx.Layers;
+using Apisix.TestNginx.Parsing;
+using Apisix.TestNginx.Reporting;
+
+namespace Apisix.TestNginx.Runner;
+
+/// <summary>
+/// Runs the blocks of one .t file in order, each against a fresh emulated nginx (nginx restarts
+/// per block) on the file's own in-memory network, with state the layer keeps for the file (the
+/// admin store). Where a block's requests go is <see cref="Connect"/>: the in-process server here.
+/// </summary>
+public sealed class FileRunner(string root)
+{
+    /// <summary>Test::Nginx's TEST_NGINX_SLEEP: the pause after a response before the logs are read.</summary>
+    private static readonly TimeSpan LogSettle = TimeSpan.FromMilliseconds(45);
+
+    public async Task<FileOutcome> RunAsync(string path, Action<BlockOutcome>? onBlock = null)
+    {
+        var display = Path.GetRelativePath(root, Path.GetFullPath(path, root));
+        var outcome = new FileOutcome { File = display.StartsWith("..", StringComparison.Ordinal) ? path : display };
+        TestFile file;
+        try { file = TestFileLoader.Load(path, root); }
+        catch (TestFileException e)
+        {
+            outcome.Error = e.Message;
+            return outcome;
+        }
+        foreach (var line in file.Settings.Printed) Console.Error.Write(line);
+
+        var layer = LayerFor(file);
+        if (layer == null)
+        {
+            outcome.Error = $"{display}: unsupported test module '{file.Settings.Module}' (expected t::APISIX or Test::Nginx::Socket[::Lua])";
+            return outcome;
+        }
+        var network = new LoopbackNetwork();
+        Nginx? current = null;
+        await using var host = await HttpServerHost.StartInMemoryAsync(network, ctx =>
+            current is { } n ? n.HandleAsync(ctx) : Task.CompletedTask);
+        try
+        {
+            foreach (var block in file.SelectedBlocks())
+            {
+                for (var rep = 0; rep < Math.Max(1, file.Settings.RepeatEach); rep++)
+                {
+                    var result = await RunBlockAsync(layer, file, block, network, n => current = n);
+                    outcome.Blocks.Add(result);
+                    onBlock?.Invoke(result);
+                }
+            }
+        }
+        finally
+        {
+            network.Reset();
+            network.Complete();
+        }
+        return outcome;
+    }
+
+    private TestNginxLayer? LayerFor(TestFile file) => file.Settings.Module switch
+    {
+        "t::APISIX" => new ApisixLayer(root),
+        "Test::Nginx::Socket" or "Test::Nginx::Socket::Lua" or "Test::Nginx::Socket::Lua::Stream" => new TestNginxLayer(root),
+        _ => null,
+    };
+
+    private async Task<BlockOutcome> RunBlockAsync(TestNginxLayer layer, TestFile file, TestBlock block,
+        LoopbackNetwork network, Action<Nginx?> setCurrent)
+    {
+        var sw = Stopwatch.StartNew();
+        if (block.Skip) return Skipped(block, "SKIP section", sw);
+        layer.Preprocess(block, file);
+        var world = new BlockWorld();
+        ErrorLog? log = null;
+        Nginx? nginx = null;
+        try
+        {
+            layer.Build(world, block, file);
+            if (world.SkipReason != null) return Skipped(block, world.SkipReason, sw);
+
+            log = new ErrorLog(world.LogLevel);
+            nginx = new Nginx(world.Conf, network, log, world.Modules, Path.Combine(root, "t", "servroot"), world.Workers)
+            {
+                LogSocketErrors = world.LogSocketErrors,
+            };
+            foreach (var hook in world.OnNginx) hook(nginx);
+            setCurrent(nginx);
+            await nginx.StartAsync();
+
+            var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
+                double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
+            var results = new List<HttpResult>();
+            foreach (var request in RequestBuilder.Build(block, world.ServerName))
+                results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle));
+
+            if (double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var wait))
+                await Task.Delay(TimeSpan.FromSeconds(wait));
+            await Task.Delay(LogSettle);
+
+            var check = BlockChecker.Run(block, results, log.Lines, world.AccessLog,
+                new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root });
+            return BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
+        }
+        catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
+                                      or Core.Config.ConfigException)
+        {
+            return Failed(block, e.Message, sw);
+        }
+        catch (Exception e)
+        {
+            return Failed(block, "runner error: " + e, sw);
+        }
+        finally
+        {
+            setCurrent(null);
+            if (nginx != null) await nginx.DisposeAsync();
+            foreach (var stop in world.OnStop) await stop();
+        }
+    }
+
+    /// <summary>Where a block's requests go: the emulated nginx on this file's network.</summary>
+    private static ValueTask<Stream> Connect(LoopbackNetwork network, int port)
+    {
+        var (stream, err) = network.Connect("127.0.0.1", port);
+        if (stream == null) throw new IOException($"failed to connect to 127.0.0.1:{port}: {err}");
+        return ValueTask.FromResult(stream);
+    }
+
+    private static BlockOutcome Skipped(TestBlock b, string why, Stopwatch sw) =>
+        new() { Index = b.Index, Name = b.Name, Status = BlockOutcome.Skip, Message = why, Elapsed = sw.Elapsed };
+
+    private static BlockOutcome Failed(TestBlock b, string why, Stopwatch sw) =>
+        new() { Index = b.Index, Name = b.Name, Status = BlockOutcome.Fail, Message = why, Elapsed = sw.Elapsed };
+}

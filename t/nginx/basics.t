@@ -1,0 +1,118 @@
+# Our own plain Test::Nginx file: the basic ngx output and request APIs.
+use Test::Nginx::Socket::Lua;
+
+log_level('info');
+no_long_string();
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: ngx.say prints numbers the LuaJIT way
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("half of ten is ", 10 / 2, ", ", nil, ", ", true)
+        }
+    }
+--- request
+GET /t
+--- response_body
+half of ten is 5, nil, true
+
+
+
+=== TEST 2: status and headers set before the first byte
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.status = 201
+            ngx.header["X-Answer"] = 42
+            ngx.print("made")
+        }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_headers
+X-Answer: 42
+--- response_body chomp
+made
+
+
+
+=== TEST 3: request body, method, args and lowercased header names
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.req.read_body()
+            local args = ngx.req.get_uri_args()
+            local h = ngx.req.get_headers()
+            ngx.say(ngx.req.get_method(), " ", ngx.req.get_body_data(), " ", args.a, " ", h["x-custom"], " ", h.X_Custom)
+        }
+    }
+--- request
+POST /t?a=1&b=2
+hello body
+--- more_headers
+X-Custom: yes
+--- response_body
+POST hello body 1 yes yes
+
+
+
+=== TEST 4: ngx.log lines reach the error log with their level
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.log(ngx.WARN, "something to note: ", 7)
+            ngx.say("ok")
+        }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log
+something to note: 7
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: a Lua error is a 500 with the error logged
+--- config
+    location /t {
+        content_by_lua_block {
+            error("deliberate failure")
+        }
+    }
+--- request
+GET /t
+--- error_code: 500
+--- error_log
+deliberate failure
+
+
+
+=== TEST 6: location precedence: exact, ^~, regex, longest prefix
+--- config
+    location = /p/exact { return 200 "exact"; }
+    location ^~ /p/stop { return 200 "stop"; }
+    location ~ ^/p/.*\.txt$ { return 200 "regex"; }
+    location /p/ { return 200 "prefix"; }
+    location /t {
+        content_by_lua_block {
+            local http = require("resty.http")
+            local out = {}
+            for _, p in ipairs({"/p/exact", "/p/stop/a.txt", "/p/x.txt", "/p/other"}) do
+                local res = http.new():request_uri("http://127.0.0.1:" .. ngx.var.server_port .. p)
+                out[#out + 1] = res.body
+            end
+            ngx.say(table.concat(out, " "))
+        }
+    }
+--- request
+GET /t
+--- response_body
+exact stop regex prefix
