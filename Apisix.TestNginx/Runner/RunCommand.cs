@@ -4,7 +4,7 @@ using Apisix.TestNginx.Reporting;
 namespace Apisix.TestNginx.Runner;
 
 /// <summary>
-/// The command line: `[--root DIR] [--json FILE] [--jobs N] [--parse-only] FILE_OR_DIR...`.
+/// The command line: `[--root DIR] [--json FILE] [--jobs N] [--parse-only] [--bench] FILE_OR_DIR...`.
 /// Files run in parallel (each on its own in-memory network, so no port clashes), blocks of a
 /// file in order; TAP is printed file by file, then `N passed, N failed, N skipped`.
 /// Exit code 0 when nothing failed, 1 on failures, 2 on bad usage.
@@ -16,6 +16,7 @@ public static class RunCommand
         var root = Directory.GetCurrentDirectory();
         string? json = null;
         var parseOnly = false;
+        var bench = false;
         var jobs = Math.Max(1, Environment.ProcessorCount);
         var paths = new List<string>();
         for (var i = 0; i < args.Length; i++)
@@ -26,8 +27,9 @@ public static class RunCommand
                 case "--json" when i + 1 < args.Length: json = args[++i]; break;
                 case "--jobs" when i + 1 < args.Length && int.TryParse(args[i + 1], out var j): jobs = Math.Max(1, j); i++; break;
                 case "--parse-only": parseOnly = true; break;
+                case "--bench": bench = true; break;
                 case "-h" or "--help":
-                    output.WriteLine("usage: Apisix.TestNginx [--root DIR] [--json FILE] [--jobs N] [--parse-only] FILE_OR_DIR...");
+                    output.WriteLine("usage: Apisix.TestNginx [--root DIR] [--json FILE] [--jobs N] [--parse-only] [--bench] FILE_OR_DIR...");
                     return 0;
                 default:
                     if (args[i].StartsWith("--", StringComparison.Ordinal))
@@ -47,6 +49,7 @@ public static class RunCommand
         if (parseOnly) return ParseOnlyCommand.Run(root, paths, output);
 
         var files = Expand(root, paths, error);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var tap = new TapReporter(output);
         var outcomes = new FileOutcome[files.Count];
         var done = new TaskCompletionSource[files.Count];
@@ -71,6 +74,12 @@ public static class RunCommand
         }
         await Task.WhenAll(runs);
         var totals = tap.Finish();
+        if (bench)
+        {
+            var blocks = totals.Passed + totals.Failed + totals.Skipped;
+            var secs = clock.Elapsed.TotalSeconds;
+            output.WriteLine($"bench: {blocks} blocks in {files.Count} files, {secs:0.00} s, {blocks / secs:0.0} blocks/s ({jobs} jobs)");
+        }
         if (json != null) JsonReporter.Write(outcomes, json);
         return totals.Failed > 0 ? 1 : 0;
     }
