@@ -203,6 +203,11 @@ public static class ReasonPhrases
     {
         413 => "Request Entity Too Large",
         414 => "Request-URI Too Large",
+        // nginx's own wording where it differs from ASP.NET's (ngx_http_special_response.c)
+        408 => "Request Time-out",
+        416 => "Requested Range Not Satisfiable",
+        503 => "Service Temporarily Unavailable",
+        504 => "Gateway Time-out",
         _ => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status),
     };
 }
