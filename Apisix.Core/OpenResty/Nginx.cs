@@ -113,6 +113,8 @@ public sealed class Nginx : IAsyncDisposable
         await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
     }
 
+    private static readonly System.Text.RegularExpressions.Regex SetVarPattern = new(@"\$\{(\w+)\}|\$(\w+)");
+
     private static readonly LocationConf NotFound = new() { Modifier = "=", Pattern = "" };
 
     private async Task ServeAsync(LuaWorker w, NgxRequest req, bool noLocation)
@@ -126,6 +128,9 @@ public sealed class Nginx : IAsyncDisposable
                 await SendErrorPage(req, 404);
                 return;
             }
+            // `set $name value;` runs in the rewrite phase, before access and content
+            foreach (var (name, value) in loc.Sets)
+                NgxVars.Set(req, name, SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? ""));
             if (loc.AccessHandler != null)
             {
                 req.Phase = "access";

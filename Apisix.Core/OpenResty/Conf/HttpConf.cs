@@ -62,6 +62,8 @@ public sealed class LocationConf
     public LuaChunk? LogByLua { get; set; }
     /// <summary>`return CODE [text]`.</summary>
     public (int Code, string? Text)? Return { get; set; }
+    /// <summary>`set $name value;` in order (rewrite phase); `$var` in the value is interpolated.</summary>
+    public List<(string Name, string Value)> Sets { get; } = new();
     /// <summary>A content handler written in C# (APISIX's admin API and gateway).</summary>
     public Func<NgxRequest, Task>? Handler { get; set; }
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>

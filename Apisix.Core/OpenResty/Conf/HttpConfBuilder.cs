@@ -68,6 +68,7 @@ public static class HttpConfBuilder
                 case "body_filter_by_lua_block": loc.BodyFilterByLua = Chunk("body_filter_by_lua", x); break;
                 case "log_by_lua_block": loc.LogByLua = Chunk("log_by_lua", x); break;
                 case "default_type": loc.DefaultType = x.Arg(0); break;
+                case "set": loc.Sets.Add((x.Arg(0).TrimStart('$'), x.Arg(1))); break;
                 case "return":
                     loc.Return = (int.Parse(x.Arg(0)), x.Args.Count > 1 ? x.Args[1] : null);
                     break;
