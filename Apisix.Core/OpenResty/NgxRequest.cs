@@ -31,9 +31,15 @@ public sealed class NgxRequest
         Args = q < 0 ? null : target[(q + 1)..];
         Protocol = http.Request.Protocol;
         StartTime = DateTimeOffset.UtcNow;
-        foreach (var h in http.Request.Headers)
-            foreach (var v in h.Value)
-                RequestHeaders.Add((h.Key, Latin1(v ?? "")));
+        // headers in the order and case the client sent them when the connection recorded them
+        // (Kestrel's dictionary reorders known headers); else as Kestrel parsed them
+        if (http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items.TryGetValue(Net.RequestHeadLog.ItemKey, out var log) == true
+            && log is Net.RequestHeadLog heads && heads.Take(Method, target) is { } sent)
+            RequestHeaders.AddRange(sent);
+        else
+            foreach (var h in http.Request.Headers)
+                foreach (var v in h.Value)
+                    RequestHeaders.Add((h.Key, Latin1(v ?? "")));
     }
 
     public long Id { get; }

@@ -8,6 +8,8 @@ public sealed class DuplexPipeStream : Stream
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly Action? _onDispose;
+    /// <summary>Sees every byte written (the server side's record of request heads).</summary>
+    public RequestHeadLog? WriteLog { get; init; }
     private int _disposed;
 
     public DuplexPipeStream(PipeReader input, PipeWriter output, Action? onDispose = null)
@@ -46,6 +48,7 @@ public sealed class DuplexPipeStream : Stream
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
     {
+        WriteLog?.Append(buffer.Span);
         var r = await _output.WriteAsync(buffer, ct);
         if (r.IsCompleted) throw new IOException("connection reset by peer");
     }

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Apisix.Core.OpenResty.Net;
@@ -22,7 +23,10 @@ public sealed class InMemoryConnection : ConnectionContext
         RemoteEndPoint = remote;
         ConnectionId = "mem-" + Interlocked.Increment(ref _nextId);
         Transport = new DuplexPipe(_toServer.Reader, _toClient.Writer);
-        ClientStream = new DuplexPipeStream(_toClient.Reader, _toServer.Writer);
+        var heads = new RequestHeadLog();
+        Items[RequestHeadLog.ItemKey] = heads;
+        Features.Set<IConnectionItemsFeature>(new ItemsFeature(Items));
+        ClientStream = new DuplexPipeStream(_toClient.Reader, _toServer.Writer) { WriteLog = heads };
         ConnectionClosed = _closed.Token;
     }
 
@@ -55,6 +59,11 @@ public sealed class InMemoryConnection : ConnectionContext
         _toServer.Reader.Complete();
         try { _closed.Cancel(); } catch (ObjectDisposedException) { }
         return ValueTask.CompletedTask;
+    }
+
+    private sealed class ItemsFeature(IDictionary<object, object?> items) : IConnectionItemsFeature
+    {
+        public IDictionary<object, object?> Items { get; set; } = items;
     }
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
