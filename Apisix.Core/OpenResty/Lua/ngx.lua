@@ -338,7 +338,8 @@ function dict_mt.get(self, key)
     check(self)
     local v = cs:DictGet(self.name, tostring(key), false)
     local flags = cs:DictFlags()
-    if flags == 0 then flags = nil end
+    -- as lua-resty-core: the flags only come back when non-zero (so `say(d:get(k))` prints one value)
+    if flags == 0 then return v end
     return v, flags
 end
 function dict_mt.get_stale(self, key)
