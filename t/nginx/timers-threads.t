@@ -1,0 +1,216 @@
+# Our own plain Test::Nginx file: ngx.sleep, ngx.timer.at and ngx.thread.* on the emulated
+# worker's scheduler. Timings are asserted loosely (bounds, not exact values).
+use Test::Nginx::Socket::Lua;
+
+log_level('info');
+no_long_string();
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: ngx.sleep suspends the handler for about the time asked
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.update_time()
+            local t0 = ngx.now()
+            ngx.sleep(0.2)
+            ngx.update_time()
+            local d = ngx.now() - t0
+            ngx.say(d >= 0.18 and d < 1.5 and "slept about 0.2s" or ("slept " .. d))
+        }
+    }
+--- request
+GET /t
+--- response_body
+slept about 0.2s
+
+
+
+=== TEST 2: a timer writes to a shared dict that a later request of the same block reads
+--- http_config
+    lua_shared_dict notes 1m;
+--- config
+    location /start {
+        content_by_lua_block {
+            local ok, err = ngx.timer.at(0, function(premature, who, n)
+                ngx.shared.notes:set("by_timer", who .. " " .. n .. " " .. tostring(premature))
+            end, "timer", 7)
+            ngx.say("scheduled: ", ok, " ", err)
+        }
+    }
+    location /check {
+        content_by_lua_block {
+            ngx.sleep(0.2)
+            ngx.say("note: ", ngx.shared.notes:get("by_timer"))
+        }
+    }
+--- request eval
+["GET /start", "GET /check"]
+--- response_body eval
+["scheduled: true nil\n", "note: timer 7 false\n"]
+
+
+
+=== TEST 3: a delayed timer fires after the handler yields, not before
+--- http_config
+    lua_shared_dict notes 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local notes = ngx.shared.notes
+            ngx.timer.at(0.1, function() notes:set("fired", "yes") end)
+            ngx.say("right away: ", notes:get("fired"))
+            ngx.sleep(0.3)
+            ngx.say("later: ", notes:get("fired"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+right away: nil
+later: yes
+
+
+
+=== TEST 4: a timer callback has no request: ngx.var is unavailable, ngx.log works
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.timer.at(0, function()
+                ngx.log(ngx.WARN, "timer phase is ", ngx.get_phase())
+            end)
+            ngx.sleep(0.1)
+            ngx.say("phase here: ", ngx.get_phase())
+        }
+    }
+--- request
+GET /t
+--- response_body
+phase here: content
+--- error_log
+timer phase is timer
+
+
+
+=== TEST 5: a spawned thread runs at once until it yields
+--- config
+    location /t {
+        content_by_lua_block {
+            local th = ngx.thread.spawn(function()
+                ngx.say("thread: before sleep")
+                ngx.sleep(0.05)
+                ngx.say("thread: after sleep")
+                return "r1", 2
+            end)
+            ngx.say("entry: after spawn")
+            local ok, a, b = ngx.thread.wait(th)
+            ngx.say("entry: waited ", ok, " ", a, " ", b)
+        }
+    }
+--- request
+GET /t
+--- response_body
+thread: before sleep
+entry: after spawn
+thread: after sleep
+entry: waited true r1 2
+
+
+
+=== TEST 6: three parallel sleeps of 0.3s finish in about the longest, not the sum
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.update_time()
+            local t0 = ngx.now()
+            local ths = {}
+            for i = 1, 3 do
+                ths[i] = ngx.thread.spawn(function() ngx.sleep(0.3) return i end)
+            end
+            local sum = 0
+            for i = 1, 3 do
+                local ok, v = ngx.thread.wait(ths[i])
+                sum = sum + v
+            end
+            ngx.update_time()
+            local d = ngx.now() - t0
+            ngx.say("sum of results: ", sum)
+            ngx.say(d >= 0.28 and d < 0.75 and "parallel" or ("took " .. d))
+        }
+    }
+--- request
+GET /t
+--- response_body
+sum of results: 6
+parallel
+
+
+
+=== TEST 7: waiting on several threads returns the first to finish
+--- config
+    location /t {
+        content_by_lua_block {
+            local slow = ngx.thread.spawn(function() ngx.sleep(0.4) return "slow" end)
+            local fast = ngx.thread.spawn(function() ngx.sleep(0.05) return "fast" end)
+            local ok, who = ngx.thread.wait(slow, fast)
+            ngx.say("first: ", who)
+            ok, who = ngx.thread.wait(slow)
+            ngx.say("then: ", who)
+        }
+    }
+--- request
+GET /t
+--- response_body
+first: fast
+then: slow
+
+
+
+=== TEST 8: a killed thread never finishes its work
+--- http_config
+    lua_shared_dict notes 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local notes = ngx.shared.notes
+            local th = ngx.thread.spawn(function()
+                ngx.sleep(0.1)
+                notes:set("finished", true)
+            end)
+            ngx.say("kill: ", ngx.thread.kill(th))
+            local ok, err = ngx.thread.kill(th)
+            ngx.say("kill again: ", ok, " ", err)
+            ngx.sleep(0.3)
+            ngx.say("finished: ", notes:get("finished"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+kill: true
+kill again: nil already waited or killed
+finished: nil
+
+
+
+=== TEST 9: an error in a thread is returned by wait and logged
+--- config
+    location /t {
+        content_by_lua_block {
+            local th = ngx.thread.spawn(function()
+                ngx.sleep(0.01)
+                error("thread went wrong")
+            end)
+            local ok, err = ngx.thread.wait(th)
+            ngx.say(ok, " ", err:find("thread went wrong", 1, true) ~= nil)
+        }
+    }
+--- request
+GET /t
+--- response_body
+false true
+--- error_log
+lua user thread aborted: runtime error:
+thread went wrong
