@@ -364,6 +364,8 @@ function dict_mt.incr(self, key, value, init, init_ttl)
     check(self)
     local v = cs:DictIncr(self.name, tostring(key), value or 1, init, init_ttl or 0)
     if v == nil then return nil, err() end
+    -- as lua-resty-core: only the value without init; value, nil, forcible with one
+    if init == nil then return v end
     return v, nil, false
 end
 function dict_mt.flush_all(self) check(self) cs:DictFlushAll(self.name) end
