@@ -1,0 +1,231 @@
+# Our own plain Test::Nginx file: lua_shared_dict operations, and the per-block restart that
+# throws away shared dicts and Lua state between blocks.
+use Test::Nginx::Socket::Lua;
+
+log_level('info');
+no_long_string();
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: set/get keep the value's type; add and replace respect existence
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            ngx.say("set: ", box:set("s", "text"))
+            box:set("n", 1.5)
+            box:set("b", false)
+            ngx.say(type(box:get("s")), " ", box:get("n"), " ", type(box:get("n")), " ", box:get("b"))
+            ngx.say("add existing: ", box:add("s", "other"))
+            ngx.say("add new: ", box:add("fresh", "v"))
+            ngx.say("replace missing: ", box:replace("nope", 1))
+            ngx.say("replace existing: ", box:replace("s", "again"), " -> ", box:get("s"))
+            ngx.say("missing: ", box:get("nothing"))
+            ngx.say("no dict: ", ngx.shared.not_declared)
+        }
+    }
+--- request
+GET /t
+--- response_body
+set: truenilfalse
+string 1.5 number false
+add existing: falseexistsfalse
+add new: truenilfalse
+replace missing: falsenot foundfalse
+replace existing: true -> again
+missing: nil
+no dict: nil
+
+
+
+=== TEST 2: flags are returned only when set
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            box:set("plain", "p")
+            box:set("flagged", "f", 0, 42)
+            ngx.say(select("#", box:get("plain")), " ", select("#", box:get("flagged")))
+            local v, flags = box:get("flagged")
+            ngx.say(v, " ", flags)
+        }
+    }
+--- request
+GET /t
+--- response_body
+1 2
+f 42
+
+
+
+=== TEST 3: incr with and without an initial value, and on a non-number
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            local v, err = box:incr("hits", 1)
+            ngx.say("no init: ", v, " ", err)
+            v = box:incr("hits", 5, 10)
+            ngx.say("with init: ", v)
+            v = box:incr("hits", -3)
+            ngx.say("decrement: ", v)
+            box:set("word", "abc")
+            v, err = box:incr("word", 1)
+            ngx.say("on a string: ", v, " ", err)
+            ngx.say("results without init: ", select("#", box:incr("hits", 1)),
+                    ", with init: ", select("#", box:incr("hits", 1, 0)))
+        }
+    }
+--- request
+GET /t
+--- response_body
+no init: nil not found
+with init: 15
+decrement: 12
+on a string: nil not a number
+results without init: 1, with init: 3
+
+
+
+=== TEST 4: delete, and get_keys listing live keys
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            for _, k in ipairs({"k3", "k1", "k2"}) do box:set(k, k) end
+            box:delete("k2")
+            local keys = box:get_keys(0)
+            table.sort(keys)
+            ngx.say(#keys, ": ", table.concat(keys, ","))
+            ngx.say("deleted: ", box:get("k2"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+2: k1,k3
+deleted: nil
+
+
+
+=== TEST 5: expiry: exptime, ttl, expire, and flush_all
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            box:set("short", "s", 0.2)
+            box:set("forever", "f")
+            local ttl = box:ttl("short")
+            ngx.say("ttl in range: ", ttl > 0 and ttl <= 0.2)
+            ngx.say("no expiry ttl: ", box:ttl("forever"))
+            ngx.say("ttl missing: ", box:ttl("none"))
+            ngx.say("expire: ", box:expire("forever", 100))
+            ttl = box:ttl("forever")
+            ngx.say("new ttl in range: ", ttl > 99 and ttl <= 100)
+            ngx.sleep(0.3)
+            ngx.say("after expiry: ", box:get("short"))
+            box:flush_all()
+            ngx.say("after flush_all: ", box:get("forever"), " keys=", #box:get_keys(0))
+        }
+    }
+--- request
+GET /t
+--- response_body
+ttl in range: true
+no expiry ttl: 0
+ttl missing: nilnot found
+expire: true
+new ttl in range: true
+after expiry: nil
+after flush_all: nil keys=0
+
+
+
+=== TEST 6: lists: lpush then rpop is first in, first out
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            ngx.say(box:lpush("q", "first"), " ", box:lpush("q", "second"), " ", box:lpush("q", 3))
+            ngx.say("llen: ", box:llen("q"))
+            ngx.say(box:rpop("q"), " ", box:rpop("q"), " ", box:rpop("q"), " ", box:rpop("q"))
+            box:set("scalar", 1)
+            ngx.say("push on scalar: ", box:lpush("scalar", "x"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+1 2 3
+llen: 3
+first second 3 nil
+push on scalar: nilvalue not a list
+
+
+
+=== TEST 7: within one block, dicts and module state last across requests
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            package.loaded.scratch = package.loaded.scratch or { n = 0 }
+            local s = package.loaded.scratch
+            s.n = s.n + 1
+            local n = ngx.shared.box:incr("n", 1, 0)
+            ngx.say("module n=", s.n, " dict n=", n)
+        }
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- response_body eval
+["module n=1 dict n=1\n", "module n=2 dict n=2\n"]
+
+
+
+=== TEST 8: block A leaves a dict value, a global and a loaded module behind
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.shared.box:set("left", "over")
+            leftover_global = "still here?"
+            package.loaded.scratch = { n = 99 }
+            ngx.say(ngx.shared.box:get("left"), " ", leftover_global, " ", package.loaded.scratch.n)
+        }
+    }
+--- request
+GET /t
+--- response_body
+over still here? 99
+
+
+
+=== TEST 9: block B starts from a fresh nginx: all of block A's state is gone
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say(ngx.shared.box:get("left"), " ", leftover_global, " ", package.loaded.scratch)
+        }
+    }
+--- request
+GET /t
+--- response_body
+nil nil nil
