@@ -325,19 +325,28 @@ public sealed class NgxBridge(LuaWorker worker)
     public long SockReceive(long id, string mode, long n)
     {
         if (!Sockets.TryGetValue(id, out var s)) return worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
-        return worker.NewOp(mode switch
+        return worker.NewOp(LogReadTimeout(mode switch
         {
             "l" => s.ReceiveLineAsync(),
             "a" => s.ReceiveAllAsync(),
             "any" => s.ReceiveAnyAsync((int)n),
             _ => s.ReceiveBytesAsync((int)n),
-        });
+        }, Req));
     }
 
     public long SockReceiveUntil(long id, string pattern, bool inclusive, long size) =>
         Sockets.TryGetValue(id, out var s)
-            ? worker.NewOp(s.ReceiveUntilAsync(pattern, inclusive, (int)size))
+            ? worker.NewOp(LogReadTimeout(s.ReceiveUntilAsync(pattern, inclusive, (int)size), Req))
             : worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+
+    /// <summary>ngx_lua logs a read timeout at error level (unless lua_socket_log_errors is off).</summary>
+    private async Task<object?[]> LogReadTimeout(Task<object?[]> receive, NgxRequest? r)
+    {
+        var res = await receive;
+        if (res is [null, "timeout", ..] && Nginx.LogSocketErrors)
+            Nginx.Log(worker, LogLevel.Error, "lua tcp socket read timed out", r);
+        return res;
+    }
 
     public void SockClose(long id)
     {
