@@ -197,10 +197,10 @@ local function unescape(s)
     return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
+-- as ngx_http_lua_unescape_uri: "+" is a space too (the README's "b%20r56+7" -> "b r56 7")
 function real.unescape_uri(s)
     if s == nil then return "" end
-    s = tostring(s)
-    return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+    return unescape(tostring(s))
 end
 
 function real.escape_uri(s, typ)
