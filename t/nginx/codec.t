@@ -70,6 +70,7 @@ de7c9b85b8b78aa6bc8a7a36f70a90701c9db4d9
             ngx.say(ngx.escape_uri("caf\xC3\xA9"))
             ngx.say(ngx.unescape_uri("a%20b%26c%3dd%2Fe"))
             ngx.say(ngx.unescape_uri("caf%C3%A9") == "caf\xC3\xA9")
+            ngx.say(ngx.unescape_uri("plus+means%20space"))
             ngx.say("numbers: ", ngx.escape_uri(42))
         }
     }
@@ -80,6 +81,7 @@ a%20b%26c%3Dd%2Fe%3Ff%23g~h-i_j.k
 caf%C3%A9
 a b&c=d/e
 true
+plus means space
 numbers: 42
 
 
