@@ -1,0 +1,90 @@
+# Our own plain Test::Nginx file: how the emulated nginx picks a location
+# (exact, ^~, regex in order, case-insensitive regex, longest prefix), one request per URI.
+use Test::Nginx::Socket::Lua;
+
+log_level('info');
+no_long_string();
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: exact, ^~ prefix, regex, case-insensitive regex and longest prefix
+--- config
+    location = /p/exact { return 200 "exact"; }
+    location ^~ /p/stop { return 200 "stop"; }
+    location ~ \.txt$ { return 200 "regex"; }
+    location ~* \.jpg$ { return 200 "regex-nocase"; }
+    location /p/ { return 200 "prefix"; }
+    location /p/long/ { return 200 "longer-prefix"; }
+    location / { return 200 "root"; }
+--- request eval
+[
+    "GET /p/exact",
+    "GET /p/exact/below",
+    "GET /p/stop/file.txt",
+    "GET /p/file.txt",
+    "GET /p/photo.JPG",
+    "GET /p/long/x",
+    "GET /p/long/x.txt",
+    "GET /elsewhere",
+]
+--- response_body eval
+[
+    "exact",
+    "prefix",
+    "stop",
+    "regex",
+    "regex-nocase",
+    "longer-prefix",
+    "regex",
+    "root",
+]
+
+
+
+=== TEST 2: the first matching regex in config order wins, not the longest
+--- config
+    location ~ ^/r/ { return 200 "first"; }
+    location ~ ^/r/deeper/ { return 200 "second"; }
+--- request eval
+["GET /r/deeper/x", "GET /r/y"]
+--- response_body eval
+["first", "first"]
+
+
+
+=== TEST 3: a case-sensitive regex does not match other case; nothing else matches: 404
+--- config
+    location ~ \.txt$ { return 200 "regex"; }
+--- request eval
+["GET /a.txt", "GET /a.TXT"]
+--- error_code eval
+[200, 404]
+--- response_body_like eval
+[qr/^regex$/, qr/404 Not Found/]
+
+
+
+=== TEST 4: `location /t` is a prefix match: it also serves /tx and /t/y
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("t handles ", ngx.var.uri)
+        }
+    }
+--- request eval
+["GET /t", "GET /tx", "GET /t/y"]
+--- response_body eval
+["t handles /t\n", "t handles /tx\n", "t handles /t/y\n"]
+
+
+
+=== TEST 5: locations match the decoded URI
+--- config
+    location = "/with space" { return 200 "decoded"; }
+    location / { return 200 "raw"; }
+--- request
+GET /with%20space
+--- response_body chomp
+decoded
