@@ -73,6 +73,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
     /// <summary>Blocks that call the real internet cannot run here; they are skipped, never passed.</summary>
     private static string? NeedsInternet(TestBlock block)
     {
+        // Trusting the system CA bundle means the block verifies a public server's certificate.
+        if (block.Text("custom_trusted_cert")?.Trim() is "/etc/ssl/certs/ca-certificates.crt")
+            return "needs the real internet (TLS to a public provider, api.openai.com)";
         foreach (var (_, v) in block.Sections)
             if (v.ToString().Contains("https://api.openai.com", StringComparison.Ordinal))
                 return "needs the real internet (api.openai.com)";

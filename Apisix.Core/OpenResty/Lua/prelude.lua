@@ -5,7 +5,8 @@ local fmt, mtype, tconcat, rawtostring = string.format, math.type, table.concat,
 
 local function num2str(n)
     if mtype(n) == "integer" then
-        if n >= -1e14 and n <= 1e14 then return fmt("%d", n) end
+        -- %.14g keeps 14 digits: 1e14 itself already prints as 1e+14 in LuaJIT
+        if n > -1e14 and n < 1e14 then return fmt("%d", n) end
         return fmt("%.14g", n)
     end
     if n ~= n then return (fmt("%f", n):find("-", 1, true)) and "-nan" or "nan" end
