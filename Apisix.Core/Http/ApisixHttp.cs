@@ -20,7 +20,10 @@ public sealed class ApisixHttp
         Store = store;
         Plugins = plugins;
         Admin = new AdminApi(config, store, plugins);
+        Router = new Router(store);
     }
+
+    public Router Router { get; }
 
     public ApisixConfig Config { get; }
     public ConfigStore Store { get; }
@@ -45,11 +48,20 @@ public sealed class ApisixHttp
     /// <summary>`apisix.http_access_phase()`: route the request and run its plugins.</summary>
     public async Task HttpAccessPhaseAsync(NgxRequest req)
     {
-        // Routing and the plugin phases are ported with the gateway; until then no route matches.
-        req.Status = 404;
-        req.SetResponseHeader("Content-Type", "text/plain");
-        req.Append("{\"error_msg\":\"404 Route Not Found\"}\n");
-        await req.FinishAsync();
+        var host = NgxVars.Get(req.Nginx, req, "host");
+        var match = Router.Find(req.Method, req.Uri, host);
+        if (match == null)
+        {
+            req.Status = 404;
+            req.SetResponseHeader("Content-Type", "text/plain");
+            req.Append("{\"error_msg\":\"404 Route Not Found\"}\n");
+            await req.FinishAsync();
+            return;
+        }
+        // The plugin phases are not ported yet: say so plainly rather than answer as if proxied.
+        var names = (match.Route["plugins"] as System.Text.Json.Nodes.JsonObject)?.Select(p => p.Key) ?? [];
+        req.Log(LogLevel.Error, $"route {match.Id} matched, but the C# port does not run plugin phases yet (plugins: {string.Join(", ", names)})");
+        await Nginx.SendErrorPage(req, 503);
     }
 
     public static string Latin1(byte[] b) => Encoding.Latin1.GetString(b);

@@ -109,7 +109,7 @@ public sealed class Nginx : IAsyncDisposable
         var location = server.Match(Uri.UnescapeDataString(path));
         var worker = Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
         var conn = Interlocked.Increment(ref _connections);
-        var req = new NgxRequest(http, server, location ?? NotFound, conn);
+        var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker };
         await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
     }
 

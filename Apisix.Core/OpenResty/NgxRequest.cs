@@ -43,6 +43,13 @@ public sealed class NgxRequest
     }
 
     public long Id { get; }
+
+    /// <summary>The nginx and worker serving this request (set when it is dispatched).</summary>
+    public Nginx Nginx { get; set; } = null!;
+    public LuaWorker? Worker { get; set; }
+
+    /// <summary>Write an error-log line in this request's context.</summary>
+    public void Log(LogLevel level, string message) => Nginx.Log(Worker, level, message, this);
     public HttpContext Http { get; }
     public ServerConf Server { get; }
     public LocationConf Location { get; }
