@@ -1,0 +1,51 @@
+using System.Text.Json.Nodes;
+using Apisix.Core.Http;
+using Apisix.Core.Store;
+using FluentAssertions;
+using Xunit;
+
+namespace Apisix.Tests.Http;
+
+public class RouterTests
+{
+    private static Router With(params (string Id, string Json)[] routes)
+    {
+        var store = new ConfigStore();
+        foreach (var (id, json) in routes) store.Put("/apisix/routes/" + id, JsonNode.Parse(json));
+        return new Router(store);
+    }
+
+    [Fact]
+    public void Exact_path_beats_a_wildcard_and_longer_prefix_beats_shorter()
+    {
+        var r = With(("1", """{"uri":"/a/*"}"""), ("2", """{"uri":"/a/b"}"""), ("3", """{"uri":"/a/b/*"}"""));
+        r.Find("GET", "/a/b", null)!.Id.Should().Be("2");
+        r.Find("GET", "/a/b/c", null)!.Id.Should().Be("3");
+        r.Find("GET", "/a/x", null)!.Id.Should().Be("1");
+        r.Find("GET", "/z", null).Should().BeNull();
+    }
+
+    [Fact]
+    public void Methods_hosts_priority_and_status_filter_routes()
+    {
+        var r = With(
+            ("1", """{"uri":"/p","methods":["POST"]}"""),
+            ("2", """{"uri":"/p","host":"api.example.com","priority":5}"""),
+            ("3", """{"uri":"/p","hosts":["*.example.org"],"priority":1}"""),
+            ("4", """{"uri":"/p","priority":9,"status":0}"""));
+        r.Find("POST", "/p", "other").Should().NotBeNull().And.Subject.As<Router.Match>().Id.Should().Be("1");
+        r.Find("GET", "/p", "api.example.com")!.Id.Should().Be("2");
+        r.Find("GET", "/p", "x.example.org")!.Id.Should().Be("3");
+        r.Find("GET", "/p", "nobody").Should().BeNull();
+    }
+
+    [Fact]
+    public void Changes_in_the_store_apply_at_once()
+    {
+        var store = new ConfigStore();
+        var router = new Router(store);
+        router.Find("GET", "/late", null).Should().BeNull();
+        store.Put("/apisix/routes/9", JsonNode.Parse("""{"uri":"/late"}"""));
+        router.Find("GET", "/late", null)!.Id.Should().Be("9");
+    }
+}
