@@ -527,6 +527,7 @@ function sock_mt.setkeepalive(self)
     return 1
 end
 
+real.re = setmetatable({}, { __index = function(t, k) local m = require("ngx.re_impl") for n, f in pairs(m) do rawset(t, n, f) end return m[k] end })
 real.socket = { tcp = new_tcp, stream = new_tcp, udp = function() return nil, "udp not supported" end }
 
 -- Misc ------------------------------------------------------------------------------------

@@ -88,6 +88,15 @@ public sealed class OpenRestyWorld : IAsyncDisposable
         if (_host != null) await _host.DisposeAsync();
     }
 
+    /// <summary>Run <paramref name="lua"/> and compare the body, showing all of it and the error log on a mismatch.</summary>
+    public static async Task ExpectAsync(string lua, string expected, string upstreamLocations = "")
+    {
+        await using var w = await WithLuaAsync(lua, upstreamLocations);
+        var body = await w.BodyAsync();
+        if (body != expected)
+            throw new Xunit.Sdk.XunitException($"body differs.\n--- expected ---\n{expected}\n--- actual ---\n{body}\n--- error.log ---\n{w.ErrorLines()}");
+    }
+
     /// <summary>Run <paramref name="lua"/> as the content of GET /t in a fresh world; returns the body.</summary>
     public static async Task<string> RunAsync(string lua, string upstreamLocations = "")
     {
