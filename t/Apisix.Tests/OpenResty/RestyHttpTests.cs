@@ -166,4 +166,30 @@ public class RestyHttpTests
             http [::1] 8080 /
 
             """);
+
+    [Fact]
+    public async Task RequestsToOwnServerWithReturnLocations()
+    {
+        await using var w = await OpenRestyWorld.StartAsync("""
+            server {
+                listen 1984;
+                location = /p/exact { return 200 "exact"; }
+                location ~ ^/p/.*\.txt$ { return 200 "regex"; }
+                location /p/ { return 200 "prefix"; }
+                location /t {
+                    content_by_lua_block {
+                        local http = require("resty.http")
+                        local out = {}
+                        for _, p in ipairs({"/p/exact", "/p/x.txt", "/p/other"}) do
+                            local res = http.new():request_uri("http://127.0.0.1:" .. ngx.var.server_port .. p)
+                            out[#out + 1] = res.body
+                        end
+                        ngx.say(table.concat(out, " "))
+                    }
+                }
+            }
+            """);
+        var body = await w.BodyAsync();
+        Assert.Equal("exact regex prefix\n", body);
+    }
 }
