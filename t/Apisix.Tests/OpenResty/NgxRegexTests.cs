@@ -178,4 +178,31 @@ public class NgxRegexTests
 
             """);
     }
+
+    [Fact]
+    public Task PatternsSeenInApisix() => OpenRestyWorld.ExpectAsync("""
+            ngx.say(ngx.re.match("Basic abc", "(?i:basic)\\s(.+)", "jo")[1])
+            ngx.say(ngx.re.gsub("a\1b\127c", "[[:cntrl:]]", "", "jo"))
+            ngx.say(ngx.re.find('apisix_bandwidth{type="x"}', 'apisix_bandwidth{type="', "jo"))
+            ngx.say(ngx.re.match("http://h:1/a/b", ".+//[^/]+(/.*)", "jo")[1])
+            local m = ngx.re.match("a/b/c", "^(.*?)/(.*)$", "jo")
+            ngx.say(m[1], " ", m[2])
+            ngx.say(ngx.re.gsub("a.b-c_d e", "[^a-zA-Z0-9_-]", "", "jo"))
+            ngx.say(ngx.re.find("x #END  ", [[#END\s*$]], "jo"))
+            ngx.say(ngx.re.gsub("a, b,c", [[,\s+]], ",", "jo"))
+            ngx.say(ngx.re.match("x-y", "[\\w-]+", "jo")[0], " ", ngx.re.match("a]b", "[]a]+")[0])
+            ngx.say(ngx.re.match("2024-01-02", [[(?<y>\d{4})-(?<m>\d{2})-(?<d>\d{2})]]).m)
+            """, """
+            abc
+            abc2
+            123
+            /a/b
+            a b/c
+            ab-c_de2
+            38
+            a,b,c1
+            x-y a]
+            01
+
+            """);
 }
