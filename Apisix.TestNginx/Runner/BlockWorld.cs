@@ -11,7 +11,15 @@ namespace Apisix.TestNginx.Runner;
 public sealed class BlockWorld
 {
     public HttpConf Conf { get; } = new();
-    public LuaModules Modules { get; } = new();
+    public LuaModules Modules { get; } = NewModules();
+
+    /// <summary>Every world gets the standard OpenResty libraries (cjson, ngx.re, resty.http...).</summary>
+    private static LuaModules NewModules()
+    {
+        var m = new LuaModules();
+        Apisix.Core.OpenResty.Libs.StandardLibs.Register(m);
+        return m;
+    }
     public int Workers { get; set; } = 1;
     public LogLevel LogLevel { get; set; } = LogLevel.Debug;
     public bool LogSocketErrors { get; set; } = true;

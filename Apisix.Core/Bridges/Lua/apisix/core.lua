@@ -1,6 +1,9 @@
 -- apisix.core as Lua in tests and helpers sees it. Each piece forwards to the runtime's own
 -- implementation (ngx.log, the cjson bridge); the pieces grow with the port.
 local cjson = require("cjson.safe")
+-- APISIX's own settings for core.json
+cjson.encode_escape_forward_slash(false)
+cjson.decode_array_with_array_mt(true)
 local ngx = ngx
 local find, select, type, pairs = string.find, select, type, pairs
 
