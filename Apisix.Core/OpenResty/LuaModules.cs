@@ -20,12 +20,12 @@ public sealed class LuaModules
     public void AddFallback(string module, Func<string> source) => _fallbacks[module] = source;
     public void AddObject(string name, Func<LuaWorker, object> factory) => _objects[name] = factory;
 
-    /// <summary>Register every embedded `lua/...` resource of an assembly under its module name.</summary>
-    public void AddEmbedded(Assembly asm, string prefix = "lua/", bool asFallback = false)
+    /// <summary>Register the embedded `lua/UNDER...` resources of an assembly under their module names.</summary>
+    public void AddEmbedded(Assembly asm, string prefix = "lua/", bool asFallback = false, string under = "")
     {
         foreach (var res in asm.GetManifestResourceNames())
         {
-            if (!res.StartsWith(prefix, StringComparison.Ordinal) || !res.EndsWith(".lua", StringComparison.Ordinal)) continue;
+            if (!res.StartsWith(prefix + under, StringComparison.Ordinal) || !res.EndsWith(".lua", StringComparison.Ordinal)) continue;
             var rel = res[prefix.Length..^4];
             var module = rel.Replace('/', '.').Replace('\\', '.');
             if (module.EndsWith(".init", StringComparison.Ordinal)) module = module[..^5];

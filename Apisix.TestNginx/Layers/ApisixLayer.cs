@@ -50,6 +50,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
 
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
+        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
 
         var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
         var config = ApisixConfig.Load(yaml, new ConfigLoadOptions
