@@ -48,14 +48,21 @@ public static class NgxVars
             case "request_time":
                 return ((DateTimeOffset.UtcNow - r.StartTime).TotalSeconds).ToString("0.000", CultureInfo.InvariantCulture);
             case "msec": return (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0).ToString("0.000", CultureInfo.InvariantCulture);
-            case "time_local": return DateTimeOffset.Now.ToString("dd/MMM/yyyy:HH:mm:ss zzz", CultureInfo.InvariantCulture).Replace(":00", "00", StringComparison.Ordinal);
+            case "time_local":
+                {
+                    var now = DateTimeOffset.Now;
+                    var off = now.Offset;
+                    var sign = off < TimeSpan.Zero ? "-" : "+";
+                    return now.ToString("dd/MMM/yyyy:HH:mm:ss ", CultureInfo.InvariantCulture) + $"{sign}{Math.Abs(off.Hours):00}{Math.Abs(off.Minutes):00}";
+                }
             case "time_iso8601": return DateTimeOffset.Now.ToString("yyyy-MM-ddTHH:mm:sszzz", CultureInfo.InvariantCulture);
             case "connection": return r.Connection.ToString(CultureInfo.InvariantCulture);
             case "request_id": return r.Id.ToString("x32", CultureInfo.InvariantCulture);
             case "document_root":
             case "realpath_root": return Path.Combine(nginx.Prefix, "html");
             case "request_body": return r.BodyRead && r.Body is { Length: > 0 } b ? b : null;
-            case "request": return $"{r.Method} {r.RequestUri} {r.Protocol}";
+            case "request":
+            case "request_line": return $"{r.Method} {r.RequestUri} {r.Protocol}";
         }
         if (name.StartsWith("http_", StringComparison.Ordinal))
             return r.RequestHeader(name[5..].Replace('_', '-'));

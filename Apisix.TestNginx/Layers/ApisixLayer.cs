@@ -68,6 +68,10 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
             world.Conf.InitWorkerByLua.Add(new LuaChunk(initWorker, "init_worker_by_lua(nginx.conf:1)", 1));
 
         AddMockUpstream(world);
+        world.OnNginx.Add(nginx => nginx.OnLog = req =>
+        {
+            if (req.Server == world.Conf.Servers[0]) lock (world.AccessLog) world.AccessLog.Add(ApisixAccessLog.Format(req));
+        });
         ConfigureApisixLocations(world, block, apisix, Env(file, "TEST_ENABLE_CONTROL_API_V1") != "0");
     }
 

@@ -102,6 +102,11 @@ public sealed class FileRunner(string root)
                 await Task.Delay(TimeSpan.FromSeconds(wait));
             await Task.Delay(LogSettle);
 
+            if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
+            {
+                foreach (var l in log.Lines) Console.Error.WriteLine($"[error.log] {l}");
+                foreach (var l in world.AccessLog) Console.Error.WriteLine($"[access.log] {l}");
+            }
             var check = BlockChecker.Run(block, results, log.Lines, world.AccessLog,
                 new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root });
             return BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);

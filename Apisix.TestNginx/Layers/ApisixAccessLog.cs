@@ -1,0 +1,28 @@
+using System.Text.RegularExpressions;
+using Apisix.Core.OpenResty;
+
+namespace Apisix.TestNginx.Layers;
+
+/// <summary>
+/// The access log t::APISIX configures for the 1984 server: APISIX's `main` log_format, each
+/// variable written as `-` when empty, as nginx does.
+/// </summary>
+public static partial class ApisixAccessLog
+{
+    public const string MainFormat =
+        "$remote_addr - $remote_user [$time_local] $http_host \"$request_line\" $status $body_bytes_sent $request_time " +
+        "\"$http_referer\" \"$http_user_agent\" $upstream_addr $upstream_status $apisix_upstream_response_time " +
+        "\"$upstream_scheme://$upstream_host$upstream_uri\" $request_llm_model $llm_model $llm_time_to_first_token " +
+        "$llm_prompt_tokens $llm_completion_tokens $llm_total_tokens $llm_stream $llm_has_tool_calls $llm_tool_count " +
+        "$llm_end_user_id $llm_cache_read_input_tokens $llm_cache_creation_input_tokens $llm_reasoning_tokens \"$rate_limiting_info\"";
+
+    [GeneratedRegex(@"\$([a-z_0-9]+)")]
+    private static partial Regex Variable();
+
+    public static string Format(NgxRequest req, string format = MainFormat) =>
+        Variable().Replace(format, m =>
+        {
+            var v = NgxVars.Get(req.Nginx, req, m.Groups[1].Value);
+            return string.IsNullOrEmpty(v) ? "-" : v;
+        });
+}
