@@ -68,6 +68,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
             world.Conf.InitWorkerByLua.Add(new LuaChunk(initWorker, "init_worker_by_lua(nginx.conf:1)", 1));
 
         AddMockUpstream(world);
+        CiServices.Add(world);
         world.OnNginx.Add(nginx => nginx.OnLog = req =>
         {
             if (req.Server == world.Conf.Servers[0]) lock (world.AccessLog) world.AccessLog.Add(ApisixAccessLog.Format(req));
