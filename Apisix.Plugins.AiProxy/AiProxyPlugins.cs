@@ -1,3 +1,4 @@
+using Apisix.Core.OpenResty;
 using Apisix.Core.Plugins;
 
 namespace Apisix.Plugins.AiProxy;
@@ -9,5 +10,14 @@ public static class AiProxyPlugins
     {
         registry.Register(new AiProxyPlugin());
         registry.Register(new AiProxyMultiPlugin());
+    }
+
+    /// <summary>
+    /// Make this assembly's modules requirable from Lua under their upstream names
+    /// (`apisix.plugins.ai-...`): the Lua bridges in Bridges/Lua and the C# objects they call.
+    /// </summary>
+    public static void RegisterLua(LuaModules modules)
+    {
+        modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
     }
 }

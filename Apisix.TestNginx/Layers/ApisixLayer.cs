@@ -51,6 +51,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
 
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
+        AiProxyPlugins.RegisterLua(world.Modules);
 
         var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
         var config = ApisixConfig.Load(yaml, new ConfigLoadOptions
