@@ -19,5 +19,7 @@ public static class AiProxyPlugins
     public static void RegisterLua(LuaModules modules)
     {
         modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
+        modules.AddObject(Bridges.AnthropicMessagesToOpenAiChatBridge.Name,
+            worker => new Bridges.AnthropicMessagesToOpenAiChatBridge(worker));
     }
 }
