@@ -19,6 +19,8 @@ public static class AiProxyPlugins
     public static void RegisterLua(LuaModules modules)
     {
         modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
+        modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));
+        modules.AddObject(AiProtocols.ProtocolsBridge.Name, worker => new AiProtocols.ProtocolsBridge(worker));
         modules.AddObject(Bridges.AnthropicMessagesToOpenAiChatBridge.Name,
             worker => new Bridges.AnthropicMessagesToOpenAiChatBridge(worker));
     }
