@@ -1,3 +1,4 @@
+using Apisix.Core.Bridges;
 using Apisix.Core.OpenResty;
 using Apisix.Core.Plugins;
 
@@ -19,6 +20,8 @@ public static class AiProxyPlugins
     public static void RegisterLua(LuaModules modules)
     {
         modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
+        modules.AddObject("apisix.plugins.ai-proxy", w => new PluginSchemaBridge(w, new AiProxyPlugin()));
+        modules.AddObject("apisix.plugins.ai-proxy-multi", w => new PluginSchemaBridge(w, new AiProxyMultiPlugin()));
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));
         modules.AddObject(AiProtocols.ProtocolsBridge.Name, worker => new AiProtocols.ProtocolsBridge(worker));
         modules.AddObject(Bridges.AnthropicMessagesToOpenAiChatBridge.Name,
