@@ -100,7 +100,8 @@ public sealed class SharedDict(string name, long capacity)
         {
             var e = Live(key);
             if (e == null) return (null, "not found");
-            return (e.ExpiresAt == 0 ? 0 : Math.Max(0, e.ExpiresAt - Now), null);
+            // milliseconds, as nginx keeps them; also keeps (a + 100) - a from reading 100.00000000000001
+            return (e.ExpiresAt == 0 ? 0 : Math.Round(Math.Max(0, e.ExpiresAt - Now), 3), null);
         }
     }
 
