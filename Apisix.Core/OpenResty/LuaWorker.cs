@@ -12,7 +12,7 @@ public sealed record LuaEntryResult(bool Ok, bool Exited, object?[] Values, stri
 /// completes, the loop resumes the coroutine with the op's results. Everything that touches the
 /// Lua state runs on the loop's thread.
 /// </summary>
-public sealed class LuaWorker : IDisposable
+public sealed class LuaWorker : IDisposable, IAsyncDisposable
 {
     private sealed class CoInfo
     {
@@ -287,20 +287,20 @@ public sealed class LuaWorker : IDisposable
 
     public void FreeRequest(long requestId) => _freeRequest.Call(requestId);
 
-    public void Dispose()
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Stop timers and sleeps, close sockets and the Lua state on the loop, then end the loop.</summary>
+    public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
-        try
+        var closing = Loop.RunAsync(() =>
         {
-            Loop.RunAsync(() =>
-            {
-                foreach (var s in Bridge.Sockets.Values) s.Dispose();
-                Bridge.Sockets.Clear();
-                Lua?.Dispose();
-                return Task.CompletedTask;
-            }).Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException) { }
-        Loop.Dispose();
+            foreach (var s in Bridge.Sockets.Values) s.Dispose();
+            Bridge.Sockets.Clear();
+            Lua?.Dispose();
+            return Task.CompletedTask;
+        });
+        await Task.WhenAny(closing, Task.Delay(TimeSpan.FromSeconds(5)));
+        await Task.Run(Loop.Dispose);
     }
 }

@@ -196,8 +196,7 @@ public sealed class Nginx : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Network.Reset();
-        foreach (var w in Workers) w.Dispose();
-        await Task.CompletedTask;
+        foreach (var w in Workers) await w.DisposeAsync();
     }
 }
 

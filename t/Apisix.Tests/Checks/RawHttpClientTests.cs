@@ -116,15 +116,16 @@ public class RawHttpClientTests
     [Fact]
     public async Task Idle_timeout_restarts_on_every_read()
     {
-        // Five pieces 150 ms apart take longer than the 600 ms timeout in total, but no gap reaches it.
+        // Five pieces 250 ms apart take longer than the 1 s timeout in total, but no gap comes near it
+        // (a 4x margin, for busy machines).
         var pipe = new Pipe();
         var stream = new DuplexTestStream(pipe.Reader.AsStream());
-        var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromMilliseconds(600));
+        var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromMilliseconds(1000));
 
         await Write(pipe, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
         for (var i = 0; i < 5; i++)
         {
-            await Task.Delay(150);
+            await Task.Delay(250);
             await Write(pipe, "1\r\nx\r\n");
         }
         await Write(pipe, "0\r\n\r\n");
@@ -135,7 +136,7 @@ public class RawHttpClientTests
         r.TimedOut.Should().BeFalse();
         r.Body.Should().Be("xxxxx");
         r.Chunks.Should().HaveCount(5);
-        r.Elapsed.Should().BeGreaterThan(TimeSpan.FromMilliseconds(600));
+        r.Elapsed.Should().BeGreaterThan(TimeSpan.FromMilliseconds(1000));
     }
 
     [Fact]
