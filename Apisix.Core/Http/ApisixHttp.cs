@@ -1,4 +1,3 @@
-using System.Text;
 using Apisix.Core.Admin;
 using Apisix.Core.Config;
 using Apisix.Core.OpenResty;
@@ -63,6 +62,4 @@ public sealed class ApisixHttp
         req.Log(LogLevel.Error, $"route {match.Id} matched, but the C# port does not run plugin phases yet (plugins: {string.Join(", ", names)})");
         await Nginx.SendErrorPage(req, 503);
     }
-
-    public static string Latin1(byte[] b) => Encoding.Latin1.GetString(b);
 }

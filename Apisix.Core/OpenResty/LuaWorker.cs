@@ -134,9 +134,6 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         return tcs.Task;
     }
 
-    /// <summary>Run Lua code string as an entry (init hooks, tests).</summary>
-    public Task<LuaEntryResult> RunEntry(LuaChunk chunk, NgxRequest? request) => RunEntry(Chunk(chunk), request);
-
     /// <summary>A new coroutine id for a user thread spawned by the running coroutine.</summary>
     public long NewThreadCo()
     {

@@ -179,7 +179,7 @@ public sealed class Nginx : IAsyncDisposable
         {
             if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
             else if (st >= 200 || phase == "content") await req.FinishAsync();
-            return req.Finished ? false : true;
+            return !req.Finished;
         }
         return true;
     }

@@ -294,7 +294,8 @@ public sealed class NgxBridge(LuaWorker worker)
 
     // Sockets ---------------------------------------------------------------------------------
 
-    public long SockConnect(string host, long port, long timeoutMs) => worker.NewOp(ConnectOp(host, (int)port));
+    /// <summary>Connect on the loopback network; in memory it succeeds or is refused at once, so no connect timeout applies.</summary>
+    public long SockConnect(string host, long port) => worker.NewOp(ConnectOp(host, (int)port));
 
     private async Task<object?[]> ConnectOp(string host, int port)
     {

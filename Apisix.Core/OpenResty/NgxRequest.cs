@@ -39,7 +39,7 @@ public sealed class NgxRequest
         else
             foreach (var h in http.Request.Headers)
                 foreach (var v in h.Value)
-                    RequestHeaders.Add((h.Key, Latin1(v ?? "")));
+                    RequestHeaders.Add((h.Key, v ?? "")); // Kestrel decodes header bytes as Latin-1: chars are bytes
     }
 
     public long Id { get; }
@@ -142,7 +142,7 @@ public sealed class NgxRequest
                 continue;
             }
             if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
-            resp.Headers[name] = values.Select(v => FromLatin1(v)).ToArray();
+            resp.Headers[name] = values.ToArray();
         }
     }
 
@@ -187,14 +187,6 @@ public sealed class NgxRequest
         Body = Encoding.Latin1.GetString(ms.ToArray());
         BodyRead = true;
     }
-
-    private static string Latin1(string s)
-    {
-        // Kestrel decodes header bytes as Latin-1 already, so chars are bytes.
-        return s;
-    }
-
-    private static string FromLatin1(string s) => s;
 
     private static string Unescape(string path)
     {

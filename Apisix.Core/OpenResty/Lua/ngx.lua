@@ -483,7 +483,7 @@ function sock_mt.connect(self, host, port, opts)
     if self.id then cs:SockClose(self.id) self.id = nil end
     if type(host) ~= "string" then return nil, "bad host" end
     if host:sub(1, 5) == "unix:" then return nil, "no such file or directory" end
-    local ok, e = await(cs:SockConnect(host, tonumber(port) or 0, self.timeouts[1] or 60000))
+    local ok, e = await(cs:SockConnect(host, tonumber(port) or 0))
     if not ok then return nil, e end
     self.id = ok
     cs:SockTimeouts(self.id, self.timeouts[1], self.timeouts[2], self.timeouts[3])
