@@ -44,6 +44,9 @@ public sealed class ApisixHttp
         await req.FinishAsync();
     }
 
+    private static IEnumerable<string> PluginNames(System.Text.Json.Nodes.JsonNode? plugins) =>
+        (plugins as System.Text.Json.Nodes.JsonObject)?.Select(p => p.Key) ?? [];
+
     /// <summary>`apisix.http_access_phase()`: route the request and run its plugins.</summary>
     public async Task HttpAccessPhaseAsync(NgxRequest req)
     {
@@ -58,7 +61,13 @@ public sealed class ApisixHttp
             return;
         }
         // The plugin phases are not ported yet: say so plainly rather than answer as if proxied.
-        var names = (match.Route["plugins"] as System.Text.Json.Nodes.JsonObject)?.Select(p => p.Key) ?? [];
+        var names = PluginNames(match.Route["plugins"]).ToList();
+        if (match.Route["service_id"] is { } sid)
+        {
+            // an id is a string or an integer
+            var serviceId = sid.GetValueKind() == System.Text.Json.JsonValueKind.String ? sid.GetValue<string>() : sid.ToJsonString();
+            names.AddRange(PluginNames(Store.Get("/apisix/services/" + serviceId)?.Value?["plugins"]).Except(names).ToList());
+        }
         req.Log(LogLevel.Error, $"route {match.Id} matched, but the C# port does not run plugin phases yet (plugins: {string.Join(", ", names)})");
         await Nginx.SendErrorPage(req, 503);
     }
