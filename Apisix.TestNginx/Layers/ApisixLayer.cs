@@ -34,6 +34,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         "access-tokens", "discovery", "tracing_buffer",
     ];
 
+    /// <summary>t::APISIX sets log_level('info') when it is used.</summary>
+    protected override string DefaultLogLevel => "info";
+
     public override void Preprocess(TestBlock block, TestFile file)
     {
         if (!block.Has("timeout")) block.Set("timeout", new PerlString("5"));
@@ -45,7 +48,6 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
     {
         world.SkipReason = NeedsInternet(block);
         base.Build(world, block, file);
-        world.LogLevel = ErrorLog.Parse(Env(file, "TEST_NGINX_LOG_LEVEL") ?? file.Settings.LogLevel ?? "info");
         world.LogSocketErrors = false; // lua_socket_log_errors off
         foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
 

@@ -19,6 +19,9 @@ public class TestNginxLayer(string root)
     protected static string? Env(TestFile file, string name) =>
         file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
 
+    /// <summary>The error-log level when neither the file nor TEST_NGINX_LOG_LEVEL sets one.</summary>
+    protected virtual string DefaultLogLevel => "debug";
+
     /// <summary>Defaults this layer injects into a block after the file's preprocessors ran.</summary>
     public virtual void Preprocess(TestBlock block, TestFile file) { }
 
@@ -26,7 +29,7 @@ public class TestNginxLayer(string root)
     public virtual void Build(BlockWorld world, TestBlock block, TestFile file)
     {
         world.Workers = Math.Max(1, file.Settings.Workers);
-        world.LogLevel = ErrorLog.Parse(Env(file, "TEST_NGINX_LOG_LEVEL") ?? file.Settings.LogLevel ?? "debug");
+        world.LogLevel = ErrorLog.Parse(Env(file, "TEST_NGINX_LOG_LEVEL") ?? file.Settings.LogLevel ?? DefaultLogLevel);
         if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT"), out var port)) world.ServerPort = port;
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
