@@ -122,10 +122,16 @@ public sealed class NgxRequest
         }
     }
 
+    /// <summary>The header filter phase: runs once, just before the headers are frozen.</summary>
+    public Action? HeaderFilter { get; set; }
+
     /// <summary>Freeze status and headers and hand them to the server.</summary>
     public void SendHeaders()
     {
         if (HeadersSent) return;
+        var filter = HeaderFilter;
+        HeaderFilter = null;
+        filter?.Invoke();
         HeadersSent = true;
         var resp = Http.Response;
         resp.StatusCode = Status == 0 ? 200 : Status;

@@ -28,7 +28,9 @@ public sealed class AnthropicMessages : IAiProtocol
     /// <paramref name="ev"/> holds <c>type</c> and <c>data</c> as <c>sse.decode</c> gives them.
     /// Throws <see cref="InvalidOperationException"/> where the Lua code would raise an error.
     /// </summary>
-    public JsonObject ParseSseEvent(JsonObject ev, ProtocolCtx ctx, JsonNode? state)
+    public JsonObject ParseSseEvent(JsonObject ev, ProtocolCtx ctx, JsonNode? state) => ParseSseEventCore(ev, ctx, state);
+    JsonObject? IAiProtocol.ParseSseEvent(JsonObject ev, ProtocolCtx ctx, JsonObject state) => ParseSseEventCore(ev, ctx, state);
+    private JsonObject ParseSseEventCore(JsonObject ev, ProtocolCtx ctx, JsonNode? state)
     {
         var evType = StringOf(ev["type"]);
         switch (evType)

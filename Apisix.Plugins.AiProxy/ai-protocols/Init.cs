@@ -4,27 +4,6 @@ using Apisix.Core.OpenResty;
 namespace Apisix.Plugins.AiProxy.AiProtocols;
 
 /// <summary>
-/// The request context as the protocol modules read it: <c>ctx.var</c> (null when the
-/// ctx has no var table; a lookup returning null for an unset variable) and a sink for
-/// <c>core.log</c> messages (null drops them).
-/// </summary>
-public sealed class ProtocolCtx
-{
-    public Func<string, string?>? Var { get; init; }
-    public Action<LogLevel, string>? Log { get; init; }
-
-    /// <summary><c>ctx.var and ctx.var.uri</c>.</summary>
-    public string? Uri => Var?.Invoke("uri");
-}
-
-/// <summary>What <c>init.lua</c> calls on a protocol module (the ported part of each module).</summary>
-public interface IAiProtocol
-{
-    /// <summary><c>matches(body, ctx)</c>: whether the request is in this protocol.</summary>
-    bool Matches(JsonNode? body, ProtocolCtx ctx);
-}
-
-/// <summary>
 /// Port of <c>apisix/plugins/ai-protocols/init.lua</c>: the protocol registry and
 /// detection (<c>detect</c>, <c>get</c>, <c>names</c>). <c>find_converter</c> and the
 /// message helpers need the converters and the full protocol modules; the Lua bridge

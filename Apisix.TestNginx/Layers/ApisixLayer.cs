@@ -105,7 +105,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
                 Handler = req => Nginx.SendErrorPage(req, 404),
             });
         }
-        server.Locations.Add(new LocationConf
+        var gateway = new LocationConf
         {
             Modifier = "", Pattern = "/",
             AccessHandler = async req =>
@@ -113,7 +113,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
                 if (wait > 0) await Task.Delay(TimeSpan.FromSeconds(wait));
             },
             Handler = apisix.HttpAccessPhaseAsync,
-        });
+        };
+        gateway.Sets.AddRange(ApisixHttp.GatewayVariables);
+        server.Locations.Add(gateway);
     }
 
     /// <summary>The mock upstream t::APISIX runs: `lib.server` on 1980, 1981, 1982 and 5044.</summary>

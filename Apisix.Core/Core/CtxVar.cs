@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Apisix.Core.Json;
+using Apisix.Core.OpenResty;
+
+namespace Apisix.Core;
+
+/// <summary>
+/// Port of the <c>ctx.var</c> table of <c>apisix/core/ctx.lua</c>: a per-request cache in front
+/// of nginx variables. A read returns the cached value (which keeps its type: a table, a
+/// number, a boolean), else the APISIX variable (<c>route_id</c>...), else the nginx variable.
+/// A write caches the value and, for the variables APISIX declares in its nginx.conf, writes
+/// its string form through to nginx, where the access log reads it.
+/// </summary>
+public sealed class CtxVar
+{
+    private readonly Dictionary<string, object?> _cache = new(StringComparer.Ordinal);
+    private readonly ApiCtx _ctx;
+
+    public CtxVar(ApiCtx ctx) => _ctx = ctx;
+
+    /// <summary>Variables declared with `set` in APISIX's nginx.conf (ctx.lua's ngx_var_names).</summary>
+    public static readonly IReadOnlySet<string> NgxVarNames = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "upstream_scheme", "upstream_host", "upstream_upgrade", "upstream_connection", "upstream_uri",
+        "request_line", "llm_content_risk_level", "apisix_request_id",
+        "request_type", "apisix_upstream_response_time", "llm_time_to_first_token", "request_llm_model",
+        "llm_model", "llm_prompt_tokens", "llm_completion_tokens", "llm_total_tokens", "llm_stream",
+        "llm_has_tool_calls", "llm_tool_count", "llm_end_user_id", "llm_cache_read_input_tokens",
+        "llm_cache_creation_input_tokens", "llm_reasoning_tokens",
+        "upstream_mirror_host", "upstream_mirror_uri", "upstream_mirror_grpc_path",
+        "upstream_cache_zone", "upstream_cache_zone_info", "upstream_no_cache", "upstream_cache_key",
+        "upstream_cache_bypass", "rate_limiting_info",
+        "var_x_forwarded_proto", "var_x_forwarded_port", "var_x_forwarded_host",
+    };
+
+    // Variables whose value changes during the request, so a read must not be cached.
+    private static readonly IReadOnlySet<string> NoCache = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "upstream_status", "upstream_addr", "upstream_response_time", "upstream_bytes_received",
+        "status", "bytes_sent", "body_bytes_sent", "request_time", "msec", "upstream_connect_time",
+        "upstream_header_time", "upstream_response_length", "sent_http_content_type",
+    };
+
+    /// <summary>`ctx.var[name]`: the value as Lua would see it (null for nil).</summary>
+    public object? this[string name]
+    {
+        get => Get(name);
+        set => Set(name, value);
+    }
+
+    public object? Get(string name)
+    {
+        if (_cache.TryGetValue(name, out var cached) && cached != null) return cached;
+        object? val = name switch
+        {
+            "route_id" => _ctx.RouteId,
+            "route_name" => _ctx.RouteName,
+            "service_id" => _ctx.ServiceId,
+            "service_name" => _ctx.ServiceName,
+            "balancer_ip" => _ctx.BalancerIp,
+            "balancer_port" => _ctx.BalancerPort,
+            "consumer_name" => _ctx.ConsumerName,
+            "consumer_group_id" => null,
+            "resp_body" => "",
+            _ => NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name),
+        };
+        if (val != null && !NoCache.Contains(name) && !name.StartsWith("sent_http_", StringComparison.Ordinal))
+            _cache[name] = val;
+        return val;
+    }
+
+    /// <summary>The value in its string form (what `tostring` or an nginx variable holds), or null.</summary>
+    public string? GetString(string name) => ToVarString(Get(name));
+
+    public void Set(string name, object? value)
+    {
+        if (NgxVarNames.Contains(name) || name is "uri" or "args" or "request_uri")
+            NgxVars.Set(_ctx.Request, name, ToVarString(value));
+        _cache[name] = value;
+    }
+
+    /// <summary>How an nginx variable stores a Lua value: numbers as LuaJIT prints them, strings as they are.</summary>
+    public static string? ToVarString(object? value) => value switch
+    {
+        null => null,
+        string s => s,
+        bool b => b ? "true" : "false",
+        int i => i.ToString(CultureInfo.InvariantCulture),
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        double d => LuaNumber.ToLuaString(d),
+        JsonValue v when JsonScalars.TryGetString(v, out var s) => s,
+        JsonValue v when JsonScalars.TryGetNumber(v, out var d) => LuaNumber.ToLuaString(d),
+        JsonValue v when JsonScalars.TryGetBoolean(v, out var b) => b ? "true" : "false",
+        _ => value.ToString(),
+    };
+}

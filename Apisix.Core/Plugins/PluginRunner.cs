@@ -1,0 +1,166 @@
+using System.Text.Json.Nodes;
+using Apisix.Core.Json;
+using Apisix.Core.OpenResty;
+
+namespace Apisix.Core.Plugins;
+
+/// <summary>
+/// Port of the request-time half of <c>apisix/plugin.lua</c>: <c>filter</c> (which plugins of
+/// a route run, in priority order), <c>run_plugin</c> (one phase over them, with the exit
+/// semantics), <c>merge_service_route</c> and <c>lua_response_filter</c>.
+/// </summary>
+public sealed class PluginRunner(PluginRegistry registry)
+{
+    /// <summary>
+    /// <c>plugin.filter(ctx, route)</c>: the enabled plugins configured on the route, highest
+    /// priority first, skipping confs whose <c>_meta.disable</c> is true.
+    /// </summary>
+    public List<(IPlugin Plugin, JsonObject Conf)> Filter(JsonObject route)
+    {
+        var list = new List<(IPlugin, JsonObject)>();
+        if (route["plugins"] is not JsonObject userConf || userConf.Count == 0) return list;
+        foreach (var plugin in registry.Enabled)
+        {
+            if (userConf[plugin.Name] is not JsonObject conf) continue;
+            if (JsonScalars.TryGetBoolean(conf["_meta"]?["disable"], out var disabled) && disabled) continue;
+            list.Add((plugin, conf));
+        }
+        if (list.Any(p => p.Item2["_meta"]?["priority"] != null))
+        {
+            // _meta.priority overrides the module's priority for this conf (stable sort)
+            list = list.Select((p, i) => (p, i))
+                .OrderByDescending(t => JsonScalars.TryGetNumber(t.p.Item2["_meta"]?["priority"], out var pr) ? pr : t.p.Item1.Priority)
+                .ThenBy(t => t.i).Select(t => t.p).ToList();
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// <c>plugin.merge_service_route(service, route)</c>: the route's value with the service's
+    /// plugins (a route's own conf of a plugin wins) and the service's upstream when the route
+    /// has none.
+    /// </summary>
+    public static JsonObject MergeServiceRoute(JsonObject service, JsonObject route)
+    {
+        var merged = (JsonObject)route.DeepClone();
+        if (service["plugins"] is JsonObject svcPlugins)
+        {
+            var plugins = merged["plugins"] as JsonObject ?? new JsonObject();
+            foreach (var (name, conf) in svcPlugins)
+                if (!plugins.ContainsKey(name)) plugins[name] = conf?.DeepClone();
+            merged["plugins"] = plugins;
+        }
+        if (merged["upstream"] == null && merged["upstream_id"] == null)
+        {
+            if (service["upstream"] is { } up) merged["upstream"] = up.DeepClone();
+            if (service["upstream_id"] is { } upId) merged["upstream_id"] = upId.DeepClone();
+        }
+        return merged;
+    }
+
+    /// <summary>
+    /// <c>plugin.run_plugin(phase, plugins, ctx)</c> for a phase that can end the request
+    /// (rewrite, access, before_proxy). Returns true when a plugin ended it: a returned code of
+    /// 400 or more is logged as "NAME exits with http status code N", <c>_meta.error_response</c>
+    /// replaces the body, and <c>core.response.exit</c> sends it.
+    /// </summary>
+    public async Task<bool> RunPluginAsync(string phase, ApiCtx ctx)
+    {
+        foreach (var (plugin, conf) in ctx.Plugins.ToList())
+        {
+            PhaseResult result;
+            ctx.PluginName = plugin.Name;
+            switch (phase)
+            {
+                case "rewrite" when plugin is IRewritePhase p:
+                    result = await p.RewriteAsync(conf, ctx);
+                    break;
+                case "access" when plugin is IAccessPhase p:
+                    result = await p.AccessAsync(conf, ctx);
+                    break;
+                case "before_proxy" when plugin is IBeforeProxyPhase p:
+                    result = await p.BeforeProxyAsync(conf, ctx);
+                    break;
+                default:
+                    continue;
+            }
+            ctx.PluginName = null;
+            if (ctx.Request.Finished) return true;
+            if (!result.Exits) continue;
+
+            var code = result.Code ?? 200;
+            var body = result.Body;
+            if (code >= 400)
+            {
+                ctx.Log(LogLevel.Warn, $"{plugin.Name} exits with http status code {code}");
+                if (conf["_meta"]?["error_response"] is { } errorResponse) body = errorResponse.DeepClone();
+            }
+            await CoreResponse.ExitAsync(ctx, ctx.Request, code, body);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary><c>run_plugin("header_filter")</c>: every plugin's header_filter, in order.</summary>
+    public void RunHeaderFilter(ApiCtx ctx)
+    {
+        foreach (var (plugin, conf) in ctx.Plugins)
+        {
+            if (plugin is not IHeaderFilterPhase p) continue;
+            ctx.PluginName = plugin.Name;
+            p.HeaderFilter(conf, ctx);
+            ctx.PluginName = null;
+        }
+    }
+
+    /// <summary><c>run_plugin("log")</c>: every plugin's log phase; one failing does not stop the rest.</summary>
+    public async Task RunLogAsync(ApiCtx ctx)
+    {
+        foreach (var (plugin, conf) in ctx.Plugins)
+        {
+            if (plugin is not ILogPhase p) continue;
+            ctx.PluginName = plugin.Name;
+            try
+            {
+                await p.LogAsync(conf, ctx);
+            }
+            catch (Exception e)
+            {
+                ctx.Log(LogLevel.Error, $"failed to run the log phase of {plugin.Name}: {e.Message}");
+            }
+            ctx.PluginName = null;
+        }
+    }
+
+    /// <summary>
+    /// <c>plugin.lua_response_filter(ctx, headers, body, no_flush, wait)</c>: a chunk a plugin
+    /// writes to the client itself, through every <c>lua_body_filter</c>, then printed and
+    /// (unless <paramref name="noFlush"/>) flushed. False and the error when the client is gone.
+    /// </summary>
+    public static async Task<(bool Ok, string? Error)> LuaResponseFilterAsync(ApiCtx ctx,
+        IReadOnlyDictionary<string, string> headers, string body, bool noFlush = false, bool wait = false)
+    {
+        foreach (var (plugin, conf) in ctx.Plugins)
+        {
+            if (plugin is not ILuaBodyFilter p) continue;
+            var (code, newBody) = p.LuaBodyFilter(conf, ctx, headers, body);
+            if (code != null)
+            {
+                if (code != 0) ctx.Request.Status = code.Value;
+                ctx.Request.Append(newBody ?? "");
+                ctx.Request.ExitStatus = 0;
+                await ctx.Request.FinishAsync();
+                return (false, "exited");
+            }
+            if (newBody != null) body = newBody;
+        }
+        if (!ctx.Request.Append(body)) return (false, ctx.Request.ClientGone ? "broken pipe" : "closed");
+        if (!noFlush)
+        {
+            ctx.Log(LogLevel.Debug, "lua_response_filter: flushing chunk to client");
+            var err = await ctx.Request.FlushAsync();
+            if (err != null) return (false, err);
+        }
+        return (true, null);
+    }
+}
