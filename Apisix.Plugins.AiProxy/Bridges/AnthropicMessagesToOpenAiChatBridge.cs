@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using Apisix.Core.Config;
 using Apisix.Core.OpenResty;
+using Apisix.Plugins.AiProxy.AiProtocols;
 using Apisix.Core.OpenResty.Libs;
 using Apisix.Plugins.AiProxy.AiProtocols.Converters;
 
@@ -28,12 +30,24 @@ public sealed class AnthropicMessagesToOpenAiChatBridge(LuaWorker worker)
         return LuaJson.TryToJson(Lua, value);
     }
 
-    /// <summary>ctxView: { var = { llm_model = ... }, anthropic_tool_name_map = ... }.</summary>
-    private (JsonObject Ctx, string? Error) Ctx(object? ctxView)
+    /// <summary>
+    /// ctxView: { var = { llm_model = ... }, anthropic_tool_name_map = ... }, as the converter's
+    /// <see cref="ProtocolCtx"/>: the model through <c>Var</c>, the map in <c>Fields</c>.
+    /// </summary>
+    private (ProtocolCtx Ctx, string? Error) Ctx(object? ctxView)
     {
         var (node, err) = In(ctxView);
-        if (err != null) return (new JsonObject(), err);
-        return (node as JsonObject ?? new JsonObject(), null);
+        if (err != null) return (new ProtocolCtx(), err);
+        var view = node as JsonObject ?? new JsonObject();
+        var modelNode = view["var"] is JsonObject vars ? vars["llm_model"] : null;
+        var model = modelNode == null ? null : LuaText.ToLuaString(modelNode);
+        var fields = new JsonObject();
+        if (view["anthropic_tool_name_map"] is { } map)
+        {
+            view.Remove("anthropic_tool_name_map");
+            fields["anthropic_tool_name_map"] = map;
+        }
+        return (new ProtocolCtx { Var = name => name == "llm_model" ? model : null, Fields = fields }, null);
     }
 
     public object? ConvertRequest(object? request, object? ctxView)
@@ -44,14 +58,14 @@ public sealed class AnthropicMessagesToOpenAiChatBridge(LuaWorker worker)
             if (err != null) return Error(err);
             var (ctx, cerr) = Ctx(ctxView);
             if (cerr != null) return Error(cerr);
-            var hadMap = ctx["anthropic_tool_name_map"];
-            var (body, error) = AnthropicMessagesToOpenAiChat.ConvertRequest(req, ctx);
+            var hadMap = ctx.Fields["anthropic_tool_name_map"];
+            var (body, error) = AnthropicMessagesToOpenAiChat.Instance.ConvertRequest(req, ctx);
             if (body == null) return Error(error ?? "conversion failed");
             var result = new JsonObject { ["body"] = body };
-            var map = ctx["anthropic_tool_name_map"];
+            var map = ctx.Fields["anthropic_tool_name_map"];
             if (map != null && !ReferenceEquals(map, hadMap))
             {
-                ctx.Remove("anthropic_tool_name_map");
+                ctx.Fields.Remove("anthropic_tool_name_map");
                 result["tool_name_map"] = map;
             }
             return Result(result);
@@ -70,7 +84,7 @@ public sealed class AnthropicMessagesToOpenAiChatBridge(LuaWorker worker)
             if (err != null) return Error(err);
             var (ctx, cerr) = Ctx(ctxView);
             if (cerr != null) return Error(cerr);
-            var (body, error) = AnthropicMessagesToOpenAiChat.ConvertResponse(res, ctx);
+            var (body, error) = AnthropicMessagesToOpenAiChat.Instance.ConvertResponse(res, ctx);
             if (body == null) return Error(error ?? "conversion failed");
             return Result(new JsonObject { ["body"] = body });
         }
@@ -91,7 +105,7 @@ public sealed class AnthropicMessagesToOpenAiChatBridge(LuaWorker worker)
             var (s, serr) = In(state);
             if (serr != null) return Error(serr);
             var st = s as JsonObject ?? new JsonObject();
-            var events = AnthropicMessagesToOpenAiChat.ConvertSseEvents(p, ctx, st);
+            var events = AnthropicMessagesToOpenAiChat.Instance.ConvertSseEvents(p, ctx, st);
             var result = new JsonObject { ["state"] = st };
             if (events != null) result["events"] = events;
             return Result(result);

@@ -1,13 +1,12 @@
 using System.Text.Json.Nodes;
-using Apisix.Core.OpenResty;
+using Apisix.Plugins.AiProxy.AiProtocols.Converters;
 
 namespace Apisix.Plugins.AiProxy.AiProtocols;
 
 /// <summary>
-/// Port of <c>apisix/plugins/ai-protocols/init.lua</c>: the protocol registry and
-/// detection (<c>detect</c>, <c>get</c>, <c>names</c>). <c>find_converter</c> and the
-/// message helpers need the converters and the full protocol modules; the Lua bridge
-/// forwards them to those modules.
+/// Port of <c>apisix/plugins/ai-protocols/init.lua</c>: the protocol registry, detection,
+/// converter lookup, and the protocol-aware message helpers the plugins running before
+/// ai-proxy use.
 /// </summary>
 public static class Init
 {
@@ -54,4 +53,45 @@ public static class Init
         names.Sort(StringComparer.Ordinal);
         return names;
     }
+
+    /// <summary>
+    /// <c>find_converter(client_protocol, capabilities)</c>: a converter from the client protocol
+    /// to a protocol the provider serves (<paramref name="capabilities"/>: the keys of its
+    /// capabilities table), and that protocol; nulls when there is none.
+    /// </summary>
+    public static (IAiConverter? Converter, string? TargetProtocol) FindConverter(
+        string? clientProtocol, IReadOnlyCollection<string> capabilities) =>
+        Converters.Converters.Find(clientProtocol, capabilities);
+
+    private static IAiProtocol? GetProto(JsonNode? body, ProtocolCtx ctx)
+    {
+        var (name, _) = Detect(body, ctx);
+        return name != null ? Registered[name] : null;
+    }
+
+    /// <summary><c>get_messages(body, ctx)</c>: the detected protocol's <c>{role, content}</c> messages, or an empty list.</summary>
+    public static JsonNode GetMessages(JsonNode? body, ProtocolCtx ctx)
+    {
+        var proto = GetProto(body, ctx);
+        var messages = proto?.GetMessages(body);
+        return messages != null && LuaOps.Truthy(messages) ? messages : new JsonArray();
+    }
+
+    /// <summary><c>prepend_messages(body, ctx, msgs)</c>: openai-chat when nothing matches (a body built from scratch).</summary>
+    public static void PrependMessages(JsonNode? body, ProtocolCtx ctx, JsonArray? msgs)
+    {
+        var proto = GetProto(body, ctx) ?? Registered["openai-chat"];
+        proto.PrependMessages(body, msgs);
+    }
+
+    /// <summary><c>append_messages(body, ctx, msgs)</c>: openai-chat when nothing matches (a body built from scratch).</summary>
+    public static void AppendMessages(JsonNode? body, ProtocolCtx ctx, JsonArray? msgs)
+    {
+        var proto = GetProto(body, ctx) ?? Registered["openai-chat"];
+        proto.AppendMessages(body, msgs);
+    }
+
+    /// <summary><c>get_request_content(body, ctx)</c>: what the detected protocol logs as the request payload; null when none matches.</summary>
+    public static JsonNode? GetRequestContent(JsonNode? body, ProtocolCtx ctx) =>
+        GetProto(body, ctx)?.GetRequestContent(body);
 }

@@ -11,14 +11,18 @@ namespace Apisix.Plugins.AiProxy.AiProtocols.Converters;
 /// from the converted fields only), and OpenAI responses / SSE chunks become Anthropic ones.
 ///
 /// Values follow the JSON view of the Lua tables: a Lua "table" is a JsonObject or JsonArray,
-/// a missing key or JSON null is nil. <c>ctx</c> is a JSON view of the request context
-/// (<c>var.llm_model</c> is read, <c>anthropic_tool_name_map</c> is written); <c>state</c>
-/// is the per-stream SSE state, mutated in place (keys set to nil are removed).
+/// a missing key or JSON null is nil. Of the ctx, <c>var.llm_model</c> is read and the
+/// <c>anthropic_tool_name_map</c> field (<see cref="ProtocolCtx.Fields"/>) written by the
+/// request and read by the response conversions; <c>state</c> is the per-stream SSE state,
+/// mutated in place (keys set to nil are removed).
 /// </summary>
-public static class AnthropicMessagesToOpenAiChat
+public sealed class AnthropicMessagesToOpenAiChat : IAiConverter
 {
-    public const string From = "anthropic-messages";
-    public const string To = "openai-chat";
+    public static readonly AnthropicMessagesToOpenAiChat Instance = new();
+
+    public string From => "anthropic-messages";
+
+    public string To => "openai-chat";
 
     private static readonly string[] BuiltinToolPrefixes =
         ["computer_", "bash_", "text_editor_", "web_search", "code_execution_"];
@@ -229,7 +233,7 @@ public static class AnthropicMessagesToOpenAiChat
     }
 
     /// <summary>Convert an Anthropic Messages request to an OpenAI Chat request (nil + error on bad input).</summary>
-    public static (JsonObject? Body, string? Error) ConvertRequest(JsonNode? requestTable, JsonObject ctx)
+    public (JsonNode? Body, string? Error) ConvertRequest(JsonNode? requestTable, ProtocolCtx ctx)
     {
         if (!IsTable(requestTable)) return (null, "request body must be a table");
         var req = requestTable!;
@@ -500,7 +504,7 @@ public static class AnthropicMessagesToOpenAiChat
             if (openaiTools.Count > 0) body["tools"] = openaiTools;
             if (toolNameMap != null)
             {
-                ctx["anthropic_tool_name_map"] = toolNameMap;
+                ctx.Fields["anthropic_tool_name_map"] = toolNameMap;
                 if (body["tool_choice"] is JsonObject tc && StringEquals(tc["type"], "function"))
                 {
                     var tcFunc = tc["function"];
@@ -532,7 +536,7 @@ public static class AnthropicMessagesToOpenAiChat
     }
 
     /// <summary>Convert an OpenAI Chat response (or error) to the Anthropic Messages format.</summary>
-    public static (JsonObject? Body, string? Error) ConvertResponse(JsonNode? resBody, JsonObject ctx)
+    public (JsonNode? Body, string? Error) ConvertResponse(JsonNode? resBody, ProtocolCtx ctx)
     {
         if (!IsTable(resBody)) return (null, "response body must be a table");
         var res = resBody!;
@@ -560,7 +564,7 @@ public static class AnthropicMessagesToOpenAiChat
         var choice = Truthy(choices) ? FirstElement(choices) : null;
         if (!Truthy(choice)) return (null, "no choices in response");
 
-        var model = Get(Get(ctx, "var"), "llm_model");
+        JsonNode? model = ctx.Var?.Invoke("llm_model") is { } llmModel ? JsonValue.Create(llmModel) : null;
 
         var content = new JsonArray();
         var msg = Get(choice, "message");
@@ -575,7 +579,7 @@ public static class AnthropicMessagesToOpenAiChat
         if (IsString(text, out var txt) && txt != "")
             content.Add(new JsonObject { ["type"] = "text", ["text"] = txt });
 
-        var toolNameMap = Get(ctx, "anthropic_tool_name_map");
+        var toolNameMap = ctx.Fields["anthropic_tool_name_map"];
         if (Truthy(msg) && IsTable(Get(msg, "tool_calls")))
         {
             foreach (var tc in IPairs(Get(msg, "tool_calls")))
@@ -856,14 +860,14 @@ public static class AnthropicMessagesToOpenAiChat
     /// Convert a parsed SSE event (type "skip", "ping", "done" or one with decoded <c>data</c>)
     /// to Anthropic events; null when there is nothing to send.
     /// </summary>
-    public static JsonArray? ConvertSseEvents(JsonNode? parsed, JsonObject? ctx, JsonObject state)
+    public JsonArray? ConvertSseEvents(JsonNode? parsed, ProtocolCtx? ctx, JsonObject state)
     {
         if (!Truthy(parsed) || StringEquals(Get(parsed, "type"), "skip")) return null;
 
         if (StringEquals(Get(parsed, "type"), "ping"))
             return [MakeSseEvent("ping", new JsonObject { ["type"] = "ping" })];
 
-        var toolNameMap = ctx != null ? ctx["anthropic_tool_name_map"] : null;
+        var toolNameMap = ctx?.Fields["anthropic_tool_name_map"];
 
         if (StringEquals(Get(parsed, "type"), "done"))
         {
@@ -895,7 +899,24 @@ public static class AnthropicMessagesToOpenAiChat
         return null;
     }
 
+    JsonArray? IAiConverter.ConvertSseEvents(JsonObject parsed, ProtocolCtx ctx, JsonObject state) =>
+        ConvertSseEvents(parsed, ctx, state);
+
     /// <summary>Rewrite Anthropic request headers for an OpenAI-compatible upstream, in place.</summary>
+    public void ConvertHeaders(IDictionary<string, string> headers)
+    {
+        if (headers.TryGetValue("x-api-key", out var apiKey) && apiKey != "")
+        {
+            if (!headers.ContainsKey("authorization")) headers["authorization"] = "Bearer " + apiKey;
+            headers.Remove("x-api-key");
+        }
+        foreach (var k in headers.Keys.Where(IsClientOnlyHeader).ToList()) headers.Remove(k);
+    }
+
+    private static bool IsClientOnlyHeader(string name) =>
+        name.StartsWith("anthropic-", StringComparison.Ordinal) || name.StartsWith("x-stainless-", StringComparison.Ordinal);
+
+    /// <summary>The same over a Lua headers table (values may be lists), for the Lua bridge.</summary>
     public static void ConvertHeaders(JsonObject? headers)
     {
         if (headers == null) return;
@@ -906,7 +927,7 @@ public static class AnthropicMessagesToOpenAiChat
         }
         var toRemove = new List<string>();
         foreach (var (k, _) in headers)
-            if (k.StartsWith("anthropic-", StringComparison.Ordinal) || k.StartsWith("x-stainless-", StringComparison.Ordinal))
+            if (IsClientOnlyHeader(k))
                 toRemove.Add(k);
         foreach (var k in toRemove) headers.Remove(k);
     }

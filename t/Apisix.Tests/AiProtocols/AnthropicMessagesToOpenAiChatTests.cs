@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Apisix.Core.Json;
+using Apisix.Plugins.AiProxy.AiProtocols;
 using Apisix.Plugins.AiProxy.AiProtocols.Converters;
 using FluentAssertions;
 using Xunit;
@@ -8,6 +9,8 @@ namespace Apisix.Tests.AiProtocols;
 
 public class AnthropicMessagesToOpenAiChatTests
 {
+    private static readonly AnthropicMessagesToOpenAiChat Conv = AnthropicMessagesToOpenAiChat.Instance;
+
     private static JsonNode J(string json) => CJson.Decode(json).Value!;
 
     private static string Enc(JsonNode? n) => CJson.Encode(n);
@@ -15,8 +18,8 @@ public class AnthropicMessagesToOpenAiChatTests
     [Fact]
     public void Request_builds_a_whitelisted_openai_body()
     {
-        var ctx = new JsonObject { ["var"] = new JsonObject() };
-        var (body, err) = AnthropicMessagesToOpenAiChat.ConvertRequest(J("""
+        var ctx = new ProtocolCtx();
+        var (body, err) = Conv.ConvertRequest(J("""
             {"model":"m1","max_tokens":300,"stream":true,"unknown_field":1,
              "system":[{"type":"text","text":"be "},{"type":"text","text":"brief"}],
              "thinking":{"type":"enabled","budget_tokens":5000},
@@ -39,12 +42,12 @@ public class AnthropicMessagesToOpenAiChatTests
     [Fact]
     public void Request_errors_and_tool_name_sanitizing()
     {
-        var ctx = new JsonObject();
-        AnthropicMessagesToOpenAiChat.ConvertRequest(J("""{"messages":[]}"""), ctx).Error.Should().Be("missing messages");
-        AnthropicMessagesToOpenAiChat.ConvertRequest(J("""{"messages":[{"content":"x"}]}"""), ctx).Error
+        var ctx = new ProtocolCtx();
+        Conv.ConvertRequest(J("""{"messages":[]}"""), ctx).Error.Should().Be("missing messages");
+        Conv.ConvertRequest(J("""{"messages":[{"content":"x"}]}"""), ctx).Error
             .Should().Be("invalid message at index 1");
 
-        var (body, _) = AnthropicMessagesToOpenAiChat.ConvertRequest(J("""
+        var (body, _) = Conv.ConvertRequest(J("""
             {"messages":[{"role":"user","content":"x"}],
              "tool_choice":{"type":"tool","name":"my.tool"},
              "tools":[{"name":"my.tool","input_schema":{"type":"object"}},
@@ -55,18 +58,18 @@ public class AnthropicMessagesToOpenAiChatTests
             """[{"type":"function","function":{"name":"my_tool","parameters":{"type":"object"}}},""" +
             """{"type":"function","function":{"name":"my_tool_2"}}]""");
         Enc(body["tool_choice"]).Should().Be("""{"type":"function","function":{"name":"my_tool"}}""");
-        Enc(ctx["anthropic_tool_name_map"]).Should().Be("""{"my_tool":"my.tool","my_tool_2":"my tool"}""");
+        Enc(ctx.Fields["anthropic_tool_name_map"]).Should().Be("""{"my_tool":"my.tool","my_tool_2":"my tool"}""");
     }
 
     [Fact]
     public void Response_maps_content_usage_and_tool_names()
     {
-        var ctx = new JsonObject
+        var ctx = new ProtocolCtx
         {
-            ["var"] = new JsonObject { ["llm_model"] = "alias" },
-            ["anthropic_tool_name_map"] = new JsonObject { ["my_tool"] = "my.tool" },
+            Var = name => name == "llm_model" ? "alias" : null,
+            Fields = new JsonObject { ["anthropic_tool_name_map"] = new JsonObject { ["my_tool"] = "my.tool" } },
         };
-        var (res, err) = AnthropicMessagesToOpenAiChat.ConvertResponse(J("""
+        var (res, err) = Conv.ConvertResponse(J("""
             {"id":"c1","model":"gpt","choices":[{"finish_reason":"tool_calls","message":{
                 "reasoning_content":"hmm","content":"ok",
                 "tool_calls":[{"id":"call_1","function":{"name":"my_tool","arguments":"{\"a\":1}"}}]}}],
@@ -79,44 +82,44 @@ public class AnthropicMessagesToOpenAiChatTests
             """{"type":"tool_use","id":"call_1","name":"my.tool","input":{"a":1}}]""" +
             ""","stop_reason":"tool_use","usage":{"input_tokens":60,"output_tokens":7,"cache_read_input_tokens":40}}""");
 
-        Enc(AnthropicMessagesToOpenAiChat.ConvertResponse(J("""{"error":{"code":"rate_limited","message":"slow"}}"""), ctx).Body)
+        Enc(Conv.ConvertResponse(J("""{"error":{"code":"rate_limited","message":"slow"}}"""), ctx).Body)
             .Should().Be("""{"type":"error","error":{"type":"rate_limited","message":"slow"}}""");
-        AnthropicMessagesToOpenAiChat.ConvertResponse(J("""{"choices":[]}"""), ctx).Error.Should().Be("no choices in response");
+        Conv.ConvertResponse(J("""{"choices":[]}"""), ctx).Error.Should().Be("no choices in response");
     }
 
     [Fact]
     public void Sse_stream_opens_and_closes_blocks_and_defers_the_stop()
     {
         var state = new JsonObject { ["is_first"] = true };
-        var ctx = new JsonObject();
+        var ctx = new ProtocolCtx();
         JsonNode Data(string json) => new JsonObject { ["type"] = "data", ["data"] = J(json) };
         string Types(JsonArray? events) => string.Join(",", events!.Select(e => (string)e!["type"]!));
 
-        var e1 = AnthropicMessagesToOpenAiChat.ConvertSseEvents(
+        var e1 = Conv.ConvertSseEvents(
             Data("""{"id":"s1","model":"gpt","choices":[{"delta":{"content":"Hel"}}]}"""), ctx, state);
         Types(e1).Should().Be("message_start,content_block_start,content_block_delta");
         ((string)e1![0]!["data"]!).Should().Be(
             """{"type":"message_start","message":{"id":"s1","type":"message","role":"assistant","model":"gpt","content":[],"usage":{"input_tokens":0,"output_tokens":0}}}""");
         ((string)e1[2]!["data"]!).Should().Be("""{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}""");
 
-        var e2 = AnthropicMessagesToOpenAiChat.ConvertSseEvents(
+        var e2 = Conv.ConvertSseEvents(
             Data("""{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":"{}"}}]}}]}"""), ctx, state);
         Types(e2).Should().Be("content_block_stop,content_block_start,content_block_delta");
         ((long)state["next_content_index"]!).Should().Be(2);
 
-        var e3 = AnthropicMessagesToOpenAiChat.ConvertSseEvents(
+        var e3 = Conv.ConvertSseEvents(
             Data("""{"choices":[{"delta":{},"finish_reason":"tool_calls"}]}"""), ctx, state);
         Types(e3).Should().Be("content_block_stop");
         ((bool)state["pending_stop"]!).Should().BeTrue();
 
-        var e4 = AnthropicMessagesToOpenAiChat.ConvertSseEvents(
+        var e4 = Conv.ConvertSseEvents(
             Data("""{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3}}"""), ctx, state);
         Types(e4).Should().Be("message_delta,message_stop");
         ((string)e4![0]!["data"]!).Should().Be(
             """{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"input_tokens":12,"output_tokens":3}}""");
 
-        AnthropicMessagesToOpenAiChat.ConvertSseEvents(new JsonObject { ["type"] = "done" }, ctx, state).Should().BeNull();
-        Types(AnthropicMessagesToOpenAiChat.ConvertSseEvents(new JsonObject { ["type"] = "ping" }, ctx, state)).Should().Be("ping");
+        Conv.ConvertSseEvents(new JsonObject { ["type"] = "done" }, ctx, state).Should().BeNull();
+        Types(Conv.ConvertSseEvents(new JsonObject { ["type"] = "ping" }, ctx, state)).Should().Be("ping");
     }
 
     [Fact]
