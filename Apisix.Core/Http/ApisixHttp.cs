@@ -150,7 +150,10 @@ public sealed class ApisixHttp
         return copy;
     }
 
-    /// <summary>`handle_upstream`: plugins that call the upstream themselves run before_proxy.</summary>
+    /// <summary>
+    /// `handle_upstream`: plugins that call the upstream themselves run before_proxy; otherwise the
+    /// request is proxied to the route's upstream.
+    /// </summary>
     private async Task HandleUpstreamAsync(ApiCtx ctx, JsonObject route)
     {
         if (ctx.BypassNginxUpstream)
@@ -158,11 +161,8 @@ public sealed class ApisixHttp
             await Runner.RunPluginAsync("before_proxy", ctx);
             return;
         }
-        // Proxying to the route's upstream (balancer, nginx's proxy module) is not ported yet:
-        // say so plainly rather than answer as if proxied.
-        var names = string.Join(", ", ctx.Plugins.Select(p => p.Plugin.Name));
-        ctx.Log(LogLevel.Error, $"route {ctx.RouteId} matched, but the C# port does not proxy to upstreams yet (plugins: {names})");
-        await Nginx.SendErrorPage(ctx.Request, 503);
+        // nginx's proxy_pass to the route's upstream (Apisix.Core/Upstream)
+        await Upstream.UpstreamProxy.For(this).HandleAsync(ctx, route, Runner);
     }
 
     /// <summary>`http_header_filter_phase`: the Server header, then the plugins' header filters.</summary>

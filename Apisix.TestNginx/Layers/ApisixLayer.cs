@@ -62,6 +62,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         });
         var registry = new PluginRegistry();
         AiProxyPlugins.Register(registry);
+        Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);
         registry.Load(config.Plugins);
         var apisix = new ApisixHttp(config, _store, registry);
 

@@ -1,0 +1,11 @@
+namespace Apisix.Core.Plugins.Builtin;
+
+/// <summary>The plugins of APISIX's own tree that Apisix.Core ports (apisix/plugins/*.lua).</summary>
+public static class CorePlugins
+{
+    /// <summary>Makes every ported core plugin available in the registry (enabling is the config's job).</summary>
+    public static void Register(PluginRegistry registry)
+    {
+        registry.Register(new RequestIdPlugin());
+    }
+}

@@ -1,0 +1,96 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Apisix.Core.Config;
+using Apisix.Core.Json;
+using Apisix.Core.OpenResty;
+
+namespace Apisix.Core.Upstream;
+
+/// <summary>
+/// The X-Forwarded-* handling of <c>apisix/init.lua</c>: <c>handle_x_forwarded_headers</c> (a
+/// client outside <c>apisix.trusted_addresses</c> cannot choose what the upstream is told: the
+/// headers are rewritten to what APISIX saw, X-Forwarded-For and Forwarded dropped) and
+/// <c>set_upstream_x_forwarded_headers</c> (the request's X-Forwarded-Proto/Host/Port become the
+/// <c>$var_x_forwarded_*</c> values the proxy sends).
+/// </summary>
+public static class ForwardedHeaders
+{
+    private const string HandledKey = "_x_forwarded_handled";
+
+    /// <summary>
+    /// <c>handle_x_forwarded_headers(api_ctx)</c>. APISIX runs it in the access phase before route
+    /// matching; runs once per request (a second call does nothing).
+    /// </summary>
+    public static void Handle(ApiCtx ctx, ApisixConfig config)
+    {
+        if (ctx.Items.ContainsKey(HandledKey)) return;
+        ctx.Items[HandledKey] = true;
+        var remote = ctx.Var.GetString("realip_remote_addr");
+        if (IsTrusted(config, remote)) return;
+
+        var proto = ctx.Var.GetString("scheme") ?? "http";
+        var httpHost = ctx.Var.GetString("http_host") ?? ctx.Var.GetString("host") ?? "";
+        var colon = httpHost.LastIndexOf(':');
+        string? portFromHost = colon > 0 && colon < httpHost.Length - 1 && httpHost[(colon + 1)..].All(char.IsAsciiDigit)
+            ? httpHost[(colon + 1)..] : null;
+        var port = portFromHost ?? ctx.Var.GetString("server_port") ?? "";
+
+        SetRequestHeader(ctx, "X-Forwarded-Proto", proto);
+        SetRequestHeader(ctx, "X-Forwarded-Host", httpHost);
+        SetRequestHeader(ctx, "X-Forwarded-Port", port);
+        SetRequestHeader(ctx, "X-Forwarded-For", null);
+        SetRequestHeader(ctx, "Forwarded", null);
+        ctx.Var["http_x_forwarded_proto"] = proto;
+        ctx.Var["http_x_forwarded_host"] = httpHost;
+        ctx.Var["http_x_forwarded_port"] = port;
+        ctx.Var["http_x_forwarded_for"] = null;
+        ctx.Var["http_forwarded"] = null;
+    }
+
+    /// <summary><c>set_upstream_x_forwarded_headers(api_ctx)</c>.</summary>
+    public static void SetUpstreamVars(ApiCtx ctx)
+    {
+        foreach (var part in new[] { "proto", "port", "host" })
+        {
+            var v = ctx.Var.GetString("http_x_forwarded_" + part);
+            if (v != null) ctx.Var["var_x_forwarded_" + part] = v;
+        }
+    }
+
+    /// <summary><c>trusted_addresses_util.is_trusted</c>: IPs and CIDRs from <c>apisix.trusted_addresses</c>.</summary>
+    public static bool IsTrusted(ApisixConfig config, string? address)
+    {
+        if (address == null || !IPAddress.TryParse(address, out var ip)) return false;
+        if (config.Get("apisix", "trusted_addresses") is not JsonArray list) return false;
+        foreach (var item in list)
+        {
+            if (!JsonScalars.TryGetString(item, out var entry)) continue;
+            if (Matches(entry, ip)) return true;
+        }
+        return false;
+    }
+
+    private static bool Matches(string entry, IPAddress ip)
+    {
+        var slash = entry.IndexOf('/');
+        if (slash < 0) return IPAddress.TryParse(entry, out var single) && single.Equals(ip);
+        if (!IPAddress.TryParse(entry[..slash], out var net) || !int.TryParse(entry[(slash + 1)..], out var bits)) return false;
+        if (net.AddressFamily != ip.AddressFamily) return false;
+        var a = net.GetAddressBytes();
+        var b = ip.GetAddressBytes();
+        for (var i = 0; i < a.Length && bits > 0; i++, bits -= 8)
+        {
+            var mask = bits >= 8 ? 0xFF : (byte)(0xFF << (8 - bits));
+            if ((a[i] & mask) != (b[i] & mask)) return false;
+        }
+        return true;
+    }
+
+    /// <summary><c>core.request.set_header</c>: replace (or, with null, remove) a request header.</summary>
+    private static void SetRequestHeader(ApiCtx ctx, string name, string? value)
+    {
+        ctx.Request.RequestHeaders.RemoveAll(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (value != null) ctx.Request.RequestHeaders.Add((name, value));
+        ctx.Var["http_" + name.ToLowerInvariant()] = null;
+    }
+}

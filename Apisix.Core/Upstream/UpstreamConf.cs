@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Apisix.Core.Json;
+
+namespace Apisix.Core.Upstream;
+
+/// <summary>
+/// An upstream object as the data plane uses it: the nodes in array form after
+/// <c>filter_upstream</c> (the <c>{"host:port": weight}</c> form becomes <c>{host, port, weight}</c>
+/// entries, in the order written), host names resolved (<c>parse_domain_for_nodes</c>), and the
+/// fields proxying reads: type, scheme, pass_host, timeouts, retries.
+/// </summary>
+public sealed class UpstreamConf
+{
+    /// <summary>The picker cache key (<c>ctx.upstream_key</c>): which resource the upstream belongs to.</summary>
+    public required string Key { get; init; }
+    /// <summary><c>ctx.upstream_version</c>: a new version gets a new picker.</summary>
+    public required string Version { get; init; }
+    public string Type { get; init; } = "roundrobin";
+    /// <summary>The configured scheme, null when the conf has none (treated as http).</summary>
+    public string? Scheme { get; init; }
+    public List<UpstreamNode> Nodes { get; init; } = new();
+    public string? PassHost { get; init; }
+    public string? UpstreamHost { get; init; }
+    public JsonObject? Timeout { get; init; }
+    public int? Retries { get; init; }
+    public double? RetryTimeout { get; init; }
+    public string? ServiceName { get; init; }
+    /// <summary>Whether a node had no port (filled from the scheme by <c>fill_node_info</c>).</summary>
+    public bool HasPortlessNode { get; init; }
+
+    /// <summary><c>scheme_to_port</c>.</summary>
+    public static int? SchemeToPort(string scheme) => scheme switch
+    {
+        "http" or "grpc" => 80,
+        "https" or "grpcs" => 443,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Reads an upstream value. Host names go through <paramref name="resolve"/>; one that does not
+    /// resolve is logged through <paramref name="logError"/> and its node dropped, as upstream does.
+    /// </summary>
+    public static UpstreamConf Parse(JsonObject value, string key, string version,
+        Func<string, IPAddress?> resolve, Action<string>? logError = null)
+    {
+        var nodes = new List<UpstreamNode>();
+        var portless = false;
+        void Add(string host, int? port, double weight, double priority)
+        {
+            if (port == null) portless = true;
+            string? domain = null;
+            var bare = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
+            if (!IPAddress.TryParse(bare, out _))
+            {
+                var ip = resolve(host);
+                if (ip == null)
+                {
+                    logError?.Invoke($"failed to parse domain: {host}, error: failed to query the DNS server: dns client error: 3 name error");
+                    return;
+                }
+                domain = host;
+                host = ip.ToString();
+            }
+            nodes.Add(new UpstreamNode(host, port ?? -1, (int)weight, (int)priority, domain));
+        }
+
+        switch (value["nodes"])
+        {
+            case JsonObject map:
+                foreach (var (addr, w) in map)
+                {
+                    var (host, port) = ParseAddr(addr);
+                    Add(host, port, JsonScalars.TryGetNumber(w, out var wd) ? wd : 0, 0);
+                }
+                break;
+            case JsonArray list:
+                foreach (var item in list)
+                {
+                    if (item is not JsonObject n || !JsonScalars.TryGetString(n["host"], out var host)) continue;
+                    int? port = JsonScalars.TryGetNumber(n["port"], out var p) ? (int)p : null;
+                    Add(host, port, JsonScalars.TryGetNumber(n["weight"], out var w) ? w : 0,
+                        JsonScalars.TryGetNumber(n["priority"], out var pr) ? pr : 0);
+                }
+                break;
+        }
+
+        return new UpstreamConf
+        {
+            Key = key,
+            Version = version,
+            Type = JsonScalars.TryGetString(value["type"], out var t) ? t : "roundrobin",
+            Scheme = JsonScalars.TryGetString(value["scheme"], out var s) ? s : null,
+            Nodes = nodes,
+            PassHost = JsonScalars.TryGetString(value["pass_host"], out var ph) ? ph : null,
+            UpstreamHost = JsonScalars.TryGetString(value["upstream_host"], out var uh) ? uh : null,
+            Timeout = value["timeout"] as JsonObject,
+            Retries = JsonScalars.TryGetNumber(value["retries"], out var r) ? (int)r : null,
+            RetryTimeout = JsonScalars.TryGetNumber(value["retry_timeout"], out var rt) ? rt : null,
+            ServiceName = JsonScalars.TryGetString(value["service_name"], out var sn) ? sn : null,
+            HasPortlessNode = portless,
+        };
+    }
+
+    /// <summary>
+    /// <c>fill_node_info</c>: a node without a port takes the scheme's standard port, which needs
+    /// the scheme to be configured. Returns the error, or null.
+    /// </summary>
+    public string? FillNodeInfo(string scheme)
+    {
+        if (!HasPortlessNode) return null;
+        if (Scheme != scheme)
+            return "Can't detect upstream's scheme. You should either specify a port in the node or specify the upstream.scheme explicitly";
+        var std = SchemeToPort(scheme) ?? 80;
+        for (var i = 0; i < Nodes.Count; i++)
+            if (Nodes[i].Port < 0) Nodes[i] = Nodes[i] with { Port = std };
+        return null;
+    }
+
+    /// <summary><c>core.utils.parse_addr</c>: "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6.</summary>
+    public static (string Host, int? Port) ParseAddr(string addr)
+    {
+        if (addr.StartsWith('['))
+        {
+            if (addr.EndsWith(']')) return (addr, null);
+            var pos = addr.LastIndexOf(':');
+            if (pos < 1 || addr[pos - 1] != ']') return (addr, null);
+            return (addr[..pos], ToPort(addr[(pos + 1)..]));
+        }
+        var first = addr.IndexOf(':');
+        if (first < 0) return (addr, null);
+        if (addr.IndexOf(':', first + 1) >= 0) return (addr, null); // a bare IPv6 address
+        return (addr[..first], ToPort(addr[(first + 1)..]));
+    }
+
+    private static int? ToPort(string s) =>
+        int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : null;
+}

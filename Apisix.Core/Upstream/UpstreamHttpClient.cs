@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text;
+
+namespace Apisix.Core.Upstream;
+
+/// <summary>How one step of talking to an upstream failed, in nginx's terms.</summary>
+public enum UpstreamFailure
+{
+    None,
+    /// <summary>Connection refused, reset or closed early: nginx's "error" (502).</summary>
+    Error,
+    /// <summary>A connect/send/read timer fired: nginx's "timeout" (504).</summary>
+    Timeout,
+    /// <summary>The status line or a header could not be parsed: "invalid_header" (502, no retry).</summary>
+    InvalidHeader,
+}
+
+/// <summary>The status line and headers of an upstream response, names as the upstream wrote them.</summary>
+public sealed record UpstreamResponseHead(int Status, string Reason, List<(string Name, string Value)> Headers)
+{
+    public string? Header(string name) =>
+        Headers.FirstOrDefault(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
+}
+
+/// <summary>
+/// A hand-written HTTP/1.1 client over one connection of the loopback network: nginx's proxy
+/// module talking to one upstream peer. Written by hand rather than with HttpClient so that the
+/// request goes out byte for byte as nginx builds it (header order and case, Latin-1 bytes, no
+/// headers added or validated), so that each timeout maps to the nginx step it belongs to
+/// (sending, reading the header, reading the body), and so that the body can be handed on one
+/// read at a time. One request per connection; the caller disposes it.
+/// </summary>
+public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
+{
+    private readonly byte[] _buf = new byte[16384];
+    private int _start, _end;
+    private bool _eof;
+
+    private enum Framing { None, Length, Chunked, UntilClose }
+    private Framing _framing;
+    private long _remaining;      // bytes left: of the body (Length) or of the current chunk (Chunked)
+    private bool _chunkNeedsCrlf; // a chunk's data was read, its CRLF not yet
+    private bool _done;
+
+    /// <summary>Write the whole request; nginx's send timeout bounds it.</summary>
+    public async Task<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await stream.WriteAsync(data, cts.Token);
+            await stream.FlushAsync(cts.Token);
+            return UpstreamFailure.None;
+        }
+        catch (OperationCanceledException) { return UpstreamFailure.Timeout; }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            return UpstreamFailure.Error;
+        }
+    }
+
+    /// <summary>Buffer more bytes; the read timeout runs between two reads, as nginx's does.</summary>
+    private async Task<UpstreamFailure> FillAsync(TimeSpan timeout)
+    {
+        if (_eof) return UpstreamFailure.Error;
+        if (_start > 0 && _start == _end) _start = _end = 0;
+        if (_end == _buf.Length)
+        {
+            if (_start == 0) return UpstreamFailure.InvalidHeader; // a line longer than the buffer
+            Array.Copy(_buf, _start, _buf, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            var n = await stream.ReadAsync(_buf.AsMemory(_end), cts.Token);
+            if (n == 0)
+            {
+                _eof = true;
+                return UpstreamFailure.Error;
+            }
+            _end += n;
+            return UpstreamFailure.None;
+        }
+        catch (OperationCanceledException) { return UpstreamFailure.Timeout; }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            _eof = true;
+            return UpstreamFailure.Error;
+        }
+    }
+
+    /// <summary>One line without its CRLF (LF alone accepted), as Latin-1; null + why on failure.</summary>
+    private async Task<(string? Line, UpstreamFailure Failure)> ReadLineAsync(TimeSpan timeout)
+    {
+        while (true)
+        {
+            var nl = Array.IndexOf(_buf, (byte)'\n', _start, _end - _start);
+            if (nl >= 0)
+            {
+                var len = nl - _start;
+                if (len > 0 && _buf[nl - 1] == '\r') len--;
+                var line = Encoding.Latin1.GetString(_buf, _start, len);
+                _start = nl + 1;
+                return (line, UpstreamFailure.None);
+            }
+            var f = await FillAsync(timeout);
+            if (f != UpstreamFailure.None) return (null, f);
+        }
+    }
+
+    /// <summary>The status line and headers; <paramref name="headRequest"/> means no body follows.</summary>
+    public async Task<(UpstreamResponseHead? Head, UpstreamFailure Failure)> ReadHeadAsync(TimeSpan timeout, bool headRequest)
+    {
+        var (status, f) = await ReadLineAsync(timeout);
+        if (status == null) return (null, f);
+        // "HTTP/1.x NNN reason"
+        if (!status.StartsWith("HTTP/", StringComparison.Ordinal) || status.Length < 12 || status[8] != ' '
+            || !int.TryParse(status.AsSpan(9, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code))
+            return (null, UpstreamFailure.InvalidHeader);
+        var reason = status.Length > 13 ? status[13..] : "";
+        var http10 = status.StartsWith("HTTP/1.0", StringComparison.Ordinal);
+        var headers = new List<(string, string)>();
+        while (true)
+        {
+            var (line, hf) = await ReadLineAsync(timeout);
+            if (line == null) return (null, hf);
+            if (line.Length == 0) break;
+            var colon = line.IndexOf(':');
+            if (colon <= 0) return (null, UpstreamFailure.InvalidHeader);
+            headers.Add((line[..colon].TrimEnd(), line[(colon + 1)..].Trim(' ', '\t')));
+        }
+        var head = new UpstreamResponseHead(code, reason, headers);
+
+        if (headRequest || code is (>= 100 and < 200) or 204 or 304) _framing = Framing.None;
+        else if (!http10 && head.Header("Transfer-Encoding") is { } te && te.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+            _framing = Framing.Chunked;
+        else if (head.Header("Content-Length") is { } cl)
+        {
+            if (!long.TryParse(cl, NumberStyles.None, CultureInfo.InvariantCulture, out _remaining))
+                return (null, UpstreamFailure.InvalidHeader);
+            _framing = _remaining == 0 ? Framing.None : Framing.Length;
+        }
+        else _framing = Framing.UntilClose;
+        _done = _framing == Framing.None;
+        return (head, UpstreamFailure.None);
+    }
+
+    /// <summary>
+    /// The next piece of the body as it arrives (chunked framing removed): bytes, or an empty
+    /// array once the body is complete, or null + why when the upstream failed mid-body.
+    /// </summary>
+    public async Task<(byte[]? Data, UpstreamFailure Failure)> ReadBodyAsync(TimeSpan timeout)
+    {
+        while (!_done)
+        {
+            switch (_framing)
+            {
+                case Framing.UntilClose:
+                    if (_start == _end)
+                    {
+                        var f = await FillAsync(timeout);
+                        if (f == UpstreamFailure.Error && _eof) { _done = true; continue; }
+                        if (f != UpstreamFailure.None) return (null, f);
+                    }
+                    return (Take((int)(_end - _start)), UpstreamFailure.None);
+
+                case Framing.Length:
+                    if (_start == _end)
+                    {
+                        var f = await FillAsync(timeout);
+                        if (f != UpstreamFailure.None) return (null, f);
+                    }
+                    {
+                        var n = (int)Math.Min(_remaining, _end - _start);
+                        _remaining -= n;
+                        if (_remaining == 0) _done = true;
+                        return (Take(n), UpstreamFailure.None);
+                    }
+
+                case Framing.Chunked:
+                    if (_chunkNeedsCrlf)
+                    {
+                        var (crlf, cf) = await ReadLineAsync(timeout);
+                        if (crlf == null) return (null, cf);
+                        if (crlf.Length != 0) return (null, UpstreamFailure.InvalidHeader);
+                        _chunkNeedsCrlf = false;
+                    }
+                    if (_remaining == 0)
+                    {
+                        var (sizeLine, sf) = await ReadLineAsync(timeout);
+                        if (sizeLine == null) return (null, sf);
+                        var semi = sizeLine.IndexOf(';');
+                        var hex = (semi >= 0 ? sizeLine[..semi] : sizeLine).Trim();
+                        if (!long.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var size) || size < 0)
+                            return (null, UpstreamFailure.InvalidHeader);
+                        if (size == 0)
+                        {
+                            // trailers, up to the empty line
+                            while (true)
+                            {
+                                var (t, tf) = await ReadLineAsync(timeout);
+                                if (t == null) return (null, tf);
+                                if (t.Length == 0) break;
+                            }
+                            _done = true;
+                            continue;
+                        }
+                        _remaining = size;
+                    }
+                    if (_start == _end)
+                    {
+                        var f = await FillAsync(timeout);
+                        if (f != UpstreamFailure.None) return (null, f);
+                    }
+                    {
+                        var n = (int)Math.Min(_remaining, _end - _start);
+                        _remaining -= n;
+                        if (_remaining == 0) _chunkNeedsCrlf = true;
+                        return (Take(n), UpstreamFailure.None);
+                    }
+            }
+        }
+        return ([], UpstreamFailure.None);
+    }
+
+    private byte[] Take(int n)
+    {
+        var data = _buf.AsSpan(_start, n).ToArray();
+        _start += n;
+        return data;
+    }
+
+    public ValueTask DisposeAsync() => stream.DisposeAsync();
+}

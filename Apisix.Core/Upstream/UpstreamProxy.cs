@@ -1,0 +1,459 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Apisix.Core.Config;
+using Apisix.Core.Http;
+using Apisix.Core.Json;
+using Apisix.Core.OpenResty;
+using Apisix.Core.Plugins;
+using Apisix.Core.Store;
+
+namespace Apisix.Core.Upstream;
+
+/// <summary>
+/// Proxying a request to its route's upstream: <c>handle_upstream</c> of <c>apisix/init.lua</c>
+/// (which upstream, <c>set_by_route</c> of <c>apisix/upstream.lua</c>, the first pick, the Host
+/// header by pass_host, before_proxy), then what nginx does with <c>proxy_pass</c> under APISIX's
+/// nginx.conf: the balancer phase of <c>apisix/balancer.lua</c> (timeouts, retries, re-picks),
+/// and the proxy module (the request as nginx builds it, the response streamed back read by
+/// read, <c>proxy_next_upstream error timeout</c>, nginx's error lines and status codes).
+///
+/// The HTTP side is <see cref="UpstreamHttpConnection"/>, a hand-written HTTP/1.1 client over
+/// <see cref="Net.LoopbackNetwork.Connect"/>. Only the http scheme is proxied: the loopback
+/// network has no TLS, and grpc/kafka/websocket upgrades are not ported.
+/// </summary>
+public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
+{
+    private static readonly ConditionalWeakTable<ApisixHttp, UpstreamProxy> Instances = new();
+
+    /// <summary>The proxy of one <see cref="ApisixHttp"/> (its picker cache lives as long as it does).</summary>
+    public static UpstreamProxy For(ApisixHttp http) => Instances.GetValue(http, h => new UpstreamProxy(h.Config, h.Store));
+
+    public Balancer Balancer { get; } = new();
+
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// <c>handle_upstream(api_ctx, route)</c> for a request no plugin took over, then the proxying.
+    /// The request is finished when this returns.
+    /// </summary>
+    public async Task HandleAsync(ApiCtx ctx, JsonObject route, PluginRunner runner)
+    {
+        var req = ctx.Request;
+        ForwardedHeaders.Handle(ctx, config);
+
+        // which upstream: upstream_id (traffic-split may override it) or the route's own
+        JsonNode? upId = ctx.Items.GetValueOrDefault("upstream_id") as JsonNode ?? route["upstream_id"];
+        JsonObject? upValue;
+        string key, version;
+        if (upId != null)
+        {
+            var id = upId.GetValueKind() == JsonValueKind.String ? upId.GetValue<string>() : upId.ToJsonString();
+            var entry = store.Get("/apisix/upstreams/" + id);
+            if (entry?.Value is not JsonObject stored)
+            {
+                ctx.Log(LogLevel.Error, "failed to find upstream by id: " + id);
+                await CoreResponse.ExitAsync(ctx, req, 502, null);
+                return;
+            }
+            upValue = stored;
+            key = "upstream#" + id;
+            version = entry.ModifiedIndex.ToString(CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            upValue = route["upstream"] as JsonObject;
+            (key, version) = RouteUpstreamKey(ctx);
+        }
+
+        // set_by_route
+        if (upValue == null)
+        {
+            await FailSetUpstream(ctx, 503, "missing upstream configuration in Route or Service");
+            return;
+        }
+        var up = UpstreamConf.Parse(upValue, key, version, h => req.Nginx.Network.Resolve(h),
+            msg => ctx.Log(LogLevel.Error, msg));
+        if (up.ServiceName != null)
+        {
+            await FailSetUpstream(ctx, 503, "discovery is uninitialized");
+            return;
+        }
+        if (up.Nodes.Count == 0)
+        {
+            await FailSetUpstream(ctx, 503, "no valid upstream node");
+            return;
+        }
+        var scheme = ctx.Items.GetValueOrDefault("upstream_scheme") as string ?? up.Scheme ?? "http";
+        ctx.Items["upstream_scheme"] = scheme;
+        ctx.Var["upstream_scheme"] = scheme;
+        if (up.FillNodeInfo(scheme) is { } fillErr)
+        {
+            await FailSetUpstream(ctx, 503, fillErr);
+            return;
+        }
+        ctx.Items["upstream_conf"] = up;
+
+        var state = new BalancerState();
+        ctx.Items["balancer_state"] = state;
+        var worker = req.Worker?.Id ?? 0;
+        var (server, pickErr) = Balancer.PickServer(up, state, worker, scheme);
+        if (server == null)
+        {
+            ctx.Log(LogLevel.Error, "failed to pick server: " + pickErr);
+            await CoreResponse.ExitAsync(ctx, req, 502, null);
+            return;
+        }
+        SetBalancerPeer(ctx, server);
+
+        // set_upstream_host
+        var passHost = up.PassHost ?? "pass";
+        if (passHost == "rewrite") ctx.Var["upstream_host"] = up.UpstreamHost;
+        else if (passHost == "node") ctx.Var["upstream_host"] = server.UpstreamHost;
+
+        if (await runner.RunPluginAsync("before_proxy", ctx)) return;
+        if (ctx.RespSource == null) ctx.Items["_apisix_proxied"] = true;
+        ForwardedHeaders.SetUpstreamVars(ctx);
+
+        if (scheme != "http")
+        {
+            ctx.Log(LogLevel.Error, $"upstream scheme {scheme} is not supported by this port (plain http only)");
+            await Nginx.SendErrorPage(req, 502);
+            return;
+        }
+
+        await ProxyAsync(ctx, route, up, state, server, passHost, runner);
+    }
+
+    private static async Task FailSetUpstream(ApiCtx ctx, int code, string err)
+    {
+        ctx.Log(LogLevel.Error, "failed to set upstream: " + err);
+        await CoreResponse.ExitAsync(ctx, ctx.Request, code, null);
+    }
+
+    /// <summary>The resource a route's inline upstream belongs to: the route, or the service it came from.</summary>
+    private (string Key, string Version) RouteUpstreamKey(ApiCtx ctx)
+    {
+        var routeEntry = ctx.RouteId != null ? store.Get("/apisix/routes/" + ctx.RouteId) : null;
+        if (ctx.ServiceId != null && routeEntry?.Value is JsonObject raw && raw["upstream"] == null && raw["upstream_id"] == null)
+        {
+            var svc = store.Get("/apisix/services/" + ctx.ServiceId);
+            return ("service#" + ctx.ServiceId, (svc?.ModifiedIndex ?? 0).ToString(CultureInfo.InvariantCulture));
+        }
+        return ("route#" + ctx.RouteId, (routeEntry?.ModifiedIndex ?? 0).ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static void SetBalancerPeer(ApiCtx ctx, UpstreamNode server)
+    {
+        ctx.BalancerIp = server.Host;
+        ctx.BalancerPort = (long)server.Port;
+    }
+
+    private static TimeSpan Seconds(JsonObject? timeout, string name) =>
+        JsonScalars.TryGetNumber(timeout?[name], out var s) && s > 0 ? TimeSpan.FromSeconds(s) : DefaultTimeout;
+
+    /// <summary>
+    /// The balancer phase and nginx's proxy module: try the picked server; on an error or timeout
+    /// before any of the response reached the client, pick again and retry while tries remain.
+    /// </summary>
+    private async Task ProxyAsync(ApiCtx ctx, JsonObject route, UpstreamConf up, BalancerState state,
+        UpstreamNode server, string passHost, PluginRunner runner)
+    {
+        var req = ctx.Request;
+        // set_balancer_opts: the route's timeout wins over the upstream's
+        var timeout = route["timeout"] as JsonObject ?? up.Timeout;
+        var connectTimeout = Seconds(timeout, "connect");
+        var sendTimeout = Seconds(timeout, "send");
+        var readTimeout = Seconds(timeout, "read");
+        var retries = up.Retries is int r && r >= 0 ? r : up.Nodes.Count - 1;
+        double? deadline = retries > 0 && up.RetryTimeout is > 0 ? NowSeconds() + up.RetryTimeout : null;
+        var tries = 1 + Math.Max(0, retries);
+
+        await req.ReadBodyAsync(); // proxy_request_buffering on
+        var vars = new UpstreamVarsRecorder(req);
+        var lastFailure = UpstreamFailure.Error;
+
+        for (var attempt = 1; ; attempt++)
+        {
+            if (attempt > 1)
+            {
+                if (deadline is double d && d < NowSeconds())
+                {
+                    ctx.Log(LogLevel.Error, $"proxy retry timeout, retry count: {state.TryCount - 1}, deadline: {LuaNumber.ToLuaString(d)} now: {LuaNumber.ToLuaString(NowSeconds())}");
+                    await Nginx.SendErrorPage(req, 502);
+                    return;
+                }
+                var (next, err) = Balancer.PickServer(up, state, req.Worker?.Id ?? 0, "http");
+                if (next == null)
+                {
+                    ctx.Log(LogLevel.Error, "failed to pick server: " + err);
+                    await Nginx.SendErrorPage(req, 502);
+                    return;
+                }
+                server = next;
+                SetBalancerPeer(ctx, server);
+                if (passHost == "node" && server.UpstreamHost != ctx.Var.GetString("upstream_host"))
+                    ctx.Var["upstream_host"] = server.UpstreamHost;
+                if (await runner.RunPluginAsync("before_proxy", ctx)) return;
+            }
+            ctx.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
+
+            var outcome = await TryOnceAsync(ctx, server, connectTimeout, sendTimeout, readTimeout, vars);
+            if (outcome == UpstreamFailure.None) return;
+            lastFailure = outcome;
+            if (outcome == UpstreamFailure.InvalidHeader || attempt >= tries) break;
+        }
+        await Nginx.SendErrorPage(req, lastFailure == UpstreamFailure.Timeout ? 504 : 502);
+    }
+
+    private static double NowSeconds() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+
+    /// <summary>
+    /// One try against one peer. Returns None when a response was relayed (completely or not: once
+    /// the client has the header there is no retry), else the failure that may lead to the next peer.
+    /// </summary>
+    private static async Task<UpstreamFailure> TryOnceAsync(ApiCtx ctx, UpstreamNode server, TimeSpan connectTimeout,
+        TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars)
+    {
+        var req = ctx.Request;
+        var uri = UpstreamUri(req);
+        var peer = server.Address;
+        var upstreamUrl = "http://" + peer + uri;
+        var clock = Stopwatch.StartNew();
+
+        var (stream, connectErr) = req.Nginx.Network.Connect(server.Host, server.Port);
+        if (stream == null)
+        {
+            var timedOut = connectErr != null && connectErr.Contains("timed out", StringComparison.Ordinal);
+            LogUpstream(req, timedOut
+                ? "upstream timed out (110: Connection timed out) while connecting to upstream"
+                : "connect() failed (111: Connection refused) while connecting to upstream", upstreamUrl);
+            var failure = timedOut ? UpstreamFailure.Timeout : UpstreamFailure.Error;
+            vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
+            return failure;
+        }
+        var connectTime = clock.Elapsed;
+
+        await using var conn = new UpstreamHttpConnection(stream);
+        var sent = await conn.SendAsync(BuildRequest(ctx, uri), sendTimeout);
+        if (sent != UpstreamFailure.None)
+        {
+            LogUpstream(req, sent == UpstreamFailure.Timeout
+                ? "upstream timed out (110: Connection timed out) while sending request to upstream"
+                : "writev() failed (32: Broken pipe) while sending request to upstream", upstreamUrl);
+            vars.Add(peer, sent == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
+            return sent;
+        }
+
+        var (head, headFailure) = await conn.ReadHeadAsync(readTimeout, req.Method == "HEAD");
+        if (head == null)
+        {
+            LogUpstream(req, headFailure switch
+            {
+                UpstreamFailure.Timeout => "upstream timed out (110: Connection timed out) while reading response header from upstream",
+                UpstreamFailure.InvalidHeader => "upstream sent invalid header while reading response header from upstream",
+                _ => "upstream prematurely closed connection while reading response header from upstream",
+            }, upstreamUrl);
+            vars.Add(peer, headFailure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
+            return headFailure;
+        }
+        var headerTime = clock.Elapsed;
+
+        // the response: status and end-to-end headers, then the body read by read
+        req.Status = head.Status;
+        foreach (var (name, value) in head.Headers)
+        {
+            if (HiddenResponseHeaders.Contains(name) || name.StartsWith("X-Accel-", StringComparison.OrdinalIgnoreCase)) continue;
+            if (req.ResponseHeaders.TryGetValue(name, out var list) && vars.Seen(name)) list.Add(value);
+            else req.ResponseHeaders[name] = new List<string> { value };
+            req.Vars["upstream_http_" + name.ToLowerInvariant().Replace('-', '_')] = value;
+        }
+        vars.Add(peer, head.Status, null, connectTime, headerTime, 0);
+        ctx.RespSource = "upstream";
+
+        long received = 0;
+        while (true)
+        {
+            var (data, bodyFailure) = await conn.ReadBodyAsync(readTimeout);
+            if (data == null)
+            {
+                LogUpstream(req, bodyFailure == UpstreamFailure.Timeout
+                    ? "upstream timed out (110: Connection timed out) while reading upstream"
+                    : "upstream prematurely closed connection while reading upstream", upstreamUrl);
+                vars.Finish(clock.Elapsed, received);
+                await req.FlushAsync();
+                req.Http.Abort(); // the client must see the response cut short, as nginx closes it
+                return UpstreamFailure.None;
+            }
+            if (data.Length == 0) break;
+            received += data.Length;
+            if (!req.Append(Encoding.Latin1.GetString(data)) || await req.FlushAsync() != null)
+            {
+                vars.Finish(clock.Elapsed, received);
+                return UpstreamFailure.None; // the client went away
+            }
+        }
+        vars.Finish(clock.Elapsed, received);
+        await req.FinishAsync();
+        return UpstreamFailure.None;
+    }
+
+    /// <summary>Response headers nginx's proxy module does not pass on (hop-by-hop or hidden by default).</summary>
+    private static readonly HashSet<string> HiddenResponseHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Server", "X-Pad",
+    };
+
+    /// <summary>
+    /// What <c>proxy_pass $upstream_scheme://apisix_backend$upstream_uri</c> sends as the request
+    /// target: $upstream_uri when a plugin set it; else the client's own request target when
+    /// neither the uri nor the args changed; else the current uri, escaped, with the args.
+    /// </summary>
+    public static string UpstreamUri(NgxRequest req)
+    {
+        var set = NgxVars.Get(req.Nginx, req, "upstream_uri");
+        if (!string.IsNullOrEmpty(set)) return set;
+        var raw = req.RequestUri;
+        var q = raw.IndexOf('?');
+        var rawArgs = q < 0 ? null : raw[(q + 1)..];
+        var rawPath = q < 0 ? raw : raw[..q];
+        if (req.Args == rawArgs && req.Uri == Unescape(rawPath)) return raw;
+        var uri = EscapeUri(req.Uri);
+        return string.IsNullOrEmpty(req.Args) ? uri : uri + "?" + req.Args;
+    }
+
+    private static string Unescape(string path)
+    {
+        if (!path.Contains('%')) return path;
+        var sb = new StringBuilder(path.Length);
+        for (var i = 0; i < path.Length; i++)
+        {
+            if (path[i] == '%' && i + 2 < path.Length && Uri.IsHexDigit(path[i + 1]) && Uri.IsHexDigit(path[i + 2]))
+            {
+                sb.Append((char)Convert.ToByte(path.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else sb.Append(path[i]);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>nginx's escaping of a uri it sends on (NGX_ESCAPE_URI): controls, space, '#', '%', '?', bytes over 0x7e.</summary>
+    private static string EscapeUri(string uri)
+    {
+        var sb = new StringBuilder(uri.Length);
+        foreach (var c in uri)
+        {
+            if (c <= ' ' || c == '#' || c == '%' || c == '?' || c >= 0x7f)
+                sb.Append('%').Append(((int)c & 0xFF).ToString("X2", CultureInfo.InvariantCulture));
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The client headers nginx replaces or drops (APISIX's proxy_set_header lines and the proxy module's defaults).</summary>
+    private static readonly HashSet<string> ReplacedRequestHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Upgrade", "Connection", "X-Real-IP", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+        "X-Forwarded-Port", "Content-Length", "Transfer-Encoding", "TE", "Keep-Alive", "Expect",
+    };
+
+    /// <summary>
+    /// The request nginx builds under APISIX's location: the request line (HTTP/1.1), the
+    /// proxy_set_header lines in their order (empty values left out), Content-Length of the read
+    /// body, then the client's other headers as they came.
+    /// </summary>
+    public static byte[] BuildRequest(ApiCtx ctx, string uri)
+    {
+        var req = ctx.Request;
+        string? Var(string name) => NgxVars.Get(req.Nginx, req, name);
+        var sb = new StringBuilder();
+        sb.Append(req.Method).Append(' ').Append(uri).Append(" HTTP/1.1\r\n");
+        void Line(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value)) sb.Append(name).Append(": ").Append(value).Append("\r\n");
+        }
+
+        var remote = Var("remote_addr") ?? "127.0.0.1";
+        var clientXff = req.RequestHeaders.Where(h => h.Name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+            .Select(h => h.Value).ToList();
+        Line("Host", Var("upstream_host"));
+        Line("Upgrade", Var("upstream_upgrade"));
+        Line("Connection", Var("upstream_connection"));
+        Line("X-Real-IP", remote);
+        Line("X-Forwarded-For", clientXff.Count > 0 ? string.Join(", ", clientXff) + ", " + remote : remote);
+        Line("X-Forwarded-Proto", Var("var_x_forwarded_proto") ?? Var("scheme"));
+        Line("X-Forwarded-Host", Var("var_x_forwarded_host") ?? Var("host"));
+        Line("X-Forwarded-Port", Var("var_x_forwarded_port") ?? Var("server_port"));
+
+        var body = req.Body ?? "";
+        var hadBody = body.Length > 0 || req.RequestHeader("Content-Length") != null || req.RequestHeader("Transfer-Encoding") != null;
+        if (hadBody) Line("Content-Length", body.Length.ToString(CultureInfo.InvariantCulture));
+        foreach (var (name, value) in req.RequestHeaders)
+        {
+            if (ReplacedRequestHeaders.Contains(name)) continue;
+            sb.Append(name).Append(": ").Append(value).Append("\r\n");
+        }
+        sb.Append("\r\n").Append(body);
+        return Encoding.Latin1.GetBytes(sb.ToString());
+    }
+
+    /// <summary>An error-log line of the proxy module: the request context with nginx's "upstream:" field.</summary>
+    private static void LogUpstream(NgxRequest r, string message, string upstreamUrl)
+    {
+        var nginx = r.Nginx;
+        var host = r.RequestHeader("Host");
+        var server = r.Server.ServerNames.FirstOrDefault() ?? "";
+        var context = $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+                      + $", upstream: \"{upstreamUrl}\"" + (host != null ? $", host: \"{host}\"" : "");
+        var pid = r.Worker != null ? nginx.Pid(r.Worker) : nginx.Workers.Count > 0 ? nginx.Pid(nginx.Workers[0]) : 0;
+        nginx.ErrorLog.Write(LogLevel.Error, pid, r.Connection, message, context);
+    }
+}
+
+/// <summary>
+/// The <c>$upstream_*</c> variables nginx keeps per request: one entry per try, joined with
+/// ", " (<c>$upstream_addr</c> "127.0.0.1:1999, 127.0.0.1:1980"). Written as request variables
+/// so <c>ngx.var</c>, <c>ctx.var</c> and the access log read them.
+/// TODO: Apisix.Core/Upstream/UpstreamState.cs (another port) is to own these variables; once it
+/// exists, this recorder should hand its values to it instead of writing them itself.
+/// </summary>
+internal sealed class UpstreamVarsRecorder(NgxRequest req)
+{
+    private readonly List<(string Addr, int Status, TimeSpan? Total, TimeSpan? Connect, TimeSpan? Header, long Bytes)> _tries = new();
+    private readonly HashSet<string> _seenHeaders = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Whether a response header name was already copied in this try (a repeated header adds a value).</summary>
+    public bool Seen(string name) => !_seenHeaders.Add(name);
+
+    public void Add(string addr, int status, TimeSpan? total, TimeSpan? connect, TimeSpan? header, long bytes)
+    {
+        _tries.Add((addr, status, total, connect, header, bytes));
+        Write();
+    }
+
+    /// <summary>The last try's response is complete (or cut): its total time and body size.</summary>
+    public void Finish(TimeSpan total, long bytes)
+    {
+        var last = _tries[^1];
+        _tries[^1] = last with { Total = total, Bytes = bytes };
+        Write();
+        req.Vars["upstream_response_length"] = bytes.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static string Secs(TimeSpan? t) =>
+        t is { } v ? v.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) : "-";
+
+    private void Write()
+    {
+        req.Vars["upstream_addr"] = string.Join(", ", _tries.Select(t => t.Addr));
+        req.Vars["upstream_status"] = string.Join(", ", _tries.Select(t => t.Status.ToString(CultureInfo.InvariantCulture)));
+        req.Vars["upstream_response_time"] = string.Join(", ", _tries.Select(t => Secs(t.Total ?? t.Header)));
+        req.Vars["upstream_connect_time"] = string.Join(", ", _tries.Select(t => Secs(t.Connect)));
+        req.Vars["upstream_header_time"] = string.Join(", ", _tries.Select(t => Secs(t.Header)));
+        req.Vars["upstream_bytes_received"] = string.Join(", ", _tries.Select(t => t.Bytes.ToString(CultureInfo.InvariantCulture)));
+    }
+}
