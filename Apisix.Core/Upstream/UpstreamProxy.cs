@@ -46,12 +46,11 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         ForwardedHeaders.Handle(ctx, config);
 
         // which upstream: upstream_id (traffic-split may override it) or the route's own
-        JsonNode? upId = ctx.Items.GetValueOrDefault("upstream_id") as JsonNode ?? route["upstream_id"];
+        var id = IdString(ctx.Items.GetValueOrDefault("upstream_id")) ?? IdString(route["upstream_id"]);
         JsonObject? upValue;
         string key, version;
-        if (upId != null)
+        if (id != null)
         {
-            var id = upId.GetValueKind() == JsonValueKind.String ? upId.GetValue<string>() : upId.ToJsonString();
             var entry = store.Get("/apisix/upstreams/" + id);
             if (entry?.Value is not JsonObject stored)
             {
@@ -127,6 +126,16 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 
         await ProxyAsync(ctx, route, up, state, server, passHost, runner);
     }
+
+    /// <summary>An id as Lua's tostring gives it: a string as is, a number in its JSON form.</summary>
+    private static string? IdString(object? v) => v switch
+    {
+        null => null,
+        string s => s,
+        JsonNode n when n.GetValueKind() == JsonValueKind.String => n.GetValue<string>(),
+        JsonNode n => n.ToJsonString(),
+        _ => CtxVar.ToVarString(v),
+    };
 
     private static async Task FailSetUpstream(ApiCtx ctx, int code, string err)
     {
