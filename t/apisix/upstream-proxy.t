@@ -136,6 +136,8 @@ GET /hello
 hello world
 --- response_headers_like
 Server: APISIX/\d+\.\d+\.\d+
+--- access_log eval
+qr{"GET /hello HTTP/1\.1" 200 12 [\d.]+ "-" "-" 127\.0\.0\.1:6810 200 }
 
 
 
@@ -213,6 +215,8 @@ GET /dead/hello?x=1
 qr{<title>502 Bad Gateway</title>}
 --- error_log
 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: localhost, request: "GET /dead/hello?x=1 HTTP/1.1", upstream: "http://127.0.0.1:1999/dead/hello?x=1", host: "localhost"
+--- access_log eval
+qr{"GET /dead/hello\?x=1 HTTP/1\.1" 502 \d+ [\d.]+ "-" "-" 127\.0\.0\.1:1999 502 }
 
 
 
@@ -235,6 +239,8 @@ connect() failed (111: Connection refused) while connecting to upstream, client:
 --- error_log
 connect() failed (111: Connection refused) while connecting to upstream
 upstream: "http://127.0.0.1:1999/retry"
+--- access_log eval
+qr{"GET /retry HTTP/1\.1" 200 .* 127\.0\.0\.1:1999, 127\.0\.0\.1:6811 502, 200 }
 
 
 
