@@ -1,6 +1,10 @@
 using System.Text.Json.Nodes;
 using Apisix.Core.Json;
+using Apisix.Core;
 using Apisix.Core.Plugins;
+using Apisix.Core.Prometheus;
+using Apisix.Plugins.AiProxy.AiProxy;
+using AiProxyBase = Apisix.Plugins.AiProxy.AiProxy.Base;
 using AiProxySchema = Apisix.Plugins.AiProxy.AiProxy.Schema;
 using ProvidersSchema = Apisix.Plugins.AiProxy.AiProviders.Schema;
 
@@ -8,10 +12,8 @@ namespace Apisix.Plugins.AiProxy;
 
 /// <summary>
 /// Port of <c>apisix/plugins/ai-proxy.lua</c>: the single-instance AI proxy plugin.
-/// This file holds the module fields and <c>check_schema</c>; the phases
-/// (<c>access</c>, <c>before_proxy</c>, <c>log</c>) come with the gateway port.
 /// </summary>
-public sealed class AiProxyPlugin : IPlugin
+public sealed class AiProxyPlugin : IPlugin, IAccessPhase, IBeforeProxyPhase, ILogPhase
 {
     private readonly JsonObject _schema = AiProxySchema.AiProxySchema();
 
@@ -43,5 +45,51 @@ public sealed class AiProxyPlugin : IPlugin
         if (text.StartsWith("$secret://", StringComparison.Ordinal) || text.StartsWith("$ENV://", StringComparison.Ordinal)) return null;
         var (_, error) = CJson.Decode(text);
         return error == null ? null : "invalid gcp service_account_json: " + error;
+    }
+
+    /// <summary>
+    /// <c>_M.access(conf, ctx)</c>: reads and classifies the body up front (so lower-priority
+    /// plugins see the protocol), then marks the plugin's own conf as the picked instance and
+    /// takes the upstream call over from nginx.
+    /// </summary>
+    public async ValueTask<PhaseResult> AccessAsync(JsonObject conf, ApiCtx ctx)
+    {
+        var (err, code) = await AiProxyBase.DetectRequestTypeAsync(ctx, MaxReqBodySize(conf));
+        if (err != null) return new PhaseResult(code ?? 400, err);
+        var ai = AiCtx.For(ctx);
+        JsonScalars.TryGetString(conf["provider"], out string provider);
+        ai.PickedAiInstanceName = "ai-proxy-" + provider;
+        ai.PickedAiInstance = conf;
+        ctx.BalancerIp = ai.PickedAiInstanceName;
+        ctx.BypassNginxUpstream = true;
+        return PhaseResult.Continue;
+    }
+
+    internal static long? MaxReqBodySize(JsonObject conf) =>
+        JsonScalars.TryGetNumber(conf["max_req_body_size"], out var n) ? (long)n : null;
+
+    /// <summary><c>_M.before_proxy = base.before_proxy</c>.</summary>
+    public async ValueTask<PhaseResult> BeforeProxyAsync(JsonObject conf, ApiCtx ctx)
+    {
+        var (code, body) = await AiProxyBase.BeforeProxyAsync(conf, ctx);
+        return new PhaseResult(code, body);
+    }
+
+    /// <summary><c>_M.log(conf, ctx)</c>: release the active-connection gauge, leave the logging fields.</summary>
+    public ValueTask LogAsync(JsonObject conf, ApiCtx ctx)
+    {
+        var ai = AiCtx.For(ctx);
+        if (ai.ActiveConnectionsTracked)
+        {
+            Exporter.DecLlmActiveConnections(ctx);
+            ai.ActiveConnectionsTracked = false;
+        }
+        if (conf["logging"] is JsonObject logging)
+        {
+            AiProxyBase.SetLogging(ctx,
+                JsonScalars.TryGetBoolean(logging["summaries"], out var s) && s,
+                JsonScalars.TryGetBoolean(logging["payloads"], out var p) && p);
+        }
+        return ValueTask.CompletedTask;
     }
 }

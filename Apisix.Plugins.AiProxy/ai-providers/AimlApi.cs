@@ -1,0 +1,15 @@
+namespace Apisix.Plugins.AiProxy.AiProviders;
+
+/// <summary>Port of <c>ai-providers/aimlapi.lua</c>: an OpenAI-style chat API.</summary>
+public static class AimlApi
+{
+    public static readonly ProviderBase Instance = new()
+    {
+        Host = "api.aimlapi.com",
+        Port = 443,
+        Capabilities = new Dictionary<string, ProviderCapability>
+        {
+            ["openai-chat"] = ProviderCapability.At("/chat/completions", RewriteRules.ChatMaxTokens),
+        },
+    };
+}
