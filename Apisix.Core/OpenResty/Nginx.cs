@@ -25,6 +25,11 @@ public sealed class Nginx : IAsyncDisposable
         Modules = modules;
         Prefix = prefix;
         foreach (var (name, size) in conf.SharedDicts) SharedDicts[name] = new SharedDict(name, size);
+        TcpConnectAsync = (host, port, _) =>
+        {
+            var (stream, err) = network.Connect(host, port);
+            return stream != null ? ValueTask.FromResult(stream) : ValueTask.FromException<Stream>(new IOException(err));
+        };
         for (var i = 0; i < Math.Max(1, workers); i++) Workers.Add(new LuaWorker(this, i));
     }
 
@@ -38,6 +43,14 @@ public sealed class Nginx : IAsyncDisposable
 
     /// <summary>`lua_socket_log_errors`: whether failed cosocket operations log at error level.</summary>
     public bool LogSocketErrors { get; set; } = true;
+
+    /// <summary>
+    /// How C# clients (the AI transport) open TCP connections: host, port, cancellation → the
+    /// connected stream. Failures throw an <see cref="IOException"/> whose message is worded as
+    /// nginx words it ("connection refused"). Defaults to <see cref="Network"/>; a standalone
+    /// gateway can put real sockets here.
+    /// </summary>
+    public Func<string, int, CancellationToken, ValueTask<Stream>> TcpConnectAsync { get; set; }
 
     /// <summary>Variables nginx itself does not know (APISIX's `$upstream_*`, `$llm_*`...).</summary>
     public Func<NgxRequest, string, string?>? ResolveVar { get; set; }

@@ -424,45 +424,26 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 }
 
 /// <summary>
-/// The <c>$upstream_*</c> variables nginx keeps per request: one entry per try, joined with
-/// ", " (<c>$upstream_addr</c> "127.0.0.1:1999, 127.0.0.1:1980"). Written as request variables
-/// so <c>ngx.var</c>, <c>ctx.var</c> and the access log read them.
-/// TODO: Apisix.Core/Upstream/UpstreamState.cs (another port) is to own these variables; once it
-/// exists, this recorder should hand its values to it instead of writing them itself.
+/// Records each try in nginx's per-request upstream states through <see cref="UpstreamState"/>,
+/// which renders <c>$upstream_addr</c>, <c>$upstream_status</c>, the times and lengths, one
+/// entry per try joined with ", " ("127.0.0.1:1999, 127.0.0.1:1980").
 /// </summary>
 internal sealed class UpstreamVarsRecorder(NgxRequest req)
 {
-    private readonly List<(string Addr, int Status, TimeSpan? Total, TimeSpan? Connect, TimeSpan? Header, long Bytes)> _tries = new();
     private readonly HashSet<string> _seenHeaders = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Whether a response header name was already copied in this try (a repeated header adds a value).</summary>
     public bool Seen(string name) => !_seenHeaders.Add(name);
 
+    private static double? Ms(TimeSpan? t) => t?.TotalMilliseconds;
+
+    /// <summary>A try: its peer and status (502/504 for a failed one), and the times known so far.</summary>
     public void Add(string addr, int status, TimeSpan? total, TimeSpan? connect, TimeSpan? header, long bytes)
     {
-        _tries.Add((addr, status, total, connect, header, bytes));
-        Write();
+        UpstreamState.Push(req, addr, status, Ms(connect), Ms(header));
+        if (total != null) UpstreamState.Update(req, Ms(total), bytes);
     }
 
     /// <summary>The last try's response is complete (or cut): its total time and body size.</summary>
-    public void Finish(TimeSpan total, long bytes)
-    {
-        var last = _tries[^1];
-        _tries[^1] = last with { Total = total, Bytes = bytes };
-        Write();
-        req.Vars["upstream_response_length"] = bytes.ToString(CultureInfo.InvariantCulture);
-    }
-
-    private static string Secs(TimeSpan? t) =>
-        t is { } v ? v.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture) : "-";
-
-    private void Write()
-    {
-        req.Vars["upstream_addr"] = string.Join(", ", _tries.Select(t => t.Addr));
-        req.Vars["upstream_status"] = string.Join(", ", _tries.Select(t => t.Status.ToString(CultureInfo.InvariantCulture)));
-        req.Vars["upstream_response_time"] = string.Join(", ", _tries.Select(t => Secs(t.Total ?? t.Header)));
-        req.Vars["upstream_connect_time"] = string.Join(", ", _tries.Select(t => Secs(t.Connect)));
-        req.Vars["upstream_header_time"] = string.Join(", ", _tries.Select(t => Secs(t.Header)));
-        req.Vars["upstream_bytes_received"] = string.Join(", ", _tries.Select(t => t.Bytes.ToString(CultureInfo.InvariantCulture)));
-    }
+    public void Finish(TimeSpan total, long bytes) => UpstreamState.Update(req, Ms(total), bytes);
 }

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Apisix.Core.OpenResty;
+
+namespace Apisix.Core.Upstream;
+
+/// <summary>One entry of nginx's <c>r-&gt;upstream_states</c>: one attempt at an upstream.</summary>
+public sealed class UpstreamStateEntry
+{
+    /// <summary>The peer address, or null when none was given.</summary>
+    public string? Peer { get; internal set; }
+    /// <summary>0 prints as "-".</summary>
+    public long Status { get; internal set; }
+    /// <summary>Milliseconds; -1 is unset and prints as "-".</summary>
+    public long ConnectTimeMs { get; internal set; } = -1;
+    public long HeaderTimeMs { get; internal set; } = -1;
+    public long ResponseTimeMs { get; internal set; } = -1;
+    public long ResponseLength { get; internal set; }
+    /// <summary>Never set by push/update (nginx zeroes the entry), so it prints as 0.</summary>
+    public long BytesReceived { get; internal set; }
+}
+
+/// <summary>
+/// Port of <c>push_upstream_state</c> / <c>update_upstream_state</c> of <c>resty.apisix.upstream</c>
+/// (apisix-nginx-module): plugins that talk to the upstream themselves (ai-proxy) record their
+/// attempts so nginx's <c>$upstream_addr</c>, <c>$upstream_status</c>,
+/// <c>$upstream_connect_time</c>, <c>$upstream_header_time</c>, <c>$upstream_response_time</c>,
+/// <c>$upstream_response_length</c> and <c>$upstream_bytes_received</c> report them, several
+/// attempts joined with ", " and times in seconds with 3 decimals, as nginx prints them.
+/// The rendered values are stored in the request's variables, where <see cref="NgxVars"/> finds them.
+/// </summary>
+public static class UpstreamState
+{
+    private static readonly ConditionalWeakTable<NgxRequest, List<UpstreamStateEntry>> States = new();
+
+    /// <summary>The variables this module feeds.</summary>
+    public static readonly IReadOnlyList<string> VariableNames =
+    [
+        "upstream_addr", "upstream_status", "upstream_connect_time", "upstream_header_time",
+        "upstream_response_time", "upstream_response_length", "upstream_bytes_received",
+    ];
+
+    /// <summary>
+    /// <c>push_upstream_state({addr, status, connect_time, header_time})</c>: a new attempt. Times
+    /// are milliseconds; like the FFI call they are truncated to integers, and null or negative
+    /// ones stay unset.
+    /// </summary>
+    public static (bool Ok, string? Error) Push(NgxRequest r, string? addr, long status = 0,
+        double? connectTimeMs = null, double? headerTimeMs = null)
+    {
+        var entry = new UpstreamStateEntry
+        {
+            Peer = string.IsNullOrEmpty(addr) ? null : addr,
+            Status = status,
+        };
+        if (ToMs(connectTimeMs) is { } ct && ct >= 0) entry.ConnectTimeMs = ct;
+        if (ToMs(headerTimeMs) is { } ht && ht >= 0) entry.HeaderTimeMs = ht;
+        States.GetOrCreateValue(r).Add(entry);
+        Publish(r);
+        return (true, null);
+    }
+
+    public static (bool Ok, string? Error) Push(ApiCtx ctx, string? addr, long status = 0,
+        double? connectTimeMs = null, double? headerTimeMs = null) =>
+        Push(ctx.Request, addr, status, connectTimeMs, headerTimeMs);
+
+    /// <summary>
+    /// <c>update_upstream_state({response_time, response_length})</c>: completes the latest
+    /// attempt; fails when nothing was pushed.
+    /// </summary>
+    public static (bool Ok, string? Error) Update(NgxRequest r, double? responseTimeMs = null, double? responseLength = null)
+    {
+        if (!States.TryGetValue(r, out var list) || list.Count == 0)
+            return (false, "error while updating upstream state");
+        var last = list[^1];
+        if (ToMs(responseTimeMs) is { } rt && rt >= 0) last.ResponseTimeMs = rt;
+        if (ToMs(responseLength) is { } len && len >= 0) last.ResponseLength = len;
+        Publish(r);
+        return (true, null);
+    }
+
+    public static (bool Ok, string? Error) Update(ApiCtx ctx, double? responseTimeMs = null, double? responseLength = null) =>
+        Update(ctx.Request, responseTimeMs, responseLength);
+
+    /// <summary>The attempts recorded for the request, oldest first.</summary>
+    public static IReadOnlyList<UpstreamStateEntry> Get(NgxRequest r) =>
+        States.TryGetValue(r, out var list) ? list : [];
+
+    /// <summary>One of <see cref="VariableNames"/> as nginx renders it; null (not found) before any push.</summary>
+    public static string? Variable(NgxRequest r, string name)
+    {
+        if (!States.TryGetValue(r, out var s) || s.Count == 0) return null;
+        return name switch
+        {
+            "upstream_addr" => Join(s, e => e.Peer ?? ""),
+            "upstream_status" => Join(s, e => e.Status != 0 ? e.Status.ToString(CultureInfo.InvariantCulture) : "-"),
+            "upstream_connect_time" => Join(s, e => Seconds(e.ConnectTimeMs)),
+            "upstream_header_time" => Join(s, e => Seconds(e.HeaderTimeMs)),
+            "upstream_response_time" => Join(s, e => Seconds(e.ResponseTimeMs)),
+            "upstream_response_length" => Join(s, e => e.ResponseLength.ToString(CultureInfo.InvariantCulture)),
+            "upstream_bytes_received" => Join(s, e => e.BytesReceived.ToString(CultureInfo.InvariantCulture)),
+            _ => null,
+        };
+    }
+
+    private static void Publish(NgxRequest r)
+    {
+        foreach (var name in VariableNames) r.Vars[name] = Variable(r, name);
+    }
+
+    // A Lua number passed to an ngx_int_t parameter: truncated toward zero.
+    private static long? ToMs(double? v) =>
+        v is { } d && double.IsFinite(d) ? (long)Math.Truncate(d) : null;
+
+    private static string Seconds(long ms) =>
+        ms < 0 ? "-" : $"{ms / 1000}.{ms % 1000:000}";
+
+    /// <summary>
+    /// nginx's separator rule: ", " before an entry with a peer; " : " before one without, and
+    /// that entry itself is skipped (it marks an internal redirect in nginx).
+    /// </summary>
+    private static string Join(List<UpstreamStateEntry> s, Func<UpstreamStateEntry, string> item)
+    {
+        var sb = new StringBuilder();
+        var i = 0;
+        while (true)
+        {
+            sb.Append(item(s[i]));
+            if (++i == s.Count) break;
+            if (s[i].Peer != null)
+            {
+                sb.Append(", ");
+                continue;
+            }
+            sb.Append(" : ");
+            if (++i == s.Count) break;
+        }
+        return sb.ToString();
+    }
+}
