@@ -21,8 +21,8 @@ namespace Apisix.Core.Upstream;
 /// and the proxy module (the request as nginx builds it, the response streamed back read by
 /// read, <c>proxy_next_upstream error timeout</c>, nginx's error lines and status codes).
 ///
-/// The HTTP side is <see cref="UpstreamHttpConnection"/>, a hand-written HTTP/1.1 client over
-/// <see cref="Net.LoopbackNetwork.Connect"/>. Only the http scheme is proxied: the loopback
+/// The HTTP side is <see cref="UpstreamHttpConnection"/>, a hand-written HTTP/1.1 client over a
+/// stream from <see cref="Nginx.TcpConnectAsync"/> (the loopback network in tests). Only the http scheme is proxied: the loopback
 /// network has no TLS, and grpc/kafka/websocket upgrades are not ported.
 /// </summary>
 public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
@@ -233,10 +233,16 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var upstreamUrl = "http://" + peer + uri;
         var clock = Stopwatch.StartNew();
 
-        var (stream, connectErr) = req.Nginx.Network.Connect(server.Host, server.Port);
+        Stream? stream = null;
+        var timedOut = false;
+        using (var cts = new CancellationTokenSource(connectTimeout))
+        {
+            try { stream = await req.Nginx.TcpConnectAsync(server.Host, server.Port, cts.Token); }
+            catch (OperationCanceledException) { timedOut = true; }
+            catch (IOException e) { timedOut = e.Message.Contains("timed out", StringComparison.Ordinal); }
+        }
         if (stream == null)
         {
-            var timedOut = connectErr != null && connectErr.Contains("timed out", StringComparison.Ordinal);
             LogUpstream(req, timedOut
                 ? "upstream timed out (110: Connection timed out) while connecting to upstream"
                 : "connect() failed (111: Connection refused) while connecting to upstream", upstreamUrl);
