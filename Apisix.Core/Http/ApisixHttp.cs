@@ -63,6 +63,7 @@ public sealed class ApisixHttp
         ("llm_model", ""), ("llm_prompt_tokens", "0"), ("llm_completion_tokens", "0"), ("llm_total_tokens", "0"),
         ("llm_stream", "false"), ("llm_has_tool_calls", "false"), ("llm_tool_count", "0"), ("llm_end_user_id", ""),
         ("llm_cache_read_input_tokens", "0"), ("llm_cache_creation_input_tokens", "0"), ("llm_reasoning_tokens", "0"),
+        ("rate_limiting_info", ""),
     ];
 
     private readonly Dictionary<string, (string Version, JsonObject Route)> _confCache = new(StringComparer.Ordinal);
@@ -143,7 +144,9 @@ public sealed class ApisixHttp
         {
             foreach (var (name, conf) in plugins.ToList())
             {
-                if (conf is JsonObject c && Plugins.Get(name) is { } plugin) plugin.CheckSchema(c, SchemaType.Plugin);
+                if (conf is not JsonObject c || Plugins.Get(name) is not { } plugin) continue;
+                plugin.CheckSchema(c, SchemaType.Plugin);
+                Plugins.DecryptConf(name, c);
             }
         }
         _confCache[id] = (version, copy);

@@ -29,10 +29,11 @@ public sealed class ProviderBaseBridge(LuaWorker worker)
     /// the error and its status. Only the synchronous part runs here (no token fetch).
     /// </summary>
     public object? BuildRequest(object? self, object? ctxTable, object? conf, object? body, object? opts,
-        out string? err, out object? code)
+        out string? err, out object? code, out bool bodyIsRequestBody)
     {
         err = null;
         code = null;
+        bodyIsRequestBody = false;
         var req = worker.CurrentRequest;
         if (req == null)
         {
@@ -63,6 +64,8 @@ public sealed class ProviderBaseBridge(LuaWorker worker)
             var ai = AiCtx.For(ctx);
             ai.ClientProtocol = Str(ctxT["ai_client_protocol"]);
             ai.TargetProtocol = Str(ctxT["ai_target_protocol"]);
+            ai.RequestBodyChanged = JsonScalars.TryGetBoolean(ctxT["ai_request_body_changed"], out var changed) && changed;
+            ai.RawRequestBody = Str(ctxT["ai_raw_request_body"]);
 
             var o = Table(opts);
             var extra = new ExtraOpts
@@ -80,7 +83,8 @@ public sealed class ProviderBaseBridge(LuaWorker worker)
                 TargetPath = Str(o["target_path"]),
                 TargetHost = Str(o["target_host"]),
             };
-            var task = provider.BuildRequestAsync(ctx, Table(conf), LuaJson.ToJson(worker.Lua, body, Lenient) ?? new JsonObject(), extra);
+            var bodyNode = LuaJson.ToJson(worker.Lua, body, Lenient) ?? new JsonObject();
+            var task = provider.BuildRequestAsync(ctx, Table(conf), bodyNode, extra);
             if (!task.IsCompleted)
             {
                 err = "build_request did not complete synchronously";
@@ -92,6 +96,18 @@ public sealed class ProviderBaseBridge(LuaWorker worker)
                 err = buildErr;
                 code = buildCode is int c ? (long)c : null;
                 return null;
+            }
+            // the ctx fields build_request sets, back on the caller's table
+            if (ctxTable is NLua.LuaTable ctxLua)
+            {
+                ctxLua["ai_request_body_changed"] = ai.RequestBodyChanged ? true : null;
+                ctxLua["ai_raw_request_body"] = ai.RawRequestBody;
+            }
+            // params.body is the caller's own table when build_request kept it: say so, with its changes
+            if (ReferenceEquals(pars.Body, bodyNode))
+            {
+                bodyIsRequestBody = true;
+                if (body is NLua.LuaTable bodyLua) LuaJson.SyncInto(worker.Lua, bodyLua, bodyNode);
             }
             return LuaJson.FromJson(worker.Lua, pars.ToLuaTable());
         }

@@ -92,7 +92,7 @@ public class ProviderBase
             if (targetProto.PrepareOutgoingRequest(requestBody)) bodyChanged = true;
         }
 
-        ctx.Log(LogLevel.Info, "request extra_opts to LLM server: " + CJson.Encode(LogSanitizeView.ExtraOpts(opts)));
+        ctx.Log(LogLevel.Info, "request extra_opts to LLM server: " + Apisix.Core.Utils.LogSanitize.LogText(LogSanitizeView.ExtraOpts(opts)));
 
         var auth = opts.Auth ?? new JsonObject();
         string? token = null;
@@ -191,7 +191,7 @@ public class ProviderBase
         if (!ai.RequestBodyChanged)
         {
             ai.RawRequestBody ??= ctx.Request.Body;
-            pars.Body = ai.RawRequestBody != null ? ai.RawRequestBody : requestBody;
+            pars.Body = ai.RawRequestBody != null ? (object)ai.RawRequestBody : requestBody;
         }
         else
         {

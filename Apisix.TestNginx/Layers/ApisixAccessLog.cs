@@ -22,7 +22,8 @@ public static partial class ApisixAccessLog
     public static string Format(NgxRequest req, string format = MainFormat) =>
         Variable().Replace(format, m =>
         {
+            // nginx's log module: a variable that is not found prints "-", an empty one prints nothing
             var v = NgxVars.Get(req.Nginx, req, m.Groups[1].Value);
-            return string.IsNullOrEmpty(v) ? "-" : v;
+            return v ?? "-";
         });
 }

@@ -28,6 +28,13 @@ add_block_preprocessor(sub {
             }
         }
 
+        location /echo/v1/chat/completions {
+            content_by_lua_block {
+                ngx.req.read_body()
+                ngx.print(ngx.req.get_body_data())
+            }
+        }
+
         location /overloaded/v1/chat/completions {
             content_by_lua_block {
                 ngx.status = 503
@@ -78,7 +85,7 @@ __DATA__
                         "ai-proxy": {
                             "provider": "openai-compatible",
                             "auth": {"header": {"Authorization": "Bearer secret"}},
-                            "options": {"model": "pinned-model"},
+                            ]] .. (id == "6" and "" or [["options": {"model": "pinned-model"},]]) .. [[
                             "override": {"endpoint": "http://127.0.0.1:6799/]] .. path .. [[/v1/chat/completions"}
                             ]] .. (extra or "") .. [[
                         }
@@ -95,6 +102,7 @@ __DATA__
                 {"3", "/limited", "limited"},
                 {"4", "/stream", "stream"},
                 {"5", "/small", "ok", [[, "max_req_body_size": 16]]},
+                {"6", "/echo", "echo"},
             }) do
                 local code, body = route(r[1], r[2], r[3], r[4])
                 if code >= 300 then
@@ -160,7 +168,7 @@ Content-Type: text/event-stream
 --- response_body eval
 qr/"content":"one".*"content":"two".*\[DONE\]/s
 --- access_log eval
-qr/- pinned-model \d+ 2 2 4 true false 0 /
+qr/"  pinned-model \d+ 2 2 4 true false 0 /
 
 
 
@@ -193,3 +201,12 @@ POST /ok
 --- error_code: 400
 --- response_body
 {"message":"could not parse JSON request body: Expected value but found invalid token at character 14"}
+
+
+
+=== TEST 9: a body nothing rewrote is forwarded byte for byte, spacing and key order kept
+--- request
+POST /echo
+{ "messages" : [ {"role": "user", "content": "hi"} ],   "temperature" : 0.5 }
+--- response_body chomp
+{ "messages" : [ {"role": "user", "content": "hi"} ],   "temperature" : 0.5 }

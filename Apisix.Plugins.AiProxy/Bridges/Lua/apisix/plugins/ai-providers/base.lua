@@ -13,7 +13,11 @@ end
 
 
 function _M.build_request(self, ctx, conf, request_body, opts)
-    local params, err, code = impl:BuildRequest(self, ctx, conf, request_body, opts)
+    local params, err, code, body_is_request_body =
+        impl:BuildRequest(self, ctx, conf, request_body, opts)
+    if params and body_is_request_body then
+        params.body = request_body
+    end
     return params, err, code
 end
 
