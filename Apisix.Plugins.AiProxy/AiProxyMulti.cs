@@ -7,11 +7,12 @@ using AiProxySchema = Apisix.Plugins.AiProxy.AiProxy.Schema;
 namespace Apisix.Plugins.AiProxy;
 
 /// <summary>
-/// Port of <c>apisix/plugins/ai-proxy-multi.lua</c>: module fields and <c>check_schema</c>
-/// (with <c>get_chash_key_schema</c>). Balancing, fallback and health checks come with the
-/// ai-proxy-multi port.
+/// Port of <c>apisix/plugins/ai-proxy-multi.lua</c>: several AI instances behind one route,
+/// picked by a balancer (weights within a priority, lower priorities as fallback), with
+/// retries on 429/5xx as <c>fallback_strategy</c> allows. The phases and the picking are in
+/// AiProxyMulti.Phases.cs; this file holds the module fields and <c>check_schema</c>.
 /// </summary>
-public sealed class AiProxyMultiPlugin : IPlugin
+public sealed partial class AiProxyMultiPlugin : IPlugin
 {
     private static readonly Regex EndpointRegex = new(@"^(https?)://([^:/]+):?([0-9]*)/?.*$", RegexOptions.CultureInvariant | RegexOptions.Singleline);
     private readonly JsonObject _schema = AiProxySchema.AiProxyMultiSchema();
