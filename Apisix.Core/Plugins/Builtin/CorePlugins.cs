@@ -7,5 +7,7 @@ public static class CorePlugins
     public static void Register(PluginRegistry registry)
     {
         registry.Register(new RequestIdPlugin());
+        registry.Register(new ServerlessPlugin("serverless-pre-function", 10000));
+        registry.Register(new ServerlessPlugin("serverless-post-function", -2000));
     }
 }
