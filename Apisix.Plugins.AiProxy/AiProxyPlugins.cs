@@ -22,6 +22,7 @@ public static class AiProxyPlugins
         modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
         modules.AddObject("apisix.plugins.ai-proxy", w => new PluginSchemaBridge(w, new AiProxyPlugin()));
         modules.AddObject("apisix.plugins.ai-proxy-multi", w => new PluginSchemaBridge(w, new AiProxyMultiPlugin()));
+        modules.AddObject(Bridges.AiProxyMultiBridge.Name, worker => new Bridges.AiProxyMultiBridge(worker));
         modules.AddObject(Bridges.ProviderBaseBridge.Name, worker => new Bridges.ProviderBaseBridge(worker));
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));
         modules.AddObject(AiProtocols.ProtocolsBridge.Name, worker => new AiProtocols.ProtocolsBridge(worker));
