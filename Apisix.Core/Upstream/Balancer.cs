@@ -28,6 +28,8 @@ public sealed class BalancerState
     public int PriorityIndex { get; set; }
     /// <summary><c>ctx.server_picker</c>: the same picker serves the whole request.</summary>
     public IServerPicker? Picker { get; set; }
+    /// <summary>The request's <c>api_ctx</c>, for pickers that read it (chash takes its key from it).</summary>
+    public ApiCtx? Ctx { get; set; }
 }
 
 /// <summary>What <c>apisix/balancer/&lt;type&gt;.lua</c>'s <c>new</c> returns: get / after_balance.</summary>
