@@ -65,17 +65,14 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
                 .OrderByDescending(g => g.Priority)
                 .Select(g => (g.Priority, NewPicker(algorithm, g.Nodes, upsTab)))
                 .ToList();
-            return new PriorityPicker(pickers, msg => ctx.Log(LogLevel.Notice, msg));
+            return new PriorityPicker(pickers);
         }
         return NewPicker(algorithm, instances[0].Nodes, upsTab);
     }
 
+    // require("apisix.balancer." .. algorithm).new(nodes, ups_tab)
     private static IServerPicker NewPicker(string algorithm, List<(string Id, int Weight)> nodes, JsonObject upsTab) =>
-        algorithm switch
-        {
-            "roundrobin" => new RoundRobinPicker(nodes),
-            _ => throw new InvalidOperationException($"module 'apisix.balancer.{algorithm}' is not ported"),
-        };
+        Pickers.New(algorithm, nodes, upsTab);
 
     private static string DescribeInstances(List<(int Priority, List<(string Id, int Weight)> Nodes)> instances)
     {
@@ -95,7 +92,12 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
     private static JsonObject? GetInstanceConf(JsonObject conf, string name) =>
         (conf["instances"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(i => Str(i["name"]) == name);
 
-    private static BalancerState Balancer(ApiCtx ctx) => ctx.Get<BalancerState>("balancer_state");
+    private static BalancerState Balancer(ApiCtx ctx)
+    {
+        var state = ctx.Get<BalancerState>("balancer_state");
+        state.Ctx ??= ctx;
+        return state;
+    }
 
     /// <summary>
     /// <c>pick_target(ctx, conf, ups_tab)</c>: the next instance from this request's picker

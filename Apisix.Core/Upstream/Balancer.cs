@@ -57,7 +57,10 @@ public sealed class PriorityPicker(IReadOnlyList<(int Priority, IServerPicker Pi
                 state.PriorityIndex = i;
                 return (server, null);
             }
-            notice?.Invoke($"failed to get server from current priority {priority}, try next one, err: {err}");
+            // the request being served logs it; a picker outlives the request that built it
+            var msg = $"failed to get server from current priority {priority}, try next one, err: {err}";
+            if (state.Ctx != null) state.Ctx.Log(Apisix.Core.OpenResty.LogLevel.Notice, msg);
+            else notice?.Invoke(msg);
             picker.BeforeRetryNextPriority(state);
         }
         return (null, "all servers tried");
