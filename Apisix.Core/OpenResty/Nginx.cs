@@ -60,6 +60,14 @@ public sealed class Nginx : IAsyncDisposable
 
     public int Pid(LuaWorker w) => _basePid + w.Id;
 
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>
+    /// Cancelled as soon as <see cref="DisposeAsync"/> begins. Background work started for this
+    /// nginx outside Lua timers (health checkers...) stops on it.
+    /// </summary>
+    public CancellationToken Stopping => _stopping.Token;
+
     /// <summary>Start workers: load Lua, run init_by_lua then init_worker_by_lua in each; then listen.</summary>
     public async Task StartAsync()
     {
@@ -208,6 +216,7 @@ public sealed class Nginx : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _stopping.Cancel();
         Network.Reset();
         foreach (var w in Workers) await w.DisposeAsync();
     }
