@@ -155,3 +155,22 @@ POST /r6
 qr/from the good one/
 --- error_log
 ai instance busy returned status 429, falling back to good. upstream error body: {"error":"quota"}
+
+
+
+=== TEST 8: the picker kept for the route serves later requests the same way
+--- request eval
+[
+"POST /r4\n{\"messages\":[{\"role\":\"user\",\"content\":\"one\"}]}",
+"POST /r4\n{\"messages\":[{\"role\":\"user\",\"content\":\"two\"}]}",
+]
+--- error_code eval
+[502, 502]
+--- grep_error_log eval
+qr/failed to get server from current priority \d+/
+--- grep_error_log_out
+failed to get server from current priority 10
+failed to get server from current priority 0
+failed to get server from current priority 10
+failed to get server from current priority 0
+--- ignore_error_log
