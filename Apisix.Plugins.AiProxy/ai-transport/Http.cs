@@ -402,6 +402,9 @@ public static class Http
         private readonly HttpMessageInvoker _invoker;
         private Stream? _connected;
         private int _timeoutMs = DefaultTimeoutMs;
+        // what the handler reads goes through this, so chunk boundaries can be recovered
+        private ChunkFramingStream? _framing;
+        private bool _head;
 
         public Connection(Nginx nginx, Target target, string poolKey, Stream connected)
         {
@@ -438,21 +441,27 @@ public static class Http
         private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
         {
             var s = Interlocked.Exchange(ref _connected, null);
-            if (s != null) return s;
-            var (stream, err) = await OpenAsync(_nginx, _target, _timeoutMs, ct);
-            return stream ?? throw new IOException(err);
+            if (s == null)
+            {
+                var (stream, err) = await OpenAsync(_nginx, _target, _timeoutMs, ct);
+                s = stream ?? throw new IOException(err);
+            }
+            // a new connection starts a new byte stream to follow
+            _framing = new ChunkFramingStream(s, () => _head);
+            return _framing;
         }
 
         public async Task<(Exchange? Exchange, string? Error)> SendAsync(AiHttpParams p, string body, int timeoutMs)
         {
             _timeoutMs = timeoutMs;
+            _head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
             var (request, err) = BuildRequest(p, body, _target);
             if (request == null) return (null, err);
             using var cts = new CancellationTokenSource(timeoutMs);
             try
             {
                 var response = await _invoker.SendAsync(request, cts.Token);
-                return (new Exchange(this, p.Method, response, timeoutMs), null);
+                return (new Exchange(this, p.Method, response, timeoutMs, _framing?.TakeLatest()), null);
             }
             catch (OperationCanceledException) { return (null, "timeout"); }
             catch (HttpRequestException e) { return (null, Describe(e)); }
@@ -480,12 +489,17 @@ public static class Http
         private readonly bool _noBody;
         private Stream? _stream;
         private readonly byte[] _buffer = new byte[65536];
+        // chunked bodies: where the server's chunks began and ended, and decoded bytes read ahead of the chunk handed out
+        private readonly ResponseFrame? _frame;
+        private byte[] _pending = [];
+        private int _pendingStart;
+        private int _pendingEnd;
         private int _state; // 0 reading, 1 ended (next call: dead), 2 dead
         private bool _bodyComplete;
         private bool _broken;
         private bool _released;
 
-        public Exchange(Connection conn, string method, HttpResponseMessage response, int timeoutMs)
+        public Exchange(Connection conn, string method, HttpResponseMessage response, int timeoutMs, ResponseFrame? frame)
         {
             _conn = conn;
             _response = response;
@@ -515,15 +529,16 @@ public static class Http
                       || Status is 204 or 304 || Status is >= 100 and < 200;
             var chunked = response.Headers.TransferEncodingChunked == true;
             if (!chunked && headers.TryGetValue("Content-Length", out var cl) && long.TryParse(cl, out var len)) _contentLength = len;
+            if (chunked && frame is { Chunked: true } && frame.Status == Status) _frame = frame;
         }
 
         public int Status { get; }
         public IReadOnlyDictionary<string, string> Headers { get; }
 
         /// <summary>
-        /// resty.http's body_reader without a chunk size: a Content-Length body in one piece,
-        /// otherwise (chunked, or until the server closes) each piece as it arrives; then nil once,
-        /// then the dead-coroutine error.
+        /// resty.http's body_reader without a chunk size: a Content-Length body in one piece, a
+        /// chunked body one server chunk per call (however TCP split or merged them), a body that
+        /// runs until close each piece as it arrives; then nil once, then the dead-coroutine error.
         /// </summary>
         public async ValueTask<(string? Chunk, string? Error)> ReadChunkAsync()
         {
@@ -559,6 +574,7 @@ public static class Http
                     _state = 1;
                     return (ByteString.FromBytes(bytes), null);
                 }
+                if (_frame != null) return await ReadFramedChunkAsync(_frame);
                 var read = await ReadAsync(_buffer);
                 if (read == 0)
                 {
@@ -573,6 +589,52 @@ public static class Http
             {
                 return Fail("closed");
             }
+        }
+
+        // The next chunk of a chunked body: its size was noted when its size line went past the
+        // handler (always before its data reaches us), so read exactly that many decoded bytes.
+        private async ValueTask<(string?, string?)> ReadFramedChunkAsync(ResponseFrame frame)
+        {
+            int size;
+            while (!frame.TryTakeChunkSize(out size))
+            {
+                // bytes with no size noted for them: the framing could not be followed, hand them out as they are
+                if (_pendingEnd > _pendingStart) return (TakePending(_pendingEnd - _pendingStart), null);
+                if (await FillAsync() == 0)
+                {
+                    _bodyComplete = true;
+                    _state = 2;
+                    return (null, null);
+                }
+            }
+            while (_pendingEnd - _pendingStart < size)
+                if (await FillAsync() == 0) return Fail("closed");
+            return (TakePending(size), null);
+        }
+
+        // Read more decoded body bytes after those already pending (room is made by moving or growing).
+        private async ValueTask<int> FillAsync()
+        {
+            if (_pendingStart == _pendingEnd) _pendingStart = _pendingEnd = 0;
+            if (_pendingEnd == _pending.Length)
+            {
+                var count = _pendingEnd - _pendingStart;
+                var into = _pendingStart > 0 ? _pending : new byte[Math.Max(16384, _pending.Length * 2)];
+                Buffer.BlockCopy(_pending, _pendingStart, into, 0, count);
+                _pending = into;
+                _pendingStart = 0;
+                _pendingEnd = count;
+            }
+            var n = await ReadAsync(_pending.AsMemory(_pendingEnd));
+            _pendingEnd += n;
+            return n;
+        }
+
+        private string TakePending(int count)
+        {
+            var s = ByteString.FromBytes(_pending.AsSpan(_pendingStart, count));
+            _pendingStart += count;
+            return s;
         }
 
         private (string?, string?) Fail(string err)
