@@ -6,6 +6,7 @@ using Apisix.Core.OpenResty;
 using Apisix.Core.Plugins;
 using Apisix.Core.Prometheus;
 using Apisix.Core.Upstream;
+using Apisix.Core.Healthcheck;
 using Apisix.Plugins.AiProxy.AiProxy;
 using AiProxyBase = Apisix.Plugins.AiProxy.AiProxy.Base;
 
@@ -35,11 +36,13 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
     /// <c>transform_instances</c> over all instances: name → weight per priority, priorities in
     /// the order first seen.
     /// </summary>
-    private static List<(int Priority, List<(string Id, int Weight)> Nodes)> FetchAllInstances(JsonObject conf)
+    private static List<(int Priority, List<(string Id, int Weight)> Nodes)> FetchAllInstances(JsonObject conf,
+        Func<JsonObject, bool>? keep = null)
     {
         var byPriority = new List<(int Priority, List<(string, int)> Nodes)>();
         foreach (var ins in (conf["instances"] as JsonArray ?? new JsonArray()).OfType<JsonObject>())
         {
+            if (keep != null && !keep(ins)) continue;
             var priority = Int(ins["priority"], 0);
             var group = byPriority.FirstOrDefault(g => g.Priority == priority);
             if (group.Nodes == null)
@@ -53,11 +56,12 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
     }
 
     /// <summary><c>create_server_picker</c>: the balancer's picker, wrapped by priority when there are several.</summary>
-    private static IServerPicker CreateServerPicker(ApiCtx ctx, JsonObject conf, JsonObject upsTab)
+    private static IServerPicker CreateServerPicker(ApiCtx ctx, JsonObject conf, JsonObject upsTab,
+        Dictionary<string, Healthchecker?> checkers)
     {
         var algorithm = Str(conf["balancer"]?["algorithm"]);
         if (algorithm.Length == 0) algorithm = "roundrobin";
-        var instances = FetchAllInstances(conf);
+        var instances = algorithm == "chash" ? FetchAllInstances(conf) : FetchHealthInstances(ctx, conf, checkers);
         ctx.Log(LogLevel.Info, "fetch health instances: " + DescribeInstances(instances));
         if (instances.Count > 1)
         {
@@ -105,13 +109,19 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
     /// </summary>
     private static (string? Name, JsonObject? Instance, string? Error) PickTarget(ApiCtx ctx, JsonObject conf, JsonObject upsTab)
     {
+        var checkers = FetchCheckers(ctx, conf);
+        var isChash = Str(conf["balancer"]?["algorithm"]) == "chash";
+        var version = ctx.ConfVersion ?? "";
+        Dictionary<string, bool>? healthStatus = null;
+        if (isChash) healthStatus = ApplyHealthStatus(conf, CreateHealthStatus(ctx, conf, checkers));
+        else version += "#" + GetCheckersStatusVer(conf, checkers);
+
         var state = Balancer(ctx);
         var picker = state.Picker;
         if (picker == null)
         {
-            const string version = "";
-            var box = ServerPickers.GetValue(conf, _ => new StrongBox<(string, IServerPicker)>((version, CreateServerPicker(ctx, conf, upsTab))));
-            if (box.Value.Version != version) box.Value = (version, CreateServerPicker(ctx, conf, upsTab));
+            var box = ServerPickers.GetValue(conf, _ => new StrongBox<(string, IServerPicker)>((version, CreateServerPicker(ctx, conf, upsTab, checkers))));
+            if (box.Value.Version != version) box.Value = (version, CreateServerPicker(ctx, conf, upsTab, checkers));
             picker = box.Value.Picker;
         }
         state.Picker = picker;
@@ -122,12 +132,21 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
         {
             var (name, err) = picker.Get(state);
             if (err != null) return (null, null, err);
-            instanceName = name;
-            break;
+            if (healthStatus == null || healthStatus.GetValueOrDefault(name!))
+            {
+                instanceName = name;
+                break;
+            }
+            ctx.Log(LogLevel.Warn, $"ai instance: {name} is unhealthy, try to pick another one");
+            state.Server = name;
+            picker.AfterBalance(state, true);
         }
         if (instanceName == null) return (null, null, "all servers tried");
         state.Server = instanceName;
-        return (instanceName, GetInstanceConf(conf, instanceName), null);
+
+        var instance = GetInstanceConf(conf, instanceName);
+        if (instance != null) UseNodeForRequest(instance, PickRequestNode(instance["_healthy_dns_nodes"] ?? instance["_dns_nodes"]));
+        return (instanceName, instance, null);
     }
 
     /// <summary><c>pick_ai_instance</c>: the only instance, or the balancer's pick.</summary>

@@ -20,6 +20,9 @@ public sealed class ApiCtx
 
     public NgxRequest Request { get; }
 
+    /// <summary>The config store the request's route came from (etcd in APISIX).</summary>
+    public Store.ConfigStore? Store { get; set; }
+
     /// <summary><c>ctx.var</c>.</summary>
     public CtxVar Var { get; }
 

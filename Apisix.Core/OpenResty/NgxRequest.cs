@@ -14,7 +14,8 @@ namespace Apisix.Core.OpenResty;
 public sealed class NgxRequest
 {
     private static long _nextId;
-    private readonly StringBuilder _pending = new();
+    // Each print is its own piece: nginx's chunked filter makes one chunk per output call.
+    private readonly List<string> _pending = new();
 
     public NgxRequest(HttpContext http, ServerConf server, LocationConf location, long connection)
     {
@@ -94,7 +95,7 @@ public sealed class NgxRequest
     public bool Append(string bytes)
     {
         if (Finished || ClientGone) return false;
-        _pending.Append(bytes);
+        if (bytes.Length > 0) _pending.Add(bytes);
         return true;
     }
 
@@ -105,10 +106,12 @@ public sealed class NgxRequest
         try
         {
             SendHeaders();
-            if (_pending.Length > 0)
+            // taken first: a light thread may print while a write is awaited
+            var pieces = _pending.ToArray();
+            _pending.Clear();
+            foreach (var piece in pieces)
             {
-                var data = Encoding.Latin1.GetBytes(_pending.ToString());
-                _pending.Clear();
+                var data = Encoding.Latin1.GetBytes(piece);
                 BytesSent += data.Length;
                 await Http.Response.Body.WriteAsync(data, Http.RequestAborted);
             }
@@ -170,7 +173,7 @@ public sealed class NgxRequest
         {
             SetResponseHeader("Content-Length", Encoding.Latin1.GetByteCount(body).ToString());
             _pending.Clear();
-            _pending.Append(body);
+            _pending.Add(body);
         }
         await FinishAsync();
     }
