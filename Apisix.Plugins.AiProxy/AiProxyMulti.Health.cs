@@ -24,8 +24,30 @@ public sealed partial class AiProxyMultiPlugin
         return HealthcheckManager.JsonPathValue(route, sub) as JsonObject;
     }
 
-    private static IReadOnlyList<string>? ResolveAllOn(Nginx nginx, string host) =>
-        nginx.Network.Resolve(host) is { } ip ? [ip.ToString()] : null;
+    private static readonly ConditionalWeakTable<LuaWorker, NLua.LuaFunction> LuaResolvers = new();
+
+    /// <summary>
+    /// <c>core.resolver.parse_domain_all(host)</c>, called through the worker's Lua module so a
+    /// test's replacement of it (or of <c>core.utils.dns_parse</c>) is what answers. Without
+    /// that module (a plain nginx world) the worker's network answers.
+    /// </summary>
+    internal static IReadOnlyList<string>? ResolveAllOn(LuaWorker worker, string host)
+    {
+        try
+        {
+            var fn = LuaResolvers.GetValue(worker, w => (NLua.LuaFunction)w.Lua.DoString(
+                "return function(h) return require('apisix.core.resolver').parse_domain_all(h) end")[0]);
+            var result = fn.Call(host);
+            if (result.Length == 0 || result[0] is not NLua.LuaTable ips) return null;
+            var list = new List<string>();
+            for (long i = 1; ips[i] is { } ip; i++) list.Add(ip.ToString()!);
+            return list;
+        }
+        catch (NLua.Exceptions.LuaException)
+        {
+            return worker.Nginx.Network.Resolve(host) is { } ip ? [ip.ToString()] : null;
+        }
+    }
 
     /// <summary>
     /// The checkers part of <c>pick_target</c>: for each instance with <c>checks</c>, resolve its
@@ -47,7 +69,7 @@ public sealed partial class AiProxyMultiPlugin
             if (instance["checks"] == null) continue;
             var manager = HealthcheckManager.Of(worker)
                           ?? HealthcheckManager.InitWorker(worker, store, path => ResolveLive(worker, store, path));
-            ResolveEndpoint(instance, host => ResolveAllOn(worker.Nginx, host), ctx.Log);
+            ResolveEndpoint(instance, host => ResolveAllOn(worker, host), ctx.Log);
             var path = resourceKey + "#plugins['ai-proxy-multi'].instances[" + i + "]";
             var version = store.Get(resourceKey)?.ModifiedIndex.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0";
             if (instance["_nodes_ver"] is { } nodesVer) version += CtxVar.ToVarString(nodesVer);

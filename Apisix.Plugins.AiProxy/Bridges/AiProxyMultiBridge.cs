@@ -14,8 +14,7 @@ public sealed class AiProxyMultiBridge(LuaWorker worker)
 {
     public const string Name = "apisix.plugins.ai-proxy-multi.functions";
 
-    private IReadOnlyList<string>? ResolveAll(string host) =>
-        worker.Nginx.Network.Resolve(host) is { } ip ? [ip.ToString()] : null;
+    private IReadOnlyList<string>? ResolveAll(string host) => AiProxyMultiPlugin.ResolveAllOn(worker, host);
 
     public object? ConstructUpstream(object? instance, out string? err)
     {

@@ -52,6 +52,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
 
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
+        world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
         AiProxyPlugins.RegisterLua(world.Modules);
 

@@ -60,4 +60,13 @@ core.table = {
     end,
 }
 
+-- modules of their own, loaded on first use (they require pieces of core themselves)
+setmetatable(core, { __index = function(t, k)
+    if k == "resolver" or k == "utils" then
+        local m = require("apisix.core." .. k)
+        rawset(t, k, m)
+        return m
+    end
+end })
+
 return core
