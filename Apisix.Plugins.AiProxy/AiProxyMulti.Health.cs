@@ -67,8 +67,13 @@ public sealed partial class AiProxyMultiPlugin
         {
             var instance = instances[i];
             if (instance["checks"] == null) continue;
-            var manager = HealthcheckManager.Of(worker)
-                          ?? HealthcheckManager.InitWorker(worker, store, path => ResolveLive(worker, store, path));
+            var manager = HealthcheckManager.Of(worker);
+            if (manager == null)
+            {
+                manager = HealthcheckManager.InitWorker(worker, store, path => ResolveLive(worker, store, path));
+                manager.DisableUpstreamHealthcheck =
+                    JsonScalars.TryGetBoolean(ctx.Config?.Get("apisix", "disable_upstream_healthcheck"), out var off) && off;
+            }
             ResolveEndpoint(instance, host => ResolveAllOn(worker, host), ctx.Log);
             var path = resourceKey + "#plugins['ai-proxy-multi'].instances[" + i + "]";
             var version = store.Get(resourceKey)?.ModifiedIndex.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0";

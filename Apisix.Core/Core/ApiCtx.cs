@@ -20,6 +20,9 @@ public sealed class ApiCtx
 
     public NgxRequest Request { get; }
 
+    /// <summary>The local config (<c>core.config.local_conf()</c>).</summary>
+    public Config.ApisixConfig? Config { get; set; }
+
     /// <summary>The config store the request's route came from (etcd in APISIX).</summary>
     public Store.ConfigStore? Store { get; set; }
 

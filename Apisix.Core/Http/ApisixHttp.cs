@@ -71,7 +71,7 @@ public sealed class ApisixHttp
     /// <summary>`apisix.http_access_phase()`: route the request and run its plugins.</summary>
     public async Task HttpAccessPhaseAsync(NgxRequest req)
     {
-        var ctx = new ApiCtx(req) { Store = Store };
+        var ctx = new ApiCtx(req) { Store = Store, Config = Config };
         req.HeaderFilter = () => HttpHeaderFilterPhase(ctx);
         try
         {
