@@ -53,7 +53,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
 
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
         world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
+        world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
+        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
         AiProxyPlugins.RegisterLua(world.Modules);
 
         var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
