@@ -200,8 +200,12 @@ public class ProviderBase
 
         if (AwsSigv4 && auth["aws"] != null)
         {
-            // SigV4 signing (ai-transport/auth-aws.lua) is not ported yet.
-            return Result(null, "failed to sign AWS request: AWS SigV4 signing is not supported by this port");
+            // SigV4 (ai-transport/auth-aws.lua) signs the finished body, so it comes last
+            var region = opts.Conf["region"];
+            if (region == null)
+                return Result(null, "missing region for AWS SigV4 signing (provider_conf.region required for bedrock)");
+            var signErr = AuthAws.SignRequest(pars, auth["aws"], region);
+            if (signErr != null) return Result(null, "failed to sign AWS request: " + signErr);
         }
 
         return Result(pars, null);
@@ -378,8 +382,10 @@ public class ProviderBase
     {
         var ai = AiCtx.For(ctx);
         var framing = StreamingFraming ?? "sse";
-        if (framing != "sse")
+        var awsFraming = framing == "aws-eventstream";
+        if (framing != "sse" && !awsFraming)
             return (500, "unknown streaming framing: " + framing);
+        var maxRemainder = awsFraming ? AwsEventStream.MaxRemainder : Sse.MaxRemainder;
 
         var contents = new List<string>();
         var sseState = new JsonObject { ["is_first"] = true };
@@ -485,10 +491,12 @@ public class ProviderBase
             }
 
             var candidate = pending.Length == 0 ? chunk : pending + chunk;
-            var (events, remainder) = Sse.DecodeBuf(candidate);
-            if (remainder.Length > Sse.MaxRemainder)
+            var (events, remainder) = awsFraming
+                ? AwsEventStream.DecodeBuf(candidate, w => ctx.Log(LogLevel.Warn, w))
+                : Sse.DecodeBuf(candidate);
+            if (remainder.Length > maxRemainder)
             {
-                ctx.Log(LogLevel.Warn, $"stream remainder exceeded {Sse.MaxRemainder} bytes, resetting");
+                ctx.Log(LogLevel.Warn, $"stream remainder exceeded {maxRemainder} bytes, resetting");
                 remainder = "";
             }
             pending = remainder;
