@@ -210,3 +210,53 @@ POST /echo
 { "messages" : [ {"role": "user", "content": "hi"} ],   "temperature" : 0.5 }
 --- response_body chomp
 { "messages" : [ {"role": "user", "content": "hi"} ],   "temperature" : 0.5 }
+
+
+
+=== TEST 10: an empty body is refused with the request module's message
+--- request
+POST /ok
+--- error_code: 400
+--- response_body
+{"message":"could not get body: request body is empty"}
+
+
+
+=== TEST 11: the stream reaches the client in the provider's chunks, not buffered whole
+--- config
+    location /t {
+        content_by_lua_block {
+            local httpc = require("resty.http").new()
+            assert(httpc:connect("127.0.0.1", ngx.var.server_port))
+            local res = assert(httpc:request({method = "POST", path = "/stream",
+                headers = {["Content-Type"] = "application/json"},
+                body = '{"stream":true,"messages":[{"role":"user","content":"count"}]}'}))
+            local chunks = {}
+            while true do
+                local chunk = res.body_reader()
+                if not chunk then break end
+                chunks[#chunks + 1] = chunk
+            end
+            ngx.say(#chunks, " chunks; first: ", chunks[1]:match('"content":"(%w+)"'))
+        }
+    }
+--- response_body
+4 chunks; first: one
+
+
+
+=== TEST 12: a provider the schema does not know gets the schema's message
+--- config
+    location /t {
+        content_by_lua_block {
+            local httpc = require("resty.http").new()
+            local res = assert(httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port
+                .. "/apisix/admin/routes/9", {method = "PUT", body = [[{"uri":"/x","plugins":{"ai-proxy":
+                {"provider":"no-such-llm","auth":{"header":{"k":"v"}}}}}]]}))
+            ngx.status = res.status
+            ngx.print(res.body)
+        }
+    }
+--- error_code: 400
+--- response_body
+{"error_msg":"failed to check the configuration of plugin ai-proxy err: property \"provider\" validation failed: matches none of the enum values"}
