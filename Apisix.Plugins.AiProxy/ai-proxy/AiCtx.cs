@@ -61,10 +61,14 @@ public sealed class AiCtx
     public List<string> ResponseContentsInChunk { get; set; } = new();
     /// <summary><c>llm_active_connections_tracked</c>.</summary>
     public bool ActiveConnectionsTracked { get; set; }
-    /// <summary><c>llm_summary</c>, <c>llm_request</c>, <c>llm_response_text</c>: what set_logging leaves for loggers.</summary>
-    public JsonObject? Summary { get; set; }
-    public JsonObject? Request { get; set; }
-    public JsonObject? ResponseText { get; set; }
+    /// <summary>
+    /// <c>llm_summary</c>, <c>llm_request</c>, <c>llm_response_text</c>: what set_logging leaves for
+    /// loggers. Kept in <see cref="ApiCtx.Items"/> under those names, where loggers of other
+    /// assemblies (kafka-logger) read them.
+    /// </summary>
+    public JsonObject? Summary { get => Api.Items.GetValueOrDefault("llm_summary") as JsonObject; set => Api.Items["llm_summary"] = value; }
+    public JsonObject? Request { get => Api.Items.GetValueOrDefault("llm_request") as JsonObject; set => Api.Items["llm_request"] = value; }
+    public JsonObject? ResponseText { get => Api.Items.GetValueOrDefault("llm_response_text") as JsonObject; set => Api.Items["llm_response_text"] = value; }
     /// <summary><c>ai_retries</c> (ai-proxy-multi).</summary>
     public int Retries { get; set; }
 
