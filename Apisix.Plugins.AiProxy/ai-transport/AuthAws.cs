@@ -157,7 +157,7 @@ public static class AuthAws
         return null;
     }
 
-    private static IEnumerable<KeyValuePair<string, string>> QueryPairs(JsonObject query)
+    internal static IEnumerable<KeyValuePair<string, string>> QueryPairs(JsonObject query)
     {
         foreach (var (k, v) in query)
         {
