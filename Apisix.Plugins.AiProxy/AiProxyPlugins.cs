@@ -27,6 +27,8 @@ public static class AiProxyPlugins
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));
         modules.AddObject(AiTransport.AuthAwsBridge.Name, worker => new AiTransport.AuthAwsBridge(worker));
         modules.AddObject(AiProtocols.ProtocolsBridge.Name, worker => new AiProtocols.ProtocolsBridge(worker));
+        modules.AddObject(AiTransport.GoogleCloudOAuthBridge.Name, _ => new AiTransport.GoogleCloudOAuthBridge());
+        modules.AddObject(Bridges.VertexAiBridge.Name, worker => new Bridges.VertexAiBridge(worker));
         modules.AddObject(Bridges.AnthropicMessagesToOpenAiChatBridge.Name,
             worker => new Bridges.AnthropicMessagesToOpenAiChatBridge(worker));
     }

@@ -72,7 +72,7 @@ public class ProviderBase
     /// <c>build_request(ctx, conf, request_body, opts)</c>: the request to send upstream, or
     /// null, the error and (when the client is at fault) its status.
     /// </summary>
-    public virtual Task<(AiHttpParams? Params, string? Error, int? Code)> BuildRequestAsync(
+    public virtual async Task<(AiHttpParams? Params, string? Error, int? Code)> BuildRequestAsync(
         ApiCtx ctx, JsonObject conf, JsonNode requestBody, ExtraOpts opts)
     {
         var ai = AiCtx.For(ctx);
@@ -98,8 +98,9 @@ public class ProviderBase
         string? token = null;
         if (auth["gcp"] != null)
         {
-            // Google service-account tokens (ai-transport/auth.lua with google-cloud-oauth) are not ported yet.
-            return Result(null, "failed to get gcp access token: gcp service account auth is not supported by this port");
+            var (accessToken, tokenErr) = await Auth.FetchGcpAccessTokenAsync(ctx, opts.Name, auth["gcp"]);
+            if (accessToken == null) return Result(null, "failed to get gcp access token: " + (tokenErr ?? "unknown"));
+            token = accessToken;
         }
 
         var parsedUrl = opts.Endpoint != null ? Apisix.Core.Utils.SocketUrl.Parse(opts.Endpoint) : null;
@@ -211,8 +212,8 @@ public class ProviderBase
         return Result(pars, null);
     }
 
-    private static Task<(AiHttpParams?, string?, int?)> Result(AiHttpParams? p, string? err, int? code = null) =>
-        Task.FromResult((p, err, code));
+    private static (AiHttpParams?, string?, int?) Result(AiHttpParams? p, string? err, int? code = null) =>
+        (p, err, code);
 
     /// <summary>
     /// <c>parse_response(ctx, res, client_proto, converter, conf)</c>: reads a whole (non-stream)
