@@ -76,7 +76,9 @@ public sealed class AiProxyPlugin : IPlugin, IAccessPhase, IBeforeProxyPhase, IL
     }
 
     /// <summary><c>_M.log(conf, ctx)</c>: release the active-connection gauge, leave the logging fields.</summary>
-    public ValueTask LogAsync(JsonObject conf, ApiCtx ctx)
+    public ValueTask LogAsync(JsonObject conf, ApiCtx ctx) => LogPhase(conf, ctx);
+
+    internal static ValueTask LogPhase(JsonObject conf, ApiCtx ctx)
     {
         var ai = AiCtx.For(ctx);
         if (ai.ActiveConnectionsTracked)

@@ -259,21 +259,6 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
         return new PhaseResult(code, body);
     }
 
-    /// <summary><c>_M.log(conf, ctx)</c>, as ai-proxy's.</summary>
-    public ValueTask LogAsync(JsonObject conf, ApiCtx ctx)
-    {
-        var ai = AiCtx.For(ctx);
-        if (ai.ActiveConnectionsTracked)
-        {
-            Exporter.DecLlmActiveConnections(ctx);
-            ai.ActiveConnectionsTracked = false;
-        }
-        if (conf["logging"] is JsonObject logging)
-        {
-            AiProxyBase.SetLogging(ctx,
-                JsonScalars.TryGetBoolean(logging["summaries"], out var s) && s,
-                JsonScalars.TryGetBoolean(logging["payloads"], out var p) && p);
-        }
-        return ValueTask.CompletedTask;
-    }
+    /// <summary><c>_M.log(conf, ctx)</c>: the same as ai-proxy's.</summary>
+    public ValueTask LogAsync(JsonObject conf, ApiCtx ctx) => AiProxyPlugin.LogPhase(conf, ctx);
 }
