@@ -166,7 +166,7 @@ public sealed class BedrockConverse : IAiProtocol
         var system = Index(body, "system", "local 'body'");
         if (IsTable(system))
         {
-            var texts = TextsOf(system);
+            var texts = TextsOf(system!);
             if (texts.Count > 0)
                 messages.Add(new JsonObject { ["role"] = "system", ["content"] = Concat(texts, " ") });
         }
@@ -178,7 +178,7 @@ public sealed class BedrockConverse : IAiProtocol
                 if (!IsTable(message)) continue;
                 var content = Get(message, "content");
                 if (!IsTable(content)) continue;
-                var texts = TextsOf(content);
+                var texts = TextsOf(content!);
                 if (texts.Count > 0)
                     messages.Add(Table(("role", Clone(Get(message, "role"))), ("content", Concat(texts, " "))));
             }
