@@ -126,6 +126,14 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
         }
         state.Picker = picker;
 
+        if (FallbackStrategyHas(conf["fallback_strategy"], "instance_health_and_rate_limiting")
+            || FallbackStrategyHas(conf["fallback_strategy"], "rate_limiting"))
+        {
+            // upstream asks ai-rate-limiting whether the instance is available; that plugin is not ported
+            ctx.Log(LogLevel.Warn, "fallback_strategy asks for ai-rate-limiting, which this port does not have: "
+                                   + "instances are picked without its check");
+        }
+
         var count = (conf["instances"] as JsonArray)?.Count ?? 0;
         string? instanceName = null;
         for (var i = 0; i < count; i++)
