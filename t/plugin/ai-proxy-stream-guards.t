@@ -1,0 +1,89 @@
+# The guards against a runaway stream: a provider that never stops is cut off by duration or by
+# size, with the line saying which limit hit; before any output the client gets an error status.
+use t::APISIX 'no_plan';
+
+repeat_each(1);
+no_long_string();
+no_root_location();
+
+add_block_preprocessor(sub {
+    my ($block) = @_;
+
+    if (!$block->request) {
+        $block->set_value("request", "GET /t");
+    }
+
+    my $http_config = <<_EOC_;
+    server {
+        listen 6795;
+        default_type 'application/json';
+
+        location / {
+            content_by_lua_block {
+                ngx.header["Content-Type"] = "text/event-stream"
+                local big = ngx.var.uri:find("big", 1, true)
+                for i = 1, 200 do
+                    local text = big and string.rep("x", 400) or ("tick" .. i)
+                    local ok = ngx.print('data: {"choices":[{"delta":{"content":"' .. text .. '"}}]}\\n\\n')
+                    if not ok or not ngx.flush(true) then
+                        return
+                    end
+                    ngx.sleep(0.05)
+                end
+            }
+        }
+    }
+_EOC_
+
+    $block->set_value("http_config", $http_config);
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: routes: one limited by duration, one by size
+--- config
+    location /t {
+        content_by_lua_block {
+            local httpc = require("resty.http").new()
+            for id, spec in pairs({
+                ["1"] = {"slow", '"max_stream_duration_ms": 300'},
+                ["2"] = {"big", '"max_response_bytes": 2000'},
+            }) do
+                local res = assert(httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port
+                    .. "/apisix/admin/routes/" .. id, {method = "PUT", body =
+                    '{"uri":"/s' .. id .. '","plugins":{"ai-proxy":{"provider":"openai-compatible",'
+                    .. '"auth":{"header":{"Authorization":"Bearer k"}},' .. spec[2] .. ','
+                    .. '"override":{"endpoint":"http://127.0.0.1:6795/' .. spec[1] .. '/v1/chat/completions"}}}}'}))
+                assert(res.status < 300, res.body)
+            end
+            ngx.say("stored")
+        }
+    }
+--- response_body
+stored
+
+
+
+=== TEST 2: a stream running past max_stream_duration_ms is cut, with what was sent kept
+--- request
+POST /s1
+{"stream":true,"messages":[{"role":"user","content":"go"}]}
+--- response_body_like eval
+qr/tick1".*tick\d+/s
+--- response_body_unlike eval
+qr/tick200/
+--- error_log eval
+qr/aborting AI stream: max_stream_duration_ms exceeded; bytes=\d+ duration_ms=\d+ route_id=1/
+
+
+
+=== TEST 3: a stream growing past max_response_bytes is cut
+--- request
+POST /s2
+{"stream":true,"messages":[{"role":"user","content":"go"}]}
+--- error_log eval
+qr/aborting AI stream: max_response_bytes exceeded; bytes=\d+ duration_ms=\d+ route_id=2/
+--- response_body_unlike eval
+qr/(?:x{400}.*){10}/s
