@@ -27,6 +27,19 @@ public sealed partial class AiProxyMultiPlugin
     private static readonly ConditionalWeakTable<LuaWorker, NLua.LuaFunction> LuaResolvers = new();
 
     /// <summary>
+    /// <c>healthcheck_manager.init_worker()</c> for the instances of this plugin: the worker's
+    /// manager, reading instance confs from the routes requests run with. Called at worker start
+    /// (so its timer ticks from then, as upstream's does), or on first use.
+    /// </summary>
+    public static HealthcheckManager InitWorker(LuaWorker worker, Apisix.Core.Store.ConfigStore store, Apisix.Core.Config.ApisixConfig? config)
+    {
+        var manager = HealthcheckManager.InitWorker(worker, store, path => ResolveLive(worker, store, path));
+        manager.DisableUpstreamHealthcheck =
+            JsonScalars.TryGetBoolean(config?.Get("apisix", "disable_upstream_healthcheck"), out var off) && off;
+        return manager;
+    }
+
+    /// <summary>
     /// <c>core.resolver.parse_domain_all(host)</c>, called through the worker's Lua module so a
     /// test's replacement of it (or of <c>core.utils.dns_parse</c>) is what answers. Without
     /// that module (a plain nginx world) the worker's network answers.
@@ -67,13 +80,7 @@ public sealed partial class AiProxyMultiPlugin
         {
             var instance = instances[i];
             if (instance["checks"] == null) continue;
-            var manager = HealthcheckManager.Of(worker);
-            if (manager == null)
-            {
-                manager = HealthcheckManager.InitWorker(worker, store, path => ResolveLive(worker, store, path));
-                manager.DisableUpstreamHealthcheck =
-                    JsonScalars.TryGetBoolean(ctx.Config?.Get("apisix", "disable_upstream_healthcheck"), out var off) && off;
-            }
+            var manager = HealthcheckManager.Of(worker) ?? InitWorker(worker, store, ctx.Config);
             ResolveEndpoint(instance, host => ResolveAllOn(worker, host), ctx.Log);
             var path = resourceKey + "#plugins['ai-proxy-multi'].instances[" + i + "]";
             var version = store.Get(resourceKey)?.ModifiedIndex.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "0";

@@ -55,6 +55,9 @@ public sealed class Nginx : IAsyncDisposable
     /// <summary>Variables nginx itself does not know (APISIX's `$upstream_*`, `$llm_*`...).</summary>
     public Func<NgxRequest, string, string?>? ResolveVar { get; set; }
 
+    /// <summary>C# work of the init_worker phase (APISIX's http_init_worker), run on each worker's loop after init_worker_by_lua.</summary>
+    public List<Action<LuaWorker>> WorkerInit { get; } = new();
+
     /// <summary>The log phase: called for every finished request (the access log).</summary>
     public Action<NgxRequest>? OnLog { get; set; }
 
@@ -82,6 +85,7 @@ public sealed class Nginx : IAsyncDisposable
                 foreach (var chunk in Conf.InitByLua) await RunHook(w, chunk);
                 w.Phase = "init_worker";
                 foreach (var chunk in Conf.InitWorkerByLua) await RunHook(w, chunk);
+                foreach (var init in WorkerInit) init(w);
                 w.Phase = "timer";
             });
         }

@@ -68,6 +68,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);
         registry.Load(config.Plugins);
         var apisix = new ApisixHttp(config, _store, registry);
+        // http_init_worker: the health-check manager's timers start with each worker
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
 
         if (block.Text("extra_init_by_lua") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
