@@ -135,6 +135,9 @@ public sealed class Nginx : IAsyncDisposable
         var worker = Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
         var conn = Interlocked.Increment(ref _connections);
         var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker };
+        // a regex location's captures are $1, $2... (ngx.var[1])
+        if (location?.Regex?.Match(Uri.UnescapeDataString(path)) is { Success: true } m)
+            for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
         await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
     }
 

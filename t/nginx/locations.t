@@ -88,3 +88,18 @@ __DATA__
 GET /with%20space
 --- response_body chomp
 decoded
+
+
+
+=== TEST 6: a regex location keeps its backslash classes, and its captures are $1, $2
+--- config
+    location ~ ^/v(\d+)/(\w+)\.json$ {
+        content_by_lua_block {
+            ngx.say("version ", ngx.var[1], ", item ", ngx.var[2])
+        }
+    }
+    location / { return 200 "fallback"; }
+--- request eval
+["GET /v2/models.json", "GET /v2/models-json"]
+--- response_body eval
+["version 2, item models\n", "fallback"]

@@ -96,8 +96,7 @@ public sealed class NginxConfParser
             {
                 if (_text[_pos] == '\\' && _pos + 1 < _text.Length)
                 {
-                    var n = _text[_pos + 1];
-                    sb.Append(n switch { 'n' => '\n', 't' => '\t', 'r' => '\r', _ => n });
+                    sb.Append(Unescape(_text[_pos + 1]));
                     _pos += 2;
                     continue;
                 }
@@ -110,11 +109,22 @@ public sealed class NginxConfParser
         }
         while (_pos < _text.Length && !char.IsWhiteSpace(_text[_pos]) && _text[_pos] is not (';' or '{' or '}'))
         {
-            if (_text[_pos] == '\\' && _pos + 1 < _text.Length) { sb.Append(_text[_pos + 1]); _pos += 2; continue; }
+            if (_text[_pos] == '\\' && _pos + 1 < _text.Length) { sb.Append(Unescape(_text[_pos + 1])); _pos += 2; continue; }
             sb.Append(_text[_pos++]);
         }
         return sb.ToString();
     }
+
+    // ngx_conf_read_token undoes only these escapes; any other backslash stays, so regexes
+    // such as `\w` or `\.` in a location reach the regex engine intact.
+    private static string Unescape(char next) => next switch
+    {
+        'n' => "\n",
+        't' => "\t",
+        'r' => "\r",
+        '"' or '\'' or '\\' => next.ToString(),
+        _ => "\\" + next,
+    };
 
     private void SkipSpaceAndComments()
     {
