@@ -5,6 +5,7 @@ local core = require("apisix.core")
 local impl = __bridge("apisix.plugins.ai-protocols")
 local error = error
 local type = type
+local ipairs = ipairs
 
 local _M = {}
 
@@ -30,11 +31,6 @@ function _M.matches(body, ctx)
 end
 
 
-function _M.is_streaming(body)
-    return call("is_streaming", body).r1
-end
-
-
 function _M.parse_sse_event(event, ctx, state)
     local uri = type(ctx) == "table" and ctx.var and ctx.var.uri or nil
     local res, logs, err = impl:AnthropicParseSseEvent(event, uri)
@@ -44,39 +40,9 @@ function _M.parse_sse_event(event, ctx, state)
 end
 
 
-function _M.extract_response_text(res_body)
-    return call("extract_response_text", res_body).r1
-end
-
-
-function _M.build_simple_request(system_prompt, user_content, opts)
-    return call("build_simple_request", system_prompt, user_content, opts).r1
-end
-
-
 function _M.extract_usage(res_body)
     local out = call("extract_usage", res_body)
     return out.r1, out.r2
-end
-
-
-function _M.has_tool_call(res_body)
-    return call("has_tool_call", res_body).r1
-end
-
-
-function _M.extract_end_user_id(body)
-    return call("extract_end_user_id", body).r1
-end
-
-
-function _M.extract_request_content(body)
-    return call("extract_request_content", body).r1
-end
-
-
-function _M.get_messages(body)
-    return call("get_messages", body).r1
 end
 
 
@@ -92,33 +58,15 @@ function _M.append_messages(body, msgs)
 end
 
 
-function _M.get_request_content(body)
-    return call("get_request_content", body).r1
-end
-
-
-function _M.build_deny_response(opts)
-    return call("build_deny_response", opts).r1
-end
-
-
-function _M.empty_usage()
-    return call("empty_usage").r1
-end
-
-
-function _M.is_data_event(event)
-    return call("is_data_event", event).r1
-end
-
-
-function _M.is_done_event(event)
-    return call("is_done_event", event).r1
-end
-
-
-function _M.build_done_event()
-    return call("build_done_event").r1
+-- the functions whose one result C# returns as is
+for _, name in ipairs({
+    "is_streaming", "extract_response_text", "build_simple_request", "has_tool_call",
+    "extract_end_user_id", "extract_request_content", "get_messages", "get_request_content",
+    "build_deny_response", "empty_usage", "is_data_event", "is_done_event", "build_done_event",
+}) do
+    _M[name] = function(a1, a2, a3)
+        return call(name, a1, a2, a3).r1
+    end
 end
 
 
