@@ -159,6 +159,26 @@ public sealed partial class AiProxyMultiPlugin
         return health.Status;
     }
 
+    // lrucache_health_status: the health of a conf's instances, kept while nothing it depends on changed
+    private static readonly ConditionalWeakTable<JsonObject, StrongBox<(string Version, HealthStatus Status)>> HealthStatuses = new();
+
+    /// <summary><c>get_health_status_ver</c>: each instance's node version and checker status.</summary>
+    private static string GetHealthStatusVer(JsonObject conf, Dictionary<string, Healthchecker?> checkers) =>
+        string.Join("-", (conf["instances"] as JsonArray ?? new JsonArray()).OfType<JsonObject>()
+            .Select(ins => (CtxVar.ToVarString(ins["_nodes_ver"]) ?? "0") + ":"
+                           + (checkers.GetValueOrDefault(S(ins["name"]) ?? "") is { } c
+                               ? c.StatusVer.ToString(System.Globalization.CultureInfo.InvariantCulture) : "x")));
+
+    /// <summary><c>fetch_health_status</c> (the chash path): cached health, applied to the instances.</summary>
+    private static Dictionary<string, bool>? FetchHealthStatus(ApiCtx ctx, JsonObject conf,
+        Dictionary<string, Healthchecker?> checkers, string version)
+    {
+        var key = version + "#" + GetHealthStatusVer(conf, checkers);
+        var box = HealthStatuses.GetValue(conf, _ => new StrongBox<(string, HealthStatus)>((key, CreateHealthStatus(ctx, conf, checkers))));
+        if (box.Value.Version != key) box.Value = (key, CreateHealthStatus(ctx, conf, checkers));
+        return ApplyHealthStatus(conf, box.Value.Status);
+    }
+
     /// <summary><c>fetch_health_instances</c>: the instances the picker is built from, unhealthy ones left out.</summary>
     private static List<(int Priority, List<(string Id, int Weight)> Nodes)> FetchHealthInstances(ApiCtx ctx, JsonObject conf,
         Dictionary<string, Healthchecker?> checkers)

@@ -28,7 +28,7 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
         _ => JsonScalars.TryGetString(strategy, out var one) && one == name,
     };
 
-    private static string Str(JsonNode? n) => JsonScalars.TryGetString(n, out var s) ? s : "";
+    private static string Str(JsonNode? n) => S(n) ?? "";
 
     private static int Int(JsonNode? n, int dflt) => JsonScalars.TryGetNumber(n, out var d) ? (int)d : dflt;
 
@@ -113,7 +113,7 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
         var isChash = Str(conf["balancer"]?["algorithm"]) == "chash";
         var version = ctx.ConfVersion ?? "";
         Dictionary<string, bool>? healthStatus = null;
-        if (isChash) healthStatus = ApplyHealthStatus(conf, CreateHealthStatus(ctx, conf, checkers));
+        if (isChash) healthStatus = FetchHealthStatus(ctx, conf, checkers, version);
         else version += "#" + GetCheckersStatusVer(conf, checkers);
 
         var state = Balancer(ctx);
