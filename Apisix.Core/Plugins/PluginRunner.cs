@@ -66,8 +66,10 @@ public sealed class PluginRunner(PluginRegistry registry)
     /// </summary>
     public async Task<bool> RunPluginAsync(string phase, ApiCtx ctx)
     {
-        foreach (var (plugin, conf) in ctx.Plugins.ToList())
+        // by index over the live list, as plugin.lua walks ctx.plugins
+        for (var i = 0; i < ctx.Plugins.Count; i++)
         {
+            var (plugin, conf) = ctx.Plugins[i];
             PhaseResult result;
             ctx.PluginName = plugin.Name;
             switch (phase)
