@@ -63,6 +63,14 @@ public sealed class Nginx : IAsyncDisposable
 
     public int Pid(LuaWorker w) => _basePid + w.Id;
 
+    /// <summary>Time requests spent in `ngx.sleep` (a benchmark's "the tests' own sleeps").</summary>
+    public SleepMeter RequestSleeps { get; } = new();
+
+    private int _inFlight;
+
+    /// <summary>Requests being served, from arrival to the end of their log phase.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>
@@ -138,7 +146,9 @@ public sealed class Nginx : IAsyncDisposable
         // a regex location's captures are $1, $2... (ngx.var[1])
         if (location?.Regex?.Match(Uri.UnescapeDataString(path)) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
-        await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
+        Interlocked.Increment(ref _inFlight);
+        try { await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null)); }
+        finally { Interlocked.Decrement(ref _inFlight); }
     }
 
     private static readonly System.Text.RegularExpressions.Regex SetVarPattern = new(@"\$\{(\w+)\}|\$(\w+)");

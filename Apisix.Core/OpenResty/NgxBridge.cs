@@ -108,11 +108,14 @@ public sealed class NgxBridge(LuaWorker worker)
     public object? ParseHttpTime(string s) =>
         DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeSeconds() : null;
 
-    public long Sleep(double seconds) => worker.NewOp(SleepOp(seconds, worker.Stopping));
+    public long Sleep(double seconds) => worker.NewOp(SleepOp(seconds, Req != null ? Nginx.RequestSleeps : null, worker.Stopping));
 
-    private static async Task<object?[]> SleepOp(double seconds, CancellationToken ct)
+    /// <summary>Sleeps on a request's path are metered; a timer's background sleeps are not.</summary>
+    private static async Task<object?[]> SleepOp(double seconds, SleepMeter? meter, CancellationToken ct)
     {
-        await Task.Delay(TimeSpan.FromSeconds(seconds), ct);
+        var delay = TimeSpan.FromSeconds(seconds);
+        if (meter != null) await meter.SleepAsync(delay, ct);
+        else await Task.Delay(delay, ct);
         return [];
     }
 

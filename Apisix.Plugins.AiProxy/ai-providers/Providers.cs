@@ -19,4 +19,8 @@ public static class Providers
 
     /// <summary>The provider module of that name, or null (a failed require).</summary>
     public static ProviderBase? Require(string name) => Modules.TryGetValue(name, out var get) ? get() : null;
+
+    /// <summary>The public hosts providers call when an instance sets no endpoint (api.openai.com...).</summary>
+    public static IEnumerable<string> DefaultHosts() =>
+        Modules.Values.Select(get => get().Host).OfType<string>().Distinct(StringComparer.Ordinal);
 }

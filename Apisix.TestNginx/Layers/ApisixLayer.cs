@@ -76,6 +76,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         if (block.Text("extra_init_worker_by_lua") is { } initWorker)
             world.Conf.InitWorkerByLua.Add(new LuaChunk(initWorker, "init_worker_by_lua(nginx.conf:1)", 1));
 
+        world.OnNginx.Add(nginx => NoteInternetUse(world, nginx));
         AddMockUpstream(world);
         CiServices.Add(world);
         world.OnNginx.Add(nginx => nginx.OnLog = req =>
@@ -97,6 +98,28 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         return null;
     }
 
+    private static readonly HashSet<string> PublicProviderHosts =
+        new(Apisix.Plugins.AiProxy.AiProviders.Providers.DefaultHosts(), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A block whose route names no endpoint sends the gateway to the provider's public host,
+    /// which this in-memory network cannot reach: if connecting there fails and the block then
+    /// fails, the block needed the internet and is skipped with that reason.
+    /// </summary>
+    private static void NoteInternetUse(BlockWorld world, Nginx nginx)
+    {
+        var connect = nginx.TcpConnectAsync;
+        nginx.TcpConnectAsync = async (host, port, ct) =>
+        {
+            try { return await connect(host, port, ct); }
+            catch (IOException) when (PublicProviderHosts.Contains(host))
+            {
+                world.SkipIfFailed = $"needs the real internet (the gateway called {host}:{port})";
+                throw;
+            }
+        };
+    }
+
     private static void ConfigureApisixLocations(BlockWorld world, TestBlock block, ApisixHttp apisix, bool controlApi)
     {
         var server = world.Conf.Servers[0];
@@ -116,7 +139,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
             Modifier = "", Pattern = "/",
             AccessHandler = async req =>
             {
-                if (wait > 0) await Task.Delay(TimeSpan.FromSeconds(wait));
+                // t::APISIX's access_by_lua sleeps before every gateway request ("wait for etcd sync")
+                if (wait > 0) await req.Nginx.RequestSleeps.SleepAsync(TimeSpan.FromSeconds(wait), req.Nginx.Stopping);
             },
             Handler = apisix.HttpAccessPhaseAsync,
         };

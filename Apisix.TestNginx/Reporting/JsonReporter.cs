@@ -7,7 +7,7 @@ namespace Apisix.TestNginx.Reporting;
 /// A machine-readable report, UTF-8:
 /// <code>
 /// {"files":[{"file":"t/plugin/x.t","blocks":[
-///   {"index":1,"name":"TEST 1: ...","status":"pass|fail|skip","message":null|"...","elapsed_ms":12}]}],
+///   {"index":1,"name":"TEST 1: ...","status":"pass|fail|skip","message":null|"...","elapsed_ms":12,"slept_ms":0}]}],
 ///  "summary":{"passed":1,"failed":0,"skipped":0}}
 /// </code>
 /// A file with an error also has <c>"error":"..."</c>; a block with warnings also has <c>"warnings":[...]</c>.
@@ -49,6 +49,7 @@ public static class JsonReporter
                 if (b.Message == null) json.WriteNull("message");
                 else json.WriteString("message", ByteStrings.ToText(b.Message));
                 json.WriteNumber("elapsed_ms", (long)b.Elapsed.TotalMilliseconds);
+                json.WriteNumber("slept_ms", (long)b.Slept.TotalMilliseconds);
                 if (b.Warnings.Count > 0)
                 {
                     json.WriteStartArray("warnings");

@@ -22,6 +22,9 @@ public sealed class BlockOutcome
     public List<string> Warnings { get; set; } = new();
     public TimeSpan Elapsed { get; set; }
 
+    /// <summary>Of <see cref="Elapsed"/>, the time the block's own sleeps took (`ngx.sleep` on requests, `--- wait`).</summary>
+    public TimeSpan Slept { get; set; }
+
     /// <summary>The outcome of a checked block: pass or fail with the checker's messages and warnings.</summary>
     public static BlockOutcome From(int index, string name, BlockCheckResult check, TimeSpan elapsed) => new()
     {

@@ -27,6 +27,11 @@ public sealed class BlockWorld
     public string ServerName { get; set; } = "localhost";
     /// <summary>Why the block cannot run here (skipped with this reason), or null.</summary>
     public string? SkipReason { get; set; }
+    /// <summary>
+    /// Set while the block runs when it tried to reach something this machine cannot (a public
+    /// provider on the internet): if the block then fails, it is skipped with this reason instead.
+    /// </summary>
+    public string? SkipIfFailed { get; set; }
     /// <summary>Lines of the access log, in order.</summary>
     public List<string> AccessLog { get; } = new();
     /// <summary>Called once the nginx is built, before it starts.</summary>

@@ -16,8 +16,11 @@ namespace Apisix.TestNginx.Runner;
 /// </summary>
 public sealed class FileRunner(string root)
 {
-    /// <summary>Test::Nginx's TEST_NGINX_SLEEP: the pause after a response before the logs are read.</summary>
-    private static readonly TimeSpan LogSettle = TimeSpan.FromMilliseconds(45);
+    /// <summary>
+    /// Before the logs are read: requests still in their log phase may take this long to end,
+    /// then Test::Nginx's TEST_NGINX_SLEEP (15 ms) lets timers they started write their lines.
+    /// </summary>
+    private static readonly TimeSpan LogSettle = TimeSpan.FromMilliseconds(45), TestNginxSleep = TimeSpan.FromMilliseconds(15);
 
     public async Task<FileOutcome> RunAsync(string path, Action<BlockOutcome>? onBlock = null)
     {
@@ -99,8 +102,8 @@ public sealed class FileRunner(string root)
                 results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle));
 
             if (double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var wait))
-                await Task.Delay(TimeSpan.FromSeconds(wait));
-            await Task.Delay(LogSettle);
+                await nginx.RequestSleeps.SleepAsync(TimeSpan.FromSeconds(wait), CancellationToken.None);
+            await SettleAsync(nginx);
 
             if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
             {
@@ -109,7 +112,10 @@ public sealed class FileRunner(string root)
             }
             var check = BlockChecker.Run(block, results, log.Lines, world.AccessLog,
                 new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root });
-            return BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
+            if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
+            var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
+            outcome.Slept = nginx.RequestSleeps.Total;
+            return outcome;
         }
         catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
                                       or Core.Config.ConfigException)
@@ -126,6 +132,13 @@ public sealed class FileRunner(string root)
             if (nginx != null) await nginx.DisposeAsync();
             foreach (var stop in world.OnStop) await stop();
         }
+    }
+
+    private static async Task SettleAsync(Nginx nginx)
+    {
+        var sw = Stopwatch.StartNew();
+        while (nginx.InFlight > 0 && sw.Elapsed < LogSettle) await Task.Delay(1);
+        await Task.Delay(TestNginxSleep);
     }
 
     /// <summary>Where a block's requests go: the emulated nginx on this file's network.</summary>

@@ -55,11 +55,11 @@ public static class RunCommand
         var done = new TaskCompletionSource[files.Count];
         for (var i = 0; i < files.Count; i++) done[i] = new TaskCompletionSource();
         using var gate = new SemaphoreSlim(jobs);
-        var runs = files.Select(async (f, i) =>
+        var runs = RunOrder.LongestFirst(files).Select(async i =>
         {
             await gate.WaitAsync();
-            try { outcomes[i] = await new FileRunner(root).RunAsync(f); }
-            catch (Exception e) { outcomes[i] = new FileOutcome { File = f, Error = "runner error: " + e }; }
+            try { outcomes[i] = await new FileRunner(root).RunAsync(files[i]); }
+            catch (Exception e) { outcomes[i] = new FileOutcome { File = files[i], Error = "runner error: " + e }; }
             finally { gate.Release(); done[i].SetResult(); }
         }).ToList();
 
@@ -74,12 +74,7 @@ public static class RunCommand
         }
         await Task.WhenAll(runs);
         var totals = tap.Finish();
-        if (bench)
-        {
-            var blocks = totals.Passed + totals.Failed + totals.Skipped;
-            var secs = clock.Elapsed.TotalSeconds;
-            output.WriteLine($"bench: {blocks} blocks in {files.Count} files, {secs:0.00} s, {blocks / secs:0.0} blocks/s ({jobs} jobs)");
-        }
+        if (bench) BenchReport.Write(output, outcomes, clock.Elapsed, jobs);
         if (json != null) JsonReporter.Write(outcomes, json);
         return totals.Failed > 0 ? 1 : 0;
     }
