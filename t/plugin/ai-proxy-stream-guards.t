@@ -1,5 +1,7 @@
 # The guards against a runaway stream: a provider that never stops is cut off by duration or by
 # size, with the line saying which limit hit; before any output the client gets an error status.
+# A whole (not streamed) answer is held to max_response_bytes too: refused up front when its
+# Content-Length says it is too big, or as soon as the chunks read pass the limit.
 use t::APISIX 'no_plan';
 
 repeat_each(1);
@@ -17,6 +19,28 @@ add_block_preprocessor(sub {
     server {
         listen 6795;
         default_type 'application/json';
+
+        location /whole/ {
+            content_by_lua_block {
+                -- a plain JSON answer, far bigger than the route accepts; the padding is
+                -- a long assistant message so the body stays valid JSON throughout
+                local head = '{"choices":[{"index":0,"message":{"role":"assistant","content":"'
+                local tail = '"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'
+                local body = head .. string.rep("z", 30000) .. tail
+                ngx.header["Content-Type"] = "application/json"
+                if ngx.var.uri:find("sized", 1, true) then
+                    ngx.header["Content-Length"] = #body
+                    ngx.print(body)
+                    return
+                end
+                -- no length announced: the same body in 3000-byte chunks
+                for i = 1, #body, 3000 do
+                    if not ngx.print(body:sub(i, i + 2999)) or not ngx.flush(true) then
+                        return
+                    end
+                end
+            }
+        }
 
         location / {
             content_by_lua_block {
@@ -42,7 +66,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: routes: one limited by duration, one by size
+=== TEST 1: routes: one limited by duration, one by size, two whole answers limited by size
 --- config
     location /t {
         content_by_lua_block {
@@ -50,6 +74,8 @@ __DATA__
             for id, spec in pairs({
                 ["1"] = {"slow", '"max_stream_duration_ms": 300'},
                 ["2"] = {"big", '"max_response_bytes": 2000'},
+                ["3"] = {"whole/sized", '"max_response_bytes": 4096'},
+                ["4"] = {"whole/chunked", '"max_response_bytes": 4096'},
             }) do
                 local res = assert(httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port
                     .. "/apisix/admin/routes/" .. id, {method = "PUT", body =
@@ -87,3 +113,31 @@ POST /s2
 qr/aborting AI stream: max_response_bytes exceeded; bytes=\d+ duration_ms=\d+ route_id=2/
 --- response_body_unlike eval
 qr/(?:x{400}.*){10}/s
+
+
+
+=== TEST 4: a whole answer whose Content-Length is over max_response_bytes is refused with 502
+--- request
+POST /s3
+{"messages":[{"role":"user","content":"go"}]}
+--- error_code: 502
+--- response_body chomp
+max_response_bytes exceeded
+--- error_log eval
+qr/aborting AI response: Content-Length 30136 exceeds max_response_bytes 4096/
+--- no_error_log
+aborting AI stream
+
+
+
+=== TEST 5: a whole answer without a length is refused once the chunks read pass the limit
+--- request
+POST /s4
+{"messages":[{"role":"user","content":"go"}]}
+--- error_code: 502
+--- response_body chomp
+max_response_bytes exceeded
+--- error_log eval
+qr/aborting AI response: body size exceeds max_response_bytes 4096 \(read \d+ bytes\)/
+--- no_error_log
+aborting AI response: Content-Length
