@@ -30,7 +30,8 @@ public sealed class ErrorLog
 
     public static string Tag(LogLevel l) => l switch
     {
-        LogLevel.Stderr => "stderr", LogLevel.Emerg => "emerg", LogLevel.Alert => "alert", LogLevel.Crit => "crit",
+        // nginx's err_levels[0] is the empty string: an ngx.STDERR line reads "[] 123#123: ..."
+        LogLevel.Stderr => "", LogLevel.Emerg => "emerg", LogLevel.Alert => "alert", LogLevel.Crit => "crit",
         LogLevel.Error => "error", LogLevel.Warn => "warn", LogLevel.Notice => "notice", LogLevel.Info => "info",
         _ => "debug",
     };

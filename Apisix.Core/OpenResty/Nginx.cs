@@ -163,7 +163,8 @@ public sealed class Nginx : IAsyncDisposable
             var loc = req.Location;
             if (noLocation)
             {
-                await SendErrorPage(req, 404);
+                // no location matched: the server's own configuration serves it (the static module)
+                await ServeStaticAsync(req, null);
                 return;
             }
             // `set $name value;` runs in the rewrite phase, before access and content
@@ -179,12 +180,26 @@ public sealed class Nginx : IAsyncDisposable
             req.Phase = "content";
             if (loc.Return is { } ret)
             {
-                if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
+                if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
+                {
+                    // `return 3xx URL`: the URL is the Location; one starting with "/" is made
+                    // absolute (absolute_redirect, port_in_redirect) from the Host and local port
+                    var location = ret.Text;
+                    if (location.StartsWith('/'))
+                    {
+                        var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
+                        var port = req.Http.Connection.LocalPort;
+                        location = $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
+                    }
+                    req.SetResponseHeader("Location", location);
+                    await SendErrorPage(req, ret.Code);
+                }
+                else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
                 else await SendErrorPage(req, ret.Code);
             }
             else if (loc.Handler != null) await loc.Handler(req);
             else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
-            else await SendErrorPage(req, 404);
+            else await ServeStaticAsync(req, loc);
             await req.FinishAsync();
         }
         catch (Exception e)
@@ -221,6 +236,90 @@ public sealed class Nginx : IAsyncDisposable
         }
         return true;
     }
+
+    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// nginx's index and static modules for a location without another content handler: the file
+    /// at root + URI, an index file for a URI ending in `/` (an internal redirect, so locations
+    /// are matched again), else 404 / 403 with the error-log line nginx writes.
+    /// </summary>
+    private async Task ServeStaticAsync(NgxRequest req, LocationConf? loc, int redirects = 0)
+    {
+        if (req.Method is not ("GET" or "HEAD" or "POST"))
+        {
+            await SendErrorPage(req, 405);
+            return;
+        }
+        var uri = req.Uri;
+        var root = StaticRoot(req.Server, loc);
+        if (uri.EndsWith('/'))
+        {
+            var indexes = loc?.Index ?? ["index.html"];
+            foreach (var index in indexes)
+            {
+                if (StaticFile(root + uri + index) == null) continue;
+                req.Uri = uri + index;
+                var next = req.Server.Match(req.Uri);
+                if (redirects < 10 && (next == null || next.IsStatic)) await ServeStaticAsync(req, next, redirects + 1);
+                else await ServeFileAsync(req, loc, root + req.Uri);
+                return;
+            }
+            if (!StaticDirExists(root + uri))
+            {
+                req.Log(LogLevel.Error, $"\"{root}{uri}{indexes.FirstOrDefault()}\" is not found (2: No such file or directory)");
+                await SendErrorPage(req, 404);
+                return;
+            }
+            req.Log(LogLevel.Error, $"directory index of \"{root}{uri}\" is forbidden");
+            await SendErrorPage(req, 403);
+            return;
+        }
+        await ServeFileAsync(req, loc, root + uri);
+    }
+
+    private async Task ServeFileAsync(NgxRequest req, LocationConf? loc, string path)
+    {
+        var data = StaticFile(path);
+        if (data == null)
+        {
+            req.Log(LogLevel.Error, $"open() \"{path}\" failed (2: No such file or directory)");
+            await SendErrorPage(req, 404);
+            return;
+        }
+        if (req.Method == "POST")
+        {
+            await SendErrorPage(req, 405);
+            return;
+        }
+        var mtime = Conf.Files.ContainsKey(path) ? _started : new DateTimeOffset(File.GetLastWriteTimeUtc(path));
+        var secs = mtime.ToUnixTimeSeconds();
+        req.SetResponseHeader("Last-Modified", mtime.ToString("r", System.Globalization.CultureInfo.InvariantCulture));
+        req.SetResponseHeader("ETag", $"\"{secs:x}-{data.Length:x}\"");
+        req.SetResponseHeader("Accept-Ranges", "bytes");
+        // nginx's built-in types when no `types` block is configured; else default_type
+        var type = Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".html" => "text/html",
+            ".gif" => "image/gif",
+            ".jpg" => "image/jpeg",
+            _ => null,
+        };
+        await req.SendSimpleAsync(200, System.Text.Encoding.Latin1.GetString(data), type);
+    }
+
+    private string StaticRoot(ServerConf server, LocationConf? loc)
+    {
+        var root = (loc?.Root ?? server.Root ?? "html").TrimEnd('/');
+        return Path.IsPathRooted(root) ? root : Path.Combine(Prefix, root);
+    }
+
+    private byte[]? StaticFile(string path) =>
+        Conf.Files.TryGetValue(path, out var data) ? data
+        : File.Exists(path) ? File.ReadAllBytes(path) : null;
+
+    private bool StaticDirExists(string dir) =>
+        Directory.Exists(dir) || Conf.Files.Keys.Any(k => k.StartsWith(dir, StringComparison.Ordinal));
 
     public static Task SendErrorPage(NgxRequest req, int status)
     {

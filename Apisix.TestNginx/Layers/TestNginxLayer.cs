@@ -19,7 +19,7 @@ public class TestNginxLayer(string root)
     protected static string? Env(TestFile file, string name) =>
         file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
 
-    /// <summary>The error-log level when neither the file nor TEST_NGINX_LOG_LEVEL sets one.</summary>
+    /// <summary>The error-log level when neither the block, the file nor TEST_NGINX_LOG_LEVEL sets one.</summary>
     protected virtual string DefaultLogLevel => "debug";
 
     /// <summary>Defaults this layer injects into a block after the file's preprocessors ran.</summary>
@@ -29,7 +29,9 @@ public class TestNginxLayer(string root)
     public virtual void Build(BlockWorld world, TestBlock block, TestFile file)
     {
         world.Workers = Math.Max(1, file.Settings.Workers);
-        world.LogLevel = ErrorLog.Parse(Env(file, "TEST_NGINX_LOG_LEVEL") ?? file.Settings.LogLevel ?? DefaultLogLevel);
+        // Test::Nginx: a block's `--- log_level` over the file's log_level() over TEST_NGINX_LOG_LEVEL
+        world.LogLevel = ErrorLog.Parse(block.Text("log_level")?.Trim() is { Length: > 0 } blockLevel ? blockLevel
+            : file.Settings.LogLevel ?? Env(file, "TEST_NGINX_LOG_LEVEL") ?? DefaultLogLevel);
         if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT"), out var port)) world.ServerPort = port;
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
@@ -49,8 +51,26 @@ public class TestNginxLayer(string root)
         if (block.Text("config") is { } config)
             HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, "nginx.conf"));
         world.Conf.Servers.Insert(0, server);
+        // Test::Nginx writes html/index.html into the server root for every block
+        world.Conf.Files[Path.Combine(HtmlDir, "index.html")] = IndexHtml;
+        if (AddsRootLocation(file))
+            server.AddLocation(new LocationConf { Modifier = "", Pattern = "/", Root = HtmlDir, Index = ["index.html", "index.htm"] },
+                "nginx.conf (Test::Nginx's root location; the file may call no_root_location())");
         ConfigureMainServer(world, server, block, file);
     }
+
+    /// <summary>The server root's html directory (nginx's prefix is t/servroot).</summary>
+    protected string HtmlDir => Path.Combine(Root, "t", "servroot", "html");
+
+    private static readonly byte[] IndexHtml =
+        System.Text.Encoding.ASCII.GetBytes("<html><head><title>It works!</title></head><body>It works!</body></html>");
+
+    /// <summary>
+    /// Whether Test::Nginx appends its `location / { root html; index index.html index.htm; }` to
+    /// the 1984 server: unless the file called no_root_location(). t::APISIX calls it itself.
+    /// </summary>
+    protected virtual bool AddsRootLocation(TestFile file) =>
+        !file.Settings.NoRootLocation && file.Settings.Module.StartsWith("Test::Nginx", StringComparison.Ordinal);
 
     /// <summary>Where a layer adds its own locations to the 1984 server.</summary>
     protected virtual void ConfigureMainServer(BlockWorld world, ServerConf server, TestBlock block, TestFile file) { }

@@ -1,5 +1,5 @@
 # Our own plain Test::Nginx file: the ngx encoding, hashing and argument helpers.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();

@@ -1,6 +1,6 @@
 # Our own plain Test::Nginx file: ngx.socket.tcp against a second server declared in
-# http_config (listen 1990), and the errors a cosocket reports.
-use Test::Nginx::Socket::Lua;
+# http_config (listen 1985), and the errors a cosocket reports.
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -12,10 +12,10 @@ __DATA__
 === TEST 1: connect, send a request, read the status line, headers and the whole body
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /hello {
             content_by_lua_block {
-                ngx.say("hello from 1990, ", ngx.var.server_port)
+                ngx.say("hello from 1985, ", ngx.var.server_port)
             }
         }
     }
@@ -24,7 +24,7 @@ __DATA__
         content_by_lua_block {
             local sock = ngx.socket.tcp()
             sock:settimeout(2000)
-            local ok, err = sock:connect("127.0.0.1", 1990)
+            local ok, err = sock:connect("127.0.0.1", 1985)
             ngx.say("connect: ", ok, " ", err)
             local bytes = sock:send("GET /hello HTTP/1.0\r\nHost: localhost\r\n\r\n")
             ngx.say("sent: ", bytes)
@@ -46,7 +46,7 @@ GET /t
 connect: 1 nil
 sent: 40
 status: HTTP/1.1 200 OK
-body: hello from 1990, 1990
+body: hello from 1985, 1985
 after eof: nilclosed
 --- no_error_log
 [error]
@@ -56,7 +56,7 @@ after eof: nilclosed
 === TEST 2: receive(n) takes exact byte counts; a short read at EOF gives the partial data
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /digits {
             content_by_lua_block {
                 ngx.print("0123456789")
@@ -67,7 +67,7 @@ after eof: nilclosed
     location /t {
         content_by_lua_block {
             local sock = ngx.socket.tcp()
-            assert(sock:connect("127.0.0.1", 1990))
+            assert(sock:connect("127.0.0.1", 1985))
             assert(sock:send({"GET /digits HTTP/1.0\r\n", "Host: x\r\n", "\r\n"}))
             repeat local line = sock:receive() until line == ""
             ngx.say(sock:receive(3), "|", sock:receive(4))
@@ -87,7 +87,7 @@ nil closed 789
 === TEST 3: a POST body sent over the socket reaches the other server's ngx.req
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /echo {
             content_by_lua_block {
                 ngx.req.read_body()
@@ -100,7 +100,7 @@ nil closed 789
         content_by_lua_block {
             local body = "payload-123"
             local sock = ngx.socket.tcp()
-            assert(sock:connect("127.0.0.1", 1990))
+            assert(sock:connect("127.0.0.1", 1985))
             assert(sock:send("POST /echo HTTP/1.0\r\nHost: x\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body))
             local all = sock:receive("*a")
             local _, e = all:find("\r\n\r\n", 1, true)
@@ -117,7 +117,7 @@ POST /echo payload-123
 === TEST 4: receiveuntil splits a stream on a delimiter; the tail after the last one is partial data
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /parts {
             content_by_lua_block {
                 ngx.print("alpha--beta--gamma")
@@ -128,7 +128,7 @@ POST /echo payload-123
     location /t {
         content_by_lua_block {
             local sock = ngx.socket.tcp()
-            assert(sock:connect("127.0.0.1", 1990))
+            assert(sock:connect("127.0.0.1", 1985))
             assert(sock:send("GET /parts HTTP/1.0\r\nHost: x\r\n\r\n"))
             local head = sock:receiveuntil("\r\n\r\n")
             assert(head())
@@ -150,7 +150,7 @@ alpha beta nil closed gamma
     location /t {
         content_by_lua_block {
             local sock = ngx.socket.tcp()
-            local ok, err = sock:connect("127.0.0.1", 1991)
+            local ok, err = sock:connect("127.0.0.1", 1986)
             ngx.say("connect: ", ok, " ", err)
             ngx.say("send after failure: ", sock:send("x"))
         }
@@ -168,7 +168,7 @@ connect() failed (111: Connection refused)
 === TEST 6: a read timeout is reported to Lua and logged
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /slow {
             content_by_lua_block {
                 ngx.sleep(1)
@@ -181,7 +181,7 @@ connect() failed (111: Connection refused)
         content_by_lua_block {
             local sock = ngx.socket.tcp()
             sock:settimeout(100)
-            assert(sock:connect("127.0.0.1", 1990))
+            assert(sock:connect("127.0.0.1", 1985))
             assert(sock:send("GET /slow HTTP/1.0\r\nHost: x\r\n\r\n"))
             local data, err = sock:receive()
             ngx.say(data, " ", err)
@@ -200,7 +200,7 @@ lua tcp socket read timed out
 === TEST 7: a cosocket call in one thread does not block another thread of the request
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /slow {
             content_by_lua_block {
                 ngx.sleep(0.3)
@@ -213,7 +213,7 @@ lua tcp socket read timed out
         content_by_lua_block {
             local th = ngx.thread.spawn(function()
                 local sock = ngx.socket.tcp()
-                assert(sock:connect("127.0.0.1", 1990))
+                assert(sock:connect("127.0.0.1", 1985))
                 assert(sock:send("GET /slow HTTP/1.0\r\nHost: x\r\n\r\n"))
                 local all = sock:receive("*a")
                 return all:match("slow done$")

@@ -1,10 +1,11 @@
 # Our own plain Test::Nginx file: how the emulated nginx picks a location
 # (exact, ^~, regex in order, case-insensitive regex, longest prefix), one request per URI.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
 no_shuffle();
+no_root_location();
 run_tests();
 
 __DATA__

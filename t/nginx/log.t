@@ -1,6 +1,6 @@
 # Our own plain Test::Nginx file: ngx.log and print() lines in the error log, the log level
 # filter, and the runner's error_log / no_error_log / grep_error_log sections.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -171,3 +171,50 @@ GET /t
     qr/\[error\] .*lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):3: attempt to index/,
     qr/stack traceback:/,
 ]
+
+
+
+=== TEST 9: the levels above error have their own tags too; stderr's tag is empty
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.log(ngx.CRIT, "a crit line")
+            ngx.log(ngx.ALERT, "an alert line")
+            ngx.log(ngx.EMERG, "an emerg line")
+            ngx.log(ngx.STDERR, "a stderr line")
+            ngx.say(ngx.STDERR, " ", ngx.EMERG, " ", ngx.ALERT, " ", ngx.CRIT, " ", ngx.ERR,
+                " ", ngx.WARN, " ", ngx.NOTICE, " ", ngx.INFO, " ", ngx.DEBUG)
+        }
+    }
+--- request
+GET /t
+--- response_body
+0 1 2 3 4 5 6 7 8
+--- error_log eval
+[
+    qr/\[crit\] .*a crit line/,
+    qr/\[alert\] .*an alert line/,
+    qr/\[emerg\] .*an emerg line/,
+    qr/ \[\] \d+#\d+: \*\d+ .*a stderr line/,
+]
+
+
+
+=== TEST 10: a level raised by log_level hides info lines: with warn, info is not written
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.log(ngx.INFO, "quiet info line")
+            ngx.log(ngx.WARN, "loud warn line")
+            ngx.say("done")
+        }
+    }
+--- log_level: warn
+--- request
+GET /t
+--- response_body
+done
+--- error_log
+loud warn line
+--- no_error_log
+quiet info line

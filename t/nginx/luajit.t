@@ -1,5 +1,5 @@
 # Our own plain Test::Nginx file: the LuaJIT / Lua 5.1 behaviour OpenResty code relies on.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();

@@ -1,5 +1,5 @@
 # Our own plain Test::Nginx file: ngx.re.match/find/gmatch/sub/gsub (PCRE semantics, options).
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -116,3 +116,28 @@ none here0
 GET /t
 --- response_body
 nil string true
+
+
+
+=== TEST 7: the ngx.re module's split, with a limit and with captures kept
+--- config
+    location /t {
+        content_by_lua_block {
+            local split = require("ngx.re").split
+            local parts = split("a, b,c ,d", [[\s*,\s*]])
+            ngx.say(#parts, ": ", table.concat(parts, "|"))
+            parts = split("a,b,c,d", ",", nil, nil, 2)
+            ngx.say(#parts, ": ", table.concat(parts, "|"))
+            parts = split("1-2+3", "([-+])")
+            ngx.say(#parts, ": ", table.concat(parts, "|"))
+            local res, err = split("abc", "(")
+            ngx.say(res, " ", err ~= nil)
+        }
+    }
+--- request
+GET /t
+--- response_body
+4: a|b|c|d
+2: a|b,c,d
+5: 1|-|2|+|3
+nil true

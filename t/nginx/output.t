@@ -1,6 +1,6 @@
 # Our own plain Test::Nginx file: response output, status, exit, response headers,
 # `return`, `default_type` and ngx.null.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -197,3 +197,75 @@ Skipped: the emulation's ngx.null is a table (cjson and core.json share it); see
 GET /t
 --- response_body
 userdata
+
+
+
+=== TEST 12: `return` with a 3xx code and a URI sends a Location made absolute, and nginx's page
+--- config
+    location /old {
+        return 302 /new/place;
+    }
+    location /kept {
+        return 301 http://example.com/elsewhere;
+    }
+--- request eval
+["GET /old", "GET /kept"]
+--- error_code eval
+[302, 301]
+--- response_headers eval
+["Location: http://localhost:1984/new/place", "Location: http://example.com/elsewhere"]
+--- response_body_like eval
+[qr/<title>302 Found<\/title>/, qr/<title>301 Moved Permanently<\/title>/]
+
+
+
+=== TEST 13: ngx.redirect sets the status and Location and ends the handler
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.redirect("/somewhere?x=1", 307)
+            ngx.say("never printed")
+        }
+    }
+--- request
+GET /t
+--- error_code: 307
+--- response_headers
+Location: /somewhere?x=1
+--- response_body_unlike: never printed
+
+
+
+=== TEST 14: ngx.eof ends the response; the handler carries on and can still log
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("all the client gets")
+            ngx.eof()
+            ngx.sleep(0.05)
+            ngx.log(ngx.WARN, "still running after eof, say gives: ", tostring(ngx.say("late")))
+        }
+    }
+--- request
+GET /t
+--- response_body
+all the client gets
+--- error_log
+still running after eof, say gives: nil
+
+
+
+=== TEST 15: ngx.resp.get_headers reads back what the handler set
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.header["X-One"] = "1"
+            ngx.header["X-Two"] = {"a", "b"}
+            local h = ngx.resp.get_headers()
+            ngx.say("x-one=", h["x-one"], " X_One=", h.X_One, " two=", table.concat(h["x-two"], ","))
+        }
+    }
+--- request
+GET /t
+--- response_body
+x-one=1 X_One=1 two=a,b

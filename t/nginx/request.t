@@ -1,5 +1,5 @@
 # Our own plain Test::Nginx file: ngx.req.* and ngx.var on the request side.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -228,3 +228,32 @@ after: changed
 GET /t?x=1
 --- response_body
 9 8 x=9&y=8
+
+
+
+=== TEST 12: set_uri_args, clear_header and set_body_data change what later calls see
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.req.set_uri_args({ k = "v w", list = { "1", "2" } })
+            local args = ngx.req.get_uri_args()
+            ngx.say("args: k=", args.k, " list=", table.concat(args.list, "+"))
+            ngx.req.clear_header("X-Secret")
+            ngx.say("cleared: ", ngx.req.get_headers()["x-secret"], " ", ngx.var.http_x_secret)
+            ngx.req.read_body()
+            ngx.say("body before: ", ngx.req.get_body_data())
+            ngx.req.set_body_data("a=1&b=2")
+            ngx.say("body after: ", ngx.req.get_body_data(), " b=", ngx.req.get_post_args().b)
+        }
+    }
+--- request
+POST /t?old=1
+original
+--- more_headers
+X-Secret: hidden
+Content-Type: application/x-www-form-urlencoded
+--- response_body
+args: k=v w list=1+2
+cleared: nil nil
+body before: original
+body after: a=1&b=2 b=2

@@ -1,10 +1,21 @@
 # Our own plain Test::Nginx file: lua-resty-http between the 1984 server and a second server on
-# 1990 (request_uri, the streaming body_reader, headers, errors).
-use Test::Nginx::Socket::Lua;
+# 1985 (request_uri, the streaming body_reader, headers, errors).
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
 no_shuffle();
+
+# Our runner has resty.http built in. Real nginx needs lua-resty-http (and the lua-resty-string
+# it loads) on its Lua path: set TEST_NGINX_RESTY_HTTP_PATH to a Lua path naming them, e.g.
+# "/opt/lua-resty-http/lib/?.lua;/opt/lua-resty-string/lib/?.lua" (default: where luarocks puts them).
+$ENV{TEST_NGINX_RESTY_HTTP_PATH} //= "/usr/local/share/lua/5.1/?.lua";
+add_block_preprocessor(sub {
+    my $block = shift;
+    my $http_config = $block->http_config // "";
+    $block->set_value("http_config", "    lua_package_path \"\$TEST_NGINX_RESTY_HTTP_PATH;;\";\n" . $http_config);
+});
+
 run_tests();
 
 __DATA__
@@ -12,7 +23,7 @@ __DATA__
 === TEST 1: request_uri with method, body, headers and a query table
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /echo {
             content_by_lua_block {
                 ngx.req.read_body()
@@ -28,7 +39,7 @@ __DATA__
         content_by_lua_block {
             local http = require("resty.http")
             local httpc = http.new()
-            local res, err = httpc:request_uri("http://127.0.0.1:1990/echo?a=1", {
+            local res, err = httpc:request_uri("http://127.0.0.1:1985/echo?a=1", {
                 method = "POST",
                 body = "some payload",
                 headers = { ["X-Tag"] = "blue" },
@@ -54,7 +65,7 @@ GET /t
 === TEST 2: request_uri reports the other server's status and body as they are
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /teapot {
             content_by_lua_block {
                 ngx.status = 418
@@ -66,9 +77,9 @@ GET /t
 --- config
     location /t {
         content_by_lua_block {
-            local res = assert(require("resty.http").new():request_uri("http://127.0.0.1:1990/teapot"))
+            local res = assert(require("resty.http").new():request_uri("http://127.0.0.1:1985/teapot"))
             ngx.say(res.status, " ", res.headers["Content-Type"], " ", res.body)
-            local missing = assert(require("resty.http").new():request_uri("http://127.0.0.1:1990/nowhere"))
+            local missing = assert(require("resty.http").new():request_uri("http://127.0.0.1:1985/nowhere"))
             ngx.say(missing.status)
         }
     }
@@ -83,7 +94,7 @@ GET /t
 === TEST 3: body_reader returns one chunk per flush of the other server
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /chunks {
             content_by_lua_block {
                 for i = 1, 3 do
@@ -99,7 +110,7 @@ GET /t
         content_by_lua_block {
             local http = require("resty.http")
             local httpc = http.new()
-            assert(httpc:connect({ scheme = "http", host = "127.0.0.1", port = 1990 }))
+            assert(httpc:connect({ scheme = "http", host = "127.0.0.1", port = 1985 }))
             local res = assert(httpc:request({ method = "GET", path = "/chunks", headers = { Host = "localhost" } }))
             local reader = res.body_reader
             local n = 0
@@ -127,7 +138,7 @@ chunks: 3
 === TEST 4: request then read_body collects the whole body
 --- http_config
     server {
-        listen 1990;
+        listen 1985;
         location /whole {
             content_by_lua_block {
                 ngx.say("part one")
@@ -140,7 +151,7 @@ chunks: 3
     location /t {
         content_by_lua_block {
             local httpc = require("resty.http").new()
-            assert(httpc:connect("127.0.0.1", 1990))
+            assert(httpc:connect("127.0.0.1", 1985))
             local res = assert(httpc:request({ path = "/whole" }))
             local body = assert(res:read_body())
             ngx.print(res.status, "\n", body)
@@ -160,7 +171,7 @@ part two
 --- config
     location /t {
         content_by_lua_block {
-            local res, err = require("resty.http").new():request_uri("http://127.0.0.1:1991/x")
+            local res, err = require("resty.http").new():request_uri("http://127.0.0.1:1986/x")
             ngx.say(res, " ", err)
         }
     }

@@ -1,6 +1,6 @@
 # Our own plain Test::Nginx file: the runner's sections and filters (chomp, eval, arrays,
 # multi-line response_body_like, unlike, more_headers, error_code, timeout, request building).
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();

@@ -1,6 +1,6 @@
 # Our own plain Test::Nginx file: ngx.sleep, ngx.timer.at and ngx.thread.* on the emulated
 # worker's scheduler. Timings are asserted loosely (bounds, not exact values).
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -49,7 +49,7 @@ slept about 0.2s
 --- request eval
 ["GET /start", "GET /check"]
 --- response_body eval
-["scheduled: true nil\n", "note: timer 7 false\n"]
+["scheduled: 1 nil\n", "note: timer 7 false\n"]
 
 
 
@@ -189,7 +189,7 @@ then: slow
 --- request
 GET /t
 --- response_body
-kill: true
+kill: 1
 kill again: nil already waited or killed
 finished: nil
 
@@ -214,3 +214,27 @@ false true
 --- error_log
 lua user thread aborted: runtime error:
 thread went wrong
+
+
+
+=== TEST 10: ngx.timer.every runs its callback again and again until the worker stops it
+--- http_config
+    lua_shared_dict notes 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local notes = ngx.shared.notes
+            local ok, err = ngx.timer.every(0.05, function(premature)
+                if not premature then notes:incr("ticks", 1, 0) end
+            end)
+            ngx.say("every: ", ok, " ", err)
+            ngx.sleep(0.5)
+            local ticks = notes:get("ticks")
+            ngx.say(ticks >= 4 and ticks <= 11 and "ticked several times" or ("ticks: " .. tostring(ticks)))
+        }
+    }
+--- request
+GET /t
+--- response_body
+every: 1 nil
+ticked several times

@@ -15,6 +15,11 @@ public sealed class HttpConf
     public List<LuaChunk> InitWorkerByLua { get; } = new();
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
     public List<string> Ignored { get; } = new();
+    /// <summary>
+    /// Files the static handler sees before the disk, by full path (a test harness's
+    /// html/index.html and user files, kept in memory so parallel runs share no directory).
+    /// </summary>
+    public Dictionary<string, byte[]> Files { get; } = new(StringComparer.Ordinal);
 }
 
 public sealed record ListenSpec(IPAddress Address, int Port);
@@ -24,7 +29,24 @@ public sealed class ServerConf
     public List<ListenSpec> Listens { get; } = new();
     public List<string> ServerNames { get; } = new();
     public string? DefaultType { get; set; }
+    /// <summary>`root` at server level; null means nginx's default, `html` under the prefix.</summary>
+    public string? Root { get; set; }
     public List<LocationConf> Locations { get; } = new();
+
+    /// <summary>
+    /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)
+    /// with the same URI, or two exact ones, are a configuration error.
+    /// </summary>
+    public void AddLocation(LocationConf loc, string where)
+    {
+        static bool Prefix(LocationConf l) => l.Modifier is "" or "^~";
+        if (loc.Regex == null)
+            foreach (var other in Locations)
+                if (other.Pattern == loc.Pattern && other.Regex == null
+                    && (Prefix(loc) && Prefix(other) || loc.Modifier == "=" && other.Modifier == "="))
+                    throw new NginxConfException($"duplicate location \"{loc.Pattern}\" in {where}");
+        Locations.Add(loc);
+    }
 
     public bool ListensOn(IPAddress local, int port) =>
         Listens.Any(l => l.Port == port && (l.Address.Equals(IPAddress.Any) || l.Address.Equals(local)));
@@ -54,6 +76,10 @@ public sealed class LocationConf
     public required string Pattern { get; init; }
     public Regex? Regex { get; init; }
     public string? DefaultType { get; set; }
+    /// <summary>`root` (relative to the prefix when not absolute); null: the server's.</summary>
+    public string? Root { get; set; }
+    /// <summary>`index` files tried for a URI ending in `/`; nginx's default is index.html.</summary>
+    public List<string>? Index { get; set; }
     public LuaChunk? RewriteByLua { get; set; }
     public LuaChunk? AccessByLua { get; set; }
     public LuaChunk? ContentByLua { get; set; }
@@ -66,6 +92,8 @@ public sealed class LocationConf
     public List<(string Name, string Value)> Sets { get; } = new();
     /// <summary>A content handler written in C# (APISIX's admin API and gateway).</summary>
     public Func<NgxRequest, Task>? Handler { get; set; }
+    /// <summary>Whether nginx's static module serves this location (it has no other content handler).</summary>
+    public bool IsStatic => Return == null && Handler == null && ContentByLua == null;
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>
     public Func<NgxRequest, Task>? AccessHandler { get; set; }
 }

@@ -39,7 +39,8 @@ public static class HttpConfBuilder
                 case "listen": s.Listens.Add(ParseListen(d.Arg(0))); break;
                 case "server_name": s.ServerNames.AddRange(d.Args); break;
                 case "default_type": s.DefaultType = d.Arg(0); break;
-                case "location": s.Locations.Add(BuildLocation(conf, d)); break;
+                case "location": s.AddLocation(BuildLocation(conf, d), $"{d.Source}:{d.Line}"); break;
+                case "root": s.Root = d.Arg(0); break;
                 default: conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})"); break;
             }
         }
@@ -68,6 +69,8 @@ public static class HttpConfBuilder
                 case "body_filter_by_lua_block": loc.BodyFilterByLua = Chunk("body_filter_by_lua", x); break;
                 case "log_by_lua_block": loc.LogByLua = Chunk("log_by_lua", x); break;
                 case "default_type": loc.DefaultType = x.Arg(0); break;
+                case "root": loc.Root = x.Arg(0); break;
+                case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.Sets.Add((x.Arg(0).TrimStart('$'), x.Arg(1))); break;
                 case "return":
                     loc.Return = (int.Parse(x.Arg(0)), x.Args.Count > 1 ? x.Args[1] : null);

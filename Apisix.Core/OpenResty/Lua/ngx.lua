@@ -90,6 +90,18 @@ function real.exit(status)
     cs:Exit(status or 0)
     coroutine.yield(rt.EXIT)
 end
+-- ngx.redirect: Location exactly as given (lua-nginx-module keeps nginx from making it
+-- absolute), then the status as ngx.exit sends it
+function real.redirect(uri, status)
+    status = status or 302
+    if status ~= 301 and status ~= 302 and status ~= 303 and status ~= 307 and status ~= 308 then
+        error("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, "
+            .. "ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed", 2)
+    end
+    if cs:HeadersSent() then error("attempt to call ngx.redirect after sending out the headers", 2) end
+    cs:SetRespHeader("Location", tostring(uri))
+    return real.exit(status)
+end
 function real.get_phase() return cs:Phase() end
 function real.send_headers() cs:SendHeaders() return 1 end
 
@@ -415,7 +427,7 @@ local function add_timer(every, delay, fn, ...)
     local id = cs:NewTimerId()
     timer_fns[id] = { fn = fn, args = table.pack(...) }
     cs:ScheduleTimer(id, delay or 0, every)
-    return true
+    return 1 -- a "conditional true", the integer 1, as lua-nginx-module pushes
 end
 real.timer = {
     at = function(delay, fn, ...) return add_timer(false, delay, fn, ...) end,
@@ -462,7 +474,7 @@ function real.thread.kill(h)
     rt.kill(h.id)
     h.results = { false, "killed", n = 2 }
     cs:ThreadDone(h.id)
-    return true
+    return 1 -- lua-nginx-module pushes the integer 1, not true
 end
 
 -- Sockets ---------------------------------------------------------------------------------
