@@ -93,7 +93,7 @@ public static class AwsEventStream
         if (total < MinFrameLength || total > MaxFrameSize)
             return (null, 0, $"invalid total_length {total} at offset {pos}");
         if (headersLength > total - MinFrameLength)
-            return (null, 0, $"headers_length {headersLength} exceeds frame body at offset {pos}");
+            return (null, 0, $"headers_length {headersLength} exceeds frame body");
         if (total > available)
             return (null, 0, $"incomplete frame at offset {pos}");
 

@@ -67,7 +67,8 @@ _EOC_
 
         # A Bedrock stand-in: /model/fake.model-MODE/converse-stream answers a short stream in
         # event-stream frames, one frame per chunk. MODE "badcrc" spoils the second text frame's
-        # message CRC, "badprelude" its prelude CRC; "good" sends every frame intact.
+        # message CRC, "badprelude" its prelude CRC, "badheaders" announces a headers section
+        # longer than the frame (both CRCs computed over that lie); "good" sends all intact.
         location /model/ {
             content_by_lua_block {
                 local function be32(n)
@@ -82,7 +83,9 @@ _EOC_
                         headers = headers .. string.char(#h[1]) .. h[1]
                                   .. string.char(7, math.floor(#h[2] / 256), #h[2] % 256) .. h[2]
                     end
-                    local lengths = be32(12 + #headers + #payload + 4) .. be32(#headers)
+                    local total = 12 + #headers + #payload + 4
+                    local lengths = be32(total)
+                                    .. be32(spoil == "headers" and total - 15 or #headers)
                     local prelude_crc = ngx.crc32_long(lengths)
                     if spoil == "prelude" then
                         prelude_crc = (prelude_crc + 1) % 4294967296
@@ -103,7 +106,7 @@ _EOC_
                         auth:match("Credential=([^,]+)") or "none",
                         " stream-field=", req.stream == nil and "absent" or "present")
 
-                local spoil = ({badcrc = "message", badprelude = "prelude"})[mode]
+                local spoil = ({badcrc = "message", badprelude = "prelude", badheaders = "headers"})[mode]
                 ngx.header["Content-Type"] = "application/vnd.amazon.eventstream"
                 for _, f in ipairs({
                     {"messageStart", '{"role":"assistant"}'},
@@ -136,7 +139,7 @@ __DATA__
             -- the token counts the gateway decoded from the stream, logged after each request
             local probe = "return function(conf, ctx) ngx.log(ngx.WARN, '[probe] tokens=', "
                 .. "tostring(ctx.var.llm_prompt_tokens), '/', tostring(ctx.var.llm_completion_tokens)) end"
-            for id, mode in ipairs({"good", "badcrc", "badprelude"}) do
+            for id, mode in ipairs({"good", "badcrc", "badprelude", "badheaders"}) do
                 local route = {
                     uri = "/" .. mode .. "/converse",
                     plugins = {
@@ -238,5 +241,30 @@ left over: 0
 --- no_error_log
 got token usage from ai service
 aws-eventstream
+[alert]
+[crit]
+
+
+
+=== TEST 5: a frame announcing more header bytes than it holds is refused by the decoder, the rest counts
+--- request
+GET /t?route=badheaders
+--- response_body
+200 application/vnd.amazon.eventstream
+same bytes as the provider sent: yes
+messageStart prelude=ok message=ok
+contentBlockDelta prelude=ok message=ok
+contentBlockDelta prelude=ok message=ok
+contentBlockStop prelude=ok message=ok
+messageStop prelude=ok message=ok
+metadata prelude=ok message=ok
+left over: 0
+--- error_log eval
+[
+    qr/aws-eventstream: headers_length 137 exceeds frame body,/,
+    qr/\[probe\] tokens=9\/2/,
+]
+--- no_error_log
+dropping incomplete stream frame
 [alert]
 [crit]
