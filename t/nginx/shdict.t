@@ -1,6 +1,6 @@
 # Our own plain Test::Nginx file: lua_shared_dict operations, and the per-block restart that
 # throws away shared dicts and Lua state between blocks.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -229,3 +229,79 @@ over still here? 99
 GET /t
 --- response_body
 nil nil nil
+
+
+
+=== TEST 10: an expired entry stays until reclaimed: get misses it, get_stale and ttl still see it
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            box:set("c", 3)
+            box:set("a", 1, 0.1)
+            box:set("b", 2, 0.1, 5)
+            ngx.sleep(0.2)
+            ngx.say("get a: ", box:get("a"))
+            local v, flags, stale = box:get_stale("b")
+            ngx.say("get_stale b: ", v, " ", flags, " ", stale)
+            v, flags, stale = box:get_stale("a")
+            ngx.say("get_stale a: ", v, " ", flags, " ", stale)
+            ngx.say("ttl of expired a is negative: ", box:ttl("a") < 0)
+            ngx.say("get_stale missing: ", box:get_stale("zzz"))
+            ngx.say("add over expired a: ", (box:add("a", "again")), " ", box:get("a"))
+            ngx.say("flush_expired removed: ", box:flush_expired())
+            local keys = box:get_keys(0)
+            table.sort(keys)
+            ngx.say("keys left: ", table.concat(keys, ","))
+            local ok, err = box:expire("zzz", 1)
+            ngx.say("expire on a missing key: ", ok, " ", err)
+            ngx.say("incr with init and init_ttl: ", (box:incr("n", 5, 10, 0.1)))
+            ngx.sleep(0.2)
+            ngx.say("counter after its init_ttl: ", box:get("n"))
+            box:flush_all()
+            ngx.say("flush_all then add c: ", (box:add("c", "new")), " ", box:get("c"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+get a: nil
+get_stale b: 2 5 true
+get_stale a: 1 nil true
+ttl of expired a is negative: true
+get_stale missing: nil
+add over expired a: true again
+flush_expired removed: 1
+keys left: a,c
+expire on a missing key: nil not found
+incr with init and init_ttl: 15
+counter after its init_ttl: nil
+flush_all then add c: true new
+
+
+
+=== TEST 11: get frees expired entries at the least recently used end, so get_stale loses them
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            box:set("old1", "x", 0.05)
+            box:set("old2", "y", 0.05)
+            box:set("fresh", "z")
+            ngx.sleep(0.1)
+            ngx.say("before any get: ", box:get_stale("old2"))
+            -- old1 is now the least recently used; a get of anything frees it
+            ngx.say("get fresh: ", box:get("fresh"))
+            ngx.say("old1 after: ", box:get_stale("old1"), ", old2 after: ", (box:get_stale("old2")))
+        }
+    }
+--- request
+GET /t
+--- response_body
+before any get: yniltrue
+get fresh: z
+old1 after: nil, old2 after: y

@@ -357,6 +357,7 @@ end
 function dict_mt.get_stale(self, key)
     check(self)
     local v = cs:DictGet(self.name, tostring(key), true)
+    if v == nil then return nil end
     local flags = cs:DictFlags()
     return v, flags ~= 0 and flags or nil, cs:DictStale()
 end
