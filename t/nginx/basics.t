@@ -1,5 +1,5 @@
 # Our own plain Test::Nginx file: the basic ngx output and request APIs.
-use Test::Nginx::Socket::Lua;
+use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
 no_long_string();
@@ -95,7 +95,7 @@ deliberate failure
 
 
 
-=== TEST 6: location precedence: exact, ^~, regex, longest prefix
+=== TEST 6: location precedence: exact, ^~, regex, longest prefix, seen through cosockets to the same server
 --- config
     location = /p/exact { return 200 "exact"; }
     location ^~ /p/stop { return 200 "stop"; }
@@ -103,11 +103,14 @@ deliberate failure
     location /p/ { return 200 "prefix"; }
     location /t {
         content_by_lua_block {
-            local http = require("resty.http")
             local out = {}
             for _, p in ipairs({"/p/exact", "/p/stop/a.txt", "/p/x.txt", "/p/other"}) do
-                local res = http.new():request_uri("http://127.0.0.1:" .. ngx.var.server_port .. p)
-                out[#out + 1] = res.body
+                local sock = ngx.socket.tcp()
+                assert(sock:connect("127.0.0.1", ngx.var.server_port))
+                assert(sock:send("GET " .. p .. " HTTP/1.0\r\nHost: localhost\r\n\r\n"))
+                local reply = assert(sock:receive("*a"))
+                sock:close()
+                out[#out + 1] = reply:match("\r\n\r\n(.*)$")
             end
             ngx.say(table.concat(out, " "))
         }
@@ -116,3 +119,35 @@ deliberate failure
 GET /t
 --- response_body
 exact stop regex prefix
+
+
+
+=== TEST 7: Test::Nginx's own root location serves html/index.html for / and by name
+--- config
+    location /t {
+        return 200 "t";
+    }
+--- request eval
+["GET /", "GET /index.html"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["Content-Type: text/html", "Content-Type: text/html"]
+--- response_body_like eval
+[qr{<title>It works!</title>}, qr{<body>It works!</body>}]
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: through the root location a missing file is a 404 with nginx's open() error line
+--- config
+    location /t {
+        return 200 "t";
+    }
+--- request
+GET /no-such-file.txt
+--- error_code: 404
+--- response_body_like: <title>404 Not Found</title>
+--- error_log eval
+qr{\[error\] .*open\(\) ".*/html/no-such-file\.txt" failed \(2: No such file or directory\)}
