@@ -74,3 +74,37 @@ GET /greet?name=ada
 hello ada
 --- error_log
 logged status 201
+
+
+
+=== TEST 4: ctx.var is the request's APISIX context: a value one function stores, the next reads, with the route id
+--- config
+    location /t {
+        content_by_lua_block {
+            local httpc = require("resty.http").new()
+            local res = assert(httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port
+                .. "/apisix/admin/routes/note-route", {method = "PUT", body = [[{
+                    "uri": "/note",
+                    "plugins": {
+                        "serverless-pre-function": {
+                            "phase": "rewrite",
+                            "functions": [
+                                "return function(conf, ctx) ctx.var.my_note = 'kept' end",
+                                "return function(conf, ctx) return 200, ctx.var.my_note .. ' on ' .. ctx.var.route_id end"
+                            ]
+                        }
+                    }
+                }]]}))
+            ngx.say(res.status)
+        }
+    }
+--- response_body
+201
+
+
+
+=== TEST 5: the note comes back
+--- request
+GET /note
+--- response_body chomp
+kept on note-route

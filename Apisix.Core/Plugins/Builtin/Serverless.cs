@@ -12,8 +12,9 @@ namespace Apisix.Core.Plugins.Builtin;
 /// <c>serverless-pre-function</c> (priority 10000) and <c>serverless-post-function</c>
 /// (priority -2000): user Lua functions (<c>return function(conf, ctx) ... end</c>) run in the
 /// chosen phase, in the request's own worker. A function returning a code (or body) ends the
-/// request with it. The <c>ctx</c> they get carries <c>var</c> (nginx variables); the C# ctx's
-/// other fields are not visible to Lua. header_filter and body_filter functions are not run.
+/// request with it. The <c>ctx</c> they get carries <c>var</c>, the request's <c>ctx.var</c>
+/// (APISIX's variables and cache included, e.g. <c>llm_response_text</c>); the C# ctx's other
+/// fields are not visible to Lua. header_filter and body_filter functions are not run.
 /// </summary>
 public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBeforeProxyPhase, ILogPhase
 {
@@ -42,11 +43,11 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
 
     // Compiles and calls the functions in order; the first code or body returned ends the loop.
     private static readonly LuaChunk Runner = new("""
-        local srcs, conf = ...
+        local srcs, conf, vars = ...
         local ctx = {
             var = setmetatable({}, {
-                __index = function(_, k) return ngx.var[k] end,
-                __newindex = function(_, k, v) ngx.var[k] = v end,
+                __index = function(_, k) return vars:Get(k) end,
+                __newindex = function(_, k, v) vars:Set(k, v) end,
             }),
         }
         for _, src in ipairs(srcs) do
@@ -109,7 +110,7 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         if (worker == null) return PhaseResult.Continue;
         var srcs = LuaJson.FromJson(worker.Lua, conf["functions"]);
         var luaConf = LuaJson.FromJson(worker.Lua, conf);
-        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf);
+        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf, new LuaVars(ctx.Var));
         if (!r.Ok)
         {
             ctx.Log(LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}");
@@ -125,6 +126,25 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
             var other => CtxVar.ToVarString(other),
         } : null;
         return code == null && body == null ? PhaseResult.Continue : new PhaseResult(code, body);
+    }
+
+    /// <summary>`ctx.var` as the Lua functions see it: scalars as Lua values, anything else as its string form.</summary>
+    public sealed class LuaVars(CtxVar vars)
+    {
+        public object? Get(string name)
+        {
+            var value = vars.Get(name);
+            return value switch
+            {
+                null or string or bool or long or double => value,
+                int i => (long)i,
+                JsonValue v when JsonScalars.TryGetNumber(v, out var d) => d,
+                JsonValue v when JsonScalars.TryGetBoolean(v, out var b) => b,
+                _ => CtxVar.ToVarString(value),
+            };
+        }
+
+        public void Set(string name, object? value) => vars.Set(name, value);
     }
 
     public ValueTask<PhaseResult> RewriteAsync(JsonObject conf, ApiCtx ctx) => CallFuncs("rewrite", conf, ctx);
