@@ -29,10 +29,19 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
 
     public static BlockCheckResult Run(TestBlock block, IReadOnlyList<HttpResult> results,
         IReadOnlyList<string> errorLog, IReadOnlyList<string> accessLog, CheckOptions? options = null) =>
-        new BlockChecker(options).Check(block, results, errorLog, accessLog);
+        new BlockChecker(options).Check(block, results, [errorLog], accessLog);
+
+    /// <summary>
+    /// As Test::Nginx checks: the error log after each request (connection), each time against
+    /// the lines written since the previous check (<paramref name="errorLogPerRequest"/>, one
+    /// slice per request; a single slice is checked once).
+    /// </summary>
+    public static BlockCheckResult RunPerRequest(TestBlock block, IReadOnlyList<HttpResult> results,
+        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<string> accessLog, CheckOptions? options = null) =>
+        new BlockChecker(options).Check(block, results, errorLogPerRequest, accessLog);
 
     public BlockCheckResult Check(TestBlock block, IReadOnlyList<HttpResult> results,
-        IReadOnlyList<string> errorLog, IReadOnlyList<string> accessLog)
+        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<string> accessLog)
     {
         var run = new Session(block, _options);
         foreach (var name in Unsupported.Where(block.Has))
@@ -42,7 +51,8 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
         for (var i = 0; i < results.Count; i++)
             run.CheckResponse(results[i], i, needArray);
 
-        run.CheckErrorLog(Lines(errorLog));
+        foreach (var slice in errorLogPerRequest)
+            run.CheckErrorLog(Lines(slice));
         if (!block.Has("ignore_response"))
             run.CheckAccessLog(Lines(accessLog));
         return run.Result;
@@ -127,7 +137,7 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
 
         private string ExpandEnv(string text) => EnvVar().Replace(text, m =>
         {
-            if (m.Groups[1].Value.StartsWith("TEST_NGINX_RAND_PORT_", StringComparison.Ordinal)) return m.Value;
+            if (TestNginxEnv.RandPort(m.Groups[1].Value) is { } port) return port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             var value = options.Environment(m.Groups[1].Value);
             if (value != null) return value;
             Fail($"{Name} - No environment {m.Groups[1].Value} defined.");

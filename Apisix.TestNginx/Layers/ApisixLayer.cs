@@ -71,9 +71,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
 
-        if (block.Text("extra_init_by_lua") is { } init)
+        if (Section(world, block, file, "extra_init_by_lua") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
-        if (block.Text("extra_init_worker_by_lua") is { } initWorker)
+        if (Section(world, block, file, "extra_init_worker_by_lua") is { } initWorker)
             world.Conf.InitWorkerByLua.Add(new LuaChunk(initWorker, "init_worker_by_lua(nginx.conf:1)", 1));
 
         world.OnNginx.Add(nginx => NoteInternetUse(world, nginx));

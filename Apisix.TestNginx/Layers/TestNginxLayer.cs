@@ -32,23 +32,25 @@ public class TestNginxLayer(string root)
         // Test::Nginx: a block's `--- log_level` over the file's log_level() over TEST_NGINX_LOG_LEVEL
         world.LogLevel = ErrorLog.Parse(block.Text("log_level")?.Trim() is { Length: > 0 } blockLevel ? blockLevel
             : file.Settings.LogLevel ?? Env(file, "TEST_NGINX_LOG_LEVEL") ?? DefaultLogLevel);
-        if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT"), out var port)) world.ServerPort = port;
+        if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT") ?? Env(file, "TEST_NGINX_PORT"), out var port)) world.ServerPort = port;
+        var serverPort = world.ServerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        world.Environment = name => Env(file, name) ?? (name == "TEST_NGINX_SERVER_PORT" ? serverPort : null);
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
 
-        if (block.Text("main_config") is { } main)
+        if (Section(world, block, file, "main_config") is { } main)
             NoteIgnored(world, NginxConfParser.Parse(main, "nginx.conf"));
-        if (block.Text("http_config") is { } http)
+        if (Section(world, block, file, "http_config") is { } http)
             AddHttp(world, http);
-        if (block.Text("init_by_lua_block") is { } init)
+        if (Section(world, block, file, "init_by_lua_block") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
-        if (block.Text("init_by_lua") is { } init2)
+        if (Section(world, block, file, "init_by_lua") is { } init2)
             world.Conf.InitByLua.Add(new LuaChunk(init2, "init_by_lua(nginx.conf:1)", 1));
 
         var server = new ServerConf();
         server.Listens.Add(new ListenSpec(System.Net.IPAddress.Any, world.ServerPort));
         server.ServerNames.Add(world.ServerName);
-        if (block.Text("config") is { } config)
+        if (Section(world, block, file, "config") is { } config)
             HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, "nginx.conf"));
         world.Conf.Servers.Insert(0, server);
         // Test::Nginx writes html/index.html into the server root for every block
@@ -71,6 +73,13 @@ public class TestNginxLayer(string root)
     /// </summary>
     protected virtual bool AddsRootLocation(TestFile file) =>
         !file.Settings.NoRootLocation && file.Settings.Module.StartsWith("Test::Nginx", StringComparison.Ordinal);
+
+    /// <summary>
+    /// A section that becomes nginx configuration, with <c>$TEST_NGINX_*</c> expanded as
+    /// Test::Nginx expands them (a variable that is not set fails the block).
+    /// </summary>
+    protected static string? Section(BlockWorld world, TestBlock block, TestFile file, string name) =>
+        block.Text(name) is { } text ? TestNginxEnv.Expand(text, file.Path, block.Name, world.Environment) : null;
 
     /// <summary>Where a layer adds its own locations to the 1984 server.</summary>
     protected virtual void ConfigureMainServer(BlockWorld world, ServerConf server, TestBlock block, TestFile file) { }

@@ -36,6 +36,8 @@ public sealed class FileSettings
     public bool NoShuffle { get; set; }
     public bool NoLongString { get; set; }
     public bool NoRootLocation { get; set; }
+    /// <summary>`check_accum_error_log()`: each request's checks see the block's whole error log, not only its own lines.</summary>
+    public bool CheckAccumErrorLog { get; set; }
     /// <summary>"no_plan", or "tests => N" / "skip_all => reason" from <c>use X tests => N</c> or <c>plan ...</c>.</summary>
     public string? Plan { get; set; }
     public int? WorkerConnections { get; set; }

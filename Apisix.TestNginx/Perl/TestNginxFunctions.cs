@@ -35,6 +35,7 @@ public static class TestNginxFunctions
         f["no_long_string"] = (a, l) => Set(a, l, 0, () => settings.NoLongString = true);
         f["no_shuffle"] = (a, l) => Set(a, l, 0, () => settings.NoShuffle = true);
         f["no_root_location"] = (a, l) => Set(a, l, 0, () => settings.NoRootLocation = true);
+        f["check_accum_error_log"] = (a, l) => Set(a, l, 0, () => settings.CheckAccumErrorLog = true);
         f["master_on"] = (a, l) => Set(a, l, 0, () => settings.MasterOn = true);
         f["master_off"] = (a, l) => Set(a, l, 0, () => settings.MasterOn = false);
         f["env_to_nginx"] = (a, _) =>

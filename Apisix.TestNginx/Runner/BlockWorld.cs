@@ -25,6 +25,11 @@ public sealed class BlockWorld
     public bool LogSocketErrors { get; set; } = true;
     public int ServerPort { get; set; } = 1984;
     public string ServerName { get; set; } = "localhost";
+    /// <summary>
+    /// The environment as the block sees it: the file's %ENV, then the process's, with
+    /// TEST_NGINX_SERVER_PORT defaulting to the server port as Test::Nginx sets it.
+    /// </summary>
+    public Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
     /// <summary>Why the block cannot run here (skipped with this reason), or null.</summary>
     public string? SkipReason { get; set; }
     /// <summary>

@@ -42,6 +42,7 @@ public sealed class FileRunner(string root)
             return outcome;
         }
         var network = new LoopbackNetwork();
+        var hup = new HupState(Env(file, "TEST_NGINX_USE_HUP") == "1");
         Nginx? current = null;
         await using var host = await HttpServerHost.StartInMemoryAsync(network, ctx =>
             current is { } n ? n.HandleAsync(ctx) : Task.CompletedTask);
@@ -51,7 +52,7 @@ public sealed class FileRunner(string root)
             {
                 for (var rep = 0; rep < Math.Max(1, file.Settings.RepeatEach); rep++)
                 {
-                    var result = await RunBlockAsync(layer, file, block, network, n => current = n);
+                    var result = await RunBlockAsync(layer, file, block, network, hup, n => current = n);
                     outcome.Blocks.Add(result);
                     onBlock?.Invoke(result);
                 }
@@ -73,7 +74,7 @@ public sealed class FileRunner(string root)
     };
 
     private async Task<BlockOutcome> RunBlockAsync(TestNginxLayer layer, TestFile file, TestBlock block,
-        LoopbackNetwork network, Action<Nginx?> setCurrent)
+        LoopbackNetwork network, HupState hup, Action<Nginx?> setCurrent)
     {
         var sw = Stopwatch.StartNew();
         if (block.Skip) return Skipped(block, "SKIP section", sw);
@@ -91,27 +92,44 @@ public sealed class FileRunner(string root)
             {
                 LogSocketErrors = world.LogSocketErrors,
             };
+            hup.Reload(nginx);
             foreach (var hook in world.OnNginx) hook(nginx);
             setCurrent(nginx);
             await nginx.StartAsync();
 
             var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
                 double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
+            // Test::Nginx checks the error log after each request: after its `--- wait`, the
+            // lines written since the previous check (all of them with check_accum_error_log)
+            var requests = RequestBuilder.Build(block, world.ServerName);
             var results = new List<HttpResult>();
-            foreach (var request in RequestBuilder.Build(block, world.ServerName))
+            var logSlices = new List<IReadOnlyList<string>>();
+            var wait = double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w)
+                ? TimeSpan.FromSeconds(w) : TimeSpan.Zero;
+            var checkedUpTo = 0;
+            foreach (var request in requests)
+            {
                 results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle));
-
-            if (double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var wait))
-                await nginx.RequestSleeps.SleepAsync(TimeSpan.FromSeconds(wait), CancellationToken.None);
-            await SettleAsync(nginx);
+                if (wait > TimeSpan.Zero) await nginx.RequestSleeps.SleepAsync(wait, CancellationToken.None);
+                await SettleAsync(nginx);
+                var lines = log.Lines;
+                var from = file.Settings.CheckAccumErrorLog ? 0 : checkedUpTo;
+                logSlices.Add(lines.Skip(from).ToList());
+                checkedUpTo = lines.Count;
+            }
+            if (requests.Count == 0)
+            {
+                await SettleAsync(nginx);
+                logSlices.Add(log.Lines);
+            }
 
             if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
             {
                 foreach (var l in log.Lines) Console.Error.WriteLine($"[error.log] {l}");
                 foreach (var l in world.AccessLog) Console.Error.WriteLine($"[access.log] {l}");
             }
-            var check = BlockChecker.Run(block, results, log.Lines, world.AccessLog,
-                new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root });
+            var check = BlockChecker.RunPerRequest(block, results, logSlices, world.AccessLog,
+                new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root, Environment = world.Environment });
             if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
             var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
             outcome.Slept = nginx.RequestSleeps.Total;
@@ -139,6 +157,28 @@ public sealed class FileRunner(string root)
         var sw = Stopwatch.StartNew();
         while (nginx.InFlight > 0 && sw.Elapsed < LogSettle) await Task.Delay(1);
         await Task.Delay(TestNginxSleep);
+    }
+
+    private static string? Env(TestFile file, string name) =>
+        file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+
+    /// <summary>
+    /// TEST_NGINX_USE_HUP=1: Test::Nginx reloads nginx with SIGHUP between blocks instead of
+    /// restarting it. Workers (and their Lua) are new, but shared memory zones of the same name
+    /// and size survive a reload, so a block sees the shared dicts the previous block left.
+    /// </summary>
+    private sealed class HupState(bool enabled)
+    {
+        private Dictionary<string, SharedDict> _zones = new(StringComparer.Ordinal);
+
+        public void Reload(Nginx nginx)
+        {
+            if (!enabled) return;
+            foreach (var (name, dict) in nginx.SharedDicts.ToList())
+                if (_zones.TryGetValue(name, out var kept) && kept.Capacity == dict.Capacity)
+                    nginx.SharedDicts[name] = kept;
+            _zones = new Dictionary<string, SharedDict>(nginx.SharedDicts, StringComparer.Ordinal);
+        }
     }
 
     /// <summary>Where a block's requests go: the emulated nginx on this file's network.</summary>

@@ -189,3 +189,32 @@ piece 3
 "POST /t\n" . ("x" x 5000) . "end"
 --- response_body
 5003 xxx end
+
+
+
+=== TEST 12: $TEST_NGINX_* in the configuration: the server's own port, and a free port for a second server
+--- http_config
+    server {
+        listen $TEST_NGINX_RAND_PORT_1;
+        location /other {
+            content_by_lua_block {
+                ngx.say("the second server")
+            }
+        }
+    }
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say(tostring($TEST_NGINX_SERVER_PORT) == ngx.var.server_port and "own port" or "another port")
+            local sock = ngx.socket.tcp()
+            assert(sock:connect("127.0.0.1", $TEST_NGINX_RAND_PORT_1))
+            assert(sock:send("GET /other HTTP/1.0\r\nHost: localhost\r\n\r\n"))
+            local reply = assert(sock:receive("*a"))
+            ngx.say(reply:match("the second server") or reply)
+        }
+    }
+--- request
+GET /t
+--- response_body
+own port
+the second server

@@ -171,6 +171,4 @@ qr/failed to get server from current priority \d+/
 --- grep_error_log_out
 failed to get server from current priority 10
 failed to get server from current priority 0
-failed to get server from current priority 10
-failed to get server from current priority 0
 --- ignore_error_log
