@@ -34,8 +34,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         "access-tokens", "discovery", "tracing_buffer",
     ];
 
-    /// <summary>t::APISIX sets log_level('info') when it is used.</summary>
-    protected override string DefaultLogLevel => "info";
+    /// <summary>t::APISIX calls log_level('info') when it is used.</summary>
+    protected override string? ModuleLogLevel => "info";
 
     public override void Preprocess(TestBlock block, TestFile file)
     {

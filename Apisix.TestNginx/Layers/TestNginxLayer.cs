@@ -19,8 +19,11 @@ public class TestNginxLayer(string root)
     protected static string? Env(TestFile file, string name) =>
         file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
 
-    /// <summary>The error-log level when neither the block, the file nor TEST_NGINX_LOG_LEVEL sets one.</summary>
-    protected virtual string DefaultLogLevel => "debug";
+    /// <summary>
+    /// The log_level() a layer's Perl module calls when it is used (t::APISIX: info), or null.
+    /// Like the file's own call, it wins over TEST_NGINX_LOG_LEVEL; a later call in the file wins over it.
+    /// </summary>
+    protected virtual string? ModuleLogLevel => null;
 
     /// <summary>Defaults this layer injects into a block after the file's preprocessors ran.</summary>
     public virtual void Preprocess(TestBlock block, TestFile file) { }
@@ -29,9 +32,10 @@ public class TestNginxLayer(string root)
     public virtual void Build(BlockWorld world, TestBlock block, TestFile file)
     {
         world.Workers = Math.Max(1, file.Settings.Workers);
-        // Test::Nginx: a block's `--- log_level` over the file's log_level() over TEST_NGINX_LOG_LEVEL
+        // Test::Nginx: a block's `--- log_level` over log_level() calls (the file's, then its layer
+        // module's) over TEST_NGINX_LOG_LEVEL over debug
         world.LogLevel = ErrorLog.Parse(block.Text("log_level")?.Trim() is { Length: > 0 } blockLevel ? blockLevel
-            : file.Settings.LogLevel ?? Env(file, "TEST_NGINX_LOG_LEVEL") ?? DefaultLogLevel);
+            : file.Settings.LogLevel ?? ModuleLogLevel ?? Env(file, "TEST_NGINX_LOG_LEVEL") ?? "debug");
         if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT") ?? Env(file, "TEST_NGINX_PORT"), out var port)) world.ServerPort = port;
         var serverPort = world.ServerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         world.Environment = name => Env(file, name) ?? (name == "TEST_NGINX_SERVER_PORT" ? serverPort : null);
