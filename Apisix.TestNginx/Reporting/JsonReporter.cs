@@ -50,6 +50,7 @@ public static class JsonReporter
                 else json.WriteString("message", ByteStrings.ToText(b.Message));
                 json.WriteNumber("elapsed_ms", (long)b.Elapsed.TotalMilliseconds);
                 json.WriteNumber("slept_ms", (long)b.Slept.TotalMilliseconds);
+                json.WriteNumber("subtests", b.Subtests);
                 if (b.Warnings.Count > 0)
                 {
                     json.WriteStartArray("warnings");

@@ -20,6 +20,10 @@ public sealed class BlockOutcome
     public string? Message { get; set; }
 
     public List<string> Warnings { get; set; } = new();
+
+    /// <summary>How many Test::More assertions the block ran (what a `plan tests => N` counts).</summary>
+    public int Subtests { get; set; }
+
     public TimeSpan Elapsed { get; set; }
 
     /// <summary>Of <see cref="Elapsed"/>, the time the block's own sleeps took (`ngx.sleep` on requests, `--- wait`).</summary>
@@ -33,6 +37,7 @@ public sealed class BlockOutcome
         Status = check.Ok ? Pass : Fail,
         Message = check.Message,
         Warnings = [.. check.Warnings],
+        Subtests = check.Passed.Count + check.Failures.Count,
         Elapsed = elapsed,
     };
 }

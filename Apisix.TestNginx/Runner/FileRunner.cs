@@ -48,15 +48,19 @@ public sealed class FileRunner(string root)
             current is { } n ? n.HandleAsync(ctx) : Task.CompletedTask);
         try
         {
+            var skipAll = TestPlan.SkipAll(file);
             foreach (var block in file.SelectedBlocks())
             {
                 for (var rep = 0; rep < Math.Max(1, file.Settings.RepeatEach); rep++)
                 {
-                    var result = await RunBlockAsync(layer, file, block, network, hup, n => current = n);
+                    var result = skipAll != null
+                        ? new BlockOutcome { Index = block.Index, Name = block.Name, Status = BlockOutcome.Skip, Message = skipAll }
+                        : await RunBlockAsync(layer, file, block, network, hup, n => current = n);
                     outcome.Blocks.Add(result);
                     onBlock?.Invoke(result);
                 }
             }
+            outcome.Error = TestPlan.Mismatch(file, outcome);
         }
         finally
         {
@@ -77,7 +81,7 @@ public sealed class FileRunner(string root)
         LoopbackNetwork network, HupState hup, Action<Nginx?> setCurrent)
     {
         var sw = Stopwatch.StartNew();
-        if (block.Skip) return Skipped(block, "SKIP section", sw);
+        if (block.Skip) return Skipped(block, TestPlan.SkipSection, sw);
         layer.Preprocess(block, file);
         var world = new BlockWorld();
         ErrorLog? log = null;
