@@ -139,14 +139,16 @@ public static class AwsEventStream
             if (pos + nameLength > end) return (null, "header name extends past headers section");
             var name = s.Substring(pos, nameLength);
             pos += nameLength;
-            if (pos >= end) return (null, "missing header value type");
+            // as upstream, the type byte and a string's length are read from the buffer even past
+            // the headers section (from the payload); only the buffer's end makes them missing
+            if (pos >= s.Length) return (null, "missing header value type");
             var type = (byte)s[pos++];
             JsonNode? value;
             switch (type)
             {
                 case TypeString or TypeBytes:
                 {
-                    if (pos + 2 > end) return (null, "truncated header value length");
+                    if (pos + 2 > s.Length) return (null, "truncated header value length");
                     var len = U16(s, pos);
                     pos += 2;
                     if (pos + len > end) return (null, "header value extends past headers section");

@@ -36,6 +36,35 @@ public class AwsEventStreamTests
         return ~crc;
     }
 
+    /// <summary>A frame from raw header bytes and a payload, lengths and CRCs computed here.</summary>
+    private static string RawFrame(byte[] headers, byte[] payload)
+    {
+        var total = 12 + headers.Length + payload.Length + 4;
+        var bytes = new List<byte>();
+        bytes.AddRange(BitConverter.GetBytes((uint)total).Reverse());
+        bytes.AddRange(BitConverter.GetBytes((uint)headers.Length).Reverse());
+        bytes.AddRange(BitConverter.GetBytes(BitwiseCrc32(bytes.ToArray())).Reverse());
+        bytes.AddRange(headers);
+        bytes.AddRange(payload);
+        bytes.AddRange(BitConverter.GetBytes(BitwiseCrc32(bytes.ToArray())).Reverse());
+        return new string(bytes.Select(b => (char)b).ToArray());
+    }
+
+    [Fact]
+    public void A_header_name_ending_the_section_takes_its_type_from_the_payload_as_upstream_does()
+    {
+        // headers: name "flag" and nothing more; the payload's first byte (0, "true") is read as its type
+        byte[] headers = [4, (byte)'f', (byte)'l', (byte)'a', (byte)'g'];
+        var ev = AwsEventStream.DecodeFrame(RawFrame(headers, [0, (byte)'{', (byte)'}']), 0);
+        ev.Error.Should().BeNull();
+        ev.Event!["headers"]!["flag"]!.GetValue<bool>().Should().BeTrue();
+        ev.Event["payload"]!.GetValue<string>().Should().Be("\0{}");
+
+        // a string type read from the payload takes its length from there too, and overruns the section
+        var str = AwsEventStream.DecodeFrame(RawFrame(headers, [7, 0, 1, (byte)'x']), 0);
+        str.Error.Should().Be("failed to parse headers: header value extends past headers section");
+    }
+
     [Fact]
     public void Crc_reference_value() => BitwiseCrc32("123456789"u8.ToArray()).Should().Be(0xCBF43926u);
 
