@@ -274,8 +274,19 @@ public sealed class NgxBridge(LuaWorker worker)
         return len == null ? Fail(err!) : len;
     }
 
-    public object? DictPop(string name, string key, bool left) => ToLua(Dict(name)?.Pop(key, left));
-    public long DictLlen(string name, string key) => Dict(name)?.Llen(key) ?? 0;
+    /// <summary>The popped value; nil with the error (or none) when there is nothing to pop.</summary>
+    public object? DictPop(string name, string key, bool left)
+    {
+        _err = null;
+        var (value, err) = Dict(name)?.PopWithError(key, left) ?? (null, "no such dict");
+        return err != null ? Fail(err) : ToLua(value);
+    }
+
+    public object? DictLlen(string name, string key)
+    {
+        var (len, err) = Dict(name)?.Llen(key) ?? (null, "no such dict");
+        return len == null ? Fail(err!) : len;
+    }
     public long DictCapacity(string name) => Dict(name)?.Capacity ?? 0;
 
     // Timers and threads ----------------------------------------------------------------------

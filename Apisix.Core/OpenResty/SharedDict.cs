@@ -224,12 +224,14 @@ public sealed class SharedDict(string name, long capacity)
         }
     }
 
-    public long Llen(string key)
+    /// <summary>The list's length (0 when missing or expired), or "value not a list".</summary>
+    public (long? Len, string? Err) Llen(string key)
     {
         lock (_lock)
         {
             ExpireTail();
-            return Lookup(key, out var e) == Found.Ok && e!.Value is LinkedList<object> l ? l.Count : 0;
+            if (Lookup(key, out var e) != Found.Ok) return (0, null);
+            return e!.Value is LinkedList<object> l ? (l.Count, null) : (null, "value not a list");
         }
     }
 }

@@ -305,3 +305,32 @@ GET /t
 before any get: yniltrue
 get fresh: z
 old1 after: nil, old2 after: y
+
+
+
+=== TEST 12: list operations on a key holding a plain value say so; on a missing key they find nothing
+--- http_config
+    lua_shared_dict box 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local box = ngx.shared.box
+            box:set("plain", "not a list")
+            ngx.say("llen: ", box:llen("plain"))
+            ngx.say("lpop: ", box:lpop("plain"))
+            ngx.say("rpop: ", box:rpop("plain"))
+            ngx.say("lpush: ", box:lpush("plain", 1))
+            ngx.say("missing llen: ", box:llen("missing"), ", lpop: ", box:lpop("missing"))
+            box:rpush("list", "only")
+            ngx.say("rpop: ", box:rpop("list"), ", then: ", box:rpop("list"), ", llen: ", box:llen("list"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+llen: nilvalue not a list
+lpop: nilvalue not a list
+rpop: nilvalue not a list
+lpush: nilvalue not a list
+missing llen: 0, lpop: nil
+rpop: only, then: nil, llen: 0

@@ -401,9 +401,16 @@ function dict_mt.expire(self, key, exptime)
 end
 function dict_mt.lpush(self, key, v) local n = cs:DictPush(self.name, tostring(key), v, true) if n == nil then return nil, err() end return n end
 function dict_mt.rpush(self, key, v) local n = cs:DictPush(self.name, tostring(key), v, false) if n == nil then return nil, err() end return n end
-function dict_mt.lpop(self, key) return cs:DictPop(self.name, tostring(key), true) end
-function dict_mt.rpop(self, key) return cs:DictPop(self.name, tostring(key), false) end
-function dict_mt.llen(self, key) return cs:DictLlen(self.name, tostring(key)) end
+local function pop(self, key, left)
+    local v = cs:DictPop(self.name, tostring(key), left)
+    if v ~= nil then return v end
+    local e = err()
+    if e then return nil, e end
+    return nil -- an empty or missing list: one nil, as lua-nginx-module returns
+end
+function dict_mt.lpop(self, key) return pop(self, key, true) end
+function dict_mt.rpop(self, key) return pop(self, key, false) end
+function dict_mt.llen(self, key) local n = cs:DictLlen(self.name, tostring(key)) if n == nil then return nil, err() end return n end
 function dict_mt.capacity(self) return cs:DictCapacity(self.name) end
 function dict_mt.free_space(self) return cs:DictCapacity(self.name) end
 
