@@ -26,11 +26,16 @@ public static partial class RequestBuilder
 
     /// <summary>Every request of the block, as the bytes to send, one entry per connection.</summary>
     /// <exception cref="RequestBuildException">No request, a malformed request line, or bad section shapes.</exception>
-    public static IReadOnlyList<byte[]> Build(TestBlock block, string serverName = DefaultServerName) =>
-        BuildText(block, serverName).Select(Encoding.Latin1.GetBytes).ToList();
+    public static IReadOnlyList<byte[]> Build(TestBlock block, string serverName = DefaultServerName,
+        Func<string, string?>? environment = null) =>
+        BuildText(block, serverName, environment).Select(Encoding.Latin1.GetBytes).ToList();
 
-    /// <summary>Like <see cref="Build"/>, but as byte strings (handy for logs and tests).</summary>
-    public static IReadOnlyList<string> BuildText(TestBlock block, string serverName = DefaultServerName)
+    /// <summary>
+    /// Like <see cref="Build"/>, but as byte strings (handy for logs and tests). As in Test::Nginx,
+    /// <c>$TEST_NGINX_*</c> in <c>pipelined_requests</c> is expanded from <paramref name="environment"/>.
+    /// </summary>
+    public static IReadOnlyList<string> BuildText(TestBlock block, string serverName = DefaultServerName,
+        Func<string, string?>? environment = null)
     {
         var name = block.Name;
         if (block.Get("raw_request") is { } raw)
@@ -46,7 +51,13 @@ public static partial class RequestBuilder
             for (var i = 0; i < list.Items.Count; i++)
             {
                 var connection = i == list.Items.Count - 1 ? "close" : "keep-alive";
-                all.Append(BuildOne(list.Items[i].ToString(), HeadersFor(name, moreHeaders, i), connection, serverName, name));
+                var text = list.Items[i].ToString();
+                if (environment != null)
+                {
+                    try { text = TestNginxEnv.Expand(text, "", name, environment); }
+                    catch (TestFileException e) { throw new RequestBuildException(e.Detail); }
+                }
+                all.Append(BuildOne(text, HeadersFor(name, moreHeaders, i), connection, serverName, name));
             }
             return [all.ToString()];
         }

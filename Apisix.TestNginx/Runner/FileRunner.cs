@@ -105,7 +105,7 @@ public sealed class FileRunner(string root)
                 double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
             // Test::Nginx checks the error log after each request: after its `--- wait`, the
             // lines written since the previous check (all of them with check_accum_error_log)
-            var requests = RequestBuilder.Build(block, world.ServerName);
+            var requests = RequestBuilder.Build(block, world.ServerName, world.Environment);
             var results = new List<HttpResult>();
             var logSlices = new List<IReadOnlyList<string>>();
             var wait = double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w)

@@ -112,6 +112,19 @@ public class RequestBuilderTests : IDisposable
     }
 
     [Fact]
+    public void Pipelined_requests_expand_test_nginx_variables_but_a_plain_request_does_not()
+    {
+        static string? Env(string n) => n == "TEST_NGINX_WHERE" ? "here" : null;
+        var block = Block("T", ("pipelined_requests", A(S("GET /$TEST_NGINX_WHERE"), S("GET /b"))));
+        RequestBuilder.BuildText(block, environment: Env)[0].Should().StartWith("GET /here HTTP/1.1\r\n");
+        var unset = () => RequestBuilder.BuildText(Block("T", ("pipelined_requests", A(S("GET /$TEST_NGINX_NOPE")))), environment: Env);
+        unset.Should().Throw<RequestBuildException>().WithMessage("T - No environment TEST_NGINX_NOPE defined.");
+        // Test::Nginx leaves `--- request` as written
+        RequestBuilder.BuildText(Block("T", ("request", S("GET /$TEST_NGINX_WHERE"))), environment: Env)[0]
+            .Should().StartWith("GET /$TEST_NGINX_WHERE HTTP/1.1\r\n");
+    }
+
+    [Fact]
     public void Pipelined_requests_share_one_connection()
     {
         var block = Block("T", ("pipelined_requests", A(S("GET /a"), S("GET /b"))));
