@@ -29,19 +29,21 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
 
     public static BlockCheckResult Run(TestBlock block, IReadOnlyList<HttpResult> results,
         IReadOnlyList<string> errorLog, IReadOnlyList<string> accessLog, CheckOptions? options = null) =>
-        new BlockChecker(options).Check(block, results, [errorLog], accessLog);
+        new BlockChecker(options).Check(block, results, [errorLog], [accessLog]);
 
     /// <summary>
-    /// As Test::Nginx checks: the error log after each request (connection), each time against
-    /// the lines written since the previous check (<paramref name="errorLogPerRequest"/>, one
-    /// slice per request; a single slice is checked once).
+    /// As Test::Nginx checks: the logs after each request (connection). The error log each time
+    /// against the lines written since the previous check (<paramref name="errorLogPerRequest"/>),
+    /// the access log against all of it so far (<paramref name="accessLogPerRequest"/>); one
+    /// entry per request, a single entry is checked once.
     /// </summary>
     public static BlockCheckResult RunPerRequest(TestBlock block, IReadOnlyList<HttpResult> results,
-        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<string> accessLog, CheckOptions? options = null) =>
-        new BlockChecker(options).Check(block, results, errorLogPerRequest, accessLog);
+        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<IReadOnlyList<string>> accessLogPerRequest,
+        CheckOptions? options = null) =>
+        new BlockChecker(options).Check(block, results, errorLogPerRequest, accessLogPerRequest);
 
     public BlockCheckResult Check(TestBlock block, IReadOnlyList<HttpResult> results,
-        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<string> accessLog)
+        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<IReadOnlyList<string>> accessLogPerRequest)
     {
         var run = new Session(block, _options);
         foreach (var name in Unsupported.Where(block.Has))
@@ -51,10 +53,12 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
         for (var i = 0; i < results.Count; i++)
             run.CheckResponse(results[i], i, needArray);
 
-        foreach (var slice in errorLogPerRequest)
-            run.CheckErrorLog(Lines(slice));
-        if (!block.Has("ignore_response"))
-            run.CheckAccessLog(Lines(accessLog));
+        for (var i = 0; i < Math.Max(errorLogPerRequest.Count, accessLogPerRequest.Count); i++)
+        {
+            if (i < errorLogPerRequest.Count) run.CheckErrorLog(Lines(errorLogPerRequest[i]));
+            if (i < accessLogPerRequest.Count && !block.Has("ignore_response"))
+                run.CheckAccessLog(Lines(accessLogPerRequest[i]));
+        }
         return run.Result;
     }
 

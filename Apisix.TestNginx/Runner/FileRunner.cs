@@ -103,11 +103,12 @@ public sealed class FileRunner(string root)
 
             var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
                 double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
-            // Test::Nginx checks the error log after each request: after its `--- wait`, the
-            // lines written since the previous check (all of them with check_accum_error_log)
+            // Test::Nginx checks the logs after each request, after its `--- wait`: the error log's
+            // lines written since the previous check (all with check_accum_error_log), the whole access log
             var requests = RequestBuilder.Build(block, world.ServerName, world.Environment);
             var results = new List<HttpResult>();
             var logSlices = new List<IReadOnlyList<string>>();
+            var accessSoFar = new List<IReadOnlyList<string>>();
             var wait = double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w)
                 ? TimeSpan.FromSeconds(w) : TimeSpan.Zero;
             var checkedUpTo = 0;
@@ -120,11 +121,13 @@ public sealed class FileRunner(string root)
                 var from = file.Settings.CheckAccumErrorLog ? 0 : checkedUpTo;
                 logSlices.Add(lines.Skip(from).ToList());
                 checkedUpTo = lines.Count;
+                lock (world.AccessLog) accessSoFar.Add(world.AccessLog.ToList());
             }
             if (requests.Count == 0)
             {
                 await SettleAsync(nginx);
                 logSlices.Add(log.Lines);
+                lock (world.AccessLog) accessSoFar.Add(world.AccessLog.ToList());
             }
 
             if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
@@ -132,7 +135,7 @@ public sealed class FileRunner(string root)
                 foreach (var l in log.Lines) Console.Error.WriteLine($"[error.log] {l}");
                 foreach (var l in world.AccessLog) Console.Error.WriteLine($"[access.log] {l}");
             }
-            var check = BlockChecker.RunPerRequest(block, results, logSlices, world.AccessLog,
+            var check = BlockChecker.RunPerRequest(block, results, logSlices, accessSoFar,
                 new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root, Environment = world.Environment });
             if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
             var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
