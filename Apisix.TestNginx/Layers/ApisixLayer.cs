@@ -81,7 +81,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         CiServices.Add(world);
         world.OnNginx.Add(nginx => nginx.OnLog = req =>
         {
-            if (req.Server == world.Conf.Servers[0]) lock (world.AccessLog) world.AccessLog.Add(ApisixAccessLog.Format(req));
+            if (req.Server == world.Conf.Servers[0]) lock (world.AccessLog) world.AccessLog.Add(AccessLogFormat.Format(req, AccessLogFormat.ApisixMain));
         });
         ConfigureApisixLocations(world, block, apisix, Env(file, "TEST_ENABLE_CONTROL_API_V1") != "0");
     }

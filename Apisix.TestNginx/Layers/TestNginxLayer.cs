@@ -62,6 +62,11 @@ public class TestNginxLayer(string root)
         if (AddsRootLocation(file))
             server.AddLocation(new LocationConf { Modifier = "", Pattern = "/", Root = HtmlDir, Index = ["index.html", "index.htm"] },
                 "nginx.conf (Test::Nginx's root location; the file may call no_root_location())");
+        // Test::Nginx's http{} has `access_log logs/access.log;`: every server, nginx's combined format
+        world.OnNginx.Add(nginx => nginx.OnLog = req =>
+        {
+            lock (world.AccessLog) world.AccessLog.Add(AccessLogFormat.Format(req, AccessLogFormat.Combined));
+        });
         ConfigureMainServer(world, server, block, file);
     }
 

@@ -17,10 +17,11 @@ namespace Apisix.TestNginx.Runner;
 public sealed class FileRunner(string root)
 {
     /// <summary>
-    /// Before the logs are read: requests still in their log phase may take this long to end,
-    /// then Test::Nginx's TEST_NGINX_SLEEP (15 ms) lets timers they started write their lines.
+    /// Before the logs are read: requests still running (a log phase, an inner request's) may
+    /// take this long to end (generous, for a loaded machine; they usually end at once), then
+    /// Test::Nginx's TEST_NGINX_SLEEP (15 ms) lets timers they started write their lines.
     /// </summary>
-    private static readonly TimeSpan LogSettle = TimeSpan.FromMilliseconds(45), TestNginxSleep = TimeSpan.FromMilliseconds(15);
+    private static readonly TimeSpan LogSettle = TimeSpan.FromMilliseconds(300), TestNginxSleep = TimeSpan.FromMilliseconds(15);
 
     public async Task<FileOutcome> RunAsync(string path, Action<BlockOutcome>? onBlock = null)
     {

@@ -218,3 +218,23 @@ done
 loud warn line
 --- no_error_log
 quiet info line
+
+
+
+=== TEST 11: the access log has the request in nginx's combined format
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("logged")
+        }
+    }
+--- request
+GET /t?x=1
+--- more_headers
+User-Agent: access-log-probe
+--- response_body
+logged
+--- access_log eval
+qr/^127\.0\.0\.1 - - \[\d+\/\w+\/\d+:\d+:\d+:\d+ [+-]\d{4}\] "GET \/t\?x=1 HTTP\/1\.1" 200 \d+ "-" "access-log-probe"$/
+--- no_access_log
+GET /elsewhere

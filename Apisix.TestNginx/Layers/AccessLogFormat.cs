@@ -4,12 +4,15 @@ using Apisix.Core.OpenResty;
 namespace Apisix.TestNginx.Layers;
 
 /// <summary>
-/// The access log t::APISIX configures for the 1984 server: APISIX's `main` log_format, each
-/// variable written as `-` when empty, as nginx does.
+/// Access log lines as nginx's log module writes them: nginx's own `combined` format (what plain
+/// Test::Nginx logs with) and APISIX's `main` format (what t::APISIX configures for the 1984 server).
 /// </summary>
-public static partial class ApisixAccessLog
+public static partial class AccessLogFormat
 {
-    public const string MainFormat =
+    public const string Combined =
+        "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
+
+    public const string ApisixMain =
         "$remote_addr - $remote_user [$time_local] $http_host \"$request_line\" $status $body_bytes_sent $request_time " +
         "\"$http_referer\" \"$http_user_agent\" $upstream_addr $upstream_status $apisix_upstream_response_time " +
         "\"$upstream_scheme://$upstream_host$upstream_uri\" $request_llm_model $llm_model $llm_time_to_first_token " +
@@ -19,7 +22,7 @@ public static partial class ApisixAccessLog
     [GeneratedRegex(@"\$([a-z_0-9]+)")]
     private static partial Regex Variable();
 
-    public static string Format(NgxRequest req, string format = MainFormat) =>
+    public static string Format(NgxRequest req, string format) =>
         Variable().Replace(format, m =>
         {
             // nginx's log module: a variable that is not found prints "-", an empty one prints nothing
