@@ -16,7 +16,7 @@ public class TestNginxLayer(string root)
     public string Root { get; } = root;
 
     /// <summary>An environment variable as the file sees it: its BEGIN block's %ENV first, then the process's.</summary>
-    protected static string? Env(TestFile file, string name) =>
+    public static string? Env(TestFile file, string name) =>
         file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
 
     /// <summary>

@@ -43,7 +43,7 @@ public sealed class FileRunner(string root)
             return outcome;
         }
         var network = new LoopbackNetwork();
-        var hup = new HupState(Env(file, "TEST_NGINX_USE_HUP") == "1");
+        var hup = new HupState(TestNginxLayer.Env(file, "TEST_NGINX_USE_HUP") == "1");
         Nginx? current = null;
         await using var host = await HttpServerHost.StartInMemoryAsync(network, ctx =>
             current is { } n ? n.HandleAsync(ctx) : Task.CompletedTask);
@@ -113,23 +113,21 @@ public sealed class FileRunner(string root)
             var wait = double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w)
                 ? TimeSpan.FromSeconds(w) : TimeSpan.Zero;
             var checkedUpTo = 0;
+            async Task TakeLogsAsync()
+            {
+                await SettleAsync(nginx);
+                var lines = log.Lines;
+                logSlices.Add(lines.Skip(file.Settings.CheckAccumErrorLog ? 0 : checkedUpTo).ToList());
+                checkedUpTo = lines.Count;
+                lock (world.AccessLog) accessSoFar.Add(world.AccessLog.ToList());
+            }
             foreach (var request in requests)
             {
                 results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle));
                 if (wait > TimeSpan.Zero) await nginx.RequestSleeps.SleepAsync(wait, CancellationToken.None);
-                await SettleAsync(nginx);
-                var lines = log.Lines;
-                var from = file.Settings.CheckAccumErrorLog ? 0 : checkedUpTo;
-                logSlices.Add(lines.Skip(from).ToList());
-                checkedUpTo = lines.Count;
-                lock (world.AccessLog) accessSoFar.Add(world.AccessLog.ToList());
+                await TakeLogsAsync();
             }
-            if (requests.Count == 0)
-            {
-                await SettleAsync(nginx);
-                logSlices.Add(log.Lines);
-                lock (world.AccessLog) accessSoFar.Add(world.AccessLog.ToList());
-            }
+            if (requests.Count == 0) await TakeLogsAsync();
 
             if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
             {
@@ -166,9 +164,6 @@ public sealed class FileRunner(string root)
         while (nginx.InFlight > 0 && sw.Elapsed < LogSettle) await Task.Delay(1);
         await Task.Delay(TestNginxSleep);
     }
-
-    private static string? Env(TestFile file, string name) =>
-        file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
 
     /// <summary>
     /// TEST_NGINX_USE_HUP=1: Test::Nginx reloads nginx with SIGHUP between blocks instead of
