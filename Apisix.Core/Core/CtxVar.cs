@@ -80,6 +80,19 @@ public sealed class CtxVar
         _cache[name] = value;
     }
 
+    /// <summary>A variable's value as JSON (what cjson makes of the Lua value): numbers as cjson writes them, other values as their string form.</summary>
+    public static JsonNode? ToJsonNode(object? value) => value switch
+    {
+        null => null,
+        JsonNode n => n.DeepClone(),
+        string s => JsonValue.Create(s),
+        bool b => JsonValue.Create(b),
+        long l => CJson.NumberNode(l),
+        int i => CJson.NumberNode(i),
+        double d => CJson.NumberNode(d),
+        _ => JsonValue.Create(value.ToString()),
+    };
+
     /// <summary>How an nginx variable stores a Lua value: numbers as LuaJIT prints them, strings as they are.</summary>
     public static string? ToVarString(object? value) => value switch
     {

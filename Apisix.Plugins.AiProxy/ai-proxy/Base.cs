@@ -49,7 +49,7 @@ public static class Base
     public static void SetLogging(ApiCtx ctx, bool summaries, bool payloads)
     {
         var ai = AiCtx.For(ctx);
-        JsonNode? Var(string name) => ToNode(ctx.Var[name]);
+        JsonNode? Var(string name) => CtxVar.ToJsonNode(ctx.Var[name]);
         if (summaries)
         {
             var summary = new JsonObject();
@@ -76,18 +76,6 @@ public static class Base
             ai.ResponseText = text;
         }
     }
-
-    private static JsonNode? ToNode(object? v) => v switch
-    {
-        null => null,
-        JsonNode n => n.DeepClone(),
-        string s => JsonValue.Create(s),
-        bool b => JsonValue.Create(b),
-        long l => CJson.NumberNode(l),
-        int i => CJson.NumberNode(i),
-        double d => CJson.NumberNode(d),
-        _ => JsonValue.Create(v.ToString()),
-    };
 
     /// <summary>
     /// <c>detect_request_type(ctx, max_req_body_size)</c>: reads the JSON body once (413 when it

@@ -139,13 +139,10 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
             return ServerPortForClientVar().Replace(text, (options.ServerPortForClient ?? options.ServerPort).ToString());
         }
 
-        private string ExpandEnv(string text) => EnvVar().Replace(text, m =>
+        private string ExpandEnv(string text) => TestNginxEnv.Expand(text, options.Environment, name =>
         {
-            if (TestNginxEnv.RandPort(m.Groups[1].Value) is { } port) return port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var value = options.Environment(m.Groups[1].Value);
-            if (value != null) return value;
-            Fail($"{Name} - No environment {m.Groups[1].Value} defined.");
-            return m.Value;
+            Fail(TestNginxEnv.Unset(Name, name));
+            return "$" + name;
         });
 
         // ---- per request -----------------------------------------------------------------------
@@ -517,9 +514,6 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
 
     [GeneratedRegex(@"\$ServerPortForClient\b")]
     private static partial Regex ServerPortForClientVar();
-
-    [GeneratedRegex(@"\$(TEST_NGINX_[_A-Z0-9]+)")]
-    private static partial Regex EnvVar();
 
     // Lines an old echo module quirk put in bodies; Test::Nginx strips them before comparing.
     [GeneratedRegex("^TE: deflate,gzip;q=0\\.3\r\n|^Connection: TE, close\r\n", RegexOptions.Multiline)]

@@ -23,10 +23,17 @@ public static partial class TestNginxEnv
             ? RandPortBase + n : null;
 
     /// <exception cref="TestFileException">The text names a variable that is not set.</exception>
-    public static string Expand(string text, string path, string blockName, Func<string, string?> env) => EnvVar().Replace(text, m =>
+    public static string Expand(string text, string path, string blockName, Func<string, string?> env) =>
+        Expand(text, env, name => throw new TestFileException(path, 0, Unset(blockName, name)));
+
+    /// <summary>Expands, letting <paramref name="unset"/> answer for a variable that is not set.</summary>
+    public static string Expand(string text, Func<string, string?> env, Func<string, string> unset) => EnvVar().Replace(text, m =>
     {
         var name = m.Groups[1].Value;
         if (RandPort(name) is { } port) return port.ToString(CultureInfo.InvariantCulture);
-        return env(name) ?? throw new TestFileException(path, 0, $"{blockName} - No environment {name} defined.");
+        return env(name) ?? unset(name);
     });
+
+    /// <summary>Test::Nginx's words for a variable that is not set.</summary>
+    public static string Unset(string blockName, string name) => $"{blockName} - No environment {name} defined.";
 }

@@ -257,7 +257,7 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
                 {
                     var varName = name[1..];
                     var value = varName == "request_body" ? RequestBody(conf, ctx) : ctx.Var[varName];
-                    e[k] = ToNode(value);
+                    e[k] = CtxVar.ToJsonNode(value);
                 }
                 else e[k] = v?.DeepClone();
             }
@@ -271,18 +271,6 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
         }
         return entry;
     }
-
-    private static JsonNode? ToNode(object? v) => v switch
-    {
-        null => null,
-        JsonNode n => n.DeepClone(),
-        string s => JsonValue.Create(s),
-        bool b => JsonValue.Create(b),
-        long l => CJson.NumberNode(l),
-        int i => CJson.NumberNode(i),
-        double d => CJson.NumberNode(d),
-        _ => JsonValue.Create(CtxVar.ToVarString(v)),
-    };
 
     private static JsonNode? Number(string? s) =>
         s != null && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? CJson.NumberNode(d) : null;
