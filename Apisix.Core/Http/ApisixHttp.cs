@@ -81,6 +81,7 @@ public sealed class ApisixHttp
         finally
         {
             if (ctx.Plugins.Count > 0) await Runner.RunLogAsync(ctx);
+            Upstream.UpstreamProxy.LogPhase(ctx);
         }
     }
 

@@ -1,3 +1,4 @@
+// Twin of apisix/balancer/chash.lua
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;

@@ -29,6 +29,19 @@ public sealed class UpstreamConf
     public string? ServiceName { get; init; }
     /// <summary>Whether a node had no port (filled from the scheme by <c>fill_node_info</c>).</summary>
     public bool HasPortlessNode { get; init; }
+    /// <summary>The upstream value as configured (chash reads <c>hash_on</c> and <c>key</c> from it).</summary>
+    public JsonObject? Raw { get; init; }
+    /// <summary>The <c>checks</c> of the upstream (active and passive health checks), if any.</summary>
+    public JsonObject? Checks => Raw?["checks"] as JsonObject;
+
+    /// <summary>The <c>checks.active.host</c> and <c>checks.active.port</c> health targets are keyed by, if set.</summary>
+    public (string? Host, int? Port) ActiveCheckHostPort()
+    {
+        var active = Checks?["active"] as JsonObject;
+        var host = JsonScalars.TryGetString(active?["host"], out var h) ? h : null;
+        int? port = JsonScalars.TryGetNumber(active?["port"], out var p) ? (int)p : null;
+        return (host, port);
+    }
 
     /// <summary><c>scheme_to_port</c>.</summary>
     public static int? SchemeToPort(string scheme) => scheme switch
@@ -100,6 +113,7 @@ public sealed class UpstreamConf
             RetryTimeout = JsonScalars.TryGetNumber(value["retry_timeout"], out var rt) ? rt : null,
             ServiceName = JsonScalars.TryGetString(value["service_name"], out var sn) ? sn : null,
             HasPortlessNode = portless,
+            Raw = value,
         };
     }
 
