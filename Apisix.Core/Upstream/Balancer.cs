@@ -6,7 +6,7 @@ namespace Apisix.Core.Upstream;
 
 /// <summary>One node of an upstream after <c>fill_node_info</c>: an address, its weight and priority.</summary>
 /// <param name="Domain">The host name the node was configured with when it had to be resolved.</param>
-public sealed record UpstreamNode(string Host, int Port, int Weight, int Priority, string? Domain = null)
+public sealed record UpstreamNode(string Host, int Port, long Weight, int Priority, string? Domain = null)
 {
     /// <summary>The node's key in pickers and <c>$upstream_addr</c>: host:port.</summary>
     public string Address => Host + ":" + Port.ToString(CultureInfo.InvariantCulture);
@@ -211,8 +211,15 @@ public sealed class Balancer
     /// </summary>
     private static List<(int Priority, List<(string Id, int Weight)> Nodes)> GroupByPriority(IEnumerable<UpstreamNode> nodes)
     {
+        // Lua weights are numbers: weights past int's range are
+        // divided by their gcd first, which leaves every picker's choices as they were
+        var list0 = nodes.ToList();
+        long gcd = 0;
+        foreach (var n in list0) gcd = Gcd(gcd, n.Weight);
+        if (list0.Any(n => n.Weight > int.MaxValue) && gcd > 1)
+            list0 = list0.Select(n => n with { Weight = n.Weight / gcd }).ToList();
         var groups = new List<(int Priority, List<(string Id, int Weight)> Nodes)>();
-        foreach (var n in nodes)
+        foreach (var n in list0)
         {
             var g = groups.FindIndex(x => x.Priority == n.Priority);
             if (g < 0)
@@ -222,11 +229,14 @@ public sealed class Balancer
             }
             var list = groups[g].Nodes;
             var idx = list.FindIndex(e => e.Id == n.Address);
-            if (idx >= 0) list[idx] = (n.Address, n.Weight);
-            else list.Add((n.Address, n.Weight));
+            var w = (int)Math.Min(n.Weight, int.MaxValue);
+            if (idx >= 0) list[idx] = (n.Address, w);
+            else list.Add((n.Address, w));
         }
         return groups;
     }
+
+    private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
 
     /// <summary><c>fetch_health_nodes</c>: the healthy nodes, or all of them when none is healthy or there is no checker.</summary>
     private static IEnumerable<UpstreamNode> FetchHealthNodes(UpstreamConf up, Healthcheck.Healthchecker? checker, BalancerState state)

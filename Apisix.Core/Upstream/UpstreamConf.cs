@@ -76,7 +76,7 @@ public sealed class UpstreamConf
                 domain = host;
                 host = ip.ToString();
             }
-            nodes.Add(new UpstreamNode(host, port ?? -1, (int)weight, (int)priority, domain));
+            nodes.Add(new UpstreamNode(host, port ?? -1, (long)weight, (int)priority, domain));
         }
 
         switch (value["nodes"])
