@@ -41,9 +41,20 @@ public sealed class BalancerState
     /// <summary>Whether the balancer phase runs (nginx then adds "while connecting to upstream" to log lines).</summary>
     public bool InBalancerPhase { get; set; }
 
+    /// <summary>
+    /// The upstream URL of the last try (nginx's <c>upstream:</c> log field): set once a try
+    /// went out, so balancer-phase lines of a retry name the peer that failed.
+    /// </summary>
+    public string? LastUpstreamUrl { get; set; }
+
     /// <summary>A log line of the request, in the balancer phase's context when it runs.</summary>
-    public void Log(Apisix.Core.OpenResty.LogLevel level, string message) =>
-        Ctx?.Log(level, InBalancerPhase ? message + " while connecting to upstream" : message);
+    public void Log(Apisix.Core.OpenResty.LogLevel level, string message)
+    {
+        if (Ctx == null) return;
+        if (!InBalancerPhase) Ctx.Log(level, message);
+        else if (LastUpstreamUrl == null) Ctx.Log(level, message + " while connecting to upstream");
+        else UpstreamProxy.LogUpstream(Ctx.Request, message + " while connecting to upstream", LastUpstreamUrl, level);
+    }
 }
 
 /// <summary>What <c>apisix/balancer/&lt;type&gt;.lua</c>'s <c>new</c> returns: get / after_balance.</summary>

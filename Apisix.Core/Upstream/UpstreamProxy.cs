@@ -321,6 +321,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var uri = UpstreamUri(req);
         var peer = server.Address;
         var upstreamUrl = "http://" + peer + uri;
+        if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs) bs.LastUpstreamUrl = upstreamUrl;
         var clock = Stopwatch.StartNew();
 
         Stream? stream = null;
@@ -507,7 +508,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     }
 
     /// <summary>An error-log line of the proxy module: the request context with nginx's "upstream:" field.</summary>
-    private static void LogUpstream(NgxRequest r, string message, string upstreamUrl)
+    internal static void LogUpstream(NgxRequest r, string message, string upstreamUrl, LogLevel level = LogLevel.Error)
     {
         var nginx = r.Nginx;
         var host = r.RequestHeader("Host");
@@ -515,7 +516,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var context = $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
                       + $", upstream: \"{upstreamUrl}\"" + (host != null ? $", host: \"{host}\"" : "");
         var pid = r.Worker != null ? nginx.Pid(r.Worker) : nginx.Workers.Count > 0 ? nginx.Pid(nginx.Workers[0]) : 0;
-        nginx.ErrorLog.Write(LogLevel.Error, pid, r.Connection, message, context);
+        nginx.ErrorLog.Write(level, pid, r.Connection, message, context);
     }
 }
 
