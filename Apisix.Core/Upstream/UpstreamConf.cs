@@ -56,7 +56,23 @@ public sealed class UpstreamConf
     /// resolve is logged through <paramref name="logError"/> and its node dropped, as upstream does.
     /// </summary>
     public static UpstreamConf Parse(JsonObject value, string key, string version,
-        Func<string, IPAddress?> resolve, Action<string>? logError = null)
+        Func<string, IPAddress?> resolve, Action<string>? logError = null) =>
+        Parse(value, key, version, h =>
+        {
+            if (resolve(h) is { } ip) return (ip.ToString(), null);
+            const string err = "failed to query the DNS server: dns client error: 3 name error";
+            logError?.Invoke($"failed to parse domain: {h}, error: {err}");
+            return (null, err);
+        }, logError);
+
+    /// <summary>
+    /// Reads an upstream value, host names resolved as <c>parse_domain_for_nodes</c> does:
+    /// <paramref name="resolve"/> is <c>core.resolver.parse_domain</c> (address or error); a node
+    /// whose host does not resolve is dropped with the error line
+    /// <c>dns resolver domain: HOST error: ERR</c> through <paramref name="logError"/>.
+    /// </summary>
+    public static UpstreamConf Parse(JsonObject value, string key, string version,
+        Func<string, (string? Ip, string? Err)> resolve, Action<string>? logError = null)
     {
         var nodes = new List<UpstreamNode>();
         var portless = false;
@@ -67,14 +83,11 @@ public sealed class UpstreamConf
             var bare = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
             if (!IPAddress.TryParse(bare, out _))
             {
-                var ip = resolve(host);
-                if (ip == null)
-                {
-                    logError?.Invoke($"failed to parse domain: {host}, error: failed to query the DNS server: dns client error: 3 name error");
-                    return;
-                }
+                var (ip, err) = resolve(host);
+                if (err != null) logError?.Invoke($"dns resolver domain: {host} error: {err}");
+                if (ip == null) return;
                 domain = host;
-                host = ip.ToString();
+                host = ip;
             }
             nodes.Add(new UpstreamNode(host, port ?? -1, (long)weight, (int)priority, domain));
         }

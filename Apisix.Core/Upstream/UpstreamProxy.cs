@@ -61,13 +61,13 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             upValue = stored;
             key = "upstream#" + id;
             version = entry.ModifiedIndex.ToString(CultureInfo.InvariantCulture);
-            resourceKey = "/apisix/upstreams/" + id;
+            resourceKey = ResourcePrefix() + "/upstreams/" + id;
         }
         else
         {
             upValue = route["upstream"] as JsonObject;
             (key, version) = RouteUpstreamKey(ctx);
-            resourceKey = "/apisix/" + (key.StartsWith("service#", StringComparison.Ordinal) ? "services/" : "routes/")
+            resourceKey = ResourcePrefix() + (key.StartsWith("service#", StringComparison.Ordinal) ? "/services/" : "/routes/")
                           + key[(key.IndexOf('#') + 1)..];
         }
 
@@ -77,7 +77,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             await FailSetUpstream(ctx, 503, "missing upstream configuration in Route or Service");
             return;
         }
-        var up = UpstreamConf.Parse(upValue, key, version, h => req.Nginx.Network.Resolve(h),
+        var up = UpstreamConf.Parse(upValue, key, version, h => ParseDomain(req, h),
             msg => ctx.Log(LogLevel.Error, msg));
         if (up.ServiceName != null)
         {
@@ -131,6 +131,40 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 
         await ProxyAsync(ctx, route, up, state, server, passHost, runner);
     }
+
+    private static readonly ConditionalWeakTable<LuaWorker, NLua.LuaFunction> LuaParseDomain = new();
+
+    /// <summary>
+    /// <c>core.resolver.parse_domain(host)</c>, called through the worker's Lua module so a test's
+    /// replacement of it (or of <c>core.utils.dns_parse</c>) answers; it logs its own lines.
+    /// Without that module (no worker) the network's name table answers.
+    /// </summary>
+    private static (string? Ip, string? Err) ParseDomain(NgxRequest req, string host)
+    {
+        if (req.Worker is { } worker)
+        {
+            try
+            {
+                var fn = LuaParseDomain.GetValue(worker, w => (NLua.LuaFunction)w.Lua.DoString(
+                    "return function(h) return require('apisix.core.resolver').parse_domain(h) end")[0]);
+                var result = fn.Call(host);
+                var ip = result.Length > 0 ? result[0] as string : null;
+                var err = result.Length > 1 ? result[1]?.ToString() : null;
+                return (ip, ip == null ? err ?? "failed to parse domain" : err);
+            }
+            catch (NLua.Exceptions.LuaException e)
+            {
+                return (null, e.Message);
+            }
+        }
+        return req.Nginx.Network.Resolve(host) is { } a ? (a.ToString(), null) : (null, "failed to parse domain");
+    }
+
+    /// <summary>
+    /// What a resource key starts with: the etcd prefix (<c>/apisix/routes/1</c>), or nothing for
+    /// a standalone data plane, whose config_yaml names its items <c>/routes/1</c>.
+    /// </summary>
+    private string ResourcePrefix() => config.ConfigProvider is "yaml" or "json" ? "" : ConfigStore.DefaultPrefix;
 
     // Per worker: the nodes version of each resource whose nodes had domains (resource.get_nodes_ver),
     // with the resolved nodes it was counted for.
