@@ -31,6 +31,10 @@ public sealed class BalancerState
     public IServerPicker? Picker { get; set; }
     /// <summary>The request's <c>api_ctx</c>, for pickers that read it (chash takes its key from it).</summary>
     public ApiCtx? Ctx { get; set; }
+    /// <summary>Without an api_ctx (a Lua caller's plain ctx table): its <c>ctx.var</c> lookup, consumer and log.</summary>
+    public Func<string, object?>? Vars { get; set; }
+    public string? ConsumerName { get; set; }
+    public Action<Apisix.Core.OpenResty.LogLevel, string>? LogTo { get; set; }
     /// <summary><c>ctx.up_checker</c>: the upstream's health checker, when it has one working.</summary>
     public Healthcheck.Healthchecker? Checker { get; set; }
     /// <summary>
@@ -50,7 +54,11 @@ public sealed class BalancerState
     /// <summary>A log line of the request, in the balancer phase's context when it runs.</summary>
     public void Log(Apisix.Core.OpenResty.LogLevel level, string message)
     {
-        if (Ctx == null) return;
+        if (Ctx == null)
+        {
+            LogTo?.Invoke(level, message);
+            return;
+        }
         if (!InBalancerPhase) Ctx.Log(level, message);
         else if (LastUpstreamUrl == null) Ctx.Log(level, message + " while connecting to upstream");
         else UpstreamProxy.LogUpstream(Ctx.Request, message + " while connecting to upstream", LastUpstreamUrl, level);

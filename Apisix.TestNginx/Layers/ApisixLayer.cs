@@ -54,6 +54,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
         world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
         world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
+        world.Modules.AddObject(BalancerBridge.Name, w => new BalancerBridge(w));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
         AiProxyPlugins.RegisterLua(world.Modules);
