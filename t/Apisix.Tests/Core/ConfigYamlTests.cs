@@ -1,0 +1,45 @@
+using System.Text.Json.Nodes;
+using Apisix.Core.Core;
+using Apisix.Core.Store;
+using FluentAssertions;
+using Xunit;
+
+namespace Apisix.Tests.Core;
+
+public class ConfigYamlTests
+{
+    private const string Yaml = """
+        routes:
+          - upstream_id: 1
+            uris:
+              - /hello
+          - id: r2
+            uri: /two
+        upstreams:
+          - id: 1
+            nodes:
+              "127.0.0.1:1980": 1
+        #END
+        """;
+
+    [Fact]
+    public void Resources_land_under_their_ids_and_items_without_one_get_arr_index()
+    {
+        var store = new ConfigStore();
+        store.Put("/apisix/routes/old", new JsonObject { ["uri"] = "/old" });
+        ConfigYaml.Load(store, Yaml, json: false).Should().BeNull();
+        store.Get("/apisix/routes/old").Should().BeNull();
+        store.Get("/apisix/routes/arr_1")!.Value!["id"]!.GetValue<string>().Should().Be("arr_1");
+        store.Get("/apisix/routes/r2")!.Value!["uri"]!.GetValue<string>().Should().Be("/two");
+        store.Get("/apisix/upstreams/1")!.Value!["id"]!.GetValue<string>().Should().Be("1");
+    }
+
+    [Fact]
+    public void A_yaml_file_without_the_end_flag_is_refused()
+    {
+        var store = new ConfigStore();
+        ConfigYaml.Load(store, "routes: []\n", json: false).Should().Be("missing valid end flag in file conf/apisix.yaml");
+        ConfigYaml.Load(store, """{"routes":[{"id":"j","uri":"/j"}]}""", json: true).Should().BeNull();
+        store.Get("/apisix/routes/j").Should().NotBeNull();
+    }
+}
