@@ -27,11 +27,27 @@ public static class ConfigYaml
 
     private static readonly Regex EndFlag = new(@"#END\s*$", RegexOptions.CultureInvariant);
 
+    /// <summary>The item schema config_yaml checks each item of a list against, where the port has it.</summary>
+    private static JsonObject? ItemSchema(string type) => type switch
+    {
+        "routes" => Admin.SchemaDefs.RouteSchema(),
+        "services" => Admin.SchemaDefs.ServiceSchema(),
+        "upstreams" => Admin.SchemaDefs.UpstreamSchema(),
+        "consumers" => Admin.SchemaDefs.ConsumerSchema(),
+        "global_rules" => Admin.SchemaDefs.GlobalRuleSchema(),
+        "plugin_configs" => Admin.SchemaDefs.PluginConfigSchema(),
+        _ => null,
+    };
+
+    private static readonly Dictionary<string, JsonObject?> Schemas = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Replaces the store's resources with those of <paramref name="text"/>. Returns the error
     /// <c>config_yaml</c> logs ("missing valid end flag in file ...", a parse error), or null.
+    /// An item that fails its schema is left out, with <c>config_yaml</c>'s error line passed
+    /// to <paramref name="logError"/>.
     /// </summary>
-    public static string? Load(ConfigStore store, string text, bool json, string path = "conf/apisix.yaml")
+    public static string? Load(ConfigStore store, string text, bool json, string path = "conf/apisix.yaml", Action<string>? logError = null)
     {
         JsonNode? doc;
         try
@@ -60,6 +76,16 @@ public static class ConfigYaml
                 var id = IdOf(item["id"]) ?? IdOf(item["username"]) ?? (type == "plugin_metadata" ? null : "arr_" + (i + 1));
                 if (id == null) continue;
                 var value = (JsonObject)item.DeepClone();
+                JsonObject? schema;
+                lock (Schemas)
+                    if (!Schemas.TryGetValue(type, out schema)) Schemas[type] = schema = ItemSchema(type);
+                // checked on a copy: the defaults the check writes are not kept (with them, a
+                // route's health checks behaved differently from Lua's here; not looked into yet)
+                if (schema != null && Schema.JsonSchema.Check(schema, value.DeepClone()) is (false, var err))
+                {
+                    logError?.Invoke($"failed to check item data of [{type}] err:{err} ,val: {CJson.Encode(item)}");
+                    continue;
+                }
                 if (type != "plugin_metadata") value["id"] = id;
                 store.Put(ConfigStore.DefaultPrefix + "/" + type + "/" + id, value);
             }

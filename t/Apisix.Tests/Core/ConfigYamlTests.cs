@@ -43,3 +43,32 @@ public class ConfigYamlTests
         store.Get("/apisix/routes/j").Should().NotBeNull();
     }
 }
+
+public class ConfigYamlSchemaTests
+{
+    [Fact]
+    public void An_item_that_fails_its_schema_is_left_out_with_config_yaml_s_error_line()
+    {
+        var store = new ConfigStore();
+        var errors = new List<string>();
+        const string yaml = """
+            upstreams:
+              - id: 1
+                service_name: abaaba
+                discovery_type: eureka
+                nodes:
+                  "127.0.0.1:80": 1
+                type: roundrobin
+              - id: 2
+                nodes:
+                  "127.0.0.1:80": 1
+                type: roundrobin
+            #END
+            """;
+        ConfigYaml.Load(store, yaml, json: false, logError: errors.Add).Should().BeNull();
+        store.Get("/apisix/upstreams/1").Should().BeNull();
+        store.Get("/apisix/upstreams/2").Should().NotBeNull();
+        errors.Should().ContainSingle().Which.Should()
+            .StartWith("failed to check item data of [upstreams] err:value should match only one schema, but matches both schemas 1 and 2 ,val: ");
+    }
+}
