@@ -15,6 +15,7 @@ public class ConfigYamlTests
               - /hello
           - id: r2
             uri: /two
+            upstream_id: 1
         upstreams:
           - id: 1
             nodes:
@@ -39,7 +40,7 @@ public class ConfigYamlTests
     {
         var store = new ConfigStore();
         ConfigYaml.Load(store, "routes: []\n", json: false).Should().Be("missing valid end flag in file conf/apisix.yaml");
-        ConfigYaml.Load(store, """{"routes":[{"id":"j","uri":"/j"}]}""", json: true).Should().BeNull();
+        ConfigYaml.Load(store, """{"routes":[{"id":"j","uri":"/j","upstream_id":"1"}]}""", json: true).Should().BeNull();
         store.Get("/apisix/routes/j").Should().NotBeNull();
     }
 }
