@@ -63,6 +63,9 @@ public sealed class CtxVar
             "consumer_name" => _ctx.ConsumerName,
             "consumer_group_id" => null,
             "resp_body" => "",
+            // ctx.lua: a header variable's name is lowercased with '-' as '_' first
+            _ when name.StartsWith("http_", StringComparison.Ordinal) =>
+                NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name.ToLowerInvariant().Replace('-', '_')),
             _ => NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name),
         };
         if (val != null && !NoCache.Contains(name) && !name.StartsWith("sent_http_", StringComparison.Ordinal))

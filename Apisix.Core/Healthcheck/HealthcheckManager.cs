@@ -45,6 +45,7 @@ public sealed class HealthcheckManager
     private readonly Dictionary<string, WorkingItem> _workingPool = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _waitingPool = new(StringComparer.Ordinal);
     private readonly Func<string, JsonObject?> _resolve;
+    private readonly Dictionary<string, JsonObject> _liveUpstreams = new(StringComparer.Ordinal);
     private readonly Func<string, long?> _modifiedIndex;
     private bool _createRunning, _checkRunning;
 
@@ -122,6 +123,13 @@ public sealed class HealthcheckManager
         var node = store.Get(StoreKey(key))?.Value;
         return (sub.Length == 0 ? node : JsonPathValue(node, sub)) as JsonObject;
     };
+
+    /// <summary>
+    /// The upstream a plain resource's requests run with (nodes resolved to addresses, with their
+    /// <c>domain</c>, and <c>_nodes_ver</c>), as the worker's config cache holds it in Lua after
+    /// the request resolved its domains. A plain resource path is resolved from here first.
+    /// </summary>
+    public void SetLiveUpstream(string resourceKey, JsonObject upstream) => _liveUpstreams[resourceKey] = upstream;
 
     /// <summary>`get_healthchecker_name`.</summary>
     public static string GetHealthcheckerName(string resourceKey) => "upstream#" + resourceKey;
@@ -249,7 +257,9 @@ public sealed class HealthcheckManager
             return null;
         }
         var index = _modifiedIndex(key);
-        var conf = index == null ? null : _resolve(resourcePath);
+        var conf = index == null ? null
+            : sub.Length == 0 && _liveUpstreams.TryGetValue(key, out var live) ? live
+            : _resolve(resourcePath);
         if (index == null || conf == null)
         {
             Nginx.Log(Worker, LogLevel.Warn, $"resource not found: {m.Groups[2].Value} in /{type}this can happen if the resource was deleted", null);

@@ -81,6 +81,7 @@ public sealed class ApisixHttp
         finally
         {
             if (ctx.Plugins.Count > 0) await Runner.RunLogAsync(ctx);
+            Upstream.UpstreamProxy.LogPhase(ctx);
         }
     }
 
@@ -172,6 +173,27 @@ public sealed class ApisixHttp
     private void HttpHeaderFilterPhase(ApiCtx ctx)
     {
         ctx.Request.SetResponseHeader("Server", "APISIX/" + AdminOptions.ApisixVersion);
+        if (NgxVars.Get(ctx.Request.Nginx, ctx.Request, "upstream_status") is { } upStatus)
+            SetRespUpstreamStatus(ctx, upStatus);
         Runner.RunHeaderFilter(ctx);
+    }
+
+    /// <summary>
+    /// `set_resp_upstream_status`: X-APISIX-Upstream-Status carries $upstream_status when
+    /// `apisix.show_upstream_status_in_response_header` is on, else only when the (last) status
+    /// is a 5xx ("502, 502" and "502, 502 : " forms included).
+    /// </summary>
+    private void SetRespUpstreamStatus(ApiCtx ctx, string upStatus)
+    {
+        if (JsonScalars.TryGetBoolean(Config.Get("apisix", "show_upstream_status_in_response_header"), out var show) && show)
+        {
+            ctx.Request.SetResponseHeader("X-APISIX-Upstream-Status", upStatus);
+            return;
+        }
+        string? last = upStatus.Length == 3 ? upStatus
+            : upStatus.Length > 3 ? (upStatus[^1] == ' ' ? upStatus.Substring(upStatus.Length - 6, 3) : upStatus[^3..])
+            : null;
+        if (last != null && int.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var code) && code is >= 500 and <= 599)
+            ctx.Request.SetResponseHeader("X-APISIX-Upstream-Status", upStatus);
     }
 }

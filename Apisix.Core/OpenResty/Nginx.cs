@@ -230,6 +230,12 @@ public sealed class Nginx : IAsyncDisposable
         }
         if (req.ExitStatus is int st)
         {
+            // NGX_ERROR (-1) and 444 close the connection without a response
+            if (st < 0 || st == 444)
+            {
+                req.Http.Abort();
+                return false;
+            }
             if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             return !req.Finished;

@@ -65,7 +65,7 @@ public static class NgxVars
             case "request_line": return $"{r.Method} {r.RequestUri} {r.Protocol}";
         }
         if (name.StartsWith("http_", StringComparison.Ordinal))
-            return r.RequestHeader(name[5..].Replace('_', '-'));
+            return UnknownHeader(r, name[5..]);
         if (name.StartsWith("arg_", StringComparison.Ordinal))
             return Arg(r.Args, name[4..]);
         if (name.StartsWith("cookie_", StringComparison.Ordinal))
@@ -73,6 +73,28 @@ public static class NgxVars
         if (name.StartsWith("sent_http_", StringComparison.Ordinal))
             return r.ResponseHeaders.TryGetValue(name[10..].Replace('_', '-'), out var v) ? v[0] : null;
         return nginx.ResolveVar?.Invoke(r, name);
+    }
+
+    /// <summary>
+    /// <c>$http_NAME</c>: the first request header whose name, lowercased with '-' as '_', is
+    /// NAME (so a header sent as <c>custom_header</c> is found too, as under APISIX's
+    /// <c>underscores_in_headers on</c>).
+    /// </summary>
+    private static string? UnknownHeader(NgxRequest r, string name)
+    {
+        foreach (var (n, v) in r.RequestHeaders)
+        {
+            if (n.Length != name.Length) continue;
+            var same = true;
+            for (var i = 0; i < n.Length && same; i++)
+            {
+                var c = char.ToLowerInvariant(n[i]);
+                if (c == '-') c = '_';
+                same = c == name[i];
+            }
+            if (same) return v;
+        }
+        return null;
     }
 
     public static void Set(NgxRequest r, string name, string? value)

@@ -1,3 +1,4 @@
+// Twin of apisix/balancer/chash.lua
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
@@ -242,7 +243,7 @@ public sealed class ChashPicker : IServerPicker
             if (index == null)
             {
                 // the Lua relies on a first pick having stored the position; without one, start where the key lands
-                (_, var found) = _ring.Find(KeyString(FetchHashKey(state.Ctx, Upstream)));
+                (_, var found) = _ring.Find(KeyString(FetchHashKey(state, Upstream)));
                 index = found;
             }
             var at = index.Value;
@@ -256,7 +257,7 @@ public sealed class ChashPicker : IServerPicker
         }
         else
         {
-            var key = FetchHashKey(state.Ctx, Upstream);
+            var key = FetchHashKey(state, Upstream);
             (id, var at) = _ring.Find(KeyString(key));
             SetLastIndex(state, at);
         }
@@ -307,9 +308,18 @@ public sealed class ChashPicker : IServerPicker
     /// the source and the value at info level. Without a ctx there is nothing to read and the
     /// key is null.
     /// </summary>
-    public static object? FetchHashKey(ApiCtx? ctx, JsonObject? upstream)
+    public static object? FetchHashKey(ApiCtx? ctx, JsonObject? upstream) =>
+        ctx == null ? null : FetchHashKey(ctx.Var.Get, ctx.ConsumerName, ctx.Log, upstream);
+
+    /// <summary>The hash key of a request the state stands for: its api_ctx, or the variables a Lua caller gave.</summary>
+    private static object? FetchHashKey(BalancerState state, JsonObject? upstream) =>
+        state.Ctx != null ? FetchHashKey(state.Ctx, upstream)
+        : state.Vars != null ? FetchHashKey(state.Vars, state.ConsumerName, state.LogTo ?? ((_, _) => { }), upstream)
+        : null;
+
+    /// <summary><c>fetch_chash_hash_key</c> over a variable lookup (<c>ctx.var[name]</c>) and a log.</summary>
+    public static object? FetchHashKey(Func<string, object?> vars, string? consumerName, Action<LogLevel, string> log, JsonObject? upstream)
     {
-        if (ctx == null) return null;
         var key = upstream?["key"] is JsonValue kv && kv.TryGetValue<string>(out var ks) ? ks : null;
         var hashOn = upstream?["hash_on"] is JsonValue hv && hv.TryGetValue<string>(out var hs) ? hs : "vars";
         object? chashKey = null;
@@ -317,20 +327,20 @@ public sealed class ChashPicker : IServerPicker
         switch (hashOn)
         {
             case "consumer":
-                chashKey = ctx.ConsumerName;
+                chashKey = consumerName;
                 break;
             case "vars":
-                if (key != null) chashKey = ctx.Var.Get(key);
+                if (key != null) chashKey = vars(key);
                 break;
             case "header":
-                if (key != null) chashKey = ctx.Var.Get("http_" + key);
+                if (key != null) chashKey = vars("http_" + key);
                 break;
             case "cookie":
-                if (key != null) chashKey = ctx.Var.Get("cookie_" + key);
+                if (key != null) chashKey = vars("cookie_" + key);
                 break;
             case "vars_combinations":
                 {
-                    var (resolved, n) = ResolveVar(key, ctx.Var);
+                    var (resolved, n) = ResolveVar(key, vars);
                     chashKey = n == 0 ? null : resolved;
                     break;
                 }
@@ -338,12 +348,12 @@ public sealed class ChashPicker : IServerPicker
 
         if (IsFalsy(chashKey))
         {
-            chashKey = ctx.Var.Get("remote_addr");
-            ctx.Log(LogLevel.Warn, "chash_key fetch is nil, use default chash_key remote_addr: " + (CtxVar.ToVarString(chashKey) ?? "nil"));
+            chashKey = vars("remote_addr");
+            log(LogLevel.Warn, "chash_key fetch is nil, use default chash_key remote_addr: " + (CtxVar.ToVarString(chashKey) ?? "nil"));
         }
-        ctx.Log(LogLevel.Info, "upstream key: " + (key ?? "nil"));
-        ctx.Log(LogLevel.Info, "hash_on: " + hashOn);
-        ctx.Log(LogLevel.Info, "chash_key: " + EncodeForLog(chashKey));
+        log(LogLevel.Info, "upstream key: " + (key ?? "nil"));
+        log(LogLevel.Info, "hash_on: " + hashOn);
+        log(LogLevel.Info, "chash_key: " + EncodeForLog(chashKey));
         return chashKey;
     }
 
@@ -374,7 +384,10 @@ public sealed class ChashPicker : IServerPicker
     /// <c>core.utils.resolve_var(tpl, ctx.var)</c>: the template with its variables put in, and how
     /// many were (a variable that is unset and has no default becomes "" and is not counted).
     /// </summary>
-    public static (string? Value, int Resolved) ResolveVar(string? template, CtxVar vars)
+    public static (string? Value, int Resolved) ResolveVar(string? template, CtxVar vars) => ResolveVar(template, vars.Get);
+
+    /// <summary><c>core.utils.resolve_var</c> over a variable lookup.</summary>
+    public static (string? Value, int Resolved) ResolveVar(string? template, Func<string, object?> vars)
     {
         if (template == null || !template.Contains('$')) return (template, 0);
         var n = 0;
@@ -382,7 +395,7 @@ public sealed class ChashPicker : IServerPicker
         {
             var name = m.Groups[2].Success ? m.Groups[2].Value : m.Groups[3].Value;
             var segs = DefaultSep.Split(name);
-            var v = vars.Get(segs[0]);
+            var v = vars(segs[0]);
             string text;
             if (v == null)
             {

@@ -1,3 +1,4 @@
+// Twin of apisix/balancer/roundrobin.lua
 namespace Apisix.Core.Upstream;
 
 /// <summary>

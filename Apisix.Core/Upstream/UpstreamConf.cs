@@ -29,6 +29,19 @@ public sealed class UpstreamConf
     public string? ServiceName { get; init; }
     /// <summary>Whether a node had no port (filled from the scheme by <c>fill_node_info</c>).</summary>
     public bool HasPortlessNode { get; init; }
+    /// <summary>The upstream value as configured (chash reads <c>hash_on</c> and <c>key</c> from it).</summary>
+    public JsonObject? Raw { get; init; }
+    /// <summary>The <c>checks</c> of the upstream (active and passive health checks), if any.</summary>
+    public JsonObject? Checks => Raw?["checks"] as JsonObject;
+
+    /// <summary>The <c>checks.active.host</c> and <c>checks.active.port</c> health targets are keyed by, if set.</summary>
+    public (string? Host, int? Port) ActiveCheckHostPort()
+    {
+        var active = Checks?["active"] as JsonObject;
+        var host = JsonScalars.TryGetString(active?["host"], out var h) ? h : null;
+        int? port = JsonScalars.TryGetNumber(active?["port"], out var p) ? (int)p : null;
+        return (host, port);
+    }
 
     /// <summary><c>scheme_to_port</c>.</summary>
     public static int? SchemeToPort(string scheme) => scheme switch
@@ -43,7 +56,23 @@ public sealed class UpstreamConf
     /// resolve is logged through <paramref name="logError"/> and its node dropped, as upstream does.
     /// </summary>
     public static UpstreamConf Parse(JsonObject value, string key, string version,
-        Func<string, IPAddress?> resolve, Action<string>? logError = null)
+        Func<string, IPAddress?> resolve, Action<string>? logError = null) =>
+        Parse(value, key, version, h =>
+        {
+            if (resolve(h) is { } ip) return (ip.ToString(), null);
+            const string err = "failed to query the DNS server: dns client error: 3 name error";
+            logError?.Invoke($"failed to parse domain: {h}, error: {err}");
+            return (null, err);
+        }, logError);
+
+    /// <summary>
+    /// Reads an upstream value, host names resolved as <c>parse_domain_for_nodes</c> does:
+    /// <paramref name="resolve"/> is <c>core.resolver.parse_domain</c> (address or error); a node
+    /// whose host does not resolve is dropped with the error line
+    /// <c>dns resolver domain: HOST error: ERR</c> through <paramref name="logError"/>.
+    /// </summary>
+    public static UpstreamConf Parse(JsonObject value, string key, string version,
+        Func<string, (string? Ip, string? Err)> resolve, Action<string>? logError = null)
     {
         var nodes = new List<UpstreamNode>();
         var portless = false;
@@ -54,16 +83,13 @@ public sealed class UpstreamConf
             var bare = host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host;
             if (!IPAddress.TryParse(bare, out _))
             {
-                var ip = resolve(host);
-                if (ip == null)
-                {
-                    logError?.Invoke($"failed to parse domain: {host}, error: failed to query the DNS server: dns client error: 3 name error");
-                    return;
-                }
+                var (ip, err) = resolve(host);
+                if (err != null) logError?.Invoke($"dns resolver domain: {host} error: {err}");
+                if (ip == null) return;
                 domain = host;
-                host = ip.ToString();
+                host = ip;
             }
-            nodes.Add(new UpstreamNode(host, port ?? -1, (int)weight, (int)priority, domain));
+            nodes.Add(new UpstreamNode(host, port ?? -1, (long)weight, (int)priority, domain));
         }
 
         switch (value["nodes"])
@@ -100,6 +126,7 @@ public sealed class UpstreamConf
             RetryTimeout = JsonScalars.TryGetNumber(value["retry_timeout"], out var rt) ? rt : null,
             ServiceName = JsonScalars.TryGetString(value["service_name"], out var sn) ? sn : null,
             HasPortlessNode = portless,
+            Raw = value,
         };
     }
 

@@ -48,7 +48,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         // which upstream: upstream_id (traffic-split may override it) or the route's own
         var id = IdString(ctx.Items.GetValueOrDefault("upstream_id")) ?? IdString(route["upstream_id"]);
         JsonObject? upValue;
-        string key, version;
+        string key, version, resourceKey;
         if (id != null)
         {
             var entry = store.Get("/apisix/upstreams/" + id);
@@ -61,11 +61,14 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             upValue = stored;
             key = "upstream#" + id;
             version = entry.ModifiedIndex.ToString(CultureInfo.InvariantCulture);
+            resourceKey = ResourcePrefix() + "/upstreams/" + id;
         }
         else
         {
             upValue = route["upstream"] as JsonObject;
             (key, version) = RouteUpstreamKey(ctx);
+            resourceKey = ResourcePrefix() + (key.StartsWith("service#", StringComparison.Ordinal) ? "/services/" : "/routes/")
+                          + key[(key.IndexOf('#') + 1)..];
         }
 
         // set_by_route
@@ -74,7 +77,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             await FailSetUpstream(ctx, 503, "missing upstream configuration in Route or Service");
             return;
         }
-        var up = UpstreamConf.Parse(upValue, key, version, h => req.Nginx.Network.Resolve(h),
+        var up = UpstreamConf.Parse(upValue, key, version, h => ParseDomain(req, h),
             msg => ctx.Log(LogLevel.Error, msg));
         if (up.ServiceName != null)
         {
@@ -96,9 +99,11 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         }
         ctx.Items["upstream_conf"] = up;
 
-        var state = new BalancerState();
+        var state = new BalancerState { Ctx = ctx };
         ctx.Items["balancer_state"] = state;
         var worker = req.Worker?.Id ?? 0;
+        Balancer.Nginx ??= req.Nginx;
+        state.Checker = FetchChecker(ctx, up, resourceKey, version);
         var (server, pickErr) = Balancer.PickServer(up, state, worker, scheme);
         if (server == null)
         {
@@ -125,6 +130,122 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         }
 
         await ProxyAsync(ctx, route, up, state, server, passHost, runner);
+    }
+
+    private static readonly ConditionalWeakTable<LuaWorker, NLua.LuaFunction> LuaParseDomain = new();
+
+    /// <summary>
+    /// <c>core.resolver.parse_domain(host)</c>, called through the worker's Lua module so a test's
+    /// replacement of it (or of <c>core.utils.dns_parse</c>) answers; it logs its own lines.
+    /// Without that module (no worker) the network's name table answers.
+    /// </summary>
+    private static (string? Ip, string? Err) ParseDomain(NgxRequest req, string host)
+    {
+        if (req.Worker is { } worker)
+        {
+            try
+            {
+                var fn = LuaParseDomain.GetValue(worker, w => (NLua.LuaFunction)w.Lua.DoString(
+                    "return function(h) return require('apisix.core.resolver').parse_domain(h) end")[0]);
+                var result = fn.Call(host);
+                var ip = result.Length > 0 ? result[0] as string : null;
+                var err = result.Length > 1 ? result[1]?.ToString() : null;
+                return (ip, ip == null ? err ?? "failed to parse domain" : err);
+            }
+            catch (NLua.Exceptions.LuaException e)
+            {
+                return (null, e.Message);
+            }
+        }
+        return req.Nginx.Network.Resolve(host) is { } a ? (a.ToString(), null) : (null, "failed to parse domain");
+    }
+
+    /// <summary>
+    /// What a resource key starts with: the etcd prefix (<c>/apisix/routes/1</c>), or nothing for
+    /// a standalone data plane, whose config_yaml names its items <c>/routes/1</c>.
+    /// </summary>
+    private string ResourcePrefix() => config.ConfigProvider is "yaml" or "json" ? "" : ConfigStore.DefaultPrefix;
+
+    // Per worker: the nodes version of each resource whose nodes had domains (resource.get_nodes_ver),
+    // with the resolved nodes it was counted for.
+    private static readonly ConditionalWeakTable<LuaWorker, Dictionary<string, (string Nodes, int Ver)>> NodesVers = new();
+
+    /// <summary>
+    /// The health-check part of <c>set_by_route</c>: the resource's nodes version (bumped when
+    /// its domains resolve to other addresses), then <c>healthcheck_manager.fetch_checker</c>
+    /// for the upstream when it has <c>checks</c>; the manager gets the upstream as this request
+    /// resolved it, so the checker probes the same addresses. Null until the manager's timer has
+    /// created the checker.
+    /// </summary>
+    private Healthcheck.Healthchecker? FetchChecker(ApiCtx ctx, UpstreamConf up, string resourceKey, string resourceVersion)
+    {
+        var worker = ctx.Request.Worker;
+        if (worker == null || up.Raw == null) return null;
+        int? nodesVer = null;
+        if (up.Nodes.Any(n => n.Domain != null))
+        {
+            var vers = NodesVers.GetOrCreateValue(worker);
+            var sig = string.Join(",", up.Nodes.Select(n => n.Address + "/" + n.Domain));
+            if (!vers.TryGetValue(resourceKey, out var known)) known = ("", 0);
+            if (known.Nodes != sig) vers[resourceKey] = known = (sig, known.Ver + 1);
+            nodesVer = known.Ver;
+        }
+        else if (NodesVers.TryGetValue(worker, out var vers) && vers.TryGetValue(resourceKey, out var known))
+            nodesVer = known.Ver;
+        if (up.Checks == null) return null;
+
+        var manager = Healthcheck.HealthcheckManager.Of(worker);
+        if (manager == null)
+        {
+            manager = Healthcheck.HealthcheckManager.InitWorker(worker, store);
+            manager.DisableUpstreamHealthcheck =
+                JsonScalars.TryGetBoolean(config.Get("apisix", "disable_upstream_healthcheck"), out var off) && off;
+        }
+        var live = (JsonObject)up.Raw.DeepClone();
+        var nodes = new JsonArray();
+        foreach (var n in up.Nodes)
+        {
+            var o = new JsonObject { ["host"] = n.Host, ["port"] = n.Port, ["weight"] = n.Weight, ["priority"] = n.Priority };
+            if (n.Domain != null) o["domain"] = n.Domain;
+            nodes.Add(o);
+        }
+        live["nodes"] = nodes;
+        if (nodesVer != null) live["_nodes_ver"] = nodesVer.Value;
+        live["resource_key"] = resourceKey;
+        manager.SetLiveUpstream(resourceKey, live);
+        var version = resourceVersion + (nodesVer?.ToString(CultureInfo.InvariantCulture) ?? "");
+        return manager.FetchChecker(resourceKey, version);
+    }
+
+    /// <summary>
+    /// The upstream side of <c>http_log_phase</c>: <c>healthcheck_passive</c> (the response
+    /// status reported to the checker when it is in the passive healthy or unhealthy list),
+    /// then the picker's <c>after_balance(ctx, false)</c>.
+    /// </summary>
+    public static void LogPhase(ApiCtx ctx)
+    {
+        if (ctx.Items.GetValueOrDefault("balancer_state") is not BalancerState state) return;
+        state.InBalancerPhase = false;
+        if (state.Checker is { } checker && ctx.Items.GetValueOrDefault("upstream_conf") is UpstreamConf up
+            && up.Checks?["passive"] is JsonObject passive)
+        {
+            ctx.Log(LogLevel.Info, "enabled healthcheck passive");
+            var (host, activePort) = up.ActiveCheckHostPort();
+            var port = activePort ?? Convert.ToInt32(ctx.BalancerPort ?? 0, CultureInfo.InvariantCulture);
+            var ip = ctx.BalancerIp ?? "";
+            var status = ctx.Request.Status;
+            var healthy = passive["healthy"]?["http_statuses"] as JsonArray;
+            ctx.Log(LogLevel.Info, "passive.healthy.http_statuses: " + (healthy == null ? "null" : CJson.Encode(healthy)));
+            foreach (var s in healthy ?? new JsonArray())
+                if (JsonScalars.TryGetNumber(s, out var code) && (int)code == status)
+                    checker.ReportHttpStatus(ip, port, host, status);
+            var unhealthy = passive["unhealthy"]?["http_statuses"] as JsonArray;
+            ctx.Log(LogLevel.Info, "passive.unhealthy.http_statuses: " + (unhealthy == null ? "null" : CJson.Encode(unhealthy)));
+            foreach (var s in unhealthy ?? new JsonArray())
+                if (JsonScalars.TryGetNumber(s, out var code) && (int)code == status)
+                    checker.ReportHttpStatus(ip, port, host, status);
+        }
+        state.Picker?.AfterBalance(state, false);
     }
 
     /// <summary>An id as Lua's tostring gives it: a string as is, a number in its JSON form.</summary>
@@ -195,10 +316,12 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                     await Nginx.SendErrorPage(req, 502);
                     return;
                 }
+                state.LastFailure = ("failed", lastFailure == UpstreamFailure.Timeout ? 504 : 502);
+                state.InBalancerPhase = true;
                 var (next, err) = Balancer.PickServer(up, state, req.Worker?.Id ?? 0, "http");
                 if (next == null)
                 {
-                    ctx.Log(LogLevel.Error, "failed to pick server: " + err);
+                    state.Log(LogLevel.Error, "failed to pick server: " + err);
                     await Nginx.SendErrorPage(req, 502);
                     return;
                 }
@@ -208,7 +331,8 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                     ctx.Var["upstream_host"] = server.UpstreamHost;
                 if (await runner.RunPluginAsync("before_proxy", ctx)) return;
             }
-            ctx.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
+            state.InBalancerPhase = true;
+            state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
 
             var outcome = await TryOnceAsync(ctx, server, connectTimeout, sendTimeout, readTimeout, vars);
             if (outcome == UpstreamFailure.None) return;
@@ -231,6 +355,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var uri = UpstreamUri(req);
         var peer = server.Address;
         var upstreamUrl = "http://" + peer + uri;
+        if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs) bs.LastUpstreamUrl = upstreamUrl;
         var clock = Stopwatch.StartNew();
 
         Stream? stream = null;
@@ -417,7 +542,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     }
 
     /// <summary>An error-log line of the proxy module: the request context with nginx's "upstream:" field.</summary>
-    private static void LogUpstream(NgxRequest r, string message, string upstreamUrl)
+    internal static void LogUpstream(NgxRequest r, string message, string upstreamUrl, LogLevel level = LogLevel.Error)
     {
         var nginx = r.Nginx;
         var host = r.RequestHeader("Host");
@@ -425,7 +550,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var context = $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
                       + $", upstream: \"{upstreamUrl}\"" + (host != null ? $", host: \"{host}\"" : "");
         var pid = r.Worker != null ? nginx.Pid(r.Worker) : nginx.Workers.Count > 0 ? nginx.Pid(nginx.Workers[0]) : 0;
-        nginx.ErrorLog.Write(LogLevel.Error, pid, r.Connection, message, context);
+        nginx.ErrorLog.Write(level, pid, r.Connection, message, context);
     }
 }
 

@@ -54,6 +54,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
         world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
         world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
+        world.Modules.AddObject(BalancerBridge.Name, w => new BalancerBridge(w));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
         AiProxyPlugins.RegisterLua(world.Modules);
@@ -63,6 +64,14 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         {
             AdjustDefaults = d => d["plugin_attr"]!["prometheus"]!["enable_export_server"] = false,
         });
+        // a standalone data plane reads its resources from conf/apisix.yaml (or .json)
+        if (config.ConfigProvider is "yaml" or "json" && (block.Text("apisix_yaml") ?? block.Text("apisix_json")) is { } standalone)
+        {
+            var standaloneErrs = new List<string>();
+            if (Apisix.Core.Core.ConfigYaml.Load(_store, standalone, config.ConfigProvider == "json", logError: standaloneErrs.Add) is { } e)
+                standaloneErrs.Add(e);
+            world.OnNginx.Add(nginx => standaloneErrs.ForEach(m => nginx.LogInternal(LogLevel.Error, m)));
+        }
         var registry = new PluginRegistry();
         AiProxyPlugins.Register(registry);
         Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);

@@ -20,6 +20,13 @@ public static class CiServices
         world.Conf.Servers.Add(SseExample());
         world.Conf.Servers.Add(Httpbin());
         world.OnNginx.Add(n => n.Network.Hosts["httpbin.local"] = IPAddress.Loopback);
+        // the names ci/common.sh's set_coredns adds to the CI machine's /etc/hosts
+        world.OnNginx.Add(n =>
+        {
+            n.Network.Hosts["test.com"] = IPAddress.Loopback;
+            n.Network.Hosts["ipv6.local"] = IPAddress.IPv6Loopback;
+            n.Network.Hosts["admin.apisix.dev"] = IPAddress.Loopback;
+        });
     }
 
     private static ServerConf Server(int port, params LocationConf[] locations)

@@ -14,6 +14,7 @@ public static class StandardLibs
         "ngx.re", "ngx.re_impl", "ngx.base64",
         "resty.http", "resty.http_headers",
         "resty.aes", "resty.string", "resty.digest", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
+        "resty.core",
     ];
 
     /// <summary>Modules used only when no file on package.path provides them (resource lua/fallback/&lt;path&gt;.lua).</summary>

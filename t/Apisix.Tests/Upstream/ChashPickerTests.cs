@@ -325,8 +325,10 @@ public class ChashPickerTests : IAsyncLifetime
     {
         Pickers.New("chash", Abc, Up("vars", "k")).Should().BeOfType<ChashPicker>();
         Pickers.New("roundrobin", Abc, Up(null, null)).Should().BeOfType<RoundRobinPicker>();
-        var act = () => Pickers.New("ewma", Abc, Up(null, null));
-        act.Should().Throw<NotSupportedException>().WithMessage("*ewma*");
+        Pickers.New("least_conn", Abc, Up(null, null)).Should().BeOfType<LeastConnPicker>();
+        Pickers.Create("ewma", Abc, Up(null, null)).Should().Be(((IServerPicker?)null, "dictionary not find"));
+        var act = () => Pickers.New("fastest", Abc, Up(null, null));
+        act.Should().Throw<NotSupportedException>().WithMessage("*apisix.balancer.fastest*");
         var chash = (ChashPicker)Pickers.New("chash", Abc, Up("header", "h"));
         chash.Upstream!["hash_on"]!.GetValue<string>().Should().Be("header");
     }
