@@ -10,5 +10,6 @@ public static class CorePlugins
         registry.Register(new ServerlessPlugin("serverless-pre-function", 10000));
         registry.Register(new ServerlessPlugin("serverless-post-function", -2000));
         registry.Register(new KafkaLoggerPlugin());
+        registry.Register(new KeyAuthPlugin());
     }
 }

@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Apisix.Core.OpenResty;
+using Apisix.Core.Utils;
+
+namespace Apisix.Core.Plugins;
+
+/// <summary>
+/// The <c>core.request</c> writers the ported plugins call (<c>set_header</c>, <c>add_header</c>,
+/// <c>get_uri_args</c>, <c>set_uri_args</c>), over the request the gateway forwards. Kept beside
+/// the plugins until <c>core.request</c> (Core/CoreRequest.cs) has them; they then forward there.
+/// </summary>
+public static class PluginRequest
+{
+    /// <summary>
+    /// <c>core.request.set_header(ctx, name, value)</c>: replaces every value of the header (a
+    /// null value removes it) and drops ctx.var's cached copy (<c>http_</c> + lower-case name,
+    /// dashes kept, as upstream clears it).
+    /// </summary>
+    public static void SetHeader(ApiCtx ctx, string name, string? value)
+    {
+        var headers = ctx.Request.RequestHeaders;
+        headers.RemoveAll(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (value != null) headers.Add((name, value));
+        ClearVar(ctx, name);
+    }
+
+    /// <summary><c>core.request.add_header(ctx, name, value)</c>: one more value of the header.</summary>
+    public static void AddHeader(ApiCtx ctx, string name, string value)
+    {
+        ctx.Request.RequestHeaders.Add((name, value));
+        ClearVar(ctx, name);
+    }
+
+    private static void ClearVar(ApiCtx ctx, string name)
+    {
+        var lower = name.ToLowerInvariant();
+        ctx.Var["http_" + lower] = null;
+        var underscored = lower.Replace('-', '_');
+        if (underscored != lower) ctx.Var["http_" + underscored] = null;
+    }
+
+    /// <summary><c>core.request.get_uri_args(ctx)</c>: the query string as a table (a fresh copy).</summary>
+    public static JsonObject GetUriArgs(ApiCtx ctx) => NgxArgs.Decode(ctx.Request.Args);
+
+    /// <summary><c>core.request.set_uri_args(ctx, args)</c>: the query string the upstream gets.</summary>
+    public static void SetUriArgs(ApiCtx ctx, JsonObject args)
+    {
+        var encoded = NgxEncodeArgs.Encode(args);
+        ctx.Request.Args = encoded;
+        ctx.Var["args"] = encoded;
+    }
+}
