@@ -109,6 +109,7 @@ public sealed class ApisixHttp
         ctx.ConfType = "route";
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;
+        var ownPlugins = route["plugins"] as JsonObject;
         if (PluginConfig.IdOf(route) is { } pcId)
         {
             if (PluginConfig.Get(Store, pcId) is not { } pc)
@@ -118,6 +119,7 @@ public sealed class ApisixHttp
                 return;
             }
             (route, routeVersion) = PluginConfig.Merge(route, routeVersion, pc);
+            PluginMeta.SetParent(ctx, ((JsonObject)pc.Value!)["plugins"] as JsonObject, pc.Key);
             ctx.ConfVersion = routeVersion;
         }
         if (route["service_id"] is { } sid)
@@ -131,12 +133,14 @@ public sealed class ApisixHttp
                 return;
             }
             route = PluginRunner.MergeServiceRoute(serviceValue, route);
+            PluginMeta.SetParent(ctx, serviceValue["plugins"] as JsonObject, service.Key, onlyNew: true);
             ctx.ConfType = "route&service";
             ctx.ConfVersion = routeVersion + "&" + service.ModifiedIndex.ToString(CultureInfo.InvariantCulture);
             ctx.ConfId = match.Id + "&" + serviceId;
             ctx.ServiceId = serviceId;
             ctx.ServiceName = JsonScalars.TryGetString(serviceValue["name"], out var sn) ? sn : null;
         }
+        PluginMeta.SetParent(ctx, ownPlugins, "/apisix/routes/" + match.Id);
         route = CheckedConf(ctx.ConfId, ctx.ConfVersion, route);
         ctx.MatchedRoute = route;
         ctx.RouteId = match.Id;
@@ -159,8 +163,10 @@ public sealed class ApisixHttp
                 }
                 group = CheckedConf("consumer_group#" + gid, g.ModifiedIndex.ToString(CultureInfo.InvariantCulture),
                     (JsonObject)g.Value!);
+                PluginMeta.SetParent(ctx, group["plugins"] as JsonObject, g.Key);
                 groupVersion = g.ModifiedIndex;
             }
+            PluginMeta.SetParent(ctx, consumer.Plugins, consumer.Key);
             var (merged, changed) = MergeConsumerRoute(ctx, route, consumer, group, groupVersion);
             ctx.Log(LogLevel.Info, "find consumer " + consumer.Username + ", config changed: " + (changed ? "true" : "false"));
             if (changed)
@@ -234,7 +240,8 @@ public sealed class ApisixHttp
         {
             var merged = GlobalRules.Merge(Store, ctx.Log);
             if (merged == null) return false;
-            var (rulePlugins, version) = merged.Value;
+            var (rulePlugins, version, parents) = merged.Value;
+            foreach (var (name, key) in parents) PluginMeta.SetParent(ctx, new JsonObject { [name] = null }, key, global: true);
             var checkedRule = CheckedConf("global_rule#dummy", version, new JsonObject { ["plugins"] = rulePlugins });
             plugins = Runner.Filter(checkedRule);
             ctx.Items[PluginRunner.GlobalPlugins] = plugins;

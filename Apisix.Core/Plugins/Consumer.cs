@@ -32,6 +32,9 @@ public sealed class ConsumerInfo
         ? (JsonScalars.TryGetString(g, out var s) ? s : CtxVar.ToVarString(g))
         : null;
 
+    /// <summary>The consumer's store key (<c>/apisix/consumers/NAME</c>), the parent of its plugin confs.</summary>
+    public string Key { get; init; } = "";
+
     /// <summary>The consumer's (not the credential's) modifiedIndex.</summary>
     public long ModifiedIndex { get; init; }
 
@@ -174,6 +177,7 @@ public sealed class Consumer
                         Value = (JsonObject)owner.Value!.DeepClone(),
                         ConsumerName = IdOf(owner),
                         CredentialId = credentialId,
+                        Key = owner.Key,
                         ModifiedIndex = owner.ModifiedIndex,
                         AuthConf = authConf,
                     };
@@ -184,6 +188,7 @@ public sealed class Consumer
                     {
                         Value = (JsonObject)value.DeepClone(),
                         ConsumerName = IdOf(e),
+                        Key = e.Key,
                         ModifiedIndex = e.ModifiedIndex,
                         AuthConf = authConf,
                     };
@@ -261,6 +266,7 @@ public sealed class Consumer
         {
             Value = value,
             ConsumerName = IdOf(e),
+            Key = e.Key,
             ModifiedIndex = e.ModifiedIndex,
         };
         return (consumer, e.ModifiedIndex.ToString(CultureInfo.InvariantCulture), null);

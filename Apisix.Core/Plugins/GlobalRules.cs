@@ -17,12 +17,13 @@ public static class GlobalRules
     /// The merged plugins and a version for them (the highest modifiedIndex and the count), or
     /// null when there is no global rule.
     /// </summary>
-    public static (JsonObject Plugins, string Version)? Merge(ConfigStore store, Action<LogLevel, string> log)
+    public static (JsonObject Plugins, string Version, Dictionary<string, string> Parents)? Merge(ConfigStore store, Action<LogLevel, string> log)
     {
         var rules = store.List(ConfigStore.DefaultPrefix + "/global_rules/");
         if (rules.Count == 0) return null;
         var plugins = new JsonObject();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var parents = new Dictionary<string, string>(StringComparer.Ordinal);
         long max = 0;
         foreach (var rule in rules)
         {
@@ -36,9 +37,13 @@ public static class GlobalRules
                         + " Removing it from execution list");
                     plugins.Remove(name);
                 }
-                else plugins[name] = conf?.DeepClone();
+                else
+                {
+                    plugins[name] = conf?.DeepClone();
+                    parents[name] = rule.Key;
+                }
             }
         }
-        return (plugins, max.ToString(CultureInfo.InvariantCulture) + "#" + rules.Count.ToString(CultureInfo.InvariantCulture));
+        return (plugins, max.ToString(CultureInfo.InvariantCulture) + "#" + rules.Count.ToString(CultureInfo.InvariantCulture), parents);
     }
 }

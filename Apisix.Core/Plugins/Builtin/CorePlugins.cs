@@ -11,5 +11,6 @@ public static class CorePlugins
         registry.Register(new ServerlessPlugin("serverless-post-function", -2000));
         registry.Register(new KafkaLoggerPlugin());
         registry.Register(new KeyAuthPlugin());
+        registry.Register(new LimitCountPlugin());
     }
 }
