@@ -78,3 +78,67 @@ public static class PluginRequest
         return (text, n);
     }
 }
+
+/// <summary>The <c>ngx.re</c> calls plugins make from C# (<c>re.match</c>, <c>re.sub</c>), with ngx.re's PCRE semantics.</summary>
+public static class PluginRegex
+{
+    /// <summary><c>ngx.re.match(subject, pattern, opts)</c>: the captures (0 = whole match), null when none matched, or the error.</summary>
+    public static (List<string?>? Captures, string? Error) Match(string subject, string pattern, string opts = "jo")
+    {
+        var (re, err) = Apisix.Core.OpenResty.Libs.NgxRegex.Get(pattern, opts);
+        if (re == null) return (null, err);
+        var s = re.Prepare(Apisix.Core.Json.ByteString.ToBytes(subject), out err);
+        if (s == null) return (null, err);
+        var m = re.Exec(s, 0, out err);
+        if (m == null) return (null, err);
+        var caps = new List<string?>();
+        for (var i = 0; i <= re.GroupCount; i++)
+        {
+            var g = m.Groups[i];
+            if (!g.Success) { caps.Add(null); continue; }
+            int a = s.ToByte(g.Index), b = s.ToByte(g.Index + g.Length);
+            caps.Add(Apisix.Core.Json.ByteString.FromBytes(s.Bytes.AsSpan(a, b - a)));
+        }
+        return (caps, null);
+    }
+
+    /// <summary><c>ngx.re.sub</c> (or <c>gsub</c> when <paramref name="global"/>): the new string, or the error.</summary>
+    public static (string? Result, string? Error) Sub(string subject, string pattern, string replace, string opts = "jo", bool global = false)
+    {
+        var (re, err) = Apisix.Core.OpenResty.Libs.NgxRegex.Get(pattern, opts);
+        if (re == null) return (null, err);
+        var template = re.CompileTemplate(replace);
+        if (template == null) return (null, "failed to compile the replacement template");
+        var s = re.Prepare(Apisix.Core.Json.ByteString.ToBytes(subject), out err);
+        if (s == null) return (null, err);
+        var outp = new MemoryStream();
+        int copied = 0, pos = 0;
+        while (true)
+        {
+            var m = re.Exec(s, pos, out err);
+            if (m == null)
+            {
+                if (err != null) return (null, err);
+                break;
+            }
+            int from = s.ToByte(m.Index), to = s.ToByte(m.Index + m.Length);
+            outp.Write(s.Bytes, copied, from - copied);
+            foreach (var part in template.Parts)
+            {
+                if (part is string lit) { outp.Write(Apisix.Core.Json.ByteString.ToBytes(lit)); continue; }
+                int gi = (int)part;
+                if (gi > re.GroupCount) continue;
+                var g = m.Groups[gi];
+                if (!g.Success) continue;
+                int a = s.ToByte(g.Index), b = s.ToByte(g.Index + g.Length);
+                outp.Write(s.Bytes, a, b - a);
+            }
+            copied = to;
+            if (!global) break;
+            pos = to == from ? to + 1 : to;
+            if (pos > s.ByteLength) break;
+        }
+        outp.Write(s.Bytes, copied, s.ByteLength - copied);
+        return (Apisix.Core.Json.ByteString.FromBytes(outp.ToArray()), null);
+    }
+}
