@@ -77,6 +77,7 @@ public sealed class ApisixHttp
     {
         var ctx = new ApiCtx(req) { Store = Store, Config = Config };
         req.HeaderFilter = () => HttpHeaderFilterPhase(ctx);
+        req.BodyFilter = (chunk, eof) => Runner.RunBodyFilter(ctx, chunk, eof);
         try
         {
             await AccessAsync(ctx);

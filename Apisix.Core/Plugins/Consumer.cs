@@ -247,6 +247,7 @@ public sealed class Consumer
         ctx.Items["consumer"] = consumer;
         ctx.ConsumerName = consumer.ConsumerName;
         ctx.Items["consumer_group_id"] = consumer.GroupId;
+        ctx.Var["consumer_group_id"] = consumer.GroupId;
         ctx.Items["consumer_ver"] = confVersion;
         PluginRequest.SetHeader(ctx, "X-Consumer-Username", consumer.Username);
         PluginRequest.SetHeader(ctx, "X-Credential-Identifier", consumer.CredentialId);

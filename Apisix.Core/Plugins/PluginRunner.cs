@@ -141,6 +141,29 @@ public sealed class PluginRunner(PluginRegistry registry)
         }
     }
 
+    /// <summary>
+    /// <c>run_plugin("body_filter")</c>: the chunk through every plugin's body_filter in order;
+    /// a plugin that ends the body (eof) makes the later chunks empty.
+    /// </summary>
+    public string RunBodyFilter(ApiCtx ctx, string chunk, bool eof)
+    {
+        if (ctx.Items.ContainsKey("_body_filter_done")) return "";
+        foreach (var (plugin, conf) in GlobalThenRoute(ctx))
+        {
+            if (plugin is not IBodyFilterPhase p) continue;
+            ctx.PluginName = plugin.Name;
+            bool ended;
+            (chunk, ended) = p.BodyFilter(conf, ctx, chunk, eof);
+            ctx.PluginName = null;
+            if (ended && !eof)
+            {
+                eof = true;
+                ctx.Items["_body_filter_done"] = true;
+            }
+        }
+        return chunk;
+    }
+
     /// <summary><c>run_plugin("log")</c>: every plugin's log phase; one failing does not stop the rest.</summary>
     public async Task RunLogAsync(ApiCtx ctx)
     {

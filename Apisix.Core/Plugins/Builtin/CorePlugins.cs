@@ -17,6 +17,8 @@ public static class CorePlugins
         registry.Register(new BasicAuthPlugin());
         registry.Register(new LimitCountPlugin());
         registry.Register(new ProxyRewritePlugin());
+        registry.Register(new ResponseRewritePlugin());
+        registry.Register(new IpRestrictionPlugin());
     }
 
     /// <summary>
