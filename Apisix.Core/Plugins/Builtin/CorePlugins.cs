@@ -19,6 +19,7 @@ public static class CorePlugins
         registry.Register(new ProxyRewritePlugin());
         registry.Register(new ResponseRewritePlugin());
         registry.Register(new IpRestrictionPlugin());
+        registry.Register(new FaultInjectionPlugin());
     }
 
     /// <summary>
