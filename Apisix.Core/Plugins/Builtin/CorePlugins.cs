@@ -20,6 +20,7 @@ public static class CorePlugins
         registry.Register(new ResponseRewritePlugin());
         registry.Register(new IpRestrictionPlugin());
         registry.Register(new FaultInjectionPlugin());
+        registry.Register(new HttpLoggerPlugin());
     }
 
     /// <summary>
