@@ -86,7 +86,20 @@ public sealed class HttpLoggerPlugin : IPlugin, ILogPhase
     public (bool Ok, string? Error) CheckSchema(JsonObject conf, SchemaType type)
     {
         if (type == SchemaType.Metadata) return JsonSchema.Check(_metadataSchema, conf);
-        return JsonSchema.Check(_schema, conf);
+        var (ok, err) = JsonSchema.Check(_schema, conf);
+        return ok ? CheckLogSchema(conf) : (false, err);
+    }
+
+    /// <summary><c>log-util.check_log_schema</c>: the body conditions must compile.</summary>
+    public static (bool Ok, string? Error) CheckLogSchema(JsonObject conf)
+    {
+        foreach (var field in new[] { "include_req_body_expr", "include_resp_body_expr" })
+        {
+            if (conf[field] is not { } rule) continue;
+            var (_, err) = Apisix.Core.Utils.ExprV1.New(rule);
+            if (err != null) return (false, "failed to validate the '" + field + "' expression: " + err);
+        }
+        return (true, null);
     }
 
     // One manager per worker, called through the module table so a test's replacement sees it.
