@@ -77,7 +77,6 @@ public sealed class ApisixHttp
     {
         var ctx = new ApiCtx(req) { Store = Store, Config = Config };
         req.HeaderFilter = () => HttpHeaderFilterPhase(ctx);
-        req.BodyFilter = (chunk, eof) => Runner.RunBodyFilter(ctx, chunk, eof);
         try
         {
             await AccessAsync(ctx);
@@ -306,5 +305,8 @@ public sealed class ApisixHttp
     {
         ctx.Request.SetResponseHeader("Server", "APISIX/" + AdminOptions.ApisixVersion);
         Runner.RunHeaderFilter(ctx);
+        // the body filter phase, when a plugin that runs has one
+        if (PluginRunner.HasBodyFilter(ctx))
+            ctx.Request.BodyFilter = (chunk, eof) => Runner.RunBodyFilter(ctx, chunk, eof);
     }
 }

@@ -145,6 +145,8 @@ public sealed class PluginRunner(PluginRegistry registry)
     /// <c>run_plugin("body_filter")</c>: the chunk through every plugin's body_filter in order;
     /// a plugin that ends the body (eof) makes the later chunks empty.
     /// </summary>
+    public static bool HasBodyFilter(ApiCtx ctx) => GlobalThenRoute(ctx).Any(p => p.Plugin is IBodyFilterPhase);
+
     public string RunBodyFilter(ApiCtx ctx, string chunk, bool eof)
     {
         if (ctx.Items.ContainsKey("_body_filter_done")) return "";
