@@ -269,6 +269,14 @@ public sealed class AdminApi
 
         if (segRes == null) throw new LuaRuntimeError("attempt to concatenate local 'seg_res' (a nil value)");
 
+        AdminResource? credentials = null;
+        if (segRes == "consumers" && segs.Count >= 6 && segs[5] == "credentials")
+        {
+            credentials = Credentials.For(segId!, _etcd, _plugins);
+            segRes = "credentials";
+            segId = At(7);
+        }
+
         if (segRes == "stream_routes" && _config.ProxyMode is not ("stream" or "http&stream"))
         {
             Log?.Invoke("warn", "stream mode is disabled, can not add any stream routes");
@@ -278,7 +286,8 @@ public sealed class AdminApi
         string method = ctx.Method.ToLowerInvariant();
         bool special = segRes is "plugins" or "schema";
         AdminResource? resource = null;
-        if (!special && !_resources.All.TryGetValue(segRes, out resource))
+        if (credentials != null) resource = credentials;
+        else if (!special && !_resources.All.TryGetValue(segRes, out resource))
         {
             return ctx.Json(404, new JsonObject { ["error_msg"] = "Unsupported resource type: " + segRes });
         }
@@ -323,7 +332,7 @@ public sealed class AdminApi
         {
             var type = segRes switch
             {
-                "consumers" => SchemaType.Consumer,
+                "consumers" or "credentials" => SchemaType.Consumer,
                 "plugin_metadata" => SchemaType.Metadata,
                 _ => SchemaType.Plugin,
             };

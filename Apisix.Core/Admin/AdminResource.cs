@@ -45,6 +45,11 @@ internal sealed class AdminResource
 
     public required EtcdView Etcd { get; init; }
 
+    /// <summary>The directory the resource's keys live in (<c>get_resource_etcd_key</c>); "/" + Name when unset.</summary>
+    public string? KeyDir { get; init; }
+
+    private string Dir => KeyDir ?? "/" + Name;
+
     private HandlerResult? Unsupported(string method)
     {
         if (Array.IndexOf(UnsupportedMethods, method) < 0) return null;
@@ -132,13 +137,13 @@ internal sealed class AdminResource
         return null;
     }
 
-    private string KeyOf(JsonNode? id) => "/" + Name + "/" + LuaText.ToLuaString(id);
+    private string KeyOf(JsonNode? id) => Dir + "/" + LuaText.ToLuaString(id);
 
     public HandlerResult Get(string? id)
     {
         if (Unsupported("get") is { } u) return u;
 
-        string key = "/" + Name + (id != null ? "/" + id : "");
+        string key = Dir + (id != null ? "/" + id : "");
         var res = Etcd.Get(key, id == null);
 
         if (Name == "consumers" && res.Body["list"] is JsonArray list)
@@ -174,7 +179,7 @@ internal sealed class AdminResource
 
         var obj = AsObject(conf);
         AdminUtils.InjectTimestamp(obj, null, Etcd.Now);
-        var res = Etcd.Push("/" + Name, obj);
+        var res = Etcd.Push(Dir, obj);
         return new HandlerResult(res.Status, res.Body);
     }
 
@@ -208,7 +213,7 @@ internal sealed class AdminResource
         if (Unsupported("delete") is { } u) return u;
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
 
-        string key = "/" + Name + "/" + id;
+        string key = Dir + "/" + id;
 
         if (DeleteChecker != null && !(args.TryGetValue("force", out var force) && force == "true"))
         {
@@ -227,7 +232,7 @@ internal sealed class AdminResource
         if (Unsupported("patch") is { } u) return u;
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
 
-        string key = "/" + Name + "/" + id;
+        string key = Dir + "/" + id;
 
         if (!present) return new HandlerResult(400, CheckResult.Msg("missing new configuration"));
         if (subPath == "" && conf is not (JsonObject or JsonArray))

@@ -13,7 +13,10 @@ namespace Apisix.Core.Bridges;
 public sealed class PluginSchemaBridge(LuaWorker worker, IPlugin plugin)
 {
     /// <summary>Returns (true) or (false, message) to Lua; never throws into it.</summary>
-    public bool Check(object? conf, out string? error)
+    public bool Check(object? conf, out string? error) => CheckAs(conf, 0, out error);
+
+    /// <summary><c>check_schema(conf, schema_type)</c>: <c>core.schema.TYPE_CONSUMER</c> (1) or <c>TYPE_METADATA</c> (2) pick those schemas.</summary>
+    public bool CheckAs(object? conf, long schemaType, out string? error)
     {
         error = null;
         try
@@ -29,7 +32,7 @@ public sealed class PluginSchemaBridge(LuaWorker worker, IPlugin plugin)
                 error = "wrong type: expected object, got " + (conf == null ? "nil" : node?.GetValueKind().ToString().ToLowerInvariant());
                 return false;
             }
-            var (ok, msg) = plugin.CheckSchema(obj, SchemaType.Plugin);
+            var (ok, msg) = plugin.CheckSchema(obj, (SchemaType)schemaType);
             if (conf is LuaTable table) LuaJson.SyncInto(worker.Lua, table, obj);
             error = msg;
             return ok;
@@ -42,6 +45,7 @@ public sealed class PluginSchemaBridge(LuaWorker worker, IPlugin plugin)
     }
 
     public string Name() => plugin.Name;
+    public string? Type() => plugin.Type;
     public long Priority() => plugin.Priority;
     public double Version() => plugin.Version;
 }

@@ -25,7 +25,11 @@ public sealed class ApisixHttp
         Admin = new AdminApi(config, store, plugins);
         Router = new Router(store);
         Runner = new PluginRunner(plugins);
+        Consumers = Consumer.InitWorker(store, plugins);
     }
+
+    /// <summary><c>apisix.consumer</c>: consumers as auth plugins look them up.</summary>
+    public Consumer Consumers { get; }
 
     public PluginRunner Runner { get; }
 
@@ -80,7 +84,7 @@ public sealed class ApisixHttp
         }
         finally
         {
-            if (ctx.Plugins.Count > 0) await Runner.RunLogAsync(ctx);
+            if (ctx.Plugins.Count > 0 || ctx.Items.ContainsKey(PluginRunner.GlobalPlugins)) await Runner.RunLogAsync(ctx);
             Upstream.UpstreamProxy.LogPhase(ctx);
         }
     }
@@ -93,6 +97,8 @@ public sealed class ApisixHttp
         var match = Router.Find(req.Method, req.Uri, host);
         if (match == null)
         {
+            // global rules run even when no route matched
+            if (await RunGlobalRulesAsync(ctx, "rewrite") || await RunGlobalRulesAsync(ctx, "access")) return;
             ctx.Log(LogLevel.Info, "not find any matched route");
             req.SetResponseHeader("Content-Type", "text/plain");
             await CoreResponse.ExitAsync(ctx, req, 404, new JsonObject { ["error_msg"] = "404 Route Not Found" });
@@ -104,6 +110,19 @@ public sealed class ApisixHttp
         ctx.ConfType = "route";
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;
+        var ownPlugins = route["plugins"] as JsonObject;
+        if (PluginConfig.IdOf(route) is { } pcId)
+        {
+            if (PluginConfig.Get(Store, pcId) is not { } pc)
+            {
+                ctx.Log(LogLevel.Error, "failed to fetch plugin config by id: " + pcId);
+                await CoreResponse.ExitAsync(ctx, req, 503, null);
+                return;
+            }
+            (route, routeVersion) = PluginConfig.Merge(route, routeVersion, pc);
+            PluginMeta.SetParent(ctx, ((JsonObject)pc.Value!)["plugins"] as JsonObject, pc.Key);
+            ctx.ConfVersion = routeVersion;
+        }
         if (route["service_id"] is { } sid)
         {
             var serviceId = sid.GetValueKind() == JsonValueKind.String ? sid.GetValue<string>() : sid.ToJsonString();
@@ -115,21 +134,134 @@ public sealed class ApisixHttp
                 return;
             }
             route = PluginRunner.MergeServiceRoute(serviceValue, route);
+            PluginMeta.SetParent(ctx, serviceValue["plugins"] as JsonObject, service.Key, onlyNew: true);
             ctx.ConfType = "route&service";
             ctx.ConfVersion = routeVersion + "&" + service.ModifiedIndex.ToString(CultureInfo.InvariantCulture);
             ctx.ConfId = match.Id + "&" + serviceId;
             ctx.ServiceId = serviceId;
             ctx.ServiceName = JsonScalars.TryGetString(serviceValue["name"], out var sn) ? sn : null;
         }
+        PluginMeta.SetParent(ctx, ownPlugins, "/apisix/routes/" + match.Id);
         route = CheckedConf(ctx.ConfId, ctx.ConfVersion, route);
         ctx.MatchedRoute = route;
         ctx.RouteId = match.Id;
         ctx.RouteName = JsonScalars.TryGetString(route["name"], out var rn) ? rn : null;
 
+        if (await RunGlobalRulesAsync(ctx, "rewrite")) return;
         ctx.Plugins = Runner.Filter(route);
         if (await Runner.RunPluginAsync("rewrite", ctx)) return;
+        if (Consumer.Of(ctx) is { } consumer)
+        {
+            JsonObject? group = null;
+            long groupVersion = 0;
+            if (consumer.GroupId is { } gid)
+            {
+                if (ConsumerGroup.Get(Store, gid) is not { } g)
+                {
+                    ctx.Log(LogLevel.Error, "failed to fetch consumer group config by id: " + gid);
+                    await CoreResponse.ExitAsync(ctx, req, 503, null);
+                    return;
+                }
+                group = CheckedConf("consumer_group#" + gid, g.ModifiedIndex.ToString(CultureInfo.InvariantCulture),
+                    (JsonObject)g.Value!);
+                PluginMeta.SetParent(ctx, group["plugins"] as JsonObject, g.Key);
+                groupVersion = g.ModifiedIndex;
+            }
+            PluginMeta.SetParent(ctx, consumer.Plugins, consumer.Key);
+            var (merged, changed) = MergeConsumerRoute(ctx, route, consumer, group, groupVersion);
+            ctx.Log(LogLevel.Info, "find consumer " + consumer.Username + ", config changed: " + (changed ? "true" : "false"));
+            if (changed)
+            {
+                route = merged;
+                ctx.MatchedRoute = route;
+                ctx.Plugins = Runner.Filter(route);
+                if (await Runner.RunPluginAsync("rewrite_in_consumer", ctx)) return;
+            }
+        }
+        if (await RunGlobalRulesAsync(ctx, "access")) return;
         if (await Runner.RunPluginAsync("access", ctx)) return;
         await HandleUpstreamAsync(ctx, route);
+    }
+
+    /// <summary>
+    /// <c>plugin.merge_consumer_route</c>: the consumer group's plugins, then the consumer's,
+    /// over the route's (they replace a route's conf of the same plugin); the ones the route did
+    /// not have are marked as coming from the consumer, for <c>rewrite_in_consumer</c>. The
+    /// ctx's conf type, version and id gain the consumer (and group) parts.
+    /// </summary>
+    private static (JsonObject Route, bool Changed) MergeConsumerRoute(ApiCtx ctx, JsonObject route,
+        ConsumerInfo consumer, JsonObject? group, long groupVersion)
+    {
+        var groupPlugins = group?["plugins"] as JsonObject;
+        var hasConsumerPlugins = consumer.Plugins is { Count: > 0 };
+        var hasGroupPlugins = groupPlugins is { Count: > 0 };
+        JsonObject result = route;
+        if (!hasConsumerPlugins && !hasGroupPlugins)
+        {
+            ctx.Log(LogLevel.Info, "consumer and consumer group have no plugins");
+        }
+        else
+        {
+            result = (JsonObject)route.DeepClone();
+            var plugins = result["plugins"] as JsonObject ?? new JsonObject();
+            result["plugins"] = plugins;
+            var fromConsumer = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var source in new[] { hasGroupPlugins ? groupPlugins : null, hasConsumerPlugins ? consumer.Plugins : null })
+            {
+                if (source == null) continue;
+                foreach (var (name, conf) in source)
+                {
+                    if (!plugins.ContainsKey(name)) fromConsumer.Add(name);
+                    plugins[name] = conf?.DeepClone();
+                }
+            }
+            ctx.Items[PluginRunner.ConsumerPlugins] = fromConsumer;
+        }
+        ctx.ConfType += "&consumer";
+        ctx.ConfVersion += "&" + CtxVar.ToVarString(ctx.Items.GetValueOrDefault("consumer_ver"));
+        ctx.ConfId += "&" + consumer.ConsumerName;
+        if (group != null)
+        {
+            ctx.ConfType += "&consumer_group";
+            ctx.ConfVersion += "&" + groupVersion.ToString(CultureInfo.InvariantCulture);
+            ctx.ConfId += "&" + CtxVar.ToVarString(group["id"]);
+        }
+        return (result, !ReferenceEquals(result, route));
+    }
+
+    /// <summary>
+    /// <c>plugin.run_global_rules(ctx, global_rules, conf_version, phase)</c>: the global rules'
+    /// plugins (merged, checked) in one phase, under the conf type "global_rule". In the rewrite
+    /// phase the list is kept on the ctx for the later phases. True when a plugin ended the request.
+    /// </summary>
+    private async Task<bool> RunGlobalRulesAsync(ApiCtx ctx, string phase)
+    {
+        List<(IPlugin, JsonObject)>? plugins;
+        if (phase == "rewrite")
+        {
+            var merged = GlobalRules.Merge(Store, ctx.Log);
+            if (merged == null) return false;
+            var (rulePlugins, version, parents) = merged.Value;
+            foreach (var (name, key) in parents) PluginMeta.SetParent(ctx, new JsonObject { [name] = null }, key, global: true);
+            var checkedRule = CheckedConf("global_rule#dummy", version, new JsonObject { ["plugins"] = rulePlugins });
+            plugins = Runner.Filter(checkedRule);
+            ctx.Items[PluginRunner.GlobalPlugins] = plugins;
+            ctx.Items["global_rules_version"] = version;
+        }
+        else plugins = ctx.Items.GetValueOrDefault(PluginRunner.GlobalPlugins) as List<(IPlugin, JsonObject)>;
+        if (plugins == null || plugins.Count == 0) return false;
+        var (type, ver, id) = (ctx.ConfType, ctx.ConfVersion, ctx.ConfId);
+        ctx.ConfType = "global_rule";
+        ctx.ConfVersion = ctx.Items.GetValueOrDefault("global_rules_version") as string;
+        ctx.ConfId = "1";
+        try
+        {
+            return await Runner.RunPluginAsync(phase, plugins, ctx);
+        }
+        finally
+        {
+            (ctx.ConfType, ctx.ConfVersion, ctx.ConfId) = (type, ver, id);
+        }
     }
 
     /// <summary>
@@ -176,6 +308,9 @@ public sealed class ApisixHttp
         if (NgxVars.Get(ctx.Request.Nginx, ctx.Request, "upstream_status") is { } upStatus)
             SetRespUpstreamStatus(ctx, upStatus);
         Runner.RunHeaderFilter(ctx);
+        // the body filter phase, when a plugin that runs has one
+        if (PluginRunner.HasBodyFilter(ctx))
+            ctx.Request.BodyFilter = (chunk, eof) => Runner.RunBodyFilter(ctx, chunk, eof);
     }
 
     /// <summary>

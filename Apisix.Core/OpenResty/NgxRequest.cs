@@ -109,6 +109,21 @@ public sealed class NgxRequest
             // taken first: a light thread may print while a write is awaited
             var pieces = _pending.ToArray();
             _pending.Clear();
+            if (BodyFilter is { } filter)
+            {
+                if (_bodyEofSent) pieces = [];
+                else
+                {
+                    var chunk = string.Concat(pieces);
+                    var eof = _finishing;
+                    if (chunk.Length > 0 || eof)
+                    {
+                        chunk = filter(chunk, eof);
+                        if (eof) _bodyEofSent = true;
+                    }
+                    pieces = chunk.Length > 0 ? [chunk] : [];
+                }
+            }
             foreach (var piece in pieces)
             {
                 var data = Encoding.Latin1.GetBytes(piece);
@@ -124,6 +139,15 @@ public sealed class NgxRequest
             return "broken pipe";
         }
     }
+
+    /// <summary>
+    /// The body filter phase: each flushed chunk goes through it with the eof flag (set on the
+    /// last call, when the response finishes); it returns what is sent instead (empty holds it).
+    /// </summary>
+    public Func<string, bool, string>? BodyFilter { get; set; }
+
+    private bool _finishing;
+    private bool _bodyEofSent;
 
     /// <summary>The header filter phase: runs once, just before the headers are frozen.</summary>
     public Action? HeaderFilter { get; set; }
@@ -159,6 +183,7 @@ public sealed class NgxRequest
     public async Task FinishAsync()
     {
         if (Finished) return;
+        _finishing = true;
         await FlushAsync();
         Finished = true;
     }

@@ -43,6 +43,16 @@ public interface IHeaderFilterPhase
     void HeaderFilter(JsonObject conf, ApiCtx ctx);
 }
 
+/// <summary>
+/// <c>_M.body_filter(conf, ctx)</c>: sees each chunk of the response body (<c>ngx.arg[1]</c>) and
+/// whether it is the last (<c>ngx.arg[2]</c>); returns the chunk to send (empty holds it back)
+/// and whether the body ends here.
+/// </summary>
+public interface IBodyFilterPhase
+{
+    (string Chunk, bool Eof) BodyFilter(JsonObject conf, ApiCtx ctx, string chunk, bool eof);
+}
+
 /// <summary><c>_M.lua_body_filter(conf, ctx, headers, body)</c>: sees each chunk a plugin writes itself.</summary>
 public interface ILuaBodyFilter
 {

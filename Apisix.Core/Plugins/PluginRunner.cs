@@ -64,17 +64,29 @@ public sealed class PluginRunner(PluginRegistry registry)
     /// 400 or more is logged as "NAME exits with http status code N", <c>_meta.error_response</c>
     /// replaces the body, and <c>core.response.exit</c> sends it.
     /// </summary>
-    public async Task<bool> RunPluginAsync(string phase, ApiCtx ctx)
+    public Task<bool> RunPluginAsync(string phase, ApiCtx ctx) => RunPluginAsync(phase, ctx.Plugins, ctx);
+
+    /// <summary>
+    /// <c>run_plugin(phase, plugins, ctx)</c> over a given list (a global rule's, or the route's).
+    /// The phase <c>rewrite_in_consumer</c> runs the rewrite of the plugins a consumer (or its
+    /// group) added, skipping auth plugins and those the route already had (<see cref="ConsumerPlugins"/>).
+    /// </summary>
+    public async Task<bool> RunPluginAsync(string phase, List<(IPlugin Plugin, JsonObject Conf)> plugins, ApiCtx ctx)
     {
+        var fromConsumer = phase == "rewrite_in_consumer" ? ctx.Items.GetValueOrDefault(ConsumerPlugins) as HashSet<string> : null;
         // by index over the live list, as plugin.lua walks ctx.plugins
-        for (var i = 0; i < ctx.Plugins.Count; i++)
+        for (var i = 0; i < plugins.Count; i++)
         {
-            var (plugin, conf) = ctx.Plugins[i];
+            var (plugin, conf) = plugins[i];
             PhaseResult result;
             ctx.PluginName = plugin.Name;
             switch (phase)
             {
                 case "rewrite" when plugin is IRewritePhase p:
+                    result = await p.RewriteAsync(conf, ctx);
+                    break;
+                case "rewrite_in_consumer" when plugin is IRewritePhase p:
+                    if (fromConsumer == null || !fromConsumer.Contains(plugin.Name) || plugin.Type == "auth") continue;
                     result = await p.RewriteAsync(conf, ctx);
                     break;
                 case "access" when plugin is IAccessPhase p:
@@ -103,10 +115,24 @@ public sealed class PluginRunner(PluginRegistry registry)
         return false;
     }
 
+    /// <summary>The <c>ctx</c> item naming the plugins a consumer or consumer group added to the route (<c>_from_consumer</c>).</summary>
+    public const string ConsumerPlugins = "_from_consumer";
+
+    /// <summary>The <c>ctx</c> item holding the global rules' plugins (run before the route's in every phase).</summary>
+    public const string GlobalPlugins = "global_rules_plugins";
+
+    /// <summary><c>common_phase</c>: the global rules' plugins, then the route's.</summary>
+    private static IEnumerable<(IPlugin Plugin, JsonObject Conf)> GlobalThenRoute(ApiCtx ctx)
+    {
+        if (ctx.Items.GetValueOrDefault(GlobalPlugins) is List<(IPlugin, JsonObject)> global)
+            foreach (var p in global.ToList()) yield return p;
+        foreach (var p in ctx.Plugins.ToList()) yield return p;
+    }
+
     /// <summary><c>run_plugin("header_filter")</c>: every plugin's header_filter, in order.</summary>
     public void RunHeaderFilter(ApiCtx ctx)
     {
-        foreach (var (plugin, conf) in ctx.Plugins)
+        foreach (var (plugin, conf) in GlobalThenRoute(ctx))
         {
             if (plugin is not IHeaderFilterPhase p) continue;
             ctx.PluginName = plugin.Name;
@@ -115,10 +141,35 @@ public sealed class PluginRunner(PluginRegistry registry)
         }
     }
 
+    /// <summary>
+    /// <c>run_plugin("body_filter")</c>: the chunk through every plugin's body_filter in order;
+    /// a plugin that ends the body (eof) makes the later chunks empty.
+    /// </summary>
+    public static bool HasBodyFilter(ApiCtx ctx) => GlobalThenRoute(ctx).Any(p => p.Plugin is IBodyFilterPhase);
+
+    public string RunBodyFilter(ApiCtx ctx, string chunk, bool eof)
+    {
+        if (ctx.Items.ContainsKey("_body_filter_done")) return "";
+        foreach (var (plugin, conf) in GlobalThenRoute(ctx))
+        {
+            if (plugin is not IBodyFilterPhase p) continue;
+            ctx.PluginName = plugin.Name;
+            bool ended;
+            (chunk, ended) = p.BodyFilter(conf, ctx, chunk, eof);
+            ctx.PluginName = null;
+            if (ended && !eof)
+            {
+                eof = true;
+                ctx.Items["_body_filter_done"] = true;
+            }
+        }
+        return chunk;
+    }
+
     /// <summary><c>run_plugin("log")</c>: every plugin's log phase; one failing does not stop the rest.</summary>
     public async Task RunLogAsync(ApiCtx ctx)
     {
-        foreach (var (plugin, conf) in ctx.Plugins)
+        foreach (var (plugin, conf) in GlobalThenRoute(ctx))
         {
             if (plugin is not ILogPhase p) continue;
             ctx.PluginName = plugin.Name;

@@ -58,6 +58,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
         AiProxyPlugins.RegisterLua(world.Modules);
+        Apisix.Core.Plugins.Builtin.CorePlugins.RegisterLua(world.Modules);
 
         var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
         var config = ApisixConfig.Load(yaml, new ConfigLoadOptions

@@ -6,10 +6,11 @@ return function(module_name)
         version = impl:Version(),
         priority = impl:Priority(),
         name = impl:Name(),
+        type = impl:Type(),
     }
 
-    function _M.check_schema(conf)
-        local ok, err = impl:Check(conf)
+    function _M.check_schema(conf, schema_type)
+        local ok, err = impl:CheckAs(conf, schema_type or 0)
         if ok then return true end
         return false, err
     end

@@ -128,6 +128,7 @@ function processor:push(entry)
     end
     self.last_entry_t = now()
     if #entries >= self.batch_max_size then
+        core.log.debug("Batch Processor[", self.name, "] batch max size has exceeded")
         self:process_buffer()
     end
     if not self.is_timer_running then
@@ -137,6 +138,8 @@ end
 
 function processor:process_buffer()
     if #self.entry_buffer.entries > 0 then
+        core.log.debug("transferring buffer entries to processing pipe line, ",
+                       "buffercount[", #self.entry_buffer.entries, "]")
         self.batch_to_process[#self.batch_to_process + 1] = self.entry_buffer
         self.entry_buffer = { entries = {}, retry_count = 0 }
     end
