@@ -90,9 +90,11 @@ public sealed class Nginx : IAsyncDisposable
             await w.Loop.RunAsync(async () =>
             {
                 w.Phase = "init";
-                foreach (var chunk in Conf.InitByLua) await RunHook(w, chunk);
+                foreach (var chunk in Conf.InitByLua)
+                    if (await RunHook(w, chunk, "init_by_lua") is { } failure) InitFailure ??= failure;
+                if (InitFailure != null) return; // nginx exits when init_by_lua fails
                 w.Phase = "init_worker";
-                foreach (var chunk in Conf.InitWorkerByLua) await RunHook(w, chunk);
+                foreach (var chunk in Conf.InitWorkerByLua) await RunHook(w, chunk, "init_worker_by_lua");
                 foreach (var init in WorkerInit) init(w);
                 w.Phase = "timer";
             });
@@ -102,12 +104,20 @@ public sealed class Nginx : IAsyncDisposable
                 Network.Bind(l.Address, l.Port);
     }
 
-    private async Task RunHook(LuaWorker w, LuaChunk chunk)
+    /// <summary>Why nginx would not have started: init_by_lua failed (its error-log message), or null.</summary>
+    public string? InitFailure { get; private set; }
+
+    /// <summary>Run an init hook; its error message (as logged) when it fails.</summary>
+    private async Task<string?> RunHook(LuaWorker w, LuaChunk chunk, string directive)
     {
         LuaEntryResult r;
         try { r = await w.RunEntry(w.Chunk(chunk), null); }
+        catch (LuaChunkException e) { r = new LuaEntryResult(false, false, [], e.LuaError, null); }
         catch (Exception e) { r = new LuaEntryResult(false, false, [], e.Message, null); }
-        if (!r.Ok) Log(w, LogLevel.Error, $"{chunk.ChunkName} error: {r.Error}\n{r.Traceback}", null);
+        if (r.Ok) return null;
+        var message = $"{directive} error: {r.Error}";
+        Log(w, LogLevel.Error, r.Traceback is { Length: > 0 } tb ? $"{message}\n{tb}" : message, null);
+        return message;
     }
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
@@ -167,9 +177,27 @@ public sealed class Nginx : IAsyncDisposable
                 await ServeStaticAsync(req, null);
                 return;
             }
+            if (loc.Internal)
+            {
+                // `internal`: a client's request never reaches it
+                await SendErrorPage(req, 404);
+                return;
+            }
+            if (loc.HeaderFilterByLua != null || loc.AddHeaders.Count > 0)
+            {
+                var before = req.HeaderFilter;
+                req.HeaderFilter = () =>
+                {
+                    before?.Invoke();
+                    AddHeaders(req, loc);
+                    if (loc.HeaderFilterByLua != null) RunHeaderFilter(w, req, loc.HeaderFilterByLua);
+                };
+            }
+            if (loc.NeedRequestBody) await req.ReadBodyAsync();
             // `set $name value;` runs in the rewrite phase, before access and content
             foreach (var (name, value) in loc.Sets)
-                NgxVars.Set(req, name, SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? ""));
+                NgxVars.Set(req, name, Interpolate(req, value));
+            if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
             if (loc.AccessHandler != null)
             {
                 req.Phase = "access";
@@ -210,17 +238,72 @@ public sealed class Nginx : IAsyncDisposable
         finally
         {
             req.Phase = "log";
+            if (!noLocation && req.Location.LogByLua is { } logByLua)
+            {
+                try
+                {
+                    var r = await w.RunEntry(w.Chunk(logByLua), req);
+                    if (!r.Ok) Log(w, LogLevel.Error, $"failed to run log_by_lua*: {r.Error}\n{r.Traceback}", req);
+                }
+                catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
+            }
             try { OnLog?.Invoke(req); }
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
         }
     }
 
+    /// <summary>`$name` and `${name}` in a directive's value, from the request's variables.</summary>
+    private string Interpolate(NgxRequest req, string value) =>
+        SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? "");
+
+    // add_header: only on these statuses unless `always` (ngx_http_headers_filter)
+    private static readonly HashSet<int> AddHeaderStatuses = [200, 201, 204, 206, 301, 302, 303, 304, 307, 308];
+
+    private void AddHeaders(NgxRequest req, LocationConf loc)
+    {
+        var status = req.Status == 0 ? 200 : req.Status;
+        foreach (var (name, value, always) in loc.AddHeaders)
+        {
+            if (!always && !AddHeaderStatuses.Contains(status)) continue;
+            var text = Interpolate(req, value);
+            if (text.Length == 0) continue;
+            if (!req.ResponseHeaders.TryGetValue(name, out var list)) req.ResponseHeaders[name] = list = new List<string>();
+            list.Add(text);
+        }
+    }
+
+    /// <summary>header_filter_by_lua: runs to its end at once (it cannot yield), before the headers go out.</summary>
+    private void RunHeaderFilter(LuaWorker w, NgxRequest req, LuaChunk chunk)
+    {
+        var phase = req.Phase;
+        req.Phase = "header_filter";
+        try
+        {
+            var run = w.RunEntry(w.Chunk(chunk), req);
+            if (!run.IsCompleted)
+                Log(w, LogLevel.Error, "failed to run header_filter_by_lua*: attempt to yield across C-call boundary", req);
+            else if (!run.Result.Ok)
+                Log(w, LogLevel.Error, $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+        }
+        catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
+        finally { req.Phase = phase; }
+    }
+
     /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>
     private async Task<bool> RunPhase(LuaWorker w, NgxRequest req, string phase, LuaChunk chunk)
     {
         req.Phase = phase;
-        var r = await w.RunEntry(w.Chunk(chunk), req);
+        NLua.LuaFunction fn;
+        try { fn = w.Chunk(chunk); }
+        catch (LuaChunkException e)
+        {
+            Log(w, LogLevel.Error, e.Message, req);
+            if (!req.HeadersSent) await SendErrorPage(req, 500);
+            else await req.FinishAsync();
+            return false;
+        }
+        var r = await w.RunEntry(fn, req);
         if (!r.Ok)
         {
             Log(w, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", req);

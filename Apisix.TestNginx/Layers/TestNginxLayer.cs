@@ -42,10 +42,17 @@ public class TestNginxLayer(string root)
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
 
-        if (Section(world, block, file, "main_config") is { } main)
-            NoteIgnored(world, NginxConfParser.Parse(main, "nginx.conf"));
-        if (Section(world, block, file, "http_config") is { } http)
-            AddHttp(world, http);
+        var main = Section(world, block, file, "main_config");
+        var http = Section(world, block, file, "http_config");
+        var layout = new ConfLayout(file.Settings.EnvToNginx.Count, main, http);
+        if (main != null)
+            AddMain(world, NginxConfParser.Parse(main, ConfPath, layout.MainLine));
+        if (http != null)
+            HttpConfBuilder.AddHttpDirectives(world.Conf, NginxConfParser.Parse(http, ConfPath, layout.HttpLine));
+        if (world.Conf.LuaPackagePath is { } luaPath)
+            world.Modules.PackagePath.InsertRange(0, luaPath.Split(';', StringSplitOptions.RemoveEmptyEntries)
+                .Select(p => p.Replace("$prefix", TestNginxPaths.ServerRoot(Root), StringComparison.Ordinal)));
+        if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         if (Section(world, block, file, "init_by_lua_block") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "init_by_lua") is { } init2)
@@ -55,7 +62,8 @@ public class TestNginxLayer(string root)
         server.Listens.Add(new ListenSpec(System.Net.IPAddress.Any, world.ServerPort));
         server.ServerNames.Add(world.ServerName);
         if (Section(world, block, file, "config") is { } config)
-            HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, "nginx.conf"));
+            HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, ConfPath, layout.ConfigLine));
+        server.DefaultType ??= world.Conf.DefaultType ?? "text/plain"; // Test::Nginx's http{} has `default_type text/plain;`
         world.Conf.Servers.Insert(0, server);
         // Test::Nginx writes html/index.html into the server root for every block
         world.Conf.Files[Path.Combine(HtmlDir, "index.html")] = IndexHtml;
@@ -93,21 +101,46 @@ public class TestNginxLayer(string root)
     /// <summary>Where a layer adds its own locations to the 1984 server.</summary>
     protected virtual void ConfigureMainServer(BlockWorld world, ServerConf server, TestBlock block, TestFile file) { }
 
-    protected static void AddHttp(BlockWorld world, string text) =>
-        HttpConfBuilder.AddHttpDirectives(world.Conf, NginxConfParser.Parse(text, "nginx.conf"));
+    /// <summary>The nginx.conf Test::Nginx writes, as nginx names it in messages.</summary>
+    protected string ConfPath => Path.Combine(TestNginxPaths.ServerRoot(Root), "conf", "nginx.conf");
 
-    private static void NoteIgnored(BlockWorld world, IReadOnlyList<Directive> directives)
+    // main-level directives whose effect the emulation does not model (process and worker tuning)
+    private static readonly HashSet<string> MainNoEffect =
+    [
+        "worker_rlimit_core", "worker_rlimit_nofile", "thread_pool", "worker_shutdown_timeout", "timer_resolution",
+        "pcre_jit", "working_directory", "load_module", "lua_shared_dict_zone_lock",
+    ];
+
+    private static void AddMain(BlockWorld world, IReadOnlyList<Directive> directives)
     {
         foreach (var d in directives)
         {
-            if (d.Name == "env" && d.Arg(0).Contains('='))
+            if (d.Name == "env")
             {
-                var kv = d.Arg(0).Split('=', 2);
-                Environment.SetEnvironmentVariable(kv[0], kv[1]);
+                if (d.Arg(0).Contains('='))
+                {
+                    var kv = d.Arg(0).Split('=', 2);
+                    Environment.SetEnvironmentVariable(kv[0], kv[1]);
+                }
                 continue;
             }
-            if (d.Name is "env" or "worker_rlimit_core" or "thread_pool") continue;
-            world.Conf.Ignored.Add($"{d.Name} (main_config)");
+            if (!MainNoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
+            world.Conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})");
         }
+    }
+
+    /// <summary>
+    /// Where each section lands in the nginx.conf Test::Nginx writes (its fixed lines: worker and
+    /// error-log settings, seven `env` lines, one per env_to_nginx(), then main_config, the http{}
+    /// head, http_config, the 1984 server's head, then config), so directives and inline Lua chunks
+    /// carry the line numbers real nginx gives them.
+    /// </summary>
+    private readonly record struct ConfLayout(int EnvCount, string? Main, string? Http)
+    {
+        private int Base => 13 + EnvCount;
+        private static int Lines(string? text) => text?.Count(c => c == '\n') ?? 0;
+        public int MainLine => Base + 3;
+        public int HttpLine => Base + 12 + Lines(Main);
+        public int ConfigLine => Base + 26 + Lines(Main) + Lines(Http);
     }
 }

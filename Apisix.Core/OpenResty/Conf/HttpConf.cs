@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace Apisix.Core.OpenResty.Conf;
 
-/// <summary>A Lua chunk from the configuration, with the name nginx gives it in tracebacks and logs.</summary>
-public sealed record LuaChunk(string Code, string ChunkName, int Line);
+/// <summary>
+/// A Lua chunk from the configuration, with the name nginx gives it in tracebacks and logs. A
+/// `*_by_lua_file` chunk has <see cref="File"/> (read when first run; its chunk name is the path).
+/// </summary>
+public sealed record LuaChunk(string Code, string ChunkName, int Line, string? File = null);
 
 /// <summary>The http{} level of an emulated nginx: shared dicts, init hooks and servers.</summary>
 public sealed class HttpConf
@@ -13,6 +16,12 @@ public sealed class HttpConf
     public Dictionary<string, long> SharedDicts { get; } = new(StringComparer.Ordinal);
     public List<LuaChunk> InitByLua { get; } = new();
     public List<LuaChunk> InitWorkerByLua { get; } = new();
+    /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
+    public string? LuaPackagePath { get; set; }
+    /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>
+    public bool? LuaSocketLogErrors { get; set; }
+    /// <summary>`default_type` at http level, for servers without their own.</summary>
+    public string? DefaultType { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
     public List<string> Ignored { get; } = new();
     /// <summary>
@@ -86,6 +95,12 @@ public sealed class LocationConf
     public LuaChunk? HeaderFilterByLua { get; set; }
     public LuaChunk? BodyFilterByLua { get; set; }
     public LuaChunk? LogByLua { get; set; }
+    /// <summary>`internal`: only internal redirects reach it; a client request gets 404.</summary>
+    public bool Internal { get; set; }
+    /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase.</summary>
+    public bool NeedRequestBody { get; set; }
+    /// <summary>`add_header NAME VALUE [always]` in order; `$var` in the value is interpolated.</summary>
+    public List<(string Name, string Value, bool Always)> AddHeaders { get; } = new();
     /// <summary>`return CODE [text]`.</summary>
     public (int Code, string? Text)? Return { get; set; }
     /// <summary>`set $name value;` in order (rewrite phase); `$var` in the value is interpolated.</summary>
