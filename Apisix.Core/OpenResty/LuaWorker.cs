@@ -108,6 +108,20 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
                 return f, chunkname
             end
         end
+        -- files kept in memory (user_files) on package.path, before the disk
+        table.insert(package.searchers, 2, function(name)
+            local file = name:gsub("%.", "/")
+            for template in package.path:gmatch("[^;]+") do
+                local path = template:gsub("%?", file)
+                local src = cs:ConfFile(path)
+                if src then
+                    local f, err = load(src, "@" .. path)
+                    if not f then error("error loading module '" .. name .. "' from file '" .. path .. "':\n\t" .. err, 0) end
+                    return f, path
+                end
+            end
+            return nil
+        end)
         table.insert(package.searchers, 2, searcher("override"))
         table.insert(package.searchers, searcher("fallback"))
         function __bridge(name) return cs:BridgeObject(name) end
@@ -123,7 +137,10 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         string code;
         if (path != null)
         {
-            try { code = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(path)); }
+            try
+            {
+                code = System.Text.Encoding.Latin1.GetString(Nginx.Conf.Files.TryGetValue(path, out var kept) ? kept : File.ReadAllBytes(path));
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 throw new LuaChunkException($"failed to load external Lua file \"{path}\": cannot open {path}");

@@ -197,6 +197,12 @@ public sealed class Nginx : IAsyncDisposable
             // `set $name value;` runs in the rewrite phase, before access and content
             foreach (var (name, value) in loc.Sets)
                 NgxVars.Set(req, name, Interpolate(req, value));
+            foreach (var step in loc.SetSteps)
+            {
+                if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+                else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
+                else return;
+            }
             if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
             if (loc.AccessHandler != null)
             {
@@ -227,6 +233,11 @@ public sealed class Nginx : IAsyncDisposable
             }
             else if (loc.Handler != null) await loc.Handler(req);
             else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
+            else if (loc.Echo.Count > 0)
+            {
+                foreach (var (args, noNewline) in loc.Echo)
+                    req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
+            }
             else await ServeStaticAsync(req, loc);
             await req.FinishAsync();
         }
@@ -251,6 +262,36 @@ public sealed class Nginx : IAsyncDisposable
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
         }
+    }
+
+    private static readonly LuaChunk SetByLuaEntry =
+        new("local fn = ...\nngx.arg = { select(2, ...) }\nreturn fn()", "set_by_lua", 0);
+
+    /// <summary>set_by_lua: the chunk's first result (as a string) for the variable; null when it failed (500 sent).</summary>
+    private async Task<string?> SetByLua(LuaWorker w, NgxRequest req, SetStep step)
+    {
+        req.Phase = "set";
+        LuaEntryResult r;
+        try
+        {
+            object?[] args = [w.Chunk(step.Lua!), .. (step.Args ?? []).Select(a => (object?)Interpolate(req, a))];
+            r = await w.RunEntry(w.Chunk(SetByLuaEntry), req, args);
+        }
+        catch (LuaChunkException e) { r = new LuaEntryResult(false, false, [], e.LuaError, null); }
+        if (!r.Ok)
+        {
+            Log(w, LogLevel.Error, $"failed to run set_by_lua*: {r.Error}" + (r.Traceback is { Length: > 0 } tb ? "\n" + tb : ""), req);
+            await SendErrorPage(req, 500);
+            return null;
+        }
+        return r.Values.Length == 0 ? "" : r.Values[0] switch
+        {
+            null => "",
+            string str => str,
+            bool b => b ? "true" : "false",
+            double d => Apisix.Core.Json.LuaNumber.ToLuaString(d),
+            var o => Convert.ToString(o, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        };
     }
 
     /// <summary>`$name` and `${name}` in a directive's value, from the request's variables.</summary>

@@ -101,14 +101,25 @@ public sealed class LocationConf
     public bool NeedRequestBody { get; set; }
     /// <summary>`add_header NAME VALUE [always]` in order; `$var` in the value is interpolated.</summary>
     public List<(string Name, string Value, bool Always)> AddHeaders { get; } = new();
+    /// <summary>echo-nginx-module's `echo [-n] args...` in order: the location's content (args interpolated).</summary>
+    public List<(IReadOnlyList<string> Args, bool NoNewline)> Echo { get; } = new();
     /// <summary>`return CODE [text]`.</summary>
     public (int Code, string? Text)? Return { get; set; }
     /// <summary>`set $name value;` in order (rewrite phase); `$var` in the value is interpolated.</summary>
     public List<(string Name, string Value)> Sets { get; } = new();
+    /// <summary>
+    /// The configuration's `set $v value;` and `set_by_lua* $v ... [args]` in their order (rewrite
+    /// phase, after <see cref="Sets"/>); for set_by_lua, <see cref="SetStep.Lua"/> computes the value
+    /// from its interpolated arguments (ngx.arg).
+    /// </summary>
+    public List<SetStep> SetSteps { get; } = new();
     /// <summary>A content handler written in C# (APISIX's admin API and gateway).</summary>
     public Func<NgxRequest, Task>? Handler { get; set; }
     /// <summary>Whether nginx's static module serves this location (it has no other content handler).</summary>
-    public bool IsStatic => Return == null && Handler == null && ContentByLua == null;
+    public bool IsStatic => Return == null && Handler == null && ContentByLua == null && Echo.Count == 0;
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>
     public Func<NgxRequest, Task>? AccessHandler { get; set; }
 }
+
+/// <summary>One `set` (Lua null: Value is interpolated) or `set_by_lua*` (Args interpolated into ngx.arg).</summary>
+public sealed record SetStep(string Name, string Value, LuaChunk? Lua = null, IReadOnlyList<string>? Args = null);

@@ -120,6 +120,7 @@ public static class HttpConfBuilder
         ("access_by_lua", (l, c) => l.AccessByLua = c),
         ("rewrite_by_lua", (l, c) => l.RewriteByLua = c),
         ("log_by_lua", (l, c) => l.LogByLua = c),
+        ("header_filter_by_lua", (l, c) => l.HeaderFilterByLua = c),
     ];
 
     public static LocationConf BuildLocation(HttpConf conf, Directive d)
@@ -150,8 +151,31 @@ public static class HttpConfBuilder
                 case "default_type": loc.DefaultType = x.Arg(0); break;
                 case "root": loc.Root = x.Arg(0); break;
                 case "index": loc.Index = x.Args.ToList(); break;
-                case "set": loc.Sets.Add((x.Arg(0).TrimStart('$'), x.Arg(1))); break;
+                case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;
+                case "set_by_lua" or "set_by_lua_file":
+                    // set_by_lua $res 'code' [args]: the chunk is the second word
+                    var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };
+                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", LuaHook(luaForm, "by_lua") is { } c
+                        ? c with { ChunkName = c.File != null ? c.ChunkName : $"set_by_lua({Path.GetFileName(x.Source)}:{x.Line})" } : null,
+                        x.Args.Skip(2).ToList()));
+                    break;
+                case "set_by_lua_block":
+                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
+                    break;
                 case "internal": loc.Internal = true; break;
+                case "echo":
+                    var words = x.Args.ToList();
+                    var noNewline = false;
+                    // leading options, as echo-nginx-module reads them: -n, and -- to end them
+                    while (words.Count > 0 && words[0] is "-n" or "--")
+                    {
+                        var option = words[0];
+                        words.RemoveAt(0);
+                        if (option == "--") break;
+                        noNewline = true;
+                    }
+                    loc.Echo.Add((words, noNewline));
+                    break;
                 case "lua_need_request_body": loc.NeedRequestBody = x.Arg(0) == "on"; break;
                 case "add_header":
                     loc.AddHeaders.Add((x.Arg(0), x.Arg(1), x.Args.Count > 2 && x.Args[2] == "always"));
