@@ -233,6 +233,7 @@ public sealed class Nginx : IAsyncDisposable
             }
             else if (loc.Handler != null) await loc.Handler(req);
             else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
+            else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
             else if (loc.Echo.Count > 0)
             {
                 foreach (var (args, noNewline) in loc.Echo)

@@ -208,3 +208,67 @@ qr/\[emerg\] .*unknown directive "frobnicate_the_request" in .*nginx\.conf:40/
 --- must_die
 --- error_log
 init_by_lua error: init_by_lua(nginx.conf:25):1: cannot initialise
+
+
+
+=== TEST 14: proxy_pass to a location of the same server, the prefix replaced by the URL's URI
+--- config
+    location /front/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/back/;
+    }
+    location /back/ {
+        content_by_lua_block {
+            ngx.say(ngx.var.request_uri, " host=", ngx.var.http_host, " conn=", ngx.var.http_connection,
+                    " proto=", ngx.var.server_protocol, " x=", ngx.var.http_x_sent)
+        }
+    }
+--- request
+GET /front/page?q=1
+--- more_headers
+X-Sent: along
+--- response_body
+/back/page?q=1 host=127.0.0.1:1984 conn=close proto=HTTP/1.0 x=along
+
+
+
+=== TEST 15: an upstream block, proxy_set_header and proxy_http_version; the response comes back whole
+--- http_config
+    upstream backend {
+        server 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+        keepalive 4;
+    }
+--- config
+    location = /via {
+        proxy_http_version 1.1;
+        proxy_set_header Host relayed.example;
+        proxy_set_header Connection "";
+        proxy_pass http://backend/answer;
+    }
+    location = /answer {
+        content_by_lua_block {
+            ngx.status = 201
+            ngx.header["X-From"] = "answer"
+            ngx.say("host=", ngx.var.http_host, " conn=", ngx.var.http_connection or "none",
+                    " proto=", ngx.var.server_protocol)
+        }
+    }
+--- request
+GET /via
+--- error_code: 201
+--- response_headers
+X-From: answer
+--- response_body
+host=relayed.example conn=none proto=HTTP/1.1
+
+
+
+=== TEST 16: proxy_pass to a port nobody listens on is a 502
+--- config
+    location = /nowhere {
+        proxy_pass http://127.0.0.1:1/;
+    }
+--- request
+GET /nowhere
+--- error_code: 502
+--- error_log
+connect() failed (111: Connection refused) while connecting to upstream

@@ -20,6 +20,8 @@ public sealed class HttpConf
     public string? LuaPackagePath { get; set; }
     /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>
     public bool? LuaSocketLogErrors { get; set; }
+    /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
+    public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
@@ -103,6 +105,12 @@ public sealed class LocationConf
     public List<(string Name, string Value, bool Always)> AddHeaders { get; } = new();
     /// <summary>echo-nginx-module's `echo [-n] args...` in order: the location's content (args interpolated).</summary>
     public List<(IReadOnlyList<string> Args, bool NoNewline)> Echo { get; } = new();
+    /// <summary>`proxy_pass URL` (may hold variables): the location's content comes from there.</summary>
+    public string? ProxyPass { get; set; }
+    /// <summary>`proxy_set_header NAME VALUE` in order (an empty value drops the header).</summary>
+    public List<(string Name, string Value)> ProxySetHeaders { get; } = new();
+    /// <summary>`proxy_http_version`: 1.0 by default.</summary>
+    public string ProxyHttpVersion { get; set; } = "1.0";
     /// <summary>`return CODE [text]`.</summary>
     public (int Code, string? Text)? Return { get; set; }
     /// <summary>`set $name value;` in order (rewrite phase); `$var` in the value is interpolated.</summary>
@@ -116,7 +124,7 @@ public sealed class LocationConf
     /// <summary>A content handler written in C# (APISIX's admin API and gateway).</summary>
     public Func<NgxRequest, Task>? Handler { get; set; }
     /// <summary>Whether nginx's static module serves this location (it has no other content handler).</summary>
-    public bool IsStatic => Return == null && Handler == null && ContentByLua == null && Echo.Count == 0;
+    public bool IsStatic => Return == null && Handler == null && ContentByLua == null && Echo.Count == 0 && ProxyPass == null;
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>
     public Func<NgxRequest, Task>? AccessHandler { get; set; }
 }

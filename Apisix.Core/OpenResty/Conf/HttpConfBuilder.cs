@@ -62,6 +62,15 @@ public static class HttpConfBuilder
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
+                case "upstream":
+                    var peers = new List<string>();
+                    foreach (var u in d.Block ?? [])
+                    {
+                        if (u.Name == "server") peers.Add(u.Arg(0));
+                        else if (u.Name != "keepalive") throw new UnknownDirectiveException(u);
+                    }
+                    conf.Upstreams[d.Arg(0)] = peers;
+                    break;
                 default: Accept(conf, d); break;
             }
         }
@@ -163,6 +172,9 @@ public static class HttpConfBuilder
                     loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
                     break;
                 case "internal": loc.Internal = true; break;
+                case "proxy_pass": loc.ProxyPass = x.Arg(0); break;
+                case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
+                case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
                 case "echo":
                     var words = x.Args.ToList();
                     var noNewline = false;
