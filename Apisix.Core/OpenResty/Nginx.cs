@@ -177,69 +177,7 @@ public sealed class Nginx : IAsyncDisposable
                 await ServeStaticAsync(req, null);
                 return;
             }
-            if (loc.Internal)
-            {
-                // `internal`: a client's request never reaches it
-                await SendErrorPage(req, 404);
-                return;
-            }
-            if (loc.HeaderFilterByLua != null || loc.AddHeaders.Count > 0)
-            {
-                var before = req.HeaderFilter;
-                req.HeaderFilter = () =>
-                {
-                    before?.Invoke();
-                    AddHeaders(req, loc);
-                    if (loc.HeaderFilterByLua != null) RunHeaderFilter(w, req, loc.HeaderFilterByLua);
-                };
-            }
-            if (loc.NeedRequestBody) await req.ReadBodyAsync();
-            // `set $name value;` runs in the rewrite phase, before access and content
-            foreach (var (name, value) in loc.Sets)
-                NgxVars.Set(req, name, Interpolate(req, value));
-            foreach (var step in loc.SetSteps)
-            {
-                if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
-                else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
-                else return;
-            }
-            if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
-            if (loc.AccessHandler != null)
-            {
-                req.Phase = "access";
-                await loc.AccessHandler(req);
-                if (req.Finished) return;
-            }
-            if (loc.AccessByLua != null && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
-            req.Phase = "content";
-            if (loc.Return is { } ret)
-            {
-                if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
-                {
-                    // `return 3xx URL`: the URL is the Location; one starting with "/" is made
-                    // absolute (absolute_redirect, port_in_redirect) from the Host and local port
-                    var location = ret.Text;
-                    if (location.StartsWith('/'))
-                    {
-                        var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
-                        var port = req.Http.Connection.LocalPort;
-                        location = $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
-                    }
-                    req.SetResponseHeader("Location", location);
-                    await SendErrorPage(req, ret.Code);
-                }
-                else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
-                else await SendErrorPage(req, ret.Code);
-            }
-            else if (loc.Handler != null) await loc.Handler(req);
-            else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
-            else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
-            else if (loc.Echo.Count > 0)
-            {
-                foreach (var (args, noNewline) in loc.Echo)
-                    req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
-            }
-            else await ServeStaticAsync(req, loc);
+            await ServeLocationAsync(w, req, internalRedirects: 0);
             await req.FinishAsync();
         }
         catch (Exception e)
@@ -330,6 +268,144 @@ public sealed class Nginx : IAsyncDisposable
         }
         catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
         finally { req.Phase = phase; }
+    }
+
+    private enum RewriteOutcome { NoMatch, Rewritten, Finished }
+
+    /// <summary>
+    /// `rewrite REGEX REPLACEMENT [last|break|redirect|permanent]` on the request's URI: $1.. and
+    /// variables in the replacement; a replacement with its own `?` replaces the arguments (keeping
+    /// the old ones after `&amp;` unless it ends in `?`); an absolute URL, redirect or permanent answers
+    /// 302/301 with Location.
+    /// </summary>
+    private async Task<RewriteOutcome> RewriteAsync(NgxRequest req, RewriteRule rule)
+    {
+        var m = rule.Regex.Match(req.Uri);
+        if (!m.Success) return RewriteOutcome.NoMatch;
+        var replaced = System.Text.RegularExpressions.Regex.Replace(rule.Replacement, @"\$(\d)",
+            g => int.Parse(g.Groups[1].Value) < m.Groups.Count ? m.Groups[int.Parse(g.Groups[1].Value)].Value : "");
+        replaced = Interpolate(req, replaced);
+        var absolute = replaced.StartsWith("http://", StringComparison.Ordinal) || replaced.StartsWith("https://", StringComparison.Ordinal);
+        if (absolute || rule.Flag is "redirect" or "permanent")
+        {
+            var location = replaced;
+            if (!absolute)
+            {
+                var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
+                var port = req.Http.Connection.LocalPort;
+                location = $"http://{host}{(port == 80 ? "" : ":" + port)}{replaced}";
+            }
+            if (!replaced.Contains('?') && req.Args is { Length: > 0 } args) location += "?" + args;
+            req.SetResponseHeader("Location", location);
+            await SendErrorPage(req, rule.Flag == "permanent" ? 301 : 302);
+            return RewriteOutcome.Finished;
+        }
+        var q = replaced.IndexOf('?');
+        if (q >= 0)
+        {
+            var newArgs = replaced[(q + 1)..];
+            var keepOld = !replaced.EndsWith('?');
+            req.Args = keepOld && req.Args is { Length: > 0 } old ? (newArgs.Length > 0 ? newArgs + "&" + old : old) : (newArgs.Length > 0 ? newArgs : null);
+            replaced = replaced[..q];
+        }
+        req.Uri = replaced;
+        return RewriteOutcome.Rewritten;
+    }
+
+    /// <summary>The phases of the request's location, from rewrite to content (again after a rewrite to another location).</summary>
+    private async Task ServeLocationAsync(LuaWorker w, NgxRequest req, int internalRedirects)
+    {
+        var loc = req.Location;
+        if (loc.Internal && internalRedirects == 0)
+        {
+            // `internal`: a client's request never reaches it
+            await SendErrorPage(req, 404);
+            return;
+        }
+        if (internalRedirects == 0)
+        {
+            // the header filters of the location the request ends in
+            var before = req.HeaderFilter;
+            req.HeaderFilter = () =>
+            {
+                before?.Invoke();
+                var final = req.Location;
+                AddHeaders(req, final);
+                if (final.HeaderFilterByLua != null) RunHeaderFilter(w, req, final.HeaderFilterByLua);
+            };
+        }
+        if (loc.NeedRequestBody) await req.ReadBodyAsync();
+        // `set $name value;` runs in the rewrite phase, before access and content
+        foreach (var (name, value) in loc.Sets)
+            NgxVars.Set(req, name, Interpolate(req, value));
+        var uriChanged = false;
+        foreach (var step in loc.SetSteps)
+        {
+            if (step.Rewrite is { } rule)
+            {
+                var outcome = await RewriteAsync(req, rule);
+                if (outcome == RewriteOutcome.Finished) return;
+                if (outcome == RewriteOutcome.NoMatch) continue;
+                uriChanged = true;
+                if (rule.Flag is "last" or "break") { uriChanged = rule.Flag == "last"; break; }
+                continue;
+            }
+            if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+            else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
+            else return;
+        }
+        if (uriChanged)
+        {
+            // the URI was rewritten: find its location again (nginx gives up after 10 rounds)
+            if (internalRedirects >= 10)
+            {
+                req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while processing \"{req.Uri}\"");
+                await SendErrorPage(req, 500);
+                return;
+            }
+            var next = req.Server.Match(req.Uri);
+            if (next == null) { await ServeStaticAsync(req, null); return; }
+            req.Location = next;
+            await ServeLocationAsync(w, req, internalRedirects + 1);
+            return;
+        }
+        if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
+        if (loc.AccessHandler != null)
+        {
+            req.Phase = "access";
+            await loc.AccessHandler(req);
+            if (req.Finished) return;
+        }
+        if (loc.AccessByLua != null && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
+        req.Phase = "content";
+        if (loc.Return is { } ret)
+        {
+            if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
+            {
+                // `return 3xx URL`: the URL is the Location; one starting with "/" is made
+                // absolute (absolute_redirect, port_in_redirect) from the Host and local port
+                var location = ret.Text;
+                if (location.StartsWith('/'))
+                {
+                    var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
+                    var port = req.Http.Connection.LocalPort;
+                    location = $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
+                }
+                req.SetResponseHeader("Location", location);
+                await SendErrorPage(req, ret.Code);
+            }
+            else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
+            else await SendErrorPage(req, ret.Code);
+        }
+        else if (loc.Handler != null) await loc.Handler(req);
+        else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
+        else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
+        else if (loc.Echo.Count > 0)
+        {
+            foreach (var (args, noNewline) in loc.Echo)
+                req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
+        }
+        else await ServeStaticAsync(req, loc);
     }
 
     /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>

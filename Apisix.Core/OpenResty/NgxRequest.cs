@@ -53,7 +53,8 @@ public sealed class NgxRequest
     public void Log(LogLevel level, string message) => Nginx.Log(Worker, level, message, this);
     public HttpContext Http { get; }
     public ServerConf Server { get; }
-    public LocationConf Location { get; }
+    /// <summary>The location serving the request (a rewrite can move it to another).</summary>
+    public LocationConf Location { get; set; }
     public long Connection { get; }
     public DateTimeOffset StartTime { get; }
 

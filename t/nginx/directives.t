@@ -272,3 +272,58 @@ GET /nowhere
 --- error_code: 502
 --- error_log
 connect() failed (111: Connection refused) while connecting to upstream
+
+
+
+=== TEST 17: rewrite ... last moves the request to the location of the new URI, captures and arguments kept
+--- config
+    location /old/ {
+        rewrite ^/old/(\w+)$ /new/$1?from=old last;
+        echo not here;
+    }
+    location /new/ {
+        content_by_lua_block { ngx.say(ngx.var.uri, " ", ngx.var.args) }
+    }
+--- request
+GET /old/thing?x=1
+--- response_body
+/new/thing from=old&x=1
+
+
+
+=== TEST 18: rewrite ... break stays in the location; redirect and permanent answer 302 and 301
+--- config
+    location /stay {
+        rewrite ^ /stayed break;
+        content_by_lua_block { ngx.say("uri is ", ngx.var.uri) }
+    }
+    location /moved {
+        rewrite ^/moved(.*)$ /elsewhere$1 permanent;
+    }
+    location /away {
+        rewrite ^ http://example.com/away redirect;
+    }
+--- request eval
+["GET /stay", "GET /moved/x", "GET /away"]
+--- error_code eval
+[200, 301, 302]
+--- response_headers eval
+["", "Location: http://localhost:1984/elsewhere/x", "Location: http://example.com/away"]
+--- response_body_like eval
+["^uri is /stayed\n\$", "301 Moved Permanently", "302 Found"]
+
+
+
+=== TEST 19: an internal location is reachable through a rewrite
+--- config
+    location /public {
+        rewrite ^ /private last;
+    }
+    location /private {
+        internal;
+        echo reached privately;
+    }
+--- request
+GET /public
+--- response_body
+reached privately

@@ -130,4 +130,7 @@ public sealed class LocationConf
 }
 
 /// <summary>One `set` (Lua null: Value is interpolated) or `set_by_lua*` (Args interpolated into ngx.arg).</summary>
-public sealed record SetStep(string Name, string Value, LuaChunk? Lua = null, IReadOnlyList<string>? Args = null);
+public sealed record SetStep(string Name, string Value, LuaChunk? Lua = null, IReadOnlyList<string>? Args = null, RewriteRule? Rewrite = null);
+
+/// <summary>`rewrite REGEX REPLACEMENT [FLAG]` (a rewrite-phase step, in order with `set`).</summary>
+public sealed record RewriteRule(Regex Regex, string Replacement, string? Flag);

@@ -172,6 +172,12 @@ public static class HttpConfBuilder
                     loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
                     break;
                 case "internal": loc.Internal = true; break;
+                case "rewrite":
+                    if (x.Args.Count < 2 || x.Args.Count > 3 || x.Args.Count == 3 && x.Args[2] is not ("last" or "break" or "redirect" or "permanent"))
+                        throw new NginxConfException($"invalid number of arguments in \"rewrite\" directive in {x.Source}:{x.Line}");
+                    loc.SetSteps.Add(new SetStep("", "", Rewrite: new RewriteRule(
+                        new Regex(x.Arg(0), RegexOptions.CultureInvariant), x.Arg(1), x.Args.Count > 2 ? x.Args[2] : null)));
+                    break;
                 case "proxy_pass": loc.ProxyPass = x.Arg(0); break;
                 case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
                 case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
