@@ -270,6 +270,43 @@ public sealed class Nginx : IAsyncDisposable
         finally { req.Phase = phase; }
     }
 
+    /// <summary>
+    /// `error_page CODE [=[STATUS]] URI|@name|URL`: the error is answered by an internal redirect
+    /// (GET) to the URI or named location, with the error's status, the page's own (`=`), or STATUS;
+    /// a URL answers 302 with Location.
+    /// </summary>
+    private async Task ErrorPageAsync(NgxRequest req, int status, ErrorPage page)
+    {
+        req.ErrorPageUsed = true;
+        if (page.Target.StartsWith("http://", StringComparison.Ordinal) || page.Target.StartsWith("https://", StringComparison.Ordinal))
+        {
+            req.SetResponseHeader("Location", page.Target);
+            await SendErrorPage(req, page.Status ?? 302);
+            return;
+        }
+        if (req.Method != "HEAD") req.Method = "GET";
+        req.ForcedStatus = page.UseResponseStatus ? null : page.Status ?? status;
+        req.Status = 0;
+        req.ExitStatus = null;
+        LocationConf? next;
+        if (page.Target.StartsWith('@'))
+            next = req.Server.Locations.FirstOrDefault(l => l.Pattern == page.Target);
+        else
+        {
+            var q = page.Target.IndexOf('?');
+            req.Uri = q < 0 ? page.Target : page.Target[..q];
+            req.Args = q < 0 ? req.Args : page.Target[(q + 1)..];
+            next = req.Server.Match(req.Uri);
+        }
+        if (next == null) await ServeStaticAsync(req, null);
+        else
+        {
+            req.Location = next;
+            await ServeLocationAsync(req.Worker!, req, internalRedirects: 1);
+        }
+        await req.FinishAsync(); // the page is the whole response: the failed location does not go on
+    }
+
     private enum RewriteOutcome { NoMatch, Rewritten, Finished }
 
     /// <summary>
@@ -524,6 +561,11 @@ public sealed class Nginx : IAsyncDisposable
 
     public static Task SendErrorPage(NgxRequest req, int status)
     {
+        // error_page: the first error of a request may be answered by another URI (only the first:
+        // nginx's recursive_error_pages is off)
+        if (status >= 300 && !req.HeadersSent && !req.ErrorPageUsed && req.Nginx != null && req.Worker != null
+            && req.Location.ErrorPages.TryGetValue(status, out var page))
+            return req.Nginx.ErrorPageAsync(req, status, page);
         var reason = ReasonPhrases.GetReasonPhrase(status);
         var title = reason.Length > 0 ? $"{status} {reason}" : status.ToString();
         var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";

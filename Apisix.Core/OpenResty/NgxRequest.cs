@@ -138,7 +138,7 @@ public sealed class NgxRequest
         filter?.Invoke();
         HeadersSent = true;
         var resp = Http.Response;
-        resp.StatusCode = Status == 0 ? 200 : Status;
+        resp.StatusCode = ForcedStatus ?? (Status == 0 ? 200 : Status);
         if (!ResponseHeaders.ContainsKey("Content-Type"))
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
@@ -180,6 +180,11 @@ public sealed class NgxRequest
     }
 
     public void MarkClientGone() => ClientGone = true;
+
+    /// <summary>Set once an error_page redirect happened (nginx follows one per request).</summary>
+    public bool ErrorPageUsed { get; set; }
+    /// <summary>The status an error_page redirect answers with, whatever the page's own is; null: the page's.</summary>
+    public int? ForcedStatus { get; set; }
 
     /// <summary>The status given to ngx.exit, if it was called.</summary>
     public int? ExitStatus { get; set; }

@@ -327,3 +327,46 @@ GET /old/thing?x=1
 GET /public
 --- response_body
 reached privately
+
+
+
+=== TEST 20: error_page answers an error from another location, keeping the error's status
+--- config
+    error_page 404 /sorry;
+    location = /sorry {
+        echo "nothing here, sorry";
+    }
+    location = /gone {
+        return 404;
+    }
+--- request
+GET /gone
+--- error_code: 404
+--- response_body
+nothing here, sorry
+
+
+
+=== TEST 21: error_page with "=" takes the page's status; "=NNN" sets one; a named location serves it
+--- config
+    location = /fails {
+        error_page 500 = /recover;
+        content_by_lua_block { ngx.exit(500) }
+    }
+    location = /recover {
+        content_by_lua_block { ngx.status = 202 ngx.say("recovered from ", ngx.var.uri) }
+    }
+    location = /denied {
+        error_page 403 =410 @named;
+        access_by_lua_block { ngx.exit(403) }
+        echo never;
+    }
+    location @named {
+        echo "named location";
+    }
+--- request eval
+["GET /fails", "GET /denied"]
+--- error_code eval
+[202, 410]
+--- response_body eval
+["recovered from /recover\n", "named location\n"]

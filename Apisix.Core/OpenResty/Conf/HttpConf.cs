@@ -43,6 +43,8 @@ public sealed class ServerConf
     /// <summary>`root` at server level; null means nginx's default, `html` under the prefix.</summary>
     public string? Root { get; set; }
     public List<LocationConf> Locations { get; } = new();
+    /// <summary>`error_page` at server level, for locations without their own.</summary>
+    public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
 
     /// <summary>
     /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)
@@ -111,6 +113,8 @@ public sealed class LocationConf
     public List<(string Name, string Value)> ProxySetHeaders { get; } = new();
     /// <summary>`proxy_http_version`: 1.0 by default.</summary>
     public string ProxyHttpVersion { get; set; } = "1.0";
+    /// <summary>`error_page CODE... [=[STATUS]] TARGET` by status (server-level ones are inherited).</summary>
+    public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
     /// <summary>`return CODE [text]`.</summary>
     public (int Code, string? Text)? Return { get; set; }
     /// <summary>`set $name value;` in order (rewrite phase); `$var` in the value is interpolated.</summary>
@@ -134,3 +138,6 @@ public sealed record SetStep(string Name, string Value, LuaChunk? Lua = null, IR
 
 /// <summary>`rewrite REGEX REPLACEMENT [FLAG]` (a rewrite-phase step, in order with `set`).</summary>
 public sealed record RewriteRule(Regex Regex, string Replacement, string? Flag);
+
+/// <summary>One error_page target: Status null with UseResponseStatus false means "the error's status".</summary>
+public sealed record ErrorPage(string Target, int? Status, bool UseResponseStatus);

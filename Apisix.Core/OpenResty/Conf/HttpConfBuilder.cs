@@ -118,8 +118,37 @@ public static class HttpConfBuilder
                 case "default_type": s.DefaultType = d.Arg(0); break;
                 case "location": s.AddLocation(BuildLocation(conf, d), $"{d.Source}:{d.Line}"); break;
                 case "root": s.Root = d.Arg(0); break;
+                case "error_page": AddErrorPage(s.ErrorPages, d); break;
                 default: Accept(conf, d); break;
             }
+        }
+        foreach (var loc in s.Locations)
+            if (loc.ErrorPages.Count == 0)
+                foreach (var (code, page) in s.ErrorPages) loc.ErrorPages[code] = page;
+    }
+
+    /// <summary>`error_page CODE... [=[STATUS]] TARGET`.</summary>
+    private static void AddErrorPage(Dictionary<int, ErrorPage> pages, Directive d)
+    {
+        var args = d.Args.ToList();
+        if (args.Count < 2) throw new NginxConfException($"invalid number of arguments in \"error_page\" directive in {d.Source}:{d.Line}");
+        var target = args[^1];
+        args.RemoveAt(args.Count - 1);
+        int? status = null;
+        var useResponse = false;
+        if (args[^1].StartsWith('='))
+        {
+            var eq = args[^1][1..];
+            args.RemoveAt(args.Count - 1);
+            if (eq.Length == 0) useResponse = true;
+            else if (int.TryParse(eq, out var n)) status = n;
+            else throw new NginxConfException($"invalid value \"={eq}\" in {d.Source}:{d.Line}");
+        }
+        foreach (var code in args)
+        {
+            if (!int.TryParse(code, out var c) || c < 300 || c > 599)
+                throw new NginxConfException($"value \"{code}\" must be between 300 and 599 in {d.Source}:{d.Line}");
+            pages[c] = new ErrorPage(target, status, useResponse);
         }
     }
 
@@ -172,6 +201,7 @@ public static class HttpConfBuilder
                     loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
                     break;
                 case "internal": loc.Internal = true; break;
+                case "error_page": AddErrorPage(loc.ErrorPages, x); break;
                 case "rewrite":
                     if (x.Args.Count < 2 || x.Args.Count > 3 || x.Args.Count == 3 && x.Args[2] is not ("last" or "break" or "redirect" or "permanent"))
                         throw new NginxConfException($"invalid number of arguments in \"rewrite\" directive in {x.Source}:{x.Line}");
