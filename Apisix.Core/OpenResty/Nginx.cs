@@ -253,6 +253,38 @@ public sealed class Nginx : IAsyncDisposable
         }
     }
 
+    private static readonly LuaChunk BodyFilterEntry =
+        new("local fn, data, eof = ...\nngx.arg = { data, eof }\nfn()\nreturn ngx.arg[1], ngx.arg[2]", "body_filter_by_lua", 0);
+
+    /// <summary>body_filter_by_lua: ngx.arg[1] is the data, ngx.arg[2] the eof flag; what it leaves in ngx.arg[1] is sent.</summary>
+    private string RunBodyFilter(LuaWorker w, NgxRequest req, LuaChunk chunk, string data, bool last)
+    {
+        var phase = req.Phase;
+        req.Phase = "body_filter";
+        try
+        {
+            var run = w.RunEntry(w.Chunk(BodyFilterEntry), req, w.Chunk(chunk), data, last);
+            if (!run.IsCompleted)
+            {
+                Log(w, LogLevel.Error, "failed to run body_filter_by_lua*: attempt to yield across C-call boundary", req);
+                return data;
+            }
+            if (!run.Result.Ok)
+            {
+                Log(w, LogLevel.Error, $"failed to run body_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+                return data;
+            }
+            return run.Result.Values.Length > 0 ? run.Result.Values[0] switch
+            {
+                null => "",
+                string str => str,
+                var o => Convert.ToString(o, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            } : "";
+        }
+        catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); return data; }
+        finally { req.Phase = phase; }
+    }
+
     /// <summary>header_filter_by_lua: runs to its end at once (it cannot yield), before the headers go out.</summary>
     private void RunHeaderFilter(LuaWorker w, NgxRequest req, LuaChunk chunk)
     {
@@ -371,6 +403,8 @@ public sealed class Nginx : IAsyncDisposable
                 if (final.HeaderFilterByLua != null) RunHeaderFilter(w, req, final.HeaderFilterByLua);
             };
         }
+        // only a location with a body filter joins each flush's pieces into one
+        req.BodyFilter = loc.BodyFilterByLua is { } bodyFilter ? (data, last) => RunBodyFilter(w, req, bodyFilter, data, last) : null;
         if (loc.NeedRequestBody) await req.ReadBodyAsync();
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)

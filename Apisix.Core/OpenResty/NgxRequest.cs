@@ -101,7 +101,15 @@ public sealed class NgxRequest
     }
 
     /// <summary>Send headers (if not yet) and any queued body; null on success, else the error.</summary>
-    public async Task<string?> FlushAsync()
+    public Task<string?> FlushAsync() => FlushAsync(last: false);
+
+    /// <summary>
+    /// The body filter phase (body_filter_by_lua): each piece of output, and whether it is the last,
+    /// become what is sent instead.
+    /// </summary>
+    public Func<string, bool, string>? BodyFilter { get; set; }
+
+    private async Task<string?> FlushAsync(bool last)
     {
         if (ClientGone) return "broken pipe";
         try
@@ -110,6 +118,11 @@ public sealed class NgxRequest
             // taken first: a light thread may print while a write is awaited
             var pieces = _pending.ToArray();
             _pending.Clear();
+            if (BodyFilter is { } filter && (pieces.Length > 0 || last))
+            {
+                var filtered = filter(string.Concat(pieces), last);
+                pieces = filtered.Length > 0 ? [filtered] : [];
+            }
             foreach (var piece in pieces)
             {
                 var data = Encoding.Latin1.GetBytes(piece);
@@ -160,7 +173,7 @@ public sealed class NgxRequest
     public async Task FinishAsync()
     {
         if (Finished) return;
-        await FlushAsync();
+        await FlushAsync(last: true);
         Finished = true;
     }
 

@@ -370,3 +370,25 @@ nothing here, sorry
 [202, 410]
 --- response_body eval
 ["recovered from /recover\n", "named location\n"]
+
+
+
+=== TEST 22: body_filter_by_lua sees each piece of output and the end; what it leaves in ngx.arg[1] is sent
+--- config
+    location /shout {
+        content_by_lua_block {
+            ngx.say("first piece")
+            ngx.flush(true)
+            ngx.say("second piece")
+        }
+        body_filter_by_lua_block {
+            local data, eof = ngx.arg[1], ngx.arg[2]
+            ngx.arg[1] = string.upper(data) .. (eof and "[end]\n" or "")
+        }
+    }
+--- request
+GET /shout
+--- response_body
+FIRST PIECE
+SECOND PIECE
+[end]

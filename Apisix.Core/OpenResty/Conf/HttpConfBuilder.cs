@@ -159,6 +159,7 @@ public static class HttpConfBuilder
         ("rewrite_by_lua", (l, c) => l.RewriteByLua = c),
         ("log_by_lua", (l, c) => l.LogByLua = c),
         ("header_filter_by_lua", (l, c) => l.HeaderFilterByLua = c),
+        ("body_filter_by_lua", (l, c) => l.BodyFilterByLua = c),
     ];
 
     public static LocationConf BuildLocation(HttpConf conf, Directive d)
