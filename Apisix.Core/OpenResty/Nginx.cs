@@ -177,6 +177,8 @@ public sealed class Nginx : IAsyncDisposable
                 await ServeStaticAsync(req, null);
                 return;
             }
+            // the server's own rewrite directives run before the location's
+            foreach (var step in req.Server.SetSteps) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
             await ServeLocationAsync(w, req, internalRedirects: 0);
             await req.FinishAsync();
         }

@@ -392,3 +392,19 @@ GET /shout
 FIRST PIECE
 SECOND PIECE
 [end]
+
+
+
+=== TEST 23: server-level set, lua_need_request_body and lua_socket_log_errors apply to every location
+--- config
+    set $greeting "from the server";
+    lua_need_request_body on;
+    lua_socket_log_errors off;
+    location = /both {
+        content_by_lua_block { ngx.say(ngx.var.greeting, "; body=", ngx.var.request_body) }
+    }
+--- request
+POST /both
+posted text
+--- response_body
+from the server; body=posted text

@@ -43,6 +43,10 @@ public sealed class ServerConf
     /// <summary>`root` at server level; null means nginx's default, `html` under the prefix.</summary>
     public string? Root { get; set; }
     public List<LocationConf> Locations { get; } = new();
+    /// <summary>`set $v value;` at server level: run in the server's rewrite phase, before the location's.</summary>
+    public List<SetStep> SetSteps { get; } = new();
+    /// <summary>`lua_need_request_body on` at server level, for every location.</summary>
+    public bool NeedRequestBody { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
 

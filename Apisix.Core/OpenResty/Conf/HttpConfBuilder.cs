@@ -41,7 +41,7 @@ public static class HttpConfBuilder
         "ignore_invalid_headers", "client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path",
         "scgi_temp_path", "uwsgi_temp_path", "client_body_in_file_only", "set_real_ip_from", "real_ip_header",
         "proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout", "types_hash_max_size",
-        "server_names_hash_bucket_size", "gzip", "gzip_types", "gzip_min_length", "gzip_buffers",
+        "server_names_hash_bucket_size", "proxy_buffering", "lua_use_default_type", "gzip", "gzip_types", "gzip_min_length", "gzip_buffers",
     };
 
     public static void AddHttpDirectives(HttpConf conf, IEnumerable<Directive> directives)
@@ -119,12 +119,18 @@ public static class HttpConfBuilder
                 case "location": s.AddLocation(BuildLocation(conf, d), $"{d.Source}:{d.Line}"); break;
                 case "root": s.Root = d.Arg(0); break;
                 case "error_page": AddErrorPage(s.ErrorPages, d); break;
+                case "set": s.SetSteps.Add(new SetStep(d.Arg(0).TrimStart('$'), d.Arg(1))); break;
+                case "lua_need_request_body": s.NeedRequestBody = d.Arg(0) == "on"; break;
+                case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 default: Accept(conf, d); break;
             }
         }
         foreach (var loc in s.Locations)
+        {
             if (loc.ErrorPages.Count == 0)
                 foreach (var (code, page) in s.ErrorPages) loc.ErrorPages[code] = page;
+            loc.NeedRequestBody |= s.NeedRequestBody;
+        }
     }
 
     /// <summary>`error_page CODE... [=[STATUS]] TARGET`.</summary>
@@ -202,6 +208,7 @@ public static class HttpConfBuilder
                     loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
                     break;
                 case "internal": loc.Internal = true; break;
+                case "lua_socket_log_errors": conf.LuaSocketLogErrors = x.Arg(0) == "on"; break;
                 case "error_page": AddErrorPage(loc.ErrorPages, x); break;
                 case "rewrite":
                     if (x.Args.Count < 2 || x.Args.Count > 3 || x.Args.Count == 3 && x.Args[2] is not ("last" or "break" or "redirect" or "permanent"))
