@@ -108,17 +108,52 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
                 return f, chunkname
             end
         end
+        -- files kept in memory (user_files) on package.path, before the disk
+        table.insert(package.searchers, 2, function(name)
+            local file = name:gsub("%.", "/")
+            for template in package.path:gmatch("[^;]+") do
+                local path = template:gsub("%?", file)
+                local src = cs:ConfFile(path)
+                if src then
+                    local f, err = load(src, "@" .. path)
+                    if not f then error("error loading module '" .. name .. "' from file '" .. path .. "':\n\t" .. err, 0) end
+                    return f, path
+                end
+            end
+            return nil
+        end)
         table.insert(package.searchers, 2, searcher("override"))
         table.insert(package.searchers, searcher("fallback"))
         function __bridge(name) return cs:BridgeObject(name) end
         """;
 
     /// <summary>Compile a configuration chunk once per worker.</summary>
+    /// <exception cref="LuaChunkException">The chunk does not compile, or its file cannot be read.</exception>
     public LuaFunction Chunk(LuaChunk chunk)
     {
-        var key = chunk.ChunkName;
+        var path = chunk.File is { } file ? (Path.IsPathRooted(file) ? file : Path.Combine(Nginx.Prefix, file)) : null;
+        var key = path != null ? "@" + path : chunk.ChunkName;
         if (_chunks.TryGetValue(key, out var f)) return f;
-        f = Lua.LoadString(chunk.Code, "=" + chunk.ChunkName);
+        string code;
+        if (path != null)
+        {
+            try
+            {
+                code = System.Text.Encoding.Latin1.GetString(Nginx.Conf.Files.TryGetValue(path, out var kept) ? kept : File.ReadAllBytes(path));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new LuaChunkException($"failed to load external Lua file \"{path}\": cannot open {path}");
+            }
+        }
+        else code = chunk.Code;
+        try { f = Lua.LoadString(code, path != null ? "@" + path : "=" + chunk.ChunkName); }
+        catch (NLua.Exceptions.LuaException e)
+        {
+            throw new LuaChunkException(path != null
+                ? $"failed to load external Lua file \"{path}\": {e.Message}"
+                : $"failed to load inlined Lua code: {e.Message}", e.Message);
+        }
         _chunks[key] = f;
         return f;
     }
@@ -300,4 +335,11 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         await Task.WhenAny(closing, Task.Delay(TimeSpan.FromSeconds(5)));
         await Task.Run(Loop.Dispose);
     }
+}
+
+/// <summary>A configuration chunk that cannot be loaded; the message is nginx's error-log text.</summary>
+public sealed class LuaChunkException(string message, string? luaError = null) : Exception(message)
+{
+    /// <summary>The Lua loader's own message (`chunk:LINE: error`), or the file error.</summary>
+    public string LuaError { get; } = luaError ?? message;
 }

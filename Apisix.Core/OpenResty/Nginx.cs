@@ -90,9 +90,11 @@ public sealed class Nginx : IAsyncDisposable
             await w.Loop.RunAsync(async () =>
             {
                 w.Phase = "init";
-                foreach (var chunk in Conf.InitByLua) await RunHook(w, chunk);
+                foreach (var chunk in Conf.InitByLua)
+                    if (await RunHook(w, chunk, "init_by_lua") is { } failure) InitFailure ??= failure;
+                if (InitFailure != null) return; // nginx exits when init_by_lua fails
                 w.Phase = "init_worker";
-                foreach (var chunk in Conf.InitWorkerByLua) await RunHook(w, chunk);
+                foreach (var chunk in Conf.InitWorkerByLua) await RunHook(w, chunk, "init_worker_by_lua");
                 foreach (var init in WorkerInit) init(w);
                 w.Phase = "timer";
             });
@@ -102,12 +104,20 @@ public sealed class Nginx : IAsyncDisposable
                 Network.Bind(l.Address, l.Port);
     }
 
-    private async Task RunHook(LuaWorker w, LuaChunk chunk)
+    /// <summary>Why nginx would not have started: init_by_lua failed (its error-log message), or null.</summary>
+    public string? InitFailure { get; private set; }
+
+    /// <summary>Run an init hook; its error message (as logged) when it fails.</summary>
+    private async Task<string?> RunHook(LuaWorker w, LuaChunk chunk, string directive)
     {
         LuaEntryResult r;
         try { r = await w.RunEntry(w.Chunk(chunk), null); }
+        catch (LuaChunkException e) { r = new LuaEntryResult(false, false, [], e.LuaError, null); }
         catch (Exception e) { r = new LuaEntryResult(false, false, [], e.Message, null); }
-        if (!r.Ok) Log(w, LogLevel.Error, $"{chunk.ChunkName} error: {r.Error}\n{r.Traceback}", null);
+        if (r.Ok) return null;
+        var message = $"{directive} error: {r.Error}";
+        Log(w, LogLevel.Error, r.Traceback is { Length: > 0 } tb ? $"{message}\n{tb}" : message, null);
+        return message;
     }
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
@@ -167,39 +177,9 @@ public sealed class Nginx : IAsyncDisposable
                 await ServeStaticAsync(req, null);
                 return;
             }
-            // `set $name value;` runs in the rewrite phase, before access and content
-            foreach (var (name, value) in loc.Sets)
-                NgxVars.Set(req, name, SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? ""));
-            if (loc.AccessHandler != null)
-            {
-                req.Phase = "access";
-                await loc.AccessHandler(req);
-                if (req.Finished) return;
-            }
-            if (loc.AccessByLua != null && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
-            req.Phase = "content";
-            if (loc.Return is { } ret)
-            {
-                if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
-                {
-                    // `return 3xx URL`: the URL is the Location; one starting with "/" is made
-                    // absolute (absolute_redirect, port_in_redirect) from the Host and local port
-                    var location = ret.Text;
-                    if (location.StartsWith('/'))
-                    {
-                        var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
-                        var port = req.Http.Connection.LocalPort;
-                        location = $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
-                    }
-                    req.SetResponseHeader("Location", location);
-                    await SendErrorPage(req, ret.Code);
-                }
-                else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
-                else await SendErrorPage(req, ret.Code);
-            }
-            else if (loc.Handler != null) await loc.Handler(req);
-            else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
-            else await ServeStaticAsync(req, loc);
+            // the server's own rewrite directives run before the location's
+            foreach (var step in req.Server.SetSteps) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+            await ServeLocationAsync(w, req, internalRedirects: 0);
             await req.FinishAsync();
         }
         catch (Exception e)
@@ -210,17 +190,311 @@ public sealed class Nginx : IAsyncDisposable
         finally
         {
             req.Phase = "log";
+            if (!noLocation && req.Location.LogByLua is { } logByLua)
+            {
+                try
+                {
+                    var r = await w.RunEntry(w.Chunk(logByLua), req);
+                    if (!r.Ok) Log(w, LogLevel.Error, $"failed to run log_by_lua*: {r.Error}\n{r.Traceback}", req);
+                }
+                catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
+            }
             try { OnLog?.Invoke(req); }
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
         }
     }
 
+    private static readonly LuaChunk SetByLuaEntry =
+        new("local fn = ...\nngx.arg = { select(2, ...) }\nreturn fn()", "set_by_lua", 0);
+
+    /// <summary>set_by_lua: the chunk's first result (as a string) for the variable; null when it failed (500 sent).</summary>
+    private async Task<string?> SetByLua(LuaWorker w, NgxRequest req, SetStep step)
+    {
+        req.Phase = "set";
+        LuaEntryResult r;
+        try
+        {
+            object?[] args = [w.Chunk(step.Lua!), .. (step.Args ?? []).Select(a => (object?)Interpolate(req, a))];
+            r = await w.RunEntry(w.Chunk(SetByLuaEntry), req, args);
+        }
+        catch (LuaChunkException e) { r = new LuaEntryResult(false, false, [], e.LuaError, null); }
+        if (!r.Ok)
+        {
+            Log(w, LogLevel.Error, $"failed to run set_by_lua*: {r.Error}" + (r.Traceback is { Length: > 0 } tb ? "\n" + tb : ""), req);
+            await SendErrorPage(req, 500);
+            return null;
+        }
+        return r.Values.Length == 0 ? "" : r.Values[0] switch
+        {
+            null => "",
+            string str => str,
+            bool b => b ? "true" : "false",
+            double d => Apisix.Core.Json.LuaNumber.ToLuaString(d),
+            var o => Convert.ToString(o, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        };
+    }
+
+    /// <summary>`$name` and `${name}` in a directive's value, from the request's variables.</summary>
+    private string Interpolate(NgxRequest req, string value) =>
+        SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? "");
+
+    // add_header: only on these statuses unless `always` (ngx_http_headers_filter)
+    private static readonly HashSet<int> AddHeaderStatuses = [200, 201, 204, 206, 301, 302, 303, 304, 307, 308];
+
+    private void AddHeaders(NgxRequest req, LocationConf loc)
+    {
+        var status = req.Status == 0 ? 200 : req.Status;
+        foreach (var (name, value, always) in loc.AddHeaders)
+        {
+            if (!always && !AddHeaderStatuses.Contains(status)) continue;
+            var text = Interpolate(req, value);
+            if (text.Length == 0) continue;
+            if (!req.ResponseHeaders.TryGetValue(name, out var list)) req.ResponseHeaders[name] = list = new List<string>();
+            list.Add(text);
+        }
+    }
+
+    private static readonly LuaChunk BodyFilterEntry =
+        new("local fn, data, eof = ...\nngx.arg = { data, eof }\nfn()\nreturn ngx.arg[1], ngx.arg[2]", "body_filter_by_lua", 0);
+
+    /// <summary>body_filter_by_lua: ngx.arg[1] is the data, ngx.arg[2] the eof flag; what it leaves in ngx.arg[1] is sent.</summary>
+    private string RunBodyFilter(LuaWorker w, NgxRequest req, LuaChunk chunk, string data, bool last)
+    {
+        var phase = req.Phase;
+        req.Phase = "body_filter";
+        try
+        {
+            var run = w.RunEntry(w.Chunk(BodyFilterEntry), req, w.Chunk(chunk), data, last);
+            if (!run.IsCompleted)
+            {
+                Log(w, LogLevel.Error, "failed to run body_filter_by_lua*: attempt to yield across C-call boundary", req);
+                return data;
+            }
+            if (!run.Result.Ok)
+            {
+                Log(w, LogLevel.Error, $"failed to run body_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+                return data;
+            }
+            return run.Result.Values.Length > 0 ? run.Result.Values[0] switch
+            {
+                null => "",
+                string str => str,
+                var o => Convert.ToString(o, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            } : "";
+        }
+        catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); return data; }
+        finally { req.Phase = phase; }
+    }
+
+    /// <summary>header_filter_by_lua: runs to its end at once (it cannot yield), before the headers go out.</summary>
+    private void RunHeaderFilter(LuaWorker w, NgxRequest req, LuaChunk chunk)
+    {
+        var phase = req.Phase;
+        req.Phase = "header_filter";
+        try
+        {
+            var run = w.RunEntry(w.Chunk(chunk), req);
+            if (!run.IsCompleted)
+                Log(w, LogLevel.Error, "failed to run header_filter_by_lua*: attempt to yield across C-call boundary", req);
+            else if (!run.Result.Ok)
+                Log(w, LogLevel.Error, $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+        }
+        catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
+        finally { req.Phase = phase; }
+    }
+
+    /// <summary>
+    /// `error_page CODE [=[STATUS]] URI|@name|URL`: the error is answered by an internal redirect
+    /// (GET) to the URI or named location, with the error's status, the page's own (`=`), or STATUS;
+    /// a URL answers 302 with Location.
+    /// </summary>
+    private async Task ErrorPageAsync(NgxRequest req, int status, ErrorPage page)
+    {
+        req.ErrorPageUsed = true;
+        if (page.Target.StartsWith("http://", StringComparison.Ordinal) || page.Target.StartsWith("https://", StringComparison.Ordinal))
+        {
+            req.SetResponseHeader("Location", page.Target);
+            await SendErrorPage(req, page.Status ?? 302);
+            return;
+        }
+        if (req.Method != "HEAD") req.Method = "GET";
+        req.ForcedStatus = page.UseResponseStatus ? null : page.Status ?? status;
+        req.Status = 0;
+        req.ExitStatus = null;
+        LocationConf? next;
+        if (page.Target.StartsWith('@'))
+            next = req.Server.Locations.FirstOrDefault(l => l.Pattern == page.Target);
+        else
+        {
+            var q = page.Target.IndexOf('?');
+            req.Uri = q < 0 ? page.Target : page.Target[..q];
+            req.Args = q < 0 ? req.Args : page.Target[(q + 1)..];
+            next = req.Server.Match(req.Uri);
+        }
+        if (next == null) await ServeStaticAsync(req, null);
+        else
+        {
+            req.Location = next;
+            await ServeLocationAsync(req.Worker!, req, internalRedirects: 1);
+        }
+        await req.FinishAsync(); // the page is the whole response: the failed location does not go on
+    }
+
+    private enum RewriteOutcome { NoMatch, Rewritten, Finished }
+
+    /// <summary>
+    /// `rewrite REGEX REPLACEMENT [last|break|redirect|permanent]` on the request's URI: $1.. and
+    /// variables in the replacement; a replacement with its own `?` replaces the arguments (keeping
+    /// the old ones after `&amp;` unless it ends in `?`); an absolute URL, redirect or permanent answers
+    /// 302/301 with Location.
+    /// </summary>
+    private async Task<RewriteOutcome> RewriteAsync(NgxRequest req, RewriteRule rule)
+    {
+        var m = rule.Regex.Match(req.Uri);
+        if (!m.Success) return RewriteOutcome.NoMatch;
+        var replaced = System.Text.RegularExpressions.Regex.Replace(rule.Replacement, @"\$(\d)",
+            g => int.Parse(g.Groups[1].Value) < m.Groups.Count ? m.Groups[int.Parse(g.Groups[1].Value)].Value : "");
+        replaced = Interpolate(req, replaced);
+        var absolute = replaced.StartsWith("http://", StringComparison.Ordinal) || replaced.StartsWith("https://", StringComparison.Ordinal);
+        if (absolute || rule.Flag is "redirect" or "permanent")
+        {
+            var location = replaced;
+            if (!absolute)
+            {
+                var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
+                var port = req.Http.Connection.LocalPort;
+                location = $"http://{host}{(port == 80 ? "" : ":" + port)}{replaced}";
+            }
+            if (!replaced.Contains('?') && req.Args is { Length: > 0 } args) location += "?" + args;
+            req.SetResponseHeader("Location", location);
+            await SendErrorPage(req, rule.Flag == "permanent" ? 301 : 302);
+            return RewriteOutcome.Finished;
+        }
+        var q = replaced.IndexOf('?');
+        if (q >= 0)
+        {
+            var newArgs = replaced[(q + 1)..];
+            var keepOld = !replaced.EndsWith('?');
+            req.Args = keepOld && req.Args is { Length: > 0 } old ? (newArgs.Length > 0 ? newArgs + "&" + old : old) : (newArgs.Length > 0 ? newArgs : null);
+            replaced = replaced[..q];
+        }
+        req.Uri = replaced;
+        return RewriteOutcome.Rewritten;
+    }
+
+    /// <summary>The phases of the request's location, from rewrite to content (again after a rewrite to another location).</summary>
+    private async Task ServeLocationAsync(LuaWorker w, NgxRequest req, int internalRedirects)
+    {
+        var loc = req.Location;
+        if (loc.Internal && internalRedirects == 0)
+        {
+            // `internal`: a client's request never reaches it
+            await SendErrorPage(req, 404);
+            return;
+        }
+        if (internalRedirects == 0)
+        {
+            // the header filters of the location the request ends in
+            var before = req.HeaderFilter;
+            req.HeaderFilter = () =>
+            {
+                before?.Invoke();
+                var final = req.Location;
+                AddHeaders(req, final);
+                if (final.HeaderFilterByLua != null) RunHeaderFilter(w, req, final.HeaderFilterByLua);
+            };
+        }
+        // only a location with a body filter joins each flush's pieces into one
+        req.BodyFilter = loc.BodyFilterByLua is { } bodyFilter ? (data, last) => RunBodyFilter(w, req, bodyFilter, data, last) : null;
+        if (loc.NeedRequestBody) await req.ReadBodyAsync();
+        // `set $name value;` runs in the rewrite phase, before access and content
+        foreach (var (name, value) in loc.Sets)
+            NgxVars.Set(req, name, Interpolate(req, value));
+        var uriChanged = false;
+        foreach (var step in loc.SetSteps)
+        {
+            if (step.Rewrite is { } rule)
+            {
+                var outcome = await RewriteAsync(req, rule);
+                if (outcome == RewriteOutcome.Finished) return;
+                if (outcome == RewriteOutcome.NoMatch) continue;
+                uriChanged = true;
+                if (rule.Flag is "last" or "break") { uriChanged = rule.Flag == "last"; break; }
+                continue;
+            }
+            if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+            else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
+            else return;
+        }
+        if (uriChanged)
+        {
+            // the URI was rewritten: find its location again (nginx gives up after 10 rounds)
+            if (internalRedirects >= 10)
+            {
+                req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while processing \"{req.Uri}\"");
+                await SendErrorPage(req, 500);
+                return;
+            }
+            var next = req.Server.Match(req.Uri);
+            if (next == null) { await ServeStaticAsync(req, null); return; }
+            req.Location = next;
+            await ServeLocationAsync(w, req, internalRedirects + 1);
+            return;
+        }
+        if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
+        if (loc.AccessHandler != null)
+        {
+            req.Phase = "access";
+            await loc.AccessHandler(req);
+            if (req.Finished) return;
+        }
+        if (loc.AccessByLua != null && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
+        req.Phase = "content";
+        if (loc.Return is { } ret)
+        {
+            if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
+            {
+                // `return 3xx URL`: the URL is the Location; one starting with "/" is made
+                // absolute (absolute_redirect, port_in_redirect) from the Host and local port
+                var location = ret.Text;
+                if (location.StartsWith('/'))
+                {
+                    var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
+                    var port = req.Http.Connection.LocalPort;
+                    location = $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
+                }
+                req.SetResponseHeader("Location", location);
+                await SendErrorPage(req, ret.Code);
+            }
+            else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
+            else await SendErrorPage(req, ret.Code);
+        }
+        else if (loc.Handler != null) await loc.Handler(req);
+        else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
+        else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
+        else if (loc.Echo.Count > 0)
+        {
+            foreach (var (args, noNewline) in loc.Echo)
+                req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
+        }
+        else await ServeStaticAsync(req, loc);
+    }
+
     /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>
     private async Task<bool> RunPhase(LuaWorker w, NgxRequest req, string phase, LuaChunk chunk)
     {
         req.Phase = phase;
-        var r = await w.RunEntry(w.Chunk(chunk), req);
+        NLua.LuaFunction fn;
+        try { fn = w.Chunk(chunk); }
+        catch (LuaChunkException e)
+        {
+            Log(w, LogLevel.Error, e.Message, req);
+            if (!req.HeadersSent) await SendErrorPage(req, 500);
+            else await req.FinishAsync();
+            return false;
+        }
+        var r = await w.RunEntry(fn, req);
         if (!r.Ok)
         {
             Log(w, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", req);
@@ -329,6 +603,11 @@ public sealed class Nginx : IAsyncDisposable
 
     public static Task SendErrorPage(NgxRequest req, int status)
     {
+        // error_page: the first error of a request may be answered by another URI (only the first:
+        // nginx's recursive_error_pages is off)
+        if (status >= 300 && !req.HeadersSent && !req.ErrorPageUsed && req.Nginx != null && req.Worker != null
+            && req.Location.ErrorPages.TryGetValue(status, out var page))
+            return req.Nginx.ErrorPageAsync(req, status, page);
         var reason = ReasonPhrases.GetReasonPhrase(status);
         var title = reason.Length > 0 ? $"{status} {reason}" : status.ToString();
         var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";

@@ -407,4 +407,8 @@ public sealed class NgxBridge(LuaWorker worker)
     }
 
     public object? BridgeObject(string name) => Nginx.Modules.Object(name, worker);
+
+    /// <summary>A file the harness keeps in memory for this nginx (Test::Nginx's user_files), or null.</summary>
+    public string? ConfFile(string path) =>
+        Nginx.Conf.Files.TryGetValue(path, out var data) ? System.Text.Encoding.Latin1.GetString(data) : null;
 }

@@ -53,7 +53,8 @@ public sealed class NgxRequest
     public void Log(LogLevel level, string message) => Nginx.Log(Worker, level, message, this);
     public HttpContext Http { get; }
     public ServerConf Server { get; }
-    public LocationConf Location { get; }
+    /// <summary>The location serving the request (a rewrite can move it to another).</summary>
+    public LocationConf Location { get; set; }
     public long Connection { get; }
     public DateTimeOffset StartTime { get; }
 
@@ -100,7 +101,15 @@ public sealed class NgxRequest
     }
 
     /// <summary>Send headers (if not yet) and any queued body; null on success, else the error.</summary>
-    public async Task<string?> FlushAsync()
+    public Task<string?> FlushAsync() => FlushAsync(last: false);
+
+    /// <summary>
+    /// The body filter phase (body_filter_by_lua, plugins' body_filter): each flushed chunk and
+    /// whether it is the last become what is sent instead (empty holds it); eof comes once.
+    /// </summary>
+    public Func<string, bool, string>? BodyFilter { get; set; }
+
+    private async Task<string?> FlushAsync(bool last)
     {
         if (ClientGone) return "broken pipe";
         try
@@ -109,20 +118,11 @@ public sealed class NgxRequest
             // taken first: a light thread may print while a write is awaited
             var pieces = _pending.ToArray();
             _pending.Clear();
-            if (BodyFilter is { } filter)
+            if (BodyFilter is { } filter && !_bodyEofSent && (pieces.Length > 0 || last))
             {
-                if (_bodyEofSent) pieces = [];
-                else
-                {
-                    var chunk = string.Concat(pieces);
-                    var eof = _finishing;
-                    if (chunk.Length > 0 || eof)
-                    {
-                        chunk = filter(chunk, eof);
-                        if (eof) _bodyEofSent = true;
-                    }
-                    pieces = chunk.Length > 0 ? [chunk] : [];
-                }
+                var filtered = filter(string.Concat(pieces), last);
+                if (last) _bodyEofSent = true;
+                pieces = filtered.Length > 0 ? [filtered] : [];
             }
             foreach (var piece in pieces)
             {
@@ -140,13 +140,7 @@ public sealed class NgxRequest
         }
     }
 
-    /// <summary>
-    /// The body filter phase: each flushed chunk goes through it with the eof flag (set on the
-    /// last call, when the response finishes); it returns what is sent instead (empty holds it).
-    /// </summary>
-    public Func<string, bool, string>? BodyFilter { get; set; }
-
-    private bool _finishing;
+    // the eof call reaches the body filter once
     private bool _bodyEofSent;
 
     /// <summary>The header filter phase: runs once, just before the headers are frozen.</summary>
@@ -161,7 +155,7 @@ public sealed class NgxRequest
         filter?.Invoke();
         HeadersSent = true;
         var resp = Http.Response;
-        resp.StatusCode = Status == 0 ? 200 : Status;
+        resp.StatusCode = ForcedStatus ?? (Status == 0 ? 200 : Status);
         if (!ResponseHeaders.ContainsKey("Content-Type"))
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
@@ -183,8 +177,7 @@ public sealed class NgxRequest
     public async Task FinishAsync()
     {
         if (Finished) return;
-        _finishing = true;
-        await FlushAsync();
+        await FlushAsync(last: true);
         Finished = true;
     }
 
@@ -204,6 +197,11 @@ public sealed class NgxRequest
     }
 
     public void MarkClientGone() => ClientGone = true;
+
+    /// <summary>Set once an error_page redirect happened (nginx follows one per request).</summary>
+    public bool ErrorPageUsed { get; set; }
+    /// <summary>The status an error_page redirect answers with, whatever the page's own is; null: the page's.</summary>
+    public int? ForcedStatus { get; set; }
 
     /// <summary>The status given to ngx.exit, if it was called.</summary>
     public int? ExitStatus { get; set; }

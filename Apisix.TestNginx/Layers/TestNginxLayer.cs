@@ -29,8 +29,29 @@ public class TestNginxLayer(string root)
     public virtual void Preprocess(TestBlock block, TestFile file) { }
 
     /// <summary>Describe the world for a block.</summary>
+    /// <summary>
+    /// Test::Nginx::Socket sections this runner does not implement: a block using one is skipped
+    /// with this reason rather than run without it.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> UnsupportedSections = new Dictionary<string, string>
+    {
+        ["tcp_listen"] = "a mock TCP server",
+        ["udp_listen"] = "a mock UDP server",
+        ["curl"] = "requests sent with curl",
+        ["http2"] = "HTTP/2",
+        ["http3"] = "HTTP/3",
+        ["shutdown"] = "half-closing the client socket",
+        ["raw_request_middle_delay"] = "delays between request packets",
+    };
+
+    /// <summary>Why the block cannot run here because of a section it uses, or null.</summary>
+    public static string? UnsupportedSection(TestBlock block) =>
+        UnsupportedSections.Where(kv => block.Has(kv.Key))
+            .Select(kv => $"--- {kv.Key} ({kv.Value}) is not supported by this runner").FirstOrDefault();
+
     public virtual void Build(BlockWorld world, TestBlock block, TestFile file)
     {
+        world.SkipReason ??= UnsupportedSection(block);
         world.Workers = Math.Max(1, file.Settings.Workers);
         // Test::Nginx: a block's `--- log_level` over log_level() calls (the file's, then its layer
         // module's) over TEST_NGINX_LOG_LEVEL over debug
@@ -42,10 +63,17 @@ public class TestNginxLayer(string root)
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
 
-        if (Section(world, block, file, "main_config") is { } main)
-            NoteIgnored(world, NginxConfParser.Parse(main, "nginx.conf"));
-        if (Section(world, block, file, "http_config") is { } http)
-            AddHttp(world, http);
+        var main = Section(world, block, file, "main_config");
+        var http = Section(world, block, file, "http_config");
+        var layout = new ConfLayout(file.Settings.EnvToNginx.Count, main, http);
+        if (main != null)
+            AddMain(world, NginxConfParser.Parse(main, ConfPath, layout.MainLine));
+        if (http != null)
+            HttpConfBuilder.AddHttpDirectives(world.Conf, NginxConfParser.Parse(http, ConfPath, layout.HttpLine));
+        if (world.Conf.LuaPackagePath is { } luaPath)
+            world.Modules.PackagePath.InsertRange(0, luaPath.Split(';', StringSplitOptions.RemoveEmptyEntries)
+                .Select(p => p.Replace("$prefix", TestNginxPaths.ServerRoot(Root), StringComparison.Ordinal)));
+        if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         if (Section(world, block, file, "init_by_lua_block") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "init_by_lua") is { } init2)
@@ -55,10 +83,12 @@ public class TestNginxLayer(string root)
         server.Listens.Add(new ListenSpec(System.Net.IPAddress.Any, world.ServerPort));
         server.ServerNames.Add(world.ServerName);
         if (Section(world, block, file, "config") is { } config)
-            HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, "nginx.conf"));
+            HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, ConfPath, layout.ConfigLine));
+        server.DefaultType ??= world.Conf.DefaultType ?? "text/plain"; // Test::Nginx's http{} has `default_type text/plain;`
         world.Conf.Servers.Insert(0, server);
         // Test::Nginx writes html/index.html into the server root for every block
         world.Conf.Files[Path.Combine(HtmlDir, "index.html")] = IndexHtml;
+        AddUserFiles(world, block, file);
         if (AddsRootLocation(file))
             server.AddLocation(new LocationConf { Modifier = "", Pattern = "/", Root = HtmlDir, Index = ["index.html", "index.htm"] },
                 "nginx.conf (Test::Nginx's root location; the file may call no_root_location())");
@@ -93,21 +123,100 @@ public class TestNginxLayer(string root)
     /// <summary>Where a layer adds its own locations to the 1984 server.</summary>
     protected virtual void ConfigureMainServer(BlockWorld world, ServerConf server, TestBlock block, TestFile file) { }
 
-    protected static void AddHttp(BlockWorld world, string text) =>
-        HttpConfBuilder.AddHttpDirectives(world.Conf, NginxConfParser.Parse(text, "nginx.conf"));
+    /// <summary>
+    /// `--- user_files`: files Test::Nginx writes before nginx starts, under html/ unless the name is
+    /// absolute; a text of `>>> name [date]` headers each followed by the body, or an eval'd array of
+    /// [name, body, date]. They are kept in memory (<see cref="HttpConf.Files"/>), where the static
+    /// module, `*_by_lua_file` and `require` look first, so files running in parallel share nothing.
+    /// </summary>
+    private void AddUserFiles(BlockWorld world, TestBlock block, TestFile file)
+    {
+        var files = new List<(string Name, string Body)>();
+        switch (block.Get("user_files"))
+        {
+            case null: return;
+            case PerlArray list:
+                foreach (var item in list.Items)
+                {
+                    if (item is not PerlArray entry || entry.Items.Count == 0)
+                        throw new TestFileException(file.Path, block.Line, $"{block.Name} - --- user_files: each entry must be [name, body, date]");
+                    files.Add((entry.Items[0].ToString(), entry.Items.Count > 1 ? entry.Items[1].ToString() : ""));
+                }
+                break;
+            case var text:
+                string? name = null;
+                var body = new System.Text.StringBuilder();
+                foreach (var line in SplitKeepingNewlines(text.ToString()))
+                {
+                    var m = System.Text.RegularExpressions.Regex.Match(line, @">>> (\S+)");
+                    if (!m.Success) { body.Append(line); continue; }
+                    if (name != null) files.Add((name, body.ToString()));
+                    name = m.Groups[1].Value;
+                    body.Clear();
+                }
+                if (name != null) files.Add((name, body.ToString()));
+                break;
+        }
+        foreach (var (name, body) in files)
+        {
+            var path = name.StartsWith('/') ? name : Path.Combine(HtmlDir, name);
+            var expanded = TestNginxEnv.Expand(body, file.Path, block.Name, world.Environment);
+            world.Conf.Files[path] = System.Text.Encoding.Latin1.GetBytes(expanded);
+        }
+    }
 
-    private static void NoteIgnored(BlockWorld world, IReadOnlyList<Directive> directives)
+    private static IEnumerable<string> SplitKeepingNewlines(string text)
+    {
+        var start = 0;
+        while (start < text.Length)
+        {
+            var nl = text.IndexOf('\n', start);
+            var end = nl < 0 ? text.Length : nl + 1;
+            yield return text[start..end];
+            start = end;
+        }
+    }
+
+    /// <summary>The nginx.conf Test::Nginx writes, as nginx names it in messages.</summary>
+    protected string ConfPath => Path.Combine(TestNginxPaths.ServerRoot(Root), "conf", "nginx.conf");
+
+    // main-level directives whose effect the emulation does not model (process and worker tuning)
+    private static readonly HashSet<string> MainNoEffect =
+    [
+        "worker_rlimit_core", "worker_rlimit_nofile", "thread_pool", "worker_shutdown_timeout", "timer_resolution",
+        "pcre_jit", "working_directory", "load_module", "lua_shared_dict_zone_lock",
+    ];
+
+    private static void AddMain(BlockWorld world, IReadOnlyList<Directive> directives)
     {
         foreach (var d in directives)
         {
-            if (d.Name == "env" && d.Arg(0).Contains('='))
+            if (d.Name == "env")
             {
-                var kv = d.Arg(0).Split('=', 2);
-                Environment.SetEnvironmentVariable(kv[0], kv[1]);
+                if (d.Arg(0).Contains('='))
+                {
+                    var kv = d.Arg(0).Split('=', 2);
+                    Environment.SetEnvironmentVariable(kv[0], kv[1]);
+                }
                 continue;
             }
-            if (d.Name is "env" or "worker_rlimit_core" or "thread_pool") continue;
-            world.Conf.Ignored.Add($"{d.Name} (main_config)");
+            if (!MainNoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
+            world.Conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})");
         }
+    }
+
+    /// <summary>
+    /// Where each section lands in the nginx.conf Test::Nginx writes (its fixed lines: worker and
+    /// error-log settings, seven `env` lines, one per env_to_nginx(), then main_config, the http{}
+    /// head, http_config, the 1984 server's head, then config), so directives and inline Lua chunks
+    /// carry the line numbers real nginx gives them.
+    /// </summary>
+    private readonly record struct ConfLayout(int EnvCount, string? Main, string? Http)
+    {
+        private int Base => 13 + EnvCount;
+        private static int Lines(string? text) => text?.Count(c => c == '\n') ?? 0;
+        public int MainLine => Base + 3;
+        public int HttpLine => Base + 12 + Lines(Main);
+        public int ConfigLine => Base + 26 + Lines(Main) + Lines(Http);
     }
 }

@@ -41,6 +41,8 @@ public static class TestFileLoader
         var raw = TestBaseParser.Parse(text, path);
         var file = new TestFile { Path = path };
         var perl = new PerlInterpreter(rootDir) { ScriptName = path };
+        // `$ENV{TEST_NGINX_BINARY} || 'nginx'` names the emulated build, not the host's nginx
+        if (EmulatedNginxBinary.Path is { } binary) perl.EnvDefaults[EmulatedNginxBinary.Variable] = binary;
         var preprocessors = new List<PerlCode>();
         TestNginxFunctions.Install(perl, file, preprocessors, SelectedCount(raw.Blocks));
 

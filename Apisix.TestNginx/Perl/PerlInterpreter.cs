@@ -55,6 +55,12 @@ public sealed class PerlInterpreter
     /// </summary>
     public Dictionary<string, string?> Env { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Variables the runner provides when the process has no value for them (TEST_NGINX_BINARY):
+    /// read after <see cref="Env"/> and the process environment, passed on to commands the same way.
+    /// </summary>
+    public Dictionary<string, string> EnvDefaults { get; } = new(StringComparer.Ordinal);
+
     /// <param name="strict">False for a .t file's preamble, which starts without <c>use strict</c>.</param>
     public Block Parse(string source, int firstLine, bool strict = true) => PerlParser.Parse(source, firstLine, Functions.ContainsKey, strict);
 
@@ -114,7 +120,8 @@ public sealed class PerlInterpreter
         finally { RunRestores(scope); }
     }
 
-    public string? GetEnv(string name) => Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+    public string? GetEnv(string name) => Env.TryGetValue(name, out var v) ? v
+        : Environment.GetEnvironmentVariable(name) ?? EnvDefaults.GetValueOrDefault(name);
 
     // The named subs a statement defines, nested blocks included, in source order.
     private static IEnumerable<SubDefStmt> SubDefs(Stmt stmt) => stmt switch
@@ -612,6 +619,8 @@ public sealed class PerlInterpreter
             RedirectStandardInput = true,
         };
         foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
+        foreach (var (name, value) in EnvDefaults)
+            if (!psi.Environment.ContainsKey(name)) psi.Environment[name] = value;
         foreach (var (name, value) in Env)
         {
             if (value == null) psi.Environment.Remove(name);

@@ -11,6 +11,10 @@ public static class TestNginxFunctions
     // Pragmas and helpers that change nothing we model.
     private static readonly HashSet<string> IgnoredModules = ["strict", "warnings", "utf8", "lib", "Cwd"];
 
+    // Helper modules beside a file's test module, not test modules themselves: lua-nginx-module's
+    // t::StapThread only exports systemtap scripts ($t::StapThread::GCScript) for --- stap sections.
+    private static readonly HashSet<string> HelperModules = ["t::StapThread"];
+
     /// <param name="preprocessors">Receives <c>add_block_preprocessor</c> subs in run order (LIFO: each new one goes first).</param>
     /// <param name="blockCount">What <c>blocks()</c> returns, e.g. in <c>plan tests =&gt; blocks() * 2</c>.</param>
     public static void Install(PerlInterpreter perl, TestFile file, List<PerlCode> preprocessors, int blockCount)
@@ -19,7 +23,7 @@ public static class TestNginxFunctions
         perl.Print = settings.Printed.Add;
         perl.UseHandler = (module, args, line) =>
         {
-            if (IgnoredModules.Contains(module)) return;
+            if (IgnoredModules.Contains(module) || HelperModules.Contains(module)) return;
             if (!module.StartsWith("Test::Nginx", StringComparison.Ordinal) && !module.StartsWith("t::", StringComparison.Ordinal))
                 throw new PerlException(line, $"unsupported module 'use {module}'");
             settings.Module = module;

@@ -100,7 +100,12 @@ public sealed class FileRunner(string root)
         Nginx? nginx = null;
         try
         {
-            layer.Build(world, block, file);
+            try { layer.Build(world, block, file); }
+            catch (Core.OpenResty.Conf.NginxConfException e)
+            {
+                // nginx refuses its configuration and does not start
+                return NotStarted(block, file, world, e.Message, (e as Core.OpenResty.Conf.UnknownDirectiveException)?.Name, sw);
+            }
             if (world.SkipReason != null) return Skipped(block, world.SkipReason, sw);
 
             log = new ErrorLog(world.LogLevel);
@@ -112,6 +117,9 @@ public sealed class FileRunner(string root)
             foreach (var hook in world.OnNginx) hook(nginx);
             setCurrent(nginx);
             await nginx.StartAsync();
+            if (nginx.InitFailure is { } initFailure) return NotStarted(block, file, world, initFailure, null, sw, log.Lines);
+            if (block.Has("must_die"))
+                return Failed(block, $"{block.Name} - die as expected\n#   Failed test '{block.Name} - die as expected'\n#   nginx started: the emulation accepted this configuration", sw);
 
             var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
                 double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
@@ -168,6 +176,33 @@ public sealed class FileRunner(string root)
             foreach (var stop in world.OnStop) await stop();
         }
     }
+
+    /// <summary>
+    /// The block's nginx would not start (a configuration error, init_by_lua failing). As Test::Nginx:
+    /// a `--- must_die` block expects exactly that and checks the error log; with
+    /// TEST_NGINX_IGNORE_MISSING_DIRECTIVES set, a directive this build lacks skips the block;
+    /// otherwise the block fails (Test::Nginx bails out: "Cannot start nginx").
+    /// </summary>
+    private BlockOutcome NotStarted(TestBlock block, TestFile file, BlockWorld world, string message, string? unknownDirective,
+        Stopwatch sw, IReadOnlyList<string>? logLines = null)
+    {
+        var emerg = $"{DateTime.Now:yyyy/MM/dd HH:mm:ss} [emerg] 1#1: {message}";
+        if (block.Has("must_die"))
+        {
+            var lines = logLines?.ToList() ?? [emerg];
+            var check = BlockChecker.RunPerRequest(block, [], [lines], [],
+                new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root, Environment = world.Environment });
+            check.Passed.Insert(0, $"{block.Name} - die as expected");
+            return BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
+        }
+        if (unknownDirective != null && PerlTrue(TestNginxLayer.Env(file, "TEST_NGINX_IGNORE_MISSING_DIRECTIVES")))
+            return Skipped(block, $"the lack of directive {unknownDirective}", sw);
+        var servroot = TestNginxPaths.ServerRoot(root);
+        return Failed(block, $"{block.Name} - Cannot start nginx using command \"nginx -p {servroot}/ -c {servroot}/conf/nginx.conf\"\n"
+                             + $"# nginx: [emerg] {message}", sw);
+    }
+
+    private static bool PerlTrue(string? value) => !string.IsNullOrEmpty(value) && value != "0";
 
     private static async Task SettleAsync(Nginx nginx)
     {

@@ -3,8 +3,11 @@ using System.Text.RegularExpressions;
 
 namespace Apisix.Core.OpenResty.Conf;
 
-/// <summary>A Lua chunk from the configuration, with the name nginx gives it in tracebacks and logs.</summary>
-public sealed record LuaChunk(string Code, string ChunkName, int Line);
+/// <summary>
+/// A Lua chunk from the configuration, with the name nginx gives it in tracebacks and logs. A
+/// `*_by_lua_file` chunk has <see cref="File"/> (read when first run; its chunk name is the path).
+/// </summary>
+public sealed record LuaChunk(string Code, string ChunkName, int Line, string? File = null);
 
 /// <summary>The http{} level of an emulated nginx: shared dicts, init hooks and servers.</summary>
 public sealed class HttpConf
@@ -13,6 +16,14 @@ public sealed class HttpConf
     public Dictionary<string, long> SharedDicts { get; } = new(StringComparer.Ordinal);
     public List<LuaChunk> InitByLua { get; } = new();
     public List<LuaChunk> InitWorkerByLua { get; } = new();
+    /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
+    public string? LuaPackagePath { get; set; }
+    /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>
+    public bool? LuaSocketLogErrors { get; set; }
+    /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
+    public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
+    /// <summary>`default_type` at http level, for servers without their own.</summary>
+    public string? DefaultType { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
     public List<string> Ignored { get; } = new();
     /// <summary>
@@ -32,6 +43,12 @@ public sealed class ServerConf
     /// <summary>`root` at server level; null means nginx's default, `html` under the prefix.</summary>
     public string? Root { get; set; }
     public List<LocationConf> Locations { get; } = new();
+    /// <summary>`set $v value;` at server level: run in the server's rewrite phase, before the location's.</summary>
+    public List<SetStep> SetSteps { get; } = new();
+    /// <summary>`lua_need_request_body on` at server level, for every location.</summary>
+    public bool NeedRequestBody { get; set; }
+    /// <summary>`error_page` at server level, for locations without their own.</summary>
+    public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
 
     /// <summary>
     /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)
@@ -86,14 +103,45 @@ public sealed class LocationConf
     public LuaChunk? HeaderFilterByLua { get; set; }
     public LuaChunk? BodyFilterByLua { get; set; }
     public LuaChunk? LogByLua { get; set; }
+    /// <summary>`internal`: only internal redirects reach it; a client request gets 404.</summary>
+    public bool Internal { get; set; }
+    /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase.</summary>
+    public bool NeedRequestBody { get; set; }
+    /// <summary>`add_header NAME VALUE [always]` in order; `$var` in the value is interpolated.</summary>
+    public List<(string Name, string Value, bool Always)> AddHeaders { get; } = new();
+    /// <summary>echo-nginx-module's `echo [-n] args...` in order: the location's content (args interpolated).</summary>
+    public List<(IReadOnlyList<string> Args, bool NoNewline)> Echo { get; } = new();
+    /// <summary>`proxy_pass URL` (may hold variables): the location's content comes from there.</summary>
+    public string? ProxyPass { get; set; }
+    /// <summary>`proxy_set_header NAME VALUE` in order (an empty value drops the header).</summary>
+    public List<(string Name, string Value)> ProxySetHeaders { get; } = new();
+    /// <summary>`proxy_http_version`: 1.0 by default.</summary>
+    public string ProxyHttpVersion { get; set; } = "1.0";
+    /// <summary>`error_page CODE... [=[STATUS]] TARGET` by status (server-level ones are inherited).</summary>
+    public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
     /// <summary>`return CODE [text]`.</summary>
     public (int Code, string? Text)? Return { get; set; }
     /// <summary>`set $name value;` in order (rewrite phase); `$var` in the value is interpolated.</summary>
     public List<(string Name, string Value)> Sets { get; } = new();
+    /// <summary>
+    /// The configuration's `set $v value;` and `set_by_lua* $v ... [args]` in their order (rewrite
+    /// phase, after <see cref="Sets"/>); for set_by_lua, <see cref="SetStep.Lua"/> computes the value
+    /// from its interpolated arguments (ngx.arg).
+    /// </summary>
+    public List<SetStep> SetSteps { get; } = new();
     /// <summary>A content handler written in C# (APISIX's admin API and gateway).</summary>
     public Func<NgxRequest, Task>? Handler { get; set; }
     /// <summary>Whether nginx's static module serves this location (it has no other content handler).</summary>
-    public bool IsStatic => Return == null && Handler == null && ContentByLua == null;
+    public bool IsStatic => Return == null && Handler == null && ContentByLua == null && Echo.Count == 0 && ProxyPass == null;
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>
     public Func<NgxRequest, Task>? AccessHandler { get; set; }
 }
+
+/// <summary>One `set` (Lua null: Value is interpolated) or `set_by_lua*` (Args interpolated into ngx.arg).</summary>
+public sealed record SetStep(string Name, string Value, LuaChunk? Lua = null, IReadOnlyList<string>? Args = null, RewriteRule? Rewrite = null);
+
+/// <summary>`rewrite REGEX REPLACEMENT [FLAG]` (a rewrite-phase step, in order with `set`).</summary>
+public sealed record RewriteRule(Regex Regex, string Replacement, string? Flag);
+
+/// <summary>One error_page target: Status null with UseResponseStatus false means "the error's status".</summary>
+public sealed record ErrorPage(string Target, int? Status, bool UseResponseStatus);

@@ -3,25 +3,102 @@ using System.Text.RegularExpressions;
 
 namespace Apisix.Core.OpenResty.Conf;
 
-/// <summary>Turns http-level directives into an <see cref="HttpConf"/>; unknown directives become notices.</summary>
+/// <summary>
+/// A directive this emulation does not have, reported as nginx reports one its build lacks
+/// (`unknown directive "x" in /path/nginx.conf:N`), so the block fails as nginx would fail to start.
+/// </summary>
+public sealed class UnknownDirectiveException(Directive d)
+    : NginxConfException($"unknown directive \"{d.Name}\" in {d.Source}:{d.Line}")
+{
+    public string Name { get; } = d.Name;
+}
+
+/// <summary>
+/// Turns http-level directives into an <see cref="HttpConf"/>. A directive is either emulated,
+/// or on the short list of those whose effect the emulation does not model (timeouts, buffer sizes,
+/// caches: noted at debug level and ignored), or unknown: <see cref="UnknownDirectiveException"/>.
+/// </summary>
 public static class HttpConfBuilder
 {
+    /// <summary>
+    /// Directives accepted with no effect here: tuning (sizes, timeouts, caches) or features whose
+    /// absence does not change what a test sees through the emulation's defaults.
+    /// </summary>
+    public static readonly IReadOnlySet<string> NoEffect = new HashSet<string>(StringComparer.Ordinal)
+    {
+        // lua-nginx-module tuning
+        "lua_code_cache", "lua_regex_cache_max_entries", "lua_regex_match_limit", "lua_max_pending_timers",
+        "lua_max_running_timers", "lua_thread_cache_max_entries", "lua_malloc_trim", "lua_socket_buffer_size",
+        "lua_socket_pool_size", "lua_socket_keepalive_timeout", "lua_socket_connect_timeout",
+        "lua_socket_send_timeout", "lua_socket_read_timeout", "lua_check_client_abort", "lua_http10_buffering",
+        "lua_load_resty_core", "lua_package_cpath", "lua_ssl_trusted_certificate", "lua_ssl_verify_depth",
+        "lua_ssl_protocols", "lua_ssl_ciphers",
+        // nginx core: connection and buffer tuning, logging switches
+        "server_tokens", "keepalive_timeout", "keepalive_requests", "client_body_timeout", "client_header_timeout",
+        "send_timeout", "client_max_body_size", "client_body_buffer_size", "client_header_buffer_size",
+        "large_client_header_buffers", "postpone_output", "sendfile", "tcp_nodelay", "tcp_nopush", "resolver",
+        "resolver_timeout", "access_log", "error_log", "log_subrequest", "underscores_in_headers",
+        "ignore_invalid_headers", "client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path",
+        "scgi_temp_path", "uwsgi_temp_path", "client_body_in_file_only", "set_real_ip_from", "real_ip_header",
+        "proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout", "types_hash_max_size",
+        "server_names_hash_bucket_size", "proxy_buffering", "lua_use_default_type", "gzip", "gzip_types", "gzip_min_length", "gzip_buffers",
+    };
+
     public static void AddHttpDirectives(HttpConf conf, IEnumerable<Directive> directives)
     {
+        var servers = new List<ServerConf>();
         foreach (var d in directives)
         {
+            if (LuaHook(d, "init_by_lua") is { } init) { conf.InitByLua.Add(init); continue; }
+            if (LuaHook(d, "init_worker_by_lua") is { } initWorker) { conf.InitWorkerByLua.Add(initWorker); continue; }
             switch (d.Name)
             {
-                case "server": conf.Servers.Add(BuildServer(conf, d)); break;
+                case "server":
+                    var s = BuildServer(conf, d);
+                    conf.Servers.Add(s);
+                    servers.Add(s);
+                    break;
                 case "lua_shared_dict": conf.SharedDicts[d.Arg(0)] = ParseSize(d.Arg(1)); break;
-                case "init_by_lua_block": conf.InitByLua.Add(Chunk("init_by_lua", d)); break;
-                case "init_worker_by_lua_block": conf.InitWorkerByLua.Add(Chunk("init_worker_by_lua", d)); break;
-                default: conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})"); break;
+                case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
+                case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
+                case "default_type": conf.DefaultType = d.Arg(0); break;
+                case "upstream":
+                    var peers = new List<string>();
+                    foreach (var u in d.Block ?? [])
+                    {
+                        if (u.Name == "server") peers.Add(u.Arg(0));
+                        else if (u.Name != "keepalive") throw new UnknownDirectiveException(u);
+                    }
+                    conf.Upstreams[d.Arg(0)] = peers;
+                    break;
+                default: Accept(conf, d); break;
             }
         }
+        if (conf.DefaultType != null)
+            foreach (var s in servers) s.DefaultType ??= conf.DefaultType;
     }
 
-    public static LuaChunk Chunk(string phase, Directive d) => new(d.Lua ?? "", $"{phase}({d.Source}:{d.Line})", d.Line);
+    /// <summary>A directive with no emulated effect: noted if on <see cref="NoEffect"/>, else unknown.</summary>
+    public static void Accept(HttpConf conf, Directive d)
+    {
+        if (!NoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
+        conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})");
+    }
+
+    /// <summary>
+    /// `STEM_block { }`, `STEM 'code'` or `STEM_file path` (STEM: `content_by_lua`, ...) as a chunk,
+    /// or null when <paramref name="d"/> is none of them. A file's path is resolved when it runs.
+    /// </summary>
+    public static LuaChunk? LuaHook(Directive d, string stem)
+    {
+        if (d.Name == stem + "_block") return Chunk(stem, d);
+        if (d.Name == stem) return new LuaChunk(d.Arg(0), $"{stem}({Path.GetFileName(d.Source)}:{d.Line})", d.Line);
+        if (d.Name == stem + "_file") return new LuaChunk("", d.Arg(0), d.Line, d.Arg(0));
+        return null;
+    }
+
+    public static LuaChunk Chunk(string phase, Directive d) =>
+        new(d.Lua ?? "", $"{phase}({Path.GetFileName(d.Source)}:{d.Line})", d.Line);
 
     public static ServerConf BuildServer(HttpConf conf, Directive server)
     {
@@ -41,10 +118,55 @@ public static class HttpConfBuilder
                 case "default_type": s.DefaultType = d.Arg(0); break;
                 case "location": s.AddLocation(BuildLocation(conf, d), $"{d.Source}:{d.Line}"); break;
                 case "root": s.Root = d.Arg(0); break;
-                default: conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})"); break;
+                case "error_page": AddErrorPage(s.ErrorPages, d); break;
+                case "set": s.SetSteps.Add(new SetStep(d.Arg(0).TrimStart('$'), d.Arg(1))); break;
+                case "lua_need_request_body": s.NeedRequestBody = d.Arg(0) == "on"; break;
+                case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
+                default: Accept(conf, d); break;
             }
         }
+        foreach (var loc in s.Locations)
+        {
+            if (loc.ErrorPages.Count == 0)
+                foreach (var (code, page) in s.ErrorPages) loc.ErrorPages[code] = page;
+            loc.NeedRequestBody |= s.NeedRequestBody;
+        }
     }
+
+    /// <summary>`error_page CODE... [=[STATUS]] TARGET`.</summary>
+    private static void AddErrorPage(Dictionary<int, ErrorPage> pages, Directive d)
+    {
+        var args = d.Args.ToList();
+        if (args.Count < 2) throw new NginxConfException($"invalid number of arguments in \"error_page\" directive in {d.Source}:{d.Line}");
+        var target = args[^1];
+        args.RemoveAt(args.Count - 1);
+        int? status = null;
+        var useResponse = false;
+        if (args[^1].StartsWith('='))
+        {
+            var eq = args[^1][1..];
+            args.RemoveAt(args.Count - 1);
+            if (eq.Length == 0) useResponse = true;
+            else if (int.TryParse(eq, out var n)) status = n;
+            else throw new NginxConfException($"invalid value \"={eq}\" in {d.Source}:{d.Line}");
+        }
+        foreach (var code in args)
+        {
+            if (!int.TryParse(code, out var c) || c < 300 || c > 599)
+                throw new NginxConfException($"value \"{code}\" must be between 300 and 599 in {d.Source}:{d.Line}");
+            pages[c] = new ErrorPage(target, status, useResponse);
+        }
+    }
+
+    private static readonly (string Phase, Action<LocationConf, LuaChunk> Set)[] LocationHooks =
+    [
+        ("content_by_lua", (l, c) => l.ContentByLua = c),
+        ("access_by_lua", (l, c) => l.AccessByLua = c),
+        ("rewrite_by_lua", (l, c) => l.RewriteByLua = c),
+        ("log_by_lua", (l, c) => l.LogByLua = c),
+        ("header_filter_by_lua", (l, c) => l.HeaderFilterByLua = c),
+        ("body_filter_by_lua", (l, c) => l.BodyFilterByLua = c),
+    ];
 
     public static LocationConf BuildLocation(HttpConf conf, Directive d)
     {
@@ -60,22 +182,70 @@ public static class HttpConfBuilder
         var loc = new LocationConf { Modifier = modifier, Pattern = pattern, Regex = regex };
         foreach (var x in d.Block ?? [])
         {
+            var hooked = false;
+            foreach (var (phase, set) in LocationHooks)
+            {
+                if (LuaHook(x, phase) is not { } chunk) continue;
+                set(loc, chunk);
+                hooked = true;
+                break;
+            }
+            if (hooked) continue;
             switch (x.Name)
             {
-                case "content_by_lua_block": loc.ContentByLua = Chunk("content_by_lua", x); break;
-                case "access_by_lua_block": loc.AccessByLua = Chunk("access_by_lua", x); break;
-                case "rewrite_by_lua_block": loc.RewriteByLua = Chunk("rewrite_by_lua", x); break;
-                case "header_filter_by_lua_block": loc.HeaderFilterByLua = Chunk("header_filter_by_lua", x); break;
-                case "body_filter_by_lua_block": loc.BodyFilterByLua = Chunk("body_filter_by_lua", x); break;
-                case "log_by_lua_block": loc.LogByLua = Chunk("log_by_lua", x); break;
                 case "default_type": loc.DefaultType = x.Arg(0); break;
                 case "root": loc.Root = x.Arg(0); break;
                 case "index": loc.Index = x.Args.ToList(); break;
-                case "set": loc.Sets.Add((x.Arg(0).TrimStart('$'), x.Arg(1))); break;
-                case "return":
-                    loc.Return = (int.Parse(x.Arg(0)), x.Args.Count > 1 ? x.Args[1] : null);
+                case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;
+                case "set_by_lua" or "set_by_lua_file":
+                    // set_by_lua $res 'code' [args]: the chunk is the second word
+                    var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };
+                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", LuaHook(luaForm, "by_lua") is { } c
+                        ? c with { ChunkName = c.File != null ? c.ChunkName : $"set_by_lua({Path.GetFileName(x.Source)}:{x.Line})" } : null,
+                        x.Args.Skip(2).ToList()));
                     break;
-                default: conf.Ignored.Add($"{x.Name} ({x.Source}:{x.Line})"); break;
+                case "set_by_lua_block":
+                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
+                    break;
+                case "internal": loc.Internal = true; break;
+                case "lua_socket_log_errors": conf.LuaSocketLogErrors = x.Arg(0) == "on"; break;
+                case "error_page": AddErrorPage(loc.ErrorPages, x); break;
+                case "rewrite":
+                    if (x.Args.Count < 2 || x.Args.Count > 3 || x.Args.Count == 3 && x.Args[2] is not ("last" or "break" or "redirect" or "permanent"))
+                        throw new NginxConfException($"invalid number of arguments in \"rewrite\" directive in {x.Source}:{x.Line}");
+                    loc.SetSteps.Add(new SetStep("", "", Rewrite: new RewriteRule(
+                        new Regex(x.Arg(0), RegexOptions.CultureInvariant), x.Arg(1), x.Args.Count > 2 ? x.Args[2] : null)));
+                    break;
+                case "proxy_pass": loc.ProxyPass = x.Arg(0); break;
+                case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
+                case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
+                case "echo":
+                    var words = x.Args.ToList();
+                    var noNewline = false;
+                    // leading options, as echo-nginx-module reads them: -n, and -- to end them
+                    while (words.Count > 0 && words[0] is "-n" or "--")
+                    {
+                        var option = words[0];
+                        words.RemoveAt(0);
+                        if (option == "--") break;
+                        noNewline = true;
+                    }
+                    loc.Echo.Add((words, noNewline));
+                    break;
+                case "lua_need_request_body": loc.NeedRequestBody = x.Arg(0) == "on"; break;
+                case "add_header":
+                    loc.AddHeaders.Add((x.Arg(0), x.Arg(1), x.Args.Count > 2 && x.Args[2] == "always"));
+                    break;
+                case "return":
+                    if (!int.TryParse(x.Arg(0), out var code))
+                    {
+                        // `return URL`: a 302 to that URL
+                        loc.Return = (302, x.Arg(0));
+                        break;
+                    }
+                    loc.Return = (code, x.Args.Count > 1 ? x.Args[1] : null);
+                    break;
+                default: Accept(conf, x); break;
             }
         }
         return loc;

@@ -53,18 +53,21 @@ public sealed class NginxConfParser
         }
     }
 
+    // A directive's line is where its `;` or `{` is, as nginx counts it for messages and for
+    // naming inline Lua chunks ("content_by_lua(nginx.conf:LINE)").
     private Directive ParseDirective()
     {
-        var line = _line + _lineOffset;
         var words = new List<string>();
         while (true)
         {
             SkipSpaceAndComments();
             if (_pos >= _text.Length) throw Error("unexpected end of file, expecting \";\" or \"}\"");
             var c = _text[_pos];
+            var line = _line + _lineOffset;
             if (c == ';')
             {
                 _pos++;
+                if (words.Count == 0) throw Error("unexpected \";\"");
                 return new Directive(words[0], words.Skip(1).ToList(), null, null, line, _source);
             }
             if (c == '{')
@@ -73,9 +76,8 @@ public sealed class NginxConfParser
                 if (words.Count == 0) throw Error("unexpected \"{\"");
                 if (words[0].EndsWith("_by_lua_block", StringComparison.Ordinal))
                 {
-                    var luaLine = _line + _lineOffset;
                     var lua = ScanLuaBlock();
-                    return new Directive(words[0], words.Skip(1).ToList(), null, lua, luaLine, _source);
+                    return new Directive(words[0], words.Skip(1).ToList(), null, lua, line, _source);
                 }
                 var block = ParseBlock(topLevel: false);
                 return new Directive(words[0], words.Skip(1).ToList(), block, null, line, _source);
@@ -201,4 +203,4 @@ public sealed class NginxConfParser
     }
 }
 
-public sealed class NginxConfException(string message) : Exception(message);
+public class NginxConfException(string message) : Exception(message);

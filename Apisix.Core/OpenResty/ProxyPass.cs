@@ -1,0 +1,131 @@
+using System.Text;
+using Apisix.Core.OpenResty.Conf;
+using Apisix.Core.Upstream;
+
+namespace Apisix.Core.OpenResty;
+
+/// <summary>
+/// nginx's proxy module for a location with `proxy_pass`: the request goes to the URL's host (an
+/// `upstream` block's servers, taken in turn, or host:port) over HTTP/1.0 (`proxy_http_version`),
+/// with `Host: $proxy_host` and `Connection: close` unless `proxy_set_header` says otherwise, then the
+/// client's other headers; the response's status, headers and body come back to the client.
+/// </summary>
+internal static class ProxyPass
+{
+    private static readonly HashSet<string> HopHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Server", "Date", "Upgrade", "Proxy-Connection",
+    };
+
+    private static long _turn;
+
+    public static async Task ServeAsync(Nginx nginx, NgxRequest req, LocationConf loc, Func<string, string> interpolate)
+    {
+        var target = loc.ProxyPass!;
+        var url = interpolate(target);
+        var hasVariables = target.Contains('$');
+        if (!url.StartsWith("http://", StringComparison.Ordinal))
+        {
+            req.Log(LogLevel.Error, $"invalid URL prefix in \"{url}\"");
+            await Nginx.SendErrorPage(req, 500);
+            return;
+        }
+        var rest = url["http://".Length..];
+        var slash = rest.IndexOf('/');
+        var hostPart = slash < 0 ? rest : rest[..slash];
+        string? uriPart = slash < 0 ? null : rest[slash..];
+
+        string host;
+        int port;
+        if (nginx.Conf.Upstreams.TryGetValue(hostPart, out var servers) && servers.Count > 0)
+        {
+            var peer = servers[(int)(Interlocked.Increment(ref _turn) % servers.Count)];
+            (host, port) = SplitHostPort(peer);
+        }
+        else (host, port) = SplitHostPort(hostPart);
+
+        // the URI: proxy_pass's own with the location's prefix replaced, else the client's
+        string uri;
+        if (uriPart == null) uri = req.Uri == req.RequestUri.Split('?')[0] ? req.RequestUri : req.Uri + (req.Args != null ? "?" + req.Args : "");
+        else if (hasVariables || loc.Regex != null) uri = uriPart;
+        else
+        {
+            var tail = loc.Modifier is "" or "^~" && req.Uri.StartsWith(loc.Pattern, StringComparison.Ordinal) ? req.Uri[loc.Pattern.Length..] : "";
+            uri = uriPart + tail + (req.Args != null ? "?" + req.Args : "");
+        }
+
+        await req.ReadBodyAsync();
+        var body = req.Body ?? "";
+        var head = new StringBuilder();
+        head.Append(req.Method).Append(' ').Append(uri).Append(" HTTP/").Append(loc.ProxyHttpVersion).Append("\r\n");
+        var set = new List<(string Name, string Value)> { ("Host", hostPart), ("Connection", "close") };
+        foreach (var (name, value) in loc.ProxySetHeaders)
+        {
+            set.RemoveAll(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
+            set.Add((name, interpolate(value)));
+        }
+        foreach (var (name, value) in set)
+            if (value.Length > 0) head.Append(name).Append(": ").Append(value).Append("\r\n");
+        if (body.Length > 0) head.Append("Content-Length: ").Append(body.Length).Append("\r\n");
+        foreach (var (name, value) in req.RequestHeaders)
+        {
+            if (set.Any(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase))) continue;
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
+            head.Append(name).Append(": ").Append(value).Append("\r\n");
+        }
+        head.Append("\r\n").Append(body);
+
+        var upstreamUrl = $"http://{host}:{port}{uri}";
+        Stream stream;
+        try { stream = await nginx.TcpConnectAsync(host, port, nginx.Stopping); }
+        catch (IOException e)
+        {
+            var why = e.Message.Contains("refused", StringComparison.OrdinalIgnoreCase) ? "111: Connection refused" : e.Message;
+            req.Log(LogLevel.Error, $"connect() failed ({why}) while connecting to upstream, upstream: \"{upstreamUrl}\"");
+            await Nginx.SendErrorPage(req, 502);
+            return;
+        }
+        await using var conn = new UpstreamHttpConnection(stream);
+        var timeout = TimeSpan.FromSeconds(60);
+        if (await conn.SendAsync(Encoding.Latin1.GetBytes(head.ToString()), timeout) != UpstreamFailure.None)
+        {
+            req.Log(LogLevel.Error, $"send() failed while sending request to upstream, upstream: \"{upstreamUrl}\"");
+            await Nginx.SendErrorPage(req, 502);
+            return;
+        }
+        var (response, failure) = await conn.ReadHeadAsync(timeout, req.Method == "HEAD");
+        if (response == null)
+        {
+            req.Log(LogLevel.Error, failure == UpstreamFailure.Timeout
+                ? $"upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: \"{upstreamUrl}\""
+                : $"upstream prematurely closed connection while reading response header from upstream, upstream: \"{upstreamUrl}\"");
+            await Nginx.SendErrorPage(req, failure == UpstreamFailure.Timeout ? 504 : 502);
+            return;
+        }
+        req.Status = response.Status;
+        foreach (var (name, value) in response.Headers)
+        {
+            if (HopHeaders.Contains(name)) continue;
+            if (!req.ResponseHeaders.TryGetValue(name, out var list)) req.ResponseHeaders[name] = list = new List<string>();
+            list.Add(value);
+        }
+        while (true)
+        {
+            var (data, bodyFailure) = await conn.ReadBodyAsync(timeout);
+            if (data == null)
+            {
+                req.Log(LogLevel.Error, $"upstream prematurely closed connection while reading upstream, upstream: \"{upstreamUrl}\"");
+                break;
+            }
+            if (data.Length == 0) break;
+            req.Append(Encoding.Latin1.GetString(data));
+        }
+    }
+
+    private static (string Host, int Port) SplitHostPort(string s)
+    {
+        var colon = s.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(s[(colon + 1)..], out var port)) return (s[..colon], port);
+        return (s, 80);
+    }
+}
