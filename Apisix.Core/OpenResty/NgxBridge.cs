@@ -407,4 +407,6 @@ public sealed class NgxBridge(LuaWorker worker)
     }
 
     public object? BridgeObject(string name) => Nginx.Modules.Object(name, worker);
+
+    public string? GetEnv(object? name) => name is string s ? Nginx.Modules.GetEnv(s) : null;
 }

@@ -55,6 +55,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
         world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
+        Apisix.Core.CoreModules.Register(world.Modules);
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
         AiProxyPlugins.RegisterLua(world.Modules);
 
@@ -70,6 +71,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         var apisix = new ApisixHttp(config, _store, registry);
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
 
         if (Section(world, block, file, "extra_init_by_lua") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));

@@ -7,16 +7,15 @@ cjson.decode_array_with_array_mt(true)
 local ngx = ngx
 local find, select, type, pairs = string.find, select, type, pairs
 
-local core = { version = "3.14.0" }
-
--- core.log: one function per nginx level; tail calls keep the caller's file:line in the prefix.
-local log = {}
-local levels = { stderr = ngx.STDERR, emerg = ngx.EMERG, alert = ngx.ALERT, crit = ngx.CRIT, error = ngx.ERR,
-                 warn = ngx.WARN, notice = ngx.NOTICE, info = ngx.INFO, debug = ngx.DEBUG }
-for name, level in pairs(levels) do
-    log[name] = function(...) return ngx.log(level, ...) end
-end
-core.log = log
+local core = {
+    version = require("apisix.core.version"),
+    log = require("apisix.core.log"),
+    string = require("apisix.core.string"),
+    config_util = require("apisix.core.config_util"),
+    env = require("apisix.core.env"),
+    os = require("apisix.core.os"),
+    id = require("apisix.core.id"),
+}
 
 -- core.json: cjson.safe with APISIX's settings (no "\/" escaping, arrays stay arrays).
 local json = {}
@@ -31,13 +30,6 @@ json.delay_encode = function(data, force)
     return setmetatable({}, { __tostring = function() return (cjson.encode(data)) end })
 end
 core.json = json
-
--- core.string: plain (non-pattern) helpers.
-core.string = {
-    find = function(s, pattern, init) return find(s, pattern, init or 1, true) end,
-    has_prefix = function(s, prefix) return s:sub(1, #prefix) == prefix end,
-    has_suffix = function(s, suffix) return suffix == "" or s:sub(-#suffix) == suffix end,
-}
 
 -- core.table
 core.table = {

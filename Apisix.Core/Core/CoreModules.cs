@@ -1,0 +1,22 @@
+using Apisix.Core.OpenResty;
+
+namespace Apisix.Core;
+
+/// <summary>
+/// Registers the C# twins of <c>apisix/core/*.lua</c> under their Lua names. Each is a bridge
+/// object that the module's Lua file (Bridges/Lua/apisix/core/&lt;m&gt;.lua) turns into the module:
+/// a table of C functions taken as it is (<c>apisix.core.native</c>), or an object a few lines of
+/// Lua forward to. <c>require("apisix.core")</c> (Bridges/Lua/apisix/core.lua) gathers them.
+/// </summary>
+public static class CoreModules
+{
+    public static void Register(LuaModules modules)
+    {
+        modules.AddObject(CoreString.Name, CoreString.Create);
+        modules.AddObject(ConfigUtil.Name, ConfigUtil.Create);
+        modules.AddObject(CoreEnv.Name, w => new CoreEnv(w));
+        modules.AddObject(CoreOs.Name, w => new CoreOs(w));
+        modules.AddObject(CoreProfile.Name, w => new CoreProfile(w));
+        modules.AddObject(CoreId.Name, w => new CoreId(w));
+    }
+}
