@@ -12,11 +12,17 @@ public static class CoreModules
 {
     public static void Register(LuaModules modules)
     {
+        var asm = typeof(CoreModules).Assembly;
+        modules.AddOverride("tablepool", () => LuaModules.ReadResource(asm, "lua/tablepool.lua"));
         modules.AddObject(CoreString.Name, CoreString.Create);
         modules.AddObject(ConfigUtil.Name, ConfigUtil.Create);
         modules.AddObject(CoreEnv.Name, w => new CoreEnv(w));
         modules.AddObject(CoreOs.Name, w => new CoreOs(w));
         modules.AddObject(CoreProfile.Name, w => new CoreProfile(w));
         modules.AddObject(CoreId.Name, w => new CoreId(w));
+        modules.AddObject(Tablepool.Name, Tablepool.Create);
+        modules.AddObject(CoreCtx.Name, w => new CoreCtx(w));
+        modules.AddObject(CoreRequestLua.Name, w => new CoreRequestLua(w));
+        modules.AddObject(CoreResponseLua.Name, w => new CoreResponseLua(w));
     }
 }

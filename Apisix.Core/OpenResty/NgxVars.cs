@@ -97,7 +97,7 @@ public static class NgxVars
         return null;
     }
 
-    private static string? Cookie(string? header, string key)
+    internal static string? Cookie(string? header, string key)
     {
         if (header == null) return null;
         foreach (var part in header.Split(';'))

@@ -15,6 +15,10 @@ local core = {
     env = require("apisix.core.env"),
     os = require("apisix.core.os"),
     id = require("apisix.core.id"),
+    tablepool = require("tablepool"),
+    request = require("apisix.core.request"),
+    response = require("apisix.core.response"),
+    ctx = require("apisix.core.ctx"),
 }
 
 -- core.json: cjson.safe with APISIX's settings (no "\/" escaping, arrays stay arrays).
