@@ -21,6 +21,7 @@ public static class CoreModules
         modules.AddObject(CoreProfile.Name, w => new CoreProfile(w));
         modules.AddObject(CoreId.Name, w => new CoreId(w));
         modules.AddObject(Tablepool.Name, Tablepool.Create);
+        modules.AddObject(CoreTable.Name, CoreTable.Create);
         modules.AddObject(CoreCtx.Name, w => new CoreCtx(w));
         modules.AddObject(CoreRequestLua.Name, w => new CoreRequestLua(w));
         modules.AddObject(CoreResponseLua.Name, w => new CoreResponseLua(w));

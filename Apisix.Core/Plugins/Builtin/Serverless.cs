@@ -50,6 +50,8 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
                 __newindex = function(_, k, v) vars:Set(k, v) end,
             }),
         }
+        -- the same table is the request's api_ctx for code that reads ngx.ctx.api_ctx
+        ngx.ctx.api_ctx = ngx.ctx.api_ctx or ctx
         for _, src in ipairs(srcs) do
             local _, func = pcall(loadstring(src))
             local code, body = func(conf, ctx)

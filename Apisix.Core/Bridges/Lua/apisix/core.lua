@@ -35,26 +35,7 @@ json.delay_encode = function(data, force)
 end
 core.json = json
 
--- core.table
-core.table = {
-    new = function() return {} end,
-    nkeys = require("table.nkeys"),
-    clear = require("table.clear"),
-    insert = table.insert,
-    concat = table.concat,
-    insert_tail = function(t, ...)
-        local n = #t
-        for i = 1, select("#", ...) do t[n + i] = (select(i, ...)) end
-        return n + select("#", ...)
-    end,
-    try_read_attr = function(t, ...)
-        for i = 1, select("#", ...) do
-            if type(t) ~= "table" then return nil end
-            t = t[(select(i, ...))]
-        end
-        return t
-    end,
-}
+core.table = require("apisix.core.table")
 
 -- modules of their own, loaded on first use (they require pieces of core themselves)
 setmetatable(core, { __index = function(t, k)
