@@ -22,6 +22,7 @@ public static class CoreModules
         modules.AddObject(CoreId.Name, w => new CoreId(w));
         modules.AddObject(Tablepool.Name, Tablepool.Create);
         modules.AddObject(CoreTable.Name, CoreTable.Create);
+        modules.AddObject(CoreJson.Name, CoreJson.Create);
         modules.AddObject(CoreCtx.Name, w => new CoreCtx(w));
         modules.AddObject(CoreRequestLua.Name, w => new CoreRequestLua(w));
         modules.AddObject(CoreResponseLua.Name, w => new CoreResponseLua(w));
