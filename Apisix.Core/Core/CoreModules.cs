@@ -23,6 +23,7 @@ public static class CoreModules
         modules.AddObject(Tablepool.Name, Tablepool.Create);
         modules.AddObject(CoreTable.Name, CoreTable.Create);
         modules.AddObject(CoreJson.Name, CoreJson.Create);
+        modules.AddObject(CoreUtils.Name, CoreUtils.Create);
         modules.AddObject(CoreCtx.Name, w => new CoreCtx(w));
         modules.AddObject(CoreRequestLua.Name, w => new CoreRequestLua(w));
         modules.AddObject(CoreResponseLua.Name, w => new CoreResponseLua(w));

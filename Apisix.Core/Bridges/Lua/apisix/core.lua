@@ -15,6 +15,7 @@ local core = {
     response = require("apisix.core.response"),
     ctx = require("apisix.core.ctx"),
 }
+core.sleep = require("apisix.core.utils").sleep
 
 -- modules loaded on first use (the resolver and utils stand on pieces tests replace)
 setmetatable(core, { __index = function(t, k)
