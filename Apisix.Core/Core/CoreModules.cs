@@ -13,7 +13,8 @@ public static class CoreModules
     public static void Register(LuaModules modules)
     {
         var asm = typeof(CoreModules).Assembly;
-        modules.AddOverride("tablepool", () => LuaModules.ReadResource(asm, "lua/tablepool.lua"));
+        foreach (var m in new[] { "tablepool", "resty.lrucache", "resty.lock" })
+            modules.AddOverride(m, () => LuaModules.ReadResource(asm, "lua/" + m.Replace('.', '/') + ".lua"));
         modules.AddObject(CoreString.Name, CoreString.Create);
         modules.AddObject(ConfigUtil.Name, ConfigUtil.Create);
         modules.AddObject(CoreEnv.Name, w => new CoreEnv(w));
@@ -24,6 +25,7 @@ public static class CoreModules
         modules.AddObject(CoreTable.Name, CoreTable.Create);
         modules.AddObject(CoreJson.Name, CoreJson.Create);
         modules.AddObject(CoreUtils.Name, CoreUtils.Create);
+        modules.AddObject(RestyLrucache.Name, RestyLrucache.Create);
         modules.AddObject(CoreCtx.Name, w => new CoreCtx(w));
         modules.AddObject(CoreRequestLua.Name, w => new CoreRequestLua(w));
         modules.AddObject(CoreResponseLua.Name, w => new CoreResponseLua(w));

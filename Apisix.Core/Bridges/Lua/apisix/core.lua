@@ -14,6 +14,7 @@ local core = {
     request = require("apisix.core.request"),
     response = require("apisix.core.response"),
     ctx = require("apisix.core.ctx"),
+    lrucache = require("apisix.core.lrucache"),
 }
 core.sleep = require("apisix.core.utils").sleep
 
