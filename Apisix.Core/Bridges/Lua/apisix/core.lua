@@ -15,6 +15,7 @@ local core = {
     response = require("apisix.core.response"),
     ctx = require("apisix.core.ctx"),
     lrucache = require("apisix.core.lrucache"),
+    schema = require("apisix.core.schema"),
 }
 core.sleep = require("apisix.core.utils").sleep
 
