@@ -28,6 +28,8 @@ public static class CoreModules
         modules.AddObject(RestyLrucache.Name, RestyLrucache.Create);
         modules.AddObject(CoreSchemaLua.Name, w => new CoreSchemaLua(w));
         modules.AddObject(SchemaDefLua.Name, w => new SchemaDefLua(w));
+        modules.AddObject(CoreMath.Name, CoreMath.Create);
+        modules.AddObject(CoreIo.Name, _ => new CoreIo());
         modules.AddObject(CoreCtx.Name, w => new CoreCtx(w));
         modules.AddObject(CoreRequestLua.Name, w => new CoreRequestLua(w));
         modules.AddObject(CoreResponseLua.Name, w => new CoreResponseLua(w));

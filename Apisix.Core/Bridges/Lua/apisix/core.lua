@@ -16,6 +16,9 @@ local core = {
     ctx = require("apisix.core.ctx"),
     lrucache = require("apisix.core.lrucache"),
     schema = require("apisix.core.schema"),
+    timer = require("apisix.core.timer"),
+    math = require("apisix.core.math"),
+    io = require("apisix.core.io"),
 }
 core.sleep = require("apisix.core.utils").sleep
 

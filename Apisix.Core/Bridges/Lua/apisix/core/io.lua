@@ -1,0 +1,8 @@
+-- apisix.core.io: forwards to the C# twin (Apisix.Core/Core/Io.cs).
+local io_ = __bridge("apisix.core.io")
+
+return {
+    get_file = function(file_name)
+        return io_:GetFile(file_name)
+    end,
+}
