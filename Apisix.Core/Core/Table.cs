@@ -105,6 +105,10 @@ public static class CoreTable
         else L.Pop(1);
         L.NewTable();
         var copied = L.GetTop();
+        // the JSON null is a table in this port (a lightuserdata in OpenResty): it is kept, never copied
+        LuaJson.PushShared(L, LuaJson.NullKey);
+        L.PushCopy(-1);
+        L.RawSet(copied);
         Copy(L, 1, copied, "self", shallows);
         return 1;
     });
@@ -170,6 +174,7 @@ public static class CoreTable
         L.GetGlobal("ngx");
         L.GetField(-1, "null");
         L.Remove(-2);
+        LuaJson.PushShared(L, LuaJson.NullKey); // cjson.null: the same NULL as ngx.null in OpenResty
         MergeInto(L, 1, 2, 3);
         L.SetTop(1);
         return 1;
@@ -183,7 +188,8 @@ public static class CoreTable
         {
             var key = L.GetTop() - 1;
             var value = key + 1;
-            if (L.Type(value) == LuaType.Table)
+            var isNull = L.RawEqual(value, nullIdx) || L.RawEqual(value, nullIdx + 1); // ngx.null is a table here
+            if (!isNull && L.Type(value) == LuaType.Table)
             {
                 L.PushCopy(key);
                 L.RawGet(origin);
@@ -196,7 +202,7 @@ public static class CoreTable
             else
             {
                 L.PushCopy(key);
-                if (L.RawEqual(value, nullIdx)) L.PushNil(); else L.PushCopy(value);
+                if (isNull) L.PushNil(); else L.PushCopy(value);
                 L.RawSet(origin);
             }
             L.Pop(1);

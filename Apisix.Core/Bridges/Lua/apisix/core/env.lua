@@ -8,7 +8,11 @@ function _M.init()
 end
 
 function _M.fetch_by_uri(env_uri)
-    return env:FetchByUri(env_uri)
+    local value, err = env:FetchByUri(env_uri)
+    if err then
+        return nil, err
+    end
+    return value
 end
 
 return _M

@@ -3,6 +3,10 @@ local io_ = __bridge("apisix.core.io")
 
 return {
     get_file = function(file_name)
-        return io_:GetFile(file_name)
+        local content, err = io_:GetFile(file_name)
+        if not content then
+            return nil, err
+        end
+        return content
     end,
 }

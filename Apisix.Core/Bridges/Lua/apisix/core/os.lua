@@ -5,7 +5,11 @@ local error, type = error, type
 local _M = {}
 
 function _M.setenv(name, value)
-    return os_:Setenv(name, value)
+    local ok, err = os_:Setenv(name, value)
+    if not ok then
+        return false, err
+    end
+    return true
 end
 
 function _M.usleep(us)

@@ -28,7 +28,11 @@ function _M.check(s, json)
     if not h then
         return false, err
     end
-    return schema:Check(h, json)
+    local ok, check_err = schema:Check(h, json)
+    if not ok then
+        return false, check_err
+    end
+    return true
 end
 
 -- valid(schema): a validator function for the schema
@@ -37,7 +41,13 @@ function _M.valid(s)
     if not h then
         return nil, err
     end
-    return function(json) return schema:Check(h, json) end
+    return function(json)
+        local ok, check_err = schema:Check(h, json)
+        if not ok then
+            return false, check_err
+        end
+        return true
+    end
 end
 
 return setmetatable(_M, {
