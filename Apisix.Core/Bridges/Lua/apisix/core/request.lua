@@ -4,7 +4,7 @@
 local bridge = __bridge("apisix.core.request")
 local log = require("apisix.core.log")
 local core_str = require("apisix.core.string")
-local json = require("cjson.safe")
+local json = require("apisix.core.json")
 local ngx = ngx
 local type, error, tonumber, str_lower = type, error, tonumber, string.lower
 
@@ -13,6 +13,33 @@ local CONTENT_TYPE_FORM_URLENCODED = "application/x-www-form-urlencoded"
 local CONTENT_TYPE_MULTIPART_FORM = "multipart/form-data"
 
 local _M = {}
+
+-- apisix/patch.lua's wrapper of ngx.req.set_body_data (patch.lua is not ported; the wrapper is
+-- installed with this module): a new body drops the parsed body and the post_arg.* values cached
+-- on the request's api_ctx.
+do
+    local orig_set_body_data = ngx.req.set_body_data
+    ngx.req.set_body_data = function(data)
+        local api_ctx = ngx.ctx.api_ctx
+        if api_ctx and api_ctx._request_body_table then
+            api_ctx._request_body_table = nil
+            api_ctx._request_body_type = nil
+            local cache = api_ctx.var and api_ctx.var._cache
+            if cache then
+                local stale = {}
+                for key in pairs(cache) do
+                    if type(key) == "string" and key:sub(1, 9) == "post_arg." then
+                        stale[#stale + 1] = key
+                    end
+                end
+                for _, key in ipairs(stale) do
+                    cache[key] = nil
+                end
+            end
+        end
+        return orig_set_body_data(data)
+    end
+end
 
 local function _headers(ctx)
     ctx = ctx or ngx.ctx.api_ctx
