@@ -112,7 +112,7 @@ falseinvalid argument
             ngx.say(c.x == c.y, " ", c.x ~= shared, " ", c.self == c, " ", c.keep == root.keep,
                     " ", core.table.deepcopy({n = ngx.null}).n == ngx.null)
             local m = core.table.merge({a = {b = 1, c = 2}, d = 1}, {a = {b = 3}, d = core.json.null})
-            ngx.say(core.json.encode(m))
+            ngx.say(m.a.b, " ", m.a.c, " ", m.d)
             ngx.say(core.table.insert_tail({1}, 2, 3), " ", core.table.array_find({"p", "q"}, "q"))
             ngx.say(core.table.try_read_attr({a = {b = "deep"}}, "a", "b"), " ", core.table.try_read_attr({a = 1}, "a", "b"))
             local code, err = core.table.patch({a = "str"}, "a/b", 1)
@@ -128,7 +128,7 @@ falseinvalid argument
 GET /t
 --- response_body
 true true true true true
-{"a":{"b":3,"c":2}}
+3 2 nil
 3 2
 deep nil
 400 invalid sub-path: /a
