@@ -128,6 +128,9 @@ public sealed class ApisixHttp
         ctx.Plugins = Runner.Filter(route);
         if (await Runner.RunPluginAsync("rewrite", ctx)) return;
         if (await Runner.RunPluginAsync("access", ctx)) return;
+        // a response the plugins started (ngx.say in a serverless function) ends the request at the
+        // end of access_by_lua, as lua-nginx-module does; the upstream is not called
+        if (req.HeadersSent) return;
         await HandleUpstreamAsync(ctx, route);
     }
 

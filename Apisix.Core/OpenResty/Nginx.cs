@@ -210,6 +210,11 @@ public sealed class Nginx : IAsyncDisposable
         finally
         {
             req.Phase = "log";
+            if (!noLocation && req.Location?.LogByLua is { } logByLua)
+            {
+                var r = await w.RunEntry(w.Chunk(logByLua), req);
+                if (!r.Ok) Log(w, LogLevel.Error, $"failed to run log_by_lua*: {r.Error}\n{r.Traceback}", req);
+            }
             try { OnLog?.Invoke(req); }
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
@@ -233,6 +238,12 @@ public sealed class Nginx : IAsyncDisposable
             if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             return !req.Finished;
+        }
+        if (phase == "access" && req.HeadersSent)
+        {
+            // lua-nginx-module: a response started in rewrite/access ends the request there
+            await req.FinishAsync();
+            return false;
         }
         return true;
     }

@@ -59,6 +59,8 @@ public sealed class NgxBridge(LuaWorker worker)
         var r = Req;
         if (r == null) { _err = "no request found"; return false; }
         if (!r.Append(data)) { _err = r.ClientGone ? "broken pipe" : "nginx output filter error"; return false; }
+        // as ngx_http_lua_send_header_if_needed: the first output sends the status and headers
+        r.SendHeaders();
         return true;
     }
 
