@@ -174,7 +174,9 @@ public sealed class ApisixHttp
     /// <summary>`http_header_filter_phase`: the Server header, then the plugins' header filters.</summary>
     private void HttpHeaderFilterPhase(ApiCtx ctx)
     {
-        ctx.Request.SetResponseHeader("Server", "APISIX/" + AdminOptions.ApisixVersion);
+        // apisix.enable_server_tokens false: the Server header names APISIX without its version
+        var tokens = !(Config.Get("apisix", "enable_server_tokens") is JsonValue v && v.TryGetValue(out bool on) && !on);
+        ctx.Request.SetResponseHeader("Server", tokens ? "APISIX/" + AdminOptions.ApisixVersion : "APISIX");
         Runner.RunHeaderFilter(ctx);
     }
 }

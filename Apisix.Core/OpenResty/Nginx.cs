@@ -170,6 +170,8 @@ public sealed class Nginx : IAsyncDisposable
             // `set $name value;` runs in the rewrite phase, before access and content
             foreach (var (name, value) in loc.Sets)
                 NgxVars.Set(req, name, SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? ""));
+            // the realip module's location-level settings apply from the preaccess phase
+            req.ApplyRealIp();
             if (loc.AccessHandler != null)
             {
                 req.Phase = "access";
@@ -218,6 +220,7 @@ public sealed class Nginx : IAsyncDisposable
             try { OnLog?.Invoke(req); }
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
+            ClientBodyTemp.Remove(req.BodyFile);
         }
     }
 

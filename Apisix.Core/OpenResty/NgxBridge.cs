@@ -209,7 +209,13 @@ public sealed class NgxBridge(LuaWorker worker)
         if (Req is not { } r) return;
         r.Body = data ?? "";
         r.BodyRead = true;
+        // the new body is in memory: a temp file the old one was in is gone
+        ClientBodyTemp.Remove(r.BodyFile);
+        r.BodyFile = null;
     }
+
+    /// <summary>ngx.req.get_body_file(): the temp file the body was read into, else nil.</summary>
+    public string? GetBodyFile() => Req is { BodyRead: true, BodyFile: { } f } ? f : null;
 
     public object? CurrentRequestId() => Req?.Id;
 

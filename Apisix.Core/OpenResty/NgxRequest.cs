@@ -193,8 +193,44 @@ public sealed class NgxRequest
         using var ms = new MemoryStream();
         try { await Http.Request.Body.CopyToAsync(ms); }
         catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
-        Body = Encoding.Latin1.GetString(ms.ToArray());
         BodyRead = true;
+        if (Location.ClientBodyInFileOnly || ms.Length > Location.ClientBodyBufferSize)
+        {
+            // nginx keeps such a body in a client_body_temp file: get_body_data() is nil then
+            BodyFile = ClientBodyTemp.Write(ms.ToArray());
+            Body = null;
+            return;
+        }
+        Body = Encoding.Latin1.GetString(ms.ToArray());
+    }
+
+    /// <summary>The temp file holding the request body (ngx.req.get_body_file); null when it is in memory.</summary>
+    public string? BodyFile { get; set; }
+
+    /// <summary>The client address the realip module took from a header; null: the connection's.</summary>
+    public string? RealIp { get; set; }
+
+    /// <summary>
+    /// nginx's realip module for this location: when the connection comes from a `set_real_ip_from`
+    /// address, `remote_addr` becomes the address in `real_ip_header` (for X-Forwarded-For, the
+    /// last one in the list, real_ip_recursive being off).
+    /// </summary>
+    public void ApplyRealIp()
+    {
+        if (Location.RealIpHeader is not { } header || Location.SetRealIpFrom.Count == 0) return;
+        var peer = Http.Connection.RemoteIpAddress;
+        if (peer == null) return;
+        if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
+        var trusted = Location.SetRealIpFrom.Any(from =>
+            System.Net.IPNetwork.TryParse(from.Contains('/') ? from : from + (from.Contains(':') ? "/128" : "/32"), out var net)
+            && net.Contains(peer));
+        if (!trusted) return;
+        var value = RequestHeader(header);
+        if (string.IsNullOrEmpty(value)) return;
+        if (header.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+            value = value.Split(',')[^1];
+        value = value.Trim();
+        if (System.Net.IPAddress.TryParse(value, out var addr)) RealIp = addr.ToString();
     }
 
     private static string Unescape(string path)

@@ -26,7 +26,7 @@ public static class NgxVars
             case "server_port": return http.Connection.LocalPort.ToString(CultureInfo.InvariantCulture);
             case "server_addr": return http.Connection.LocalIpAddress?.ToString() ?? "127.0.0.1";
             case "server_name": return r.Server.ServerNames.FirstOrDefault() ?? "";
-            case "remote_addr":
+            case "remote_addr": return r.RealIp ?? http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1";
             case "realip_remote_addr": return http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1";
             case "remote_port":
             case "realip_remote_port": return http.Connection.RemotePort.ToString(CultureInfo.InvariantCulture);

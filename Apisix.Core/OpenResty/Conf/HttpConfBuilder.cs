@@ -69,6 +69,10 @@ public static class HttpConfBuilder
                 case "body_filter_by_lua_block": loc.BodyFilterByLua = Chunk("body_filter_by_lua", x); break;
                 case "log_by_lua_block": loc.LogByLua = Chunk("log_by_lua", x); break;
                 case "default_type": loc.DefaultType = x.Arg(0); break;
+                case "real_ip_header": loc.RealIpHeader = x.Arg(0); break;
+                case "set_real_ip_from": loc.SetRealIpFrom.Add(x.Arg(0)); break;
+                case "client_body_in_file_only": loc.ClientBodyInFileOnly = x.Arg(0) is "on" or "clean"; break;
+                case "client_body_buffer_size": loc.ClientBodyBufferSize = ParseSize(x.Arg(0)); break;
                 case "root": loc.Root = x.Arg(0); break;
                 case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.Sets.Add((x.Arg(0).TrimStart('$'), x.Arg(1))); break;

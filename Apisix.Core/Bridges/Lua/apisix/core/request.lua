@@ -181,7 +181,24 @@ function _M.get_body(max_size, ctx)
         end
         return body
     end
-    return nil
+
+    -- a body nginx kept in a temp file
+    local file_name = ngx.req.get_body_file()
+    if not file_name then
+        return nil
+    end
+    log.info("attempt to read body from file: ", file_name)
+    local file_body, err = require("apisix.core.io").get_file(file_name)
+    if not file_body then
+        return nil, err
+    end
+    if max_size then
+        local size_err = bridge:CheckSize(#file_body, max_size)
+        if size_err then
+            return nil, size_err
+        end
+    end
+    return file_body
 end
 
 local function get_request_body_table(ctx, content_type, max_size)
