@@ -170,6 +170,19 @@ public sealed class Nginx : IAsyncDisposable
             // `set $name value;` runs in the rewrite phase, before access and content
             foreach (var (name, value) in loc.Sets)
                 NgxVars.Set(req, name, SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? ""));
+            if (loc.BodyFilterByLua is { } bodyFilter)
+                req.BodyFilter = async r =>
+                {
+                    var phase = r.Phase;
+                    r.Phase = "body_filter";
+                    var res = await w.RunEntry(w.Chunk(bodyFilter), r);
+                    r.Phase = phase;
+                    if (!res.Ok)
+                    {
+                        Log(w, LogLevel.Error, $"failed to run body_filter_by_lua*: {res.Error}\n{res.Traceback}", r);
+                        r.FilterChunk = "";
+                    }
+                };
             // the realip module's location-level settings apply from the preaccess phase
             req.ApplyRealIp();
             if (loc.AccessHandler != null)

@@ -214,6 +214,23 @@ public sealed class NgxBridge(LuaWorker worker)
         r.BodyFile = null;
     }
 
+    /// <summary>ngx.arg[i] in a body filter: [1] the chunk, [2] whether it is the last one.</summary>
+    public object? GetFilterArg(object? index)
+    {
+        if (Req is not { FilterChunk: { } chunk } r) return null;
+        return Convert.ToInt64(index ?? 0, CultureInfo.InvariantCulture) switch { 1 => chunk, 2 => r.FilterEof, _ => null };
+    }
+
+    public void SetFilterArg(object? index, object? value)
+    {
+        if (Req is not { FilterChunk: not null } r) return;
+        switch (Convert.ToInt64(index ?? 0, CultureInfo.InvariantCulture))
+        {
+            case 1: r.FilterChunk = value switch { null => "", string s => s, bool => "", _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "" }; break;
+            case 2: r.FilterEof = value is true; break;
+        }
+    }
+
     /// <summary>ngx.req.get_body_file(): the temp file the body was read into, else nil.</summary>
     public string? GetBodyFile() => Req is { BodyRead: true, BodyFile: { } f } ? f : null;
 

@@ -99,18 +99,45 @@ public sealed class NgxRequest
         return true;
     }
 
+    /// <summary>
+    /// body_filter_by_lua: called with each output piece (and, at the end, with "" and eof),
+    /// it sets <see cref="FilterChunk"/> to what goes out instead. Null: no body filter.
+    /// </summary>
+    public Func<NgxRequest, Task>? BodyFilter { get; set; }
+    /// <summary>ngx.arg[1] while a body filter runs; null outside one.</summary>
+    public string? FilterChunk { get; set; }
+    /// <summary>ngx.arg[2] while a body filter runs.</summary>
+    public bool FilterEof { get; set; }
+
+    private async Task<string> FilterAsync(string piece, bool eof)
+    {
+        if (BodyFilter == null) return piece;
+        FilterChunk = piece;
+        FilterEof = eof;
+        try { await BodyFilter(this); return FilterChunk ?? ""; }
+        finally { FilterChunk = null; }
+    }
+
     /// <summary>Send headers (if not yet) and any queued body; null on success, else the error.</summary>
-    public async Task<string?> FlushAsync()
+    public Task<string?> FlushAsync() => FlushAsync(false);
+
+    private async Task<string?> FlushAsync(bool last)
     {
         if (ClientGone) return "broken pipe";
         try
         {
             SendHeaders();
             // taken first: a light thread may print while a write is awaited
-            var pieces = _pending.ToArray();
+            var pieces = _pending.ToList();
             _pending.Clear();
+            if (BodyFilter != null)
+            {
+                for (var i = 0; i < pieces.Count; i++) pieces[i] = await FilterAsync(pieces[i], false);
+                if (last) pieces.Add(await FilterAsync("", true));
+            }
             foreach (var piece in pieces)
             {
+                if (piece.Length == 0) continue;
                 var data = Encoding.Latin1.GetBytes(piece);
                 BytesSent += data.Length;
                 await Http.Response.Body.WriteAsync(data, Http.RequestAborted);
@@ -136,6 +163,8 @@ public sealed class NgxRequest
         HeaderFilter = null;
         filter?.Invoke();
         HeadersSent = true;
+        // lua-nginx-module's header filter drops Content-Length when a body filter may change the body
+        if (BodyFilter != null) ResponseHeaders.Remove("Content-Length");
         var resp = Http.Response;
         resp.StatusCode = Status == 0 ? 200 : Status;
         if (!ResponseHeaders.ContainsKey("Content-Type"))
@@ -159,7 +188,7 @@ public sealed class NgxRequest
     public async Task FinishAsync()
     {
         if (Finished) return;
-        await FlushAsync();
+        await FlushAsync(true);
         Finished = true;
     }
 

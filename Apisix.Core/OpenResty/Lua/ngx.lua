@@ -570,7 +570,14 @@ real.location = {
     capture = function() error("ngx.location.capture is not supported by this runner", 2) end,
     capture_multi = function() error("ngx.location.capture_multi is not supported by this runner", 2) end,
 }
-real.arg = {}
+-- ngx.arg: the body filter's chunk ([1]) and eof flag ([2]), held by the request in C#
+real.arg = setmetatable({}, {
+    __index = function(_, i) return cs:GetFilterArg(i) end,
+    __newindex = function(_, i, v)
+        if i == 1 and type(v) == "table" then v = concat(v) end
+        cs:SetFilterArg(i, v)
+    end,
+})
 function real.md5(s) return cs:Md5(tostring(s)) end
 function real.md5_bin(s) return cs:Md5Bin(tostring(s)) end
 function real.sha1_bin(s) return cs:Sha1Bin(tostring(s)) end
