@@ -63,6 +63,8 @@ public sealed class CtxVar
             "consumer_name" => _ctx.ConsumerName,
             "consumer_group_id" => null,
             "resp_body" => "",
+            _ when name.StartsWith("uri_param_", StringComparison.Ordinal)
+                => _ctx.CurrReqMatched?.GetValueOrDefault(name["uri_param_".Length..]),
             _ => NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name),
         };
         if (val != null && !NoCache.Contains(name) && !name.StartsWith("sent_http_", StringComparison.Ordinal))

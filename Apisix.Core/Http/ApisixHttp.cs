@@ -24,12 +24,16 @@ public sealed class ApisixHttp
         Plugins = plugins;
         Admin = new AdminApi(config, store, plugins);
         Router = new Router(store);
+        ParamRouter = new RadixtreeUriWithParameter(store);
         Runner = new PluginRunner(plugins);
     }
 
     public PluginRunner Runner { get; }
 
     public Router Router { get; }
+
+    /// <summary>The router when `apisix.router.http` is `radixtree_uri_with_parameter`.</summary>
+    public RadixtreeUriWithParameter ParamRouter { get; }
 
     public ApisixConfig Config { get; }
     public ConfigStore Store { get; }
@@ -89,7 +93,14 @@ public sealed class ApisixHttp
         var req = ctx.Request;
         ctx.Var["real_request_uri"] = ctx.Var.GetString("request_uri");
         var host = ctx.Var.GetString("host");
-        var match = Router.Find(req.Method, req.Uri, host);
+        Router.Match? match;
+        if (JsonScalars.TryGetString(Config.Get("apisix", "router", "http"), out var routerName) && routerName == RadixtreeUriWithParameter.Name)
+        {
+            var found = ParamRouter.Find(req.Method, req.Uri, host);
+            match = found?.Match;
+            ctx.CurrReqMatched = found?.Params;
+        }
+        else match = Router.Find(req.Method, req.Uri, host);
         if (match == null)
         {
             ctx.Log(LogLevel.Info, "not find any matched route");

@@ -45,7 +45,7 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
 
     // Compiles and calls the functions in order; the first code or body returned ends the loop.
     private static readonly LuaChunk Runner = new("""
-        local srcs, conf, vars, route, route_key = ...
+        local srcs, conf, vars, route, route_key, matched = ...
         -- one ctx per request (ngx.ctx.api_ctx), so values the functions or registered
         -- variable getters keep on it last from phase to phase
         local ctx = ngx.ctx.api_ctx
@@ -56,6 +56,9 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         end
         if route and not ctx.matched_route then
             ctx.matched_route = { key = route_key, value = route }
+        end
+        if matched and not ctx.curr_req_matched then
+            ctx.curr_req_matched = matched
         end
         for _, src in ipairs(srcs) do
             local _, func = pcall(loadstring(src))
@@ -119,7 +122,9 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         var luaConf = LuaJson.FromJson(worker.Lua, conf);
         var route = ctx.MatchedRoute == null ? null : LuaJson.FromJson(worker.Lua, ctx.MatchedRoute);
         var routeKey = ctx.RouteId == null ? null : "/apisix/routes/" + ctx.RouteId;
-        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf, new LuaVars(ctx.Var), route, routeKey);
+        var matched = ctx.CurrReqMatched == null ? null
+            : LuaJson.FromJson(worker.Lua, new JsonObject(ctx.CurrReqMatched.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))));
+        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf, new LuaVars(ctx.Var), route, routeKey, matched);
         if (!r.Ok)
         {
             ctx.Log(LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}");
