@@ -228,17 +228,21 @@ falsecontent_by_lua(nginx.conf:2):9: invalid argument, expect string value
             local core = require("apisix.core")
             local ctx = {}
             core.ctx.set_vars_meta(ctx)
+            -- the first output sends the headers: the lines are gathered and sent by exit
+            local out = {}
+            local function say(...) out[#out + 1] = table.concat({...}) .. "\n" end
             core.request.add_header(ctx, "X-Multi", "two")
-            ngx.say(core.json.encode(core.request.headers(ctx)["x-multi"]))
+            say(core.json.encode(core.request.headers(ctx)["x-multi"]))
             core.request.set_header(ctx, "X-Multi", "only")
-            ngx.say(core.request.header(ctx, "X-Multi"), " ", core.request.get_method(), " ", core.request.get_port(ctx))
+            say(core.request.header(ctx, "X-Multi"), " ", core.request.get_method(), " ", core.request.get_port(ctx))
             local body = core.request.get_body(4, ctx)
-            ngx.say(select(2, core.request.get_body(2, ctx)))
+            say(select(2, core.request.get_body(2, ctx)))
             core.response.add_header("X-Out", "a")
             core.response.add_header("X-Out", "b")
-            ngx.say(core.response.get_last_upstream_token("0.010, 0.020 : 0.030"))
-            ngx.say(core.response.get_response_source(ctx))
-            core.response.exit(201, {done = true})
+            say(core.response.get_last_upstream_token("0.010, 0.020 : 0.030"))
+            say(core.response.get_response_source(ctx))
+            say(core.json.encode({done = true}))
+            core.response.exit(201, table.concat(out))
         }
     }
 --- request
