@@ -58,6 +58,9 @@ public sealed class ApiCtx
     /// <summary><c>ctx._resp_source</c>: "apisix" when APISIX itself answered, "upstream" when the upstream did.</summary>
     public string? RespSource { get; set; }
 
+    /// <summary><c>ctx.curr_req_matched</c>: the route path's parameters (radixtree_uri_with_parameter), else null.</summary>
+    public Dictionary<string, string>? CurrReqMatched { get; set; }
+
     /// <summary>Free fields of <c>api_ctx</c> set by plugins, by their Lua name.</summary>
     public Dictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
 

@@ -66,6 +66,8 @@ public sealed class CtxVar
             // ctx.lua: a header variable's name is lowercased with '-' as '_' first
             _ when name.StartsWith("http_", StringComparison.Ordinal) =>
                 NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name.ToLowerInvariant().Replace('-', '_')),
+            _ when name.StartsWith("uri_param_", StringComparison.Ordinal)
+                => _ctx.CurrReqMatched?.GetValueOrDefault(name["uri_param_".Length..]),
             _ => NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name),
         };
         if (val != null && !NoCache.Contains(name) && !name.StartsWith("sent_http_", StringComparison.Ordinal))

@@ -24,6 +24,7 @@ public sealed class ApisixHttp
         Plugins = plugins;
         Admin = new AdminApi(config, store, plugins);
         Router = new Router(store);
+        ParamRouter = new RadixtreeUriWithParameter(store);
         Runner = new PluginRunner(plugins);
         Consumers = Consumer.InitWorker(store, plugins);
     }
@@ -34,6 +35,9 @@ public sealed class ApisixHttp
     public PluginRunner Runner { get; }
 
     public Router Router { get; }
+
+    /// <summary>The router when `apisix.router.http` is `radixtree_uri_with_parameter`.</summary>
+    public RadixtreeUriWithParameter ParamRouter { get; }
 
     public ApisixConfig Config { get; }
     public ConfigStore Store { get; }
@@ -94,7 +98,14 @@ public sealed class ApisixHttp
         var req = ctx.Request;
         ctx.Var["real_request_uri"] = ctx.Var.GetString("request_uri");
         var host = ctx.Var.GetString("host");
-        var match = Router.Find(req.Method, req.Uri, host);
+        Router.Match? match;
+        if (JsonScalars.TryGetString(Config.Get("apisix", "router", "http"), out var routerName) && routerName == RadixtreeUriWithParameter.Name)
+        {
+            var found = ParamRouter.Find(req.Method, req.Uri, host);
+            match = found?.Match;
+            ctx.CurrReqMatched = found?.Params;
+        }
+        else match = Router.Find(req.Method, req.Uri, host);
         if (match == null)
         {
             // global rules run even when no route matched
@@ -180,6 +191,9 @@ public sealed class ApisixHttp
         }
         if (await RunGlobalRulesAsync(ctx, "access")) return;
         if (await Runner.RunPluginAsync("access", ctx)) return;
+        // a response the plugins started (ngx.say in a serverless function) ends the request at the
+        // end of access_by_lua, as lua-nginx-module does; the upstream is not called
+        if (req.HeadersSent) return;
         await HandleUpstreamAsync(ctx, route);
     }
 
@@ -304,7 +318,9 @@ public sealed class ApisixHttp
     /// <summary>`http_header_filter_phase`: the Server header, then the plugins' header filters.</summary>
     private void HttpHeaderFilterPhase(ApiCtx ctx)
     {
-        ctx.Request.SetResponseHeader("Server", "APISIX/" + AdminOptions.ApisixVersion);
+        // apisix.enable_server_tokens false: the Server header names APISIX without its version
+        var tokens = !(Config.Get("apisix", "enable_server_tokens") is JsonValue v && v.TryGetValue(out bool on) && !on);
+        ctx.Request.SetResponseHeader("Server", tokens ? "APISIX/" + AdminOptions.ApisixVersion : "APISIX");
         if (NgxVars.Get(ctx.Request.Nginx, ctx.Request, "upstream_status") is { } upStatus)
             SetRespUpstreamStatus(ctx, upStatus);
         Runner.RunHeaderFilter(ctx);

@@ -16,6 +16,13 @@ public sealed class LuaModules
 
     public List<string> PackagePath { get; } = new();
 
+    /// <summary>The environment nginx's workers see (<c>os.getenv</c>): variables set in the worker first, then this lookup.</summary>
+    public Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
+    private readonly Dictionary<string, string> _setEnv = new(StringComparer.Ordinal);
+
+    public string? GetEnv(string name) => _setEnv.TryGetValue(name, out var v) ? v : Environment(name);
+    public void SetEnv(string name, string value) => _setEnv[name] = value;
+
     public void AddOverride(string module, Func<string> source) => _overrides[module] = source;
     public void AddFallback(string module, Func<string> source) => _fallbacks[module] = source;
     public void AddObject(string name, Func<LuaWorker, object> factory) => _objects[name] = factory;

@@ -125,6 +125,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         table.insert(package.searchers, 2, searcher("override"))
         table.insert(package.searchers, searcher("fallback"))
         function __bridge(name) return cs:BridgeObject(name) end
+        os.getenv = function(name) return cs:GetEnv(name) end
         """;
 
     /// <summary>Compile a configuration chunk once per worker.</summary>

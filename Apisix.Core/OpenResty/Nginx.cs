@@ -202,6 +202,7 @@ public sealed class Nginx : IAsyncDisposable
             try { OnLog?.Invoke(req); }
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
+            ClientBodyTemp.Remove(req.BodyFile);
         }
     }
 
@@ -256,7 +257,7 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     private static readonly LuaChunk BodyFilterEntry =
-        new("local fn, data, eof = ...\nngx.arg = { data, eof }\nfn()\nreturn ngx.arg[1], ngx.arg[2]", "body_filter_by_lua", 0);
+        new("local fn, data, eof = ...\nngx.arg = { data, eof }\nfn()\nlocal out = ngx.arg[1]\nif type(out) == \"table\" then out = table.concat(out) end\nreturn out, ngx.arg[2]", "body_filter_by_lua", 0);
 
     /// <summary>body_filter_by_lua: ngx.arg[1] is the data, ngx.arg[2] the eof flag; what it leaves in ngx.arg[1] is sent.</summary>
     private string RunBodyFilter(LuaWorker w, NgxRequest req, LuaChunk chunk, string data, bool last)
@@ -443,6 +444,8 @@ public sealed class Nginx : IAsyncDisposable
             return;
         }
         if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
+        // the realip module's location-level settings apply from the preaccess phase
+        req.ApplyRealIp();
         if (loc.AccessHandler != null)
         {
             req.Phase = "access";
@@ -513,6 +516,12 @@ public sealed class Nginx : IAsyncDisposable
             if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             return !req.Finished;
+        }
+        if (phase == "access" && req.HeadersSent)
+        {
+            // lua-nginx-module: a response started in rewrite/access ends the request there
+            await req.FinishAsync();
+            return false;
         }
         return true;
     }

@@ -59,6 +59,8 @@ public sealed class NgxBridge(LuaWorker worker)
         var r = Req;
         if (r == null) { _err = "no request found"; return false; }
         if (!r.Append(data)) { _err = r.ClientGone ? "broken pipe" : "nginx output filter error"; return false; }
+        // as ngx_http_lua_send_header_if_needed: the first output sends the status and headers
+        r.SendHeaders();
         return true;
     }
 
@@ -207,7 +209,13 @@ public sealed class NgxBridge(LuaWorker worker)
         if (Req is not { } r) return;
         r.Body = data ?? "";
         r.BodyRead = true;
+        // the new body is in memory: a temp file the old one was in is gone
+        ClientBodyTemp.Remove(r.BodyFile);
+        r.BodyFile = null;
     }
+
+    /// <summary>ngx.req.get_body_file(): the temp file the body was read into, else nil.</summary>
+    public string? GetBodyFile() => Req is { BodyRead: true, BodyFile: { } f } ? f : null;
 
     public object? CurrentRequestId() => Req?.Id;
 
@@ -411,4 +419,6 @@ public sealed class NgxBridge(LuaWorker worker)
     /// <summary>A file the harness keeps in memory for this nginx (Test::Nginx's user_files), or null.</summary>
     public string? ConfFile(string path) =>
         Nginx.Conf.Files.TryGetValue(path, out var data) ? System.Text.Encoding.Latin1.GetString(data) : null;
+
+    public string? GetEnv(object? name) => name is string s ? Nginx.Modules.GetEnv(s) : null;
 }

@@ -104,8 +104,8 @@ public sealed class NgxRequest
     public Task<string?> FlushAsync() => FlushAsync(last: false);
 
     /// <summary>
-    /// The body filter phase (body_filter_by_lua, plugins' body_filter): each flushed chunk and
-    /// whether it is the last become what is sent instead (empty holds it); eof comes once.
+    /// The body filter phase (body_filter_by_lua, plugins' body_filter): each printed piece, then an
+    /// empty one with eof, become what is sent instead (empty holds it); eof comes once.
     /// </summary>
     public Func<string, bool, string>? BodyFilter { get; set; }
 
@@ -118,14 +118,21 @@ public sealed class NgxRequest
             // taken first: a light thread may print while a write is awaited
             var pieces = _pending.ToArray();
             _pending.Clear();
-            if (BodyFilter is { } filter && !_bodyEofSent && (pieces.Length > 0 || last))
+            if (BodyFilter is { } filter && !_bodyEofSent)
             {
-                var filtered = filter(string.Concat(pieces), last);
-                if (last) _bodyEofSent = true;
-                pieces = filtered.Length > 0 ? [filtered] : [];
+                // as nginx's output chain: each print is its own buffer, the end an empty last one
+                var filtered = new List<string>(pieces.Length + 1);
+                foreach (var piece in pieces) filtered.Add(filter(piece, false));
+                if (last)
+                {
+                    filtered.Add(filter("", true));
+                    _bodyEofSent = true;
+                }
+                pieces = filtered.Where(p => p.Length > 0).ToArray();
             }
             foreach (var piece in pieces)
             {
+                if (piece.Length == 0) continue;
                 var data = Encoding.Latin1.GetBytes(piece);
                 BytesSent += data.Length;
                 await Http.Response.Body.WriteAsync(data, Http.RequestAborted);
@@ -154,6 +161,8 @@ public sealed class NgxRequest
         HeaderFilter = null;
         filter?.Invoke();
         HeadersSent = true;
+        // lua-nginx-module's header filter drops Content-Length when a body filter may change the body
+        if (BodyFilter != null) ResponseHeaders.Remove("Content-Length");
         var resp = Http.Response;
         resp.StatusCode = ForcedStatus ?? (Status == 0 ? 200 : Status);
         if (!ResponseHeaders.ContainsKey("Content-Type"))
@@ -216,8 +225,44 @@ public sealed class NgxRequest
         using var ms = new MemoryStream();
         try { await Http.Request.Body.CopyToAsync(ms); }
         catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
-        Body = Encoding.Latin1.GetString(ms.ToArray());
         BodyRead = true;
+        if (Location.ClientBodyInFileOnly || ms.Length > Location.ClientBodyBufferSize)
+        {
+            // nginx keeps such a body in a client_body_temp file: get_body_data() is nil then
+            BodyFile = ClientBodyTemp.Write(ms.ToArray());
+            Body = null;
+            return;
+        }
+        Body = Encoding.Latin1.GetString(ms.ToArray());
+    }
+
+    /// <summary>The temp file holding the request body (ngx.req.get_body_file); null when it is in memory.</summary>
+    public string? BodyFile { get; set; }
+
+    /// <summary>The client address the realip module took from a header; null: the connection's.</summary>
+    public string? RealIp { get; set; }
+
+    /// <summary>
+    /// nginx's realip module for this location: when the connection comes from a `set_real_ip_from`
+    /// address, `remote_addr` becomes the address in `real_ip_header` (for X-Forwarded-For, the
+    /// last one in the list, real_ip_recursive being off).
+    /// </summary>
+    public void ApplyRealIp()
+    {
+        if (Location.RealIpHeader is not { } header || Location.SetRealIpFrom.Count == 0) return;
+        var peer = Http.Connection.RemoteIpAddress;
+        if (peer == null) return;
+        if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
+        var trusted = Location.SetRealIpFrom.Any(from =>
+            System.Net.IPNetwork.TryParse(from.Contains('/') ? from : from + (from.Contains(':') ? "/128" : "/32"), out var net)
+            && net.Contains(peer));
+        if (!trusted) return;
+        var value = RequestHeader(header);
+        if (string.IsNullOrEmpty(value)) return;
+        if (header.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
+            value = value.Split(',')[^1];
+        value = value.Trim();
+        if (System.Net.IPAddress.TryParse(value, out var addr)) RealIp = addr.ToString();
     }
 
     private static string Unescape(string path)

@@ -26,7 +26,7 @@ public static class NgxVars
             case "server_port": return http.Connection.LocalPort.ToString(CultureInfo.InvariantCulture);
             case "server_addr": return http.Connection.LocalIpAddress?.ToString() ?? "127.0.0.1";
             case "server_name": return r.Server.ServerNames.FirstOrDefault() ?? "";
-            case "remote_addr":
+            case "remote_addr": return r.RealIp ?? http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1";
             case "realip_remote_addr": return http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1";
             case "remote_port":
             case "realip_remote_port": return http.Connection.RemotePort.ToString(CultureInfo.InvariantCulture);
@@ -119,7 +119,7 @@ public static class NgxVars
         return null;
     }
 
-    private static string? Cookie(string? header, string key)
+    internal static string? Cookie(string? header, string key)
     {
         if (header == null) return null;
         foreach (var part in header.Split(';'))

@@ -56,6 +56,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
         world.Modules.AddObject(BalancerBridge.Name, w => new BalancerBridge(w));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
+        Apisix.Core.CoreModules.Register(world.Modules);
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
         AiProxyPlugins.RegisterLua(world.Modules);
         Apisix.Core.Plugins.Builtin.CorePlugins.RegisterLua(world.Modules);
@@ -80,6 +81,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         var apisix = new ApisixHttp(config, _store, registry);
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
 
         if (Section(world, block, file, "extra_init_by_lua") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));

@@ -60,6 +60,7 @@ public class TestNginxLayer(string root)
         if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT") ?? Env(file, "TEST_NGINX_PORT"), out var port)) world.ServerPort = port;
         var serverPort = world.ServerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         world.Environment = name => Env(file, name) ?? (name == "TEST_NGINX_SERVER_PORT" ? serverPort : null);
+        world.Modules.Environment = name => Env(file, name);
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
 

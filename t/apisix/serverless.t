@@ -108,3 +108,58 @@ logged status 201
 GET /note
 --- response_body chomp
 kept on note-route
+
+
+
+=== TEST 6: a route whose functions read a registered variable (from the route's labels), a counter variable and post_arg.*
+--- config
+    location /t {
+        content_by_lua_block {
+            local httpc = require("resty.http").new()
+            local res = assert(httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port
+                .. "/apisix/admin/routes/vars-route", {method = "PUT", body = [[{
+                    "uri": "/vars",
+                    "labels": {"team": "blue"},
+                    "plugins": {
+                        "serverless-pre-function": {
+                            "phase": "rewrite",
+                            "functions": ["return function(conf, ctx) ngx.say('team ', ctx.var.my_team, ' tick ', ctx.var.my_tick, ' size ', ctx.var['post_arg.box.size']) end"]
+                        },
+                        "serverless-post-function": {
+                            "phase": "rewrite",
+                            "functions": ["return function(conf, ctx) ngx.say('tick ', ctx.var.my_tick, ' route ', ctx.matched_route.value.uri) end"]
+                        }
+                    },
+                    "upstream": {"nodes": {"127.0.0.1:1980": 1}, "type": "roundrobin"}
+                }]]}))
+            ngx.say(res.status)
+        }
+    }
+--- response_body
+201
+
+
+
+=== TEST 7: the registered getters see the route; the uncached one counts on the request's ctx; the upstream is not called after ngx.say
+--- config
+    location /t {
+        content_by_lua_block {
+            local core = require("apisix.core")
+            core.ctx.register_var("my_team", function(ctx)
+                return ctx.matched_route and ctx.matched_route.value.labels.team
+            end)
+            core.ctx.register_var("my_tick", function(ctx)
+                ctx.my_ticks = (ctx.my_ticks or 0) + 1
+                return ctx.my_ticks
+            end, {no_cacheable = true})
+            local httpc = require("resty.http").new()
+            local res = assert(httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port .. "/vars",
+                {method = "POST", body = '{"box": {"size": 3}}',
+                 headers = {["Content-Type"] = "application/json"}}))
+            ngx.print(res.status, "\n", res.body)
+        }
+    }
+--- response_body
+200
+team blue tick 1 size 3
+tick 2 route /vars

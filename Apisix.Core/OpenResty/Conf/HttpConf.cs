@@ -135,6 +135,18 @@ public sealed class LocationConf
     public bool IsStatic => Return == null && Handler == null && ContentByLua == null && Echo.Count == 0 && ProxyPass == null;
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>
     public Func<NgxRequest, Task>? AccessHandler { get; set; }
+    /// <summary>realip module: `real_ip_header` (null: the module is off here).</summary>
+    public string? RealIpHeader { get; set; }
+    /// <summary>realip module: `set_real_ip_from` addresses and CIDRs (`unix:` included as written).</summary>
+    public List<string> SetRealIpFrom { get; } = new();
+    /// <summary>`client_body_in_file_only on|clean`: the request body is always kept in a temp file.</summary>
+    public bool ClientBodyInFileOnly { get; set; }
+    /// <summary>
+    /// `client_body_buffer_size` in this location: a larger body goes to a temp file. Null when the
+    /// location does not set it: then bodies stay in memory whatever their size (nginx's default
+    /// buffer, 8k/16k, is not applied).
+    /// </summary>
+    public long? ClientBodyBufferSize { get; set; }
 }
 
 /// <summary>One `set` (Lua null: Value is interpolated) or `set_by_lua*` (Args interpolated into ngx.arg).</summary>

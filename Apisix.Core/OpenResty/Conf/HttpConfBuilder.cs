@@ -194,6 +194,10 @@ public static class HttpConfBuilder
             switch (x.Name)
             {
                 case "default_type": loc.DefaultType = x.Arg(0); break;
+                case "real_ip_header": loc.RealIpHeader = x.Arg(0); break;
+                case "set_real_ip_from": loc.SetRealIpFrom.Add(x.Arg(0)); break;
+                case "client_body_in_file_only": loc.ClientBodyInFileOnly = x.Arg(0) is "on" or "clean"; break;
+                case "client_body_buffer_size": loc.ClientBodyBufferSize = ParseSize(x.Arg(0)); break;
                 case "root": loc.Root = x.Arg(0); break;
                 case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;

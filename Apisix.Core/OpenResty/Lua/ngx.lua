@@ -317,14 +317,17 @@ function req.read_body()
 end
 function req.discard_body() end
 function req.get_body_data() return cs:GetBody() end
-function req.get_body_file() return nil end
+function req.get_body_file() return cs:GetBodyFile() end
 function req.set_body_data(data) cs:SetBody(data) end
 function req.init_body() end
 function req.append_body(data) cs:SetBody((cs:GetBody() or "") .. data) end
 function req.finish_body() end
 function req.get_post_args(max)
     local body = cs:GetBody()
-    if not body then return nil, "request body not read" end
+    if not body then
+        if cs:GetBodyFile() then return nil, "request body in temp file not supported" end
+        return nil, "request body not read"
+    end
     return real.decode_args(body, max or 100)
 end
 function req.set_header(name, value)

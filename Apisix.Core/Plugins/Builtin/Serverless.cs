@@ -13,8 +13,10 @@ namespace Apisix.Core.Plugins.Builtin;
 /// (priority -2000): user Lua functions (<c>return function(conf, ctx) ... end</c>) run in the
 /// chosen phase, in the request's own worker. A function returning a code (or body) ends the
 /// request with it. The <c>ctx</c> they get carries <c>var</c>, the request's <c>ctx.var</c>
-/// (APISIX's variables and cache included, e.g. <c>llm_response_text</c>); the C# ctx's other
-/// fields are not visible to Lua. header_filter and body_filter functions are not run.
+/// (APISIX's variables and cache included, e.g. <c>llm_response_text</c>; names registered with
+/// <c>core.ctx.register_var</c> and <c>post_arg.*</c> are computed in Lua, see
+/// <c>apisix/core/ctx.lua</c>'s <c>gateway_vars</c>), and <c>matched_route</c>; it is the request's
+/// <c>ngx.ctx.api_ctx</c>, kept from phase to phase. The C# ctx's other fields are not visible to Lua. header_filter and body_filter functions are not run.
 /// </summary>
 public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBeforeProxyPhase, ILogPhase
 {
@@ -43,13 +45,21 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
 
     // Compiles and calls the functions in order; the first code or body returned ends the loop.
     private static readonly LuaChunk Runner = new("""
-        local srcs, conf, vars = ...
-        local ctx = {
-            var = setmetatable({}, {
-                __index = function(_, k) return vars:Get(k) end,
-                __newindex = function(_, k, v) vars:Set(k, v) end,
-            }),
-        }
+        local srcs, conf, vars, route, route_key, matched = ...
+        -- one ctx per request (ngx.ctx.api_ctx), so values the functions or registered
+        -- variable getters keep on it last from phase to phase
+        local ctx = ngx.ctx.api_ctx
+        if not ctx then
+            ctx = {}
+            ctx.var = require("apisix.core.ctx").gateway_vars(ctx, vars)
+            ngx.ctx.api_ctx = ctx
+        end
+        if route and not ctx.matched_route then
+            ctx.matched_route = { key = route_key, value = route }
+        end
+        if matched and not ctx.curr_req_matched then
+            ctx.curr_req_matched = matched
+        end
         for _, src in ipairs(srcs) do
             local _, func = pcall(loadstring(src))
             local code, body = func(conf, ctx)
@@ -110,7 +120,11 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         if (worker == null) return PhaseResult.Continue;
         var srcs = LuaJson.FromJson(worker.Lua, conf["functions"]);
         var luaConf = LuaJson.FromJson(worker.Lua, conf);
-        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf, new LuaVars(ctx.Var));
+        var route = ctx.MatchedRoute == null ? null : LuaJson.FromJson(worker.Lua, ctx.MatchedRoute);
+        var routeKey = ctx.RouteId == null ? null : "/apisix/routes/" + ctx.RouteId;
+        var matched = ctx.CurrReqMatched == null ? null
+            : LuaJson.FromJson(worker.Lua, new JsonObject(ctx.CurrReqMatched.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))));
+        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf, new LuaVars(ctx.Var), route, routeKey, matched);
         if (!r.Ok)
         {
             ctx.Log(LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}");

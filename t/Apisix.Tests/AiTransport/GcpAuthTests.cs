@@ -166,6 +166,7 @@ public sealed class GcpOAuthWorkerTests : IAsyncDisposable
         var modules = new LuaModules();
         Apisix.Core.OpenResty.Libs.StandardLibs.Register(modules);
         modules.AddEmbedded(typeof(Apisix.Core.Http.ApisixHttp).Assembly, under: "apisix/");
+        Apisix.Core.CoreModules.Register(modules);
         AiProxyPlugins.RegisterLua(modules);
         _nginx = new Nginx(new HttpConf(), _network, _log, modules, Path.GetTempPath());
     }

@@ -1,66 +1,28 @@
--- apisix.core as Lua in tests and helpers sees it. Each piece forwards to the runtime's own
--- implementation (ngx.log, the cjson bridge); the pieces grow with the port.
-local cjson = require("cjson.safe")
--- APISIX's own settings for core.json
-cjson.encode_escape_forward_slash(false)
-cjson.decode_array_with_array_mt(true)
-local ngx = ngx
-local find, select, type, pairs = string.find, select, type, pairs
-
-local core = { version = "3.14.0" }
-
--- core.log: one function per nginx level; tail calls keep the caller's file:line in the prefix.
-local log = {}
-local levels = { stderr = ngx.STDERR, emerg = ngx.EMERG, alert = ngx.ALERT, crit = ngx.CRIT, error = ngx.ERR,
-                 warn = ngx.WARN, notice = ngx.NOTICE, info = ngx.INFO, debug = ngx.DEBUG }
-for name, level in pairs(levels) do
-    log[name] = function(...) return ngx.log(level, ...) end
-end
-core.log = log
-
--- core.json: cjson.safe with APISIX's settings (no "\/" escaping, arrays stay arrays).
-local json = {}
-json.encode = function(v, force)
-    return cjson.encode(v)
-end
-json.decode = cjson.decode
-json.null = cjson.null
-json.array_mt = cjson.array_mt
-json.empty_array = cjson.empty_array
-json.delay_encode = function(data, force)
-    return setmetatable({}, { __tostring = function() return (cjson.encode(data)) end })
-end
-core.json = json
-
--- core.string: plain (non-pattern) helpers.
-core.string = {
-    find = function(s, pattern, init) return find(s, pattern, init or 1, true) end,
-    has_prefix = function(s, prefix) return s:sub(1, #prefix) == prefix end,
-    has_suffix = function(s, suffix) return suffix == "" or s:sub(-#suffix) == suffix end,
+-- apisix.core: the core modules under one table, as upstream's apisix/core.lua gathers them.
+-- Each is a C# twin (Apisix.Core/Core/*.cs) made reachable by its own apisix/core/<m>.lua.
+local core = {
+    version = require("apisix.core.version"),
+    log = require("apisix.core.log"),
+    json = require("apisix.core.json"),
+    table = require("apisix.core.table"),
+    string = require("apisix.core.string"),
+    config_util = require("apisix.core.config_util"),
+    env = require("apisix.core.env"),
+    os = require("apisix.core.os"),
+    id = require("apisix.core.id"),
+    tablepool = require("tablepool"),
+    request = require("apisix.core.request"),
+    response = require("apisix.core.response"),
+    ctx = require("apisix.core.ctx"),
+    lrucache = require("apisix.core.lrucache"),
+    schema = require("apisix.core.schema"),
+    timer = require("apisix.core.timer"),
+    math = require("apisix.core.math"),
+    io = require("apisix.core.io"),
 }
+core.sleep = require("apisix.core.utils").sleep
 
--- core.table
-core.table = {
-    new = function() return {} end,
-    nkeys = require("table.nkeys"),
-    clear = require("table.clear"),
-    insert = table.insert,
-    concat = table.concat,
-    insert_tail = function(t, ...)
-        local n = #t
-        for i = 1, select("#", ...) do t[n + i] = (select(i, ...)) end
-        return n + select("#", ...)
-    end,
-    try_read_attr = function(t, ...)
-        for i = 1, select("#", ...) do
-            if type(t) ~= "table" then return nil end
-            t = t[(select(i, ...))]
-        end
-        return t
-    end,
-}
-
--- modules of their own, loaded on first use (they require pieces of core themselves)
+-- modules loaded on first use (the resolver and utils stand on pieces tests replace)
 setmetatable(core, { __index = function(t, k)
     if k == "resolver" or k == "utils" then
         local m = require("apisix.core." .. k)

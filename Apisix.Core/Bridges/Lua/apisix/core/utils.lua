@@ -1,8 +1,10 @@
--- apisix.core.utils, the part the resolver and tests use: dns_parse asks the worker's network
--- (Apisix.Core.Bridges.DnsBridge). Tests may replace dns_parse on this table.
+-- apisix.core.utils: the C# twin (Apisix.Core/Core/Utils.cs), plus what stays Lua: dns_parse asks
+-- the worker's network (Apisix.Core.Bridges.DnsBridge) and tests may replace it on this table, so
+-- the resolver calls through it; sleep yields to the worker loop.
 local dns = __bridge("apisix.core.dns")
+local ngx = ngx
 
-local _M = {}
+local _M = require("apisix.core.native")("apisix.core.utils")
 local resolver_conf
 
 -- dns_parse(host, selector): one record {address = ip}, or a list of them for RETURN_ALL
@@ -25,5 +27,23 @@ end
 function _M.get_resolver()
     return resolver_conf
 end
+
+function _M.split_uri(uri)
+    return require("ngx.re").split(uri, "/")
+end
+
+-- sleep(sec) in steps, stopping early when the worker exits
+local max_sleep_interval = 1
+local function sleep(sec)
+    if sec <= max_sleep_interval then
+        return ngx.sleep(sec)
+    end
+    ngx.sleep(max_sleep_interval)
+    if ngx.worker.exiting() then
+        return
+    end
+    return sleep(sec - max_sleep_interval)
+end
+_M.sleep = sleep
 
 return _M
