@@ -20,7 +20,15 @@ namespace Apisix.TestNginx.Layers;
 /// </summary>
 public class ApisixLayer(string root) : TestNginxLayer(root)
 {
-    private readonly ConfigStore _store = new();
+    private readonly ConfigStore _store = NewStore();
+
+    /// <summary>The file's etcd, as APISIX's CI prepares it (`apisix init_etcd`).</summary>
+    private static ConfigStore NewStore()
+    {
+        var store = new ConfigStore();
+        Apisix.Core.Etcd.InitDirs(store, ConfigStore.DefaultPrefix);
+        return store;
+    }
     private readonly ConfigYamlBuilder _yaml = new(Environment.GetEnvironmentVariable("ETCD_ENABLE_AUTH") == "true");
 
     private static readonly string[] SharedDictNames =
@@ -56,6 +64,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
+        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/etcd");
         AiProxyPlugins.RegisterLua(world.Modules);
 
         var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
@@ -68,6 +77,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);
         registry.Load(config.Plugins);
         var apisix = new ApisixHttp(config, _store, registry);
+        world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
 

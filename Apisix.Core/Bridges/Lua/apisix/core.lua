@@ -62,7 +62,7 @@ core.table = {
 
 -- modules of their own, loaded on first use (they require pieces of core themselves)
 setmetatable(core, { __index = function(t, k)
-    if k == "resolver" or k == "utils" then
+    if k == "resolver" or k == "utils" or k == "etcd" then
         local m = require("apisix.core." .. k)
         rawset(t, k, m)
         return m
