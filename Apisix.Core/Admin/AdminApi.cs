@@ -39,9 +39,13 @@ public sealed class AdminApi
         Store = store;
         _encryption = config.DataEncryption;
         _plugins.Encryption ??= _encryption;
-        _etcd = new EtcdView(store, config.EtcdPrefix, V3);
+        Etcd = new Etcd(store, config) { Log = (level, msg) => Log?.Invoke(level.ToString().ToLowerInvariant(), msg) };
+        _etcd = new EtcdView(store, Etcd);
         _resources = new Resources(_etcd, plugins, _options, _encryption);
     }
+
+    /// <summary>The <c>core.etcd</c> the resources write through.</summary>
+    public Etcd Etcd { get; }
 
     /// <summary>The store the API writes to.</summary>
     public ConfigStore Store { get; }
@@ -309,10 +313,10 @@ public sealed class AdminApi
             result = method switch
             {
                 "get" => resource!.Get(segId),
-                "put" => resource!.Put(segId, body, present),
-                "post" => resource!.Post(segId, body, present),
+                "put" => resource!.Put(segId, body, present, Ttl(ctx.Args)),
+                "post" => resource!.Post(segId, body, present, Ttl(ctx.Args)),
                 "delete" => resource!.Delete(segId, ctx.Args),
-                _ => resource!.Patch(segId, body, present, subPath),
+                _ => resource!.Patch(segId, body, present, subPath, Ttl(ctx.Args)),
             };
         }
 
@@ -339,7 +343,34 @@ public sealed class AdminApi
             data = filtered;
         }
 
-        return ctx.Json(result.Status, data);
+        return ctx.Json(result.Status, StripEtcdResp(data));
+    }
+
+    private static long? Ttl(Dictionary<string, string> args) =>
+        args.TryGetValue("ttl", out var t) && LuaText.ToNumber(t) is double d ? (long)d : null;
+
+    /// <summary>
+    /// <c>strip_etcd_resp</c>: an answer that still carries etcd's header loses the header and
+    /// the other etcd-only fields; <c>deleted</c> stays a string.
+    /// </summary>
+    private static JsonNode? StripEtcdResp(JsonNode? data)
+    {
+        if (data is not JsonObject o || o["header"] is not JsonObject header
+            || header["revision"] == null || header["raft_term"] == null)
+            return data;
+        o.Remove("header");
+        o.Remove("responses");
+        o.Remove("succeeded");
+        if (o["node"] is JsonObject node)
+        {
+            node.Remove("createdIndex");
+            node.Remove("modifiedIndex");
+        }
+        o.Remove("count");
+        o.Remove("more");
+        o.Remove("prev_kvs");
+        if (o.ContainsKey("deleted") && LuaText.FieldIsTruthy(o, "deleted")) o["deleted"] = LuaText.ToLuaString(o["deleted"]);
+        return o;
     }
 
     /// <summary><c>utils.decrypt_params</c>: opens the encrypted plugin fields of a GET answer.</summary>

@@ -155,7 +155,17 @@ internal sealed class AdminResource
             res.Body["total"] = kept.Count;
         }
 
+        FixCount(res.Body, id);
+
         return new HandlerResult(res.Status, res.Body);
+    }
+
+    /// <summary><c>utils.fix_count</c>: a listing does not count the init_dir placeholder.</summary>
+    private static void FixCount(JsonObject body, string? id)
+    {
+        if (!LuaText.FieldIsTruthy(body, "count")) return;
+        double n = LuaText.ToNumber(LuaText.ToLuaString(body["count"])) ?? 0;
+        body["count"] = id == null ? (long)n - 1 : (long)n;
     }
 
     private bool IsCredentialKey(string key)
@@ -165,7 +175,7 @@ internal sealed class AdminResource
         return segs.Count >= 4 && segs[1] == "consumers" && segs[3] == "credentials";
     }
 
-    public HandlerResult Post(string? id, JsonNode? conf, bool present)
+    public HandlerResult Post(string? id, JsonNode? conf, bool present, long? ttl = null)
     {
         if (Unsupported("post") is { } u) return u;
 
@@ -174,11 +184,11 @@ internal sealed class AdminResource
 
         var obj = AsObject(conf);
         AdminUtils.InjectTimestamp(obj, null, Etcd.Now);
-        var res = Etcd.Push("/" + Name, obj);
+        var res = Etcd.Push("/" + Name, obj, ttl);
         return new HandlerResult(res.Status, res.Body);
     }
 
-    public HandlerResult Put(string? id, JsonNode? conf, bool present)
+    public HandlerResult Put(string? id, JsonNode? conf, bool present, long? ttl = null)
     {
         if (Unsupported("put") is { } u) return u;
 
@@ -191,6 +201,8 @@ internal sealed class AdminResource
         if (Name != "plugin_metadata")
         {
             var prev = Etcd.Get(key);
+            if (prev.Status is not (200 or 404))
+                return new HandlerResult(503, new JsonObject { ["error_msg"] = prev.Body["error_msg"]?.DeepClone() });
             JsonObject? prevValue = prev.Status == 200 ? prev.Body["node"]?["value"] as JsonObject : null;
             AdminUtils.InjectTimestamp(obj, prevValue, Etcd.Now);
         }
@@ -199,7 +211,7 @@ internal sealed class AdminResource
             obj["id"] = newId?.DeepClone();
         }
 
-        var res = Etcd.Set(key, obj);
+        var res = Etcd.Set(key, obj, ttl);
         return new HandlerResult(res.Status, res.Body);
     }
 
@@ -222,7 +234,7 @@ internal sealed class AdminResource
         return new HandlerResult(res.Status, res.Body);
     }
 
-    public HandlerResult Patch(string? id, JsonNode? conf, bool present, string subPath)
+    public HandlerResult Patch(string? id, JsonNode? conf, bool present, string subPath, long? ttl = null)
     {
         if (Unsupported("patch") is { } u) return u;
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
@@ -263,7 +275,7 @@ internal sealed class AdminResource
         var (ok, _, err) = CheckConf(JsonValue.Create(id), newValue, true, needId: true, allowTime: true);
         if (!ok) return new HandlerResult(400, err);
 
-        var res = Etcd.AtomicSet(key, newValue, modifiedIndex);
+        var res = Etcd.AtomicSet(key, newValue, modifiedIndex, ttl);
         if (res == null) return new HandlerResult(503, CheckResult.Msg("value changed before overwritten"));
         return new HandlerResult(res.Value.Status, res.Value.Body);
     }

@@ -20,7 +20,7 @@ public sealed class EtcdResponse
     /// <summary>The Lua table shape: <c>{status, reason, headers, body}</c>.</summary>
     public JsonObject ToJson()
     {
-        var o = new JsonObject { ["status"] = Status, ["headers"] = Headers, ["body"] = Body };
+        var o = new JsonObject { ["status"] = Status, ["headers"] = Headers.DeepClone(), ["body"] = Body.DeepClone() };
         if (Reason != null) o["reason"] = Reason;
         return o;
     }
@@ -30,8 +30,8 @@ public sealed class EtcdResponse
     {
         Status = o["status"] is JsonValue s && JsonScalars.TryGetNumber(s, out var n) ? (int)n : 0,
         Reason = JsonScalars.TryGetString(o["reason"], out string r) ? r : null,
-        Headers = o["headers"] as JsonObject ?? new JsonObject(),
-        Body = o["body"] as JsonObject ?? new JsonObject(),
+        Headers = o["headers"]?.DeepClone() as JsonObject ?? new JsonObject(),
+        Body = o["body"]?.DeepClone() as JsonObject ?? new JsonObject(),
     };
 }
 
