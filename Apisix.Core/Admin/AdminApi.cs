@@ -39,7 +39,7 @@ public sealed class AdminApi
         Store = store;
         _encryption = config.DataEncryption;
         _plugins.Encryption ??= _encryption;
-        Etcd = new Etcd(store, config) { Log = (level, msg) => Log?.Invoke(level.ToString().ToLowerInvariant(), msg) };
+        Etcd = new Etcd(store, config) { Log = (level, msg) => Write(level.ToString().ToLowerInvariant(), msg) };
         _etcd = new EtcdView(store, Etcd);
         _resources = new Resources(_etcd, plugins, _options, _encryption);
     }
@@ -53,7 +53,93 @@ public sealed class AdminApi
     /// <summary>Log sink: (nginx level name, message), for the lines APISIX logs while serving admin requests.</summary>
     public Action<string, string>? Log { get; set; }
 
+    /// <summary>The request's own log sink while <see cref="Handle"/> runs on this thread (a worker's).</summary>
+    [ThreadStatic] private static Action<string, string>? _requestLog;
+
+    private void Write(string level, string message) => (_requestLog ?? Log)?.Invoke(level, message);
+
     private bool V3 => _config.AdminApiVersion == "v3";
+
+    /// <summary>
+    /// The admin part of a worker's start (<c>admin.init_worker</c>): worker 0 warns when the
+    /// admin key is not required and, with etcd as the config provider, resets <c>/plugins</c>
+    /// to the local plugin list when it differs (on a timer, as upstream).
+    /// </summary>
+    public void InitWorker(int workerId, Action<string, string> log, Action<Action> timer)
+    {
+        if (!_config.EnableAdmin || workerId != 0) return;
+        if (!_config.AdminKeyRequired)
+        {
+            log("warn", "Admin key is bypassed! If you are deploying APISIX in a production environment, "
+                        + "please enable `admin_key_required` and set a secure admin key!");
+        }
+        if (_config.ConfigProvider == "yaml") return;
+        timer(() =>
+        {
+            var previous = _requestLog;
+            _requestLog = log;
+            try { SyncLocalConfToEtcd(reset: true); }
+            finally { _requestLog = previous; }
+        });
+    }
+
+    /// <summary>
+    /// <c>sync_local_conf_to_etcd</c>: the enabled plugin names (and stream plugins, marked)
+    /// under <c>/plugins</c>; with <paramref name="reset"/> only when a stored list differs.
+    /// </summary>
+    private void SyncLocalConfToEtcd(bool reset)
+    {
+        var plugins = new JsonArray();
+        foreach (var name in _config.Plugins) plugins.Add(new JsonObject { ["name"] = name });
+        foreach (var name in _config.StreamPlugins) plugins.Add(new JsonObject { ["name"] = name, ["stream"] = true });
+
+        if (reset)
+        {
+            var (res, err) = Etcd.Get("/plugins");
+            if (res == null)
+            {
+                Write("error", "failed to get current plugins: " + err);
+                return;
+            }
+            if (res.Status == 404) return;
+            if (res.Status != 200)
+            {
+                Write("error", "failed to get current plugins, status: " + res.Status);
+                return;
+            }
+            var node = res.Body["node"] as JsonObject;
+            long revision = JsonScalars.TryGetNumber(node?["modifiedIndex"], out var r) ? (long)r : 0;
+            if (PluginsEq(node?["value"], plugins))
+            {
+                Write("info", "plugins not changed, don't need to reset");
+                return;
+            }
+            Write("warn", "sync local conf to etcd");
+            var (set, serr) = Etcd.AtomicSet("/plugins", plugins, null, revision);
+            if (set == null) Write("error", "failed to set plugins: " + serr);
+            return;
+        }
+
+        Write("warn", "sync local conf to etcd");
+        var (put, perr) = Etcd.Set("/plugins", plugins);
+        if (put == null) Write("error", "failed to set plugins: " + perr);
+    }
+
+    private static bool PluginsEq(JsonNode? stored, JsonArray local)
+    {
+        static Dictionary<string, string> Set(JsonNode? list)
+        {
+            var d = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in list as JsonArray ?? new JsonArray())
+            {
+                if (p is JsonObject o && JsonScalars.TryGetString(o["name"], out string n)) d[n] = CJson.Encode(o);
+            }
+            return d;
+        }
+        var a = Set(stored);
+        var b = Set(local);
+        return a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+    }
 
     /// <summary>
     /// Serves one admin request.
@@ -63,8 +149,24 @@ public sealed class AdminApi
     /// <param name="body">Request body as a byte string; null or empty for none.</param>
     /// <param name="headers">Request headers with lower-cased names.</param>
     /// <param name="query">Query string without "?" (used when <paramref name="uri"/> has none).</param>
+    /// <param name="log">Where this request's log lines go (level name, message); null for <see cref="Log"/>.</param>
     public AdminResponse Handle(string method, string uri, string? body, IReadOnlyDictionary<string, string> headers,
-        string? query = null)
+        string? query = null, Action<string, string>? log = null)
+    {
+        var previous = _requestLog;
+        _requestLog = log;
+        try
+        {
+            return HandleRequest(method, uri, body, headers, query);
+        }
+        finally
+        {
+            _requestLog = previous;
+        }
+    }
+
+    private AdminResponse HandleRequest(string method, string uri, string? body, IReadOnlyDictionary<string, string> headers,
+        string? query)
     {
         int q = uri.IndexOf('?');
         if (q >= 0)
@@ -82,7 +184,7 @@ public sealed class AdminApi
         }
         catch (LuaRuntimeError e)
         {
-            Log?.Invoke("error", "lua entry thread aborted: runtime error: " + e.Message);
+            Write("error", "lua entry thread aborted: runtime error: " + e.Message);
             return ctx.ErrorPage(500, _options.ErrorPageFooter);
         }
     }
@@ -204,7 +306,7 @@ public sealed class AdminApi
     {
         string? err = CheckToken(ctx);
         if (err == null) return null;
-        Log?.Invoke("warn", "failed to check token: " + err);
+        Write("warn", "failed to check token: " + err);
         return ctx.Json(401, new JsonObject { ["error_msg"] = "failed to check token", ["description"] = err });
     }
 
@@ -238,7 +340,7 @@ public sealed class AdminApi
         var (value, err) = CJson.Decode(ctx.Body);
         if (err != null)
         {
-            Log?.Invoke("error", "invalid request body: " + ctx.Body + " err: " + err);
+            Write("error", "invalid request body: " + ctx.Body + " err: " + err);
             return (false, null, ctx.Json(400, new JsonObject
             {
                 ["error_msg"] = "invalid request body: " + err,
@@ -250,7 +352,7 @@ public sealed class AdminApi
 
     private AdminResponse BodyError(RequestContext ctx, string err)
     {
-        Log?.Invoke("error", "failed to read request body: " + err);
+        Write("error", "failed to read request body: " + err);
         return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: " + err });
     }
 
@@ -275,7 +377,7 @@ public sealed class AdminApi
 
         if (segRes == "stream_routes" && _config.ProxyMode is not ("stream" or "http&stream"))
         {
-            Log?.Invoke("warn", "stream mode is disabled, can not add any stream routes");
+            Write("warn", "stream mode is disabled, can not add any stream routes");
             return ctx.Json(400, new JsonObject { ["error_msg"] = "stream mode is disabled, can not add stream routes" });
         }
 
@@ -517,7 +619,7 @@ public sealed class AdminApi
         if (plugin == null)
         {
             string err = "plugin not found in subsystem " + subsystem;
-            Log?.Invoke("warn", err);
+            Write("warn", err);
             return new HandlerResult(404, CheckResult.Msg(err));
         }
 
@@ -582,8 +684,9 @@ public sealed class AdminApi
     private AdminResponse ReloadPlugins(RequestContext ctx)
     {
         if (TokenFailure(ctx) is { } denied) return denied;
-        Log?.Invoke("info", "start to hot reload plugins");
+        Write("info", "start to hot reload plugins");
         _plugins.Load(_config.Plugins);
+        SyncLocalConfToEtcd(reset: false);
         return ctx.Text(200, "done");
     }
 

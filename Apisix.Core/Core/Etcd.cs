@@ -230,7 +230,7 @@ public sealed class Etcd
         var body = new JsonObject { ["node"] = node };
         v2["body"] = body;
 
-        if (ToNumber(result["compact_revision"]) is { } cr && cr.GetValue<double>() > 0)
+        if (JsonScalars.TryGetNumber(ToNumber(result["compact_revision"]), out var cr) && cr > 0)
             return (null, "compacted");
 
         foreach (var ev in result["events"] as JsonArray ?? new JsonArray())
@@ -348,7 +348,7 @@ public sealed class Etcd
 
         var (index, revErr) = GetHeaderRevision(res);
         if (index == null) return (null, revErr);
-        double n = ToNumber(index)?.GetValue<double>() ?? 0;
+        double n = JsonScalars.TryGetNumber(ToNumber(index), out var num) ? num : 0;
         string id = ((long)n).ToString("D20", CultureInfo.InvariantCulture);
 
         value["id"] = id;
