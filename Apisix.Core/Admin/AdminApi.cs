@@ -269,6 +269,7 @@ public sealed class AdminApi
         // Exact paths first, then the prefix routes, longest first; a path
         // whose method does not match falls through to the next candidate.
         if (p == "/apisix/admin" && m == "HEAD") return ctx.Text(200, "");
+        if (p == "/apisix/admin/configs/validate" && m == "POST") return ValidateConfigs(ctx);
         if (p == "/apisix/admin/plugins/list" && m == "GET") return GetPluginsList(ctx);
         if (p == "/apisix/admin/plugins/reload")
         {
@@ -291,7 +292,9 @@ public sealed class AdminApi
         if (!_config.HasAdminKeyList) return null;
 
         string? token = ctx.Args.TryGetValue("api_key", out var a) ? a : null;
-        token ??= ctx.Headers.TryGetValue("x-api-key", out var h) ? h : null;
+        // ctx.var.http_x_api_key: nginx matches the header name with "-" read as "_"
+        // (APISIX turns underscores_in_headers on, so "x_api_key" counts too)
+        token ??= ctx.Headers.FirstOrDefault(kv => kv.Key.Replace('-', '_') == "x_api_key").Value;
         token ??= Cookie(ctx.Headers, "x_api_key");
         if (token == null) return "missing apikey";
 
@@ -679,6 +682,63 @@ public sealed class AdminApi
         var (ok, err) = JsonSchema.Check(schema, present ? body : null);
         if (ok) return ctx.Text(200, "");
         return ctx.Json(400, new JsonObject { ["error_msg"] = err });
+    }
+
+    /// <summary><c>validate_configs</c> (<c>config_validate.validate</c>): check a whole configuration, store nothing.</summary>
+    private AdminResponse ValidateConfigs(RequestContext ctx)
+    {
+        if (TokenFailure(ctx) is { } denied) return denied;
+
+        string contentType = ctx.Headers.TryGetValue("content-type", out var ct) ? ct : "application/json";
+        if (ctx.Headers.TryGetValue("content-length", out var cl) && LuaText.ToNumber(cl) is double len && len > MaxReqBody)
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: request size "
+                + LuaNumber.ToLuaString(len) + " is greater than the maximum size 1572864 allowed" });
+        if (string.IsNullOrEmpty(ctx.Body))
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: empty request body" });
+
+        JsonNode? data;
+        string? err = null;
+        if (contentType.StartsWith("application/yaml", StringComparison.Ordinal))
+        {
+            try
+            {
+                data = YamlLoader.Load(ctx.Body);
+                if (data is not (JsonObject or JsonArray)) err = "invalid yaml request body";
+            }
+            catch (Exception)
+            {
+                data = null;
+                err = "invalid yaml request body";
+            }
+        }
+        else
+        {
+            (data, err) = CJson.Decode(ctx.Body);
+        }
+        if (err != null)
+        {
+            Write("warn", "invalid request body: " + ctx.Body + " err: " + err);
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: " + err });
+        }
+
+        if (data is not JsonObject body)
+        {
+            string msg = data is JsonArray ? "attempt to index a table value" : "attempt to index local 'req_body' (a "
+                + ConfigMerge.LuaType(data) + " value)";
+            Write("warn", "unexpected error during validation: " + msg);
+            return ctx.Json(400, new JsonObject
+            {
+                ["error_msg"] = "Configuration validation failed",
+                ["errors"] = new JsonArray(new JsonObject { ["error"] = msg }),
+            });
+        }
+
+        var (valid, results) = new ConfigValidate(_resources).ValidateConfiguration(body);
+        if (!valid)
+        {
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "Configuration validation failed", ["errors"] = results });
+        }
+        return ctx.Json(200, new JsonObject());
     }
 
     private AdminResponse ReloadPlugins(RequestContext ctx)

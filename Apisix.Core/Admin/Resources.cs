@@ -97,6 +97,12 @@ internal sealed class Resources
 
     public Dictionary<string, AdminResource> All { get; }
 
+    /// <summary>
+    /// The checkers' <c>skip_references_check</c> option, on while a batch validation runs on
+    /// this thread: referenced ids are not looked up in etcd.
+    /// </summary>
+    [ThreadStatic] internal static bool SkipReferencesCheck;
+
     /// <summary>plugin_config / consumer_group check_conf: the schema, then the plugins.</summary>
     private CheckResult CheckPluginsHolder(JsonObject schema, JsonObject conf)
     {
@@ -136,7 +142,7 @@ internal sealed class Resources
     /// <summary>A referenced resource must exist: "failed to fetch X info by X id [ID], response code: 404".</summary>
     private string? CheckReference(JsonObject conf, string field, string dir, string what)
     {
-        if (!LuaText.FieldIsTruthy(conf, field)) return null;
+        if (SkipReferencesCheck || !LuaText.FieldIsTruthy(conf, field)) return null;
         string id = LuaText.ToLuaString(conf[field]);
         var res = _etcd.Get("/" + dir + "/" + id);
         if (res.Status != 200)
@@ -225,7 +231,7 @@ internal sealed class Resources
             if (!ok) return CheckResult.Fail("invalid plugins configuration: " + err);
         }
 
-        if (LuaText.FieldIsTruthy(conf, "group_id"))
+        if (!SkipReferencesCheck && LuaText.FieldIsTruthy(conf, "group_id"))
         {
             string gid = LuaText.ToLuaString(conf["group_id"]);
             var res = _etcd.Get("/consumer_groups/" + gid);
