@@ -417,10 +417,10 @@ public sealed class AdminApi
         {
             result = method switch
             {
-                "get" => resource!.Get(segId),
-                "put" => resource!.Put(segId, body, present, Ttl(ctx.Args)),
+                "get" => resource!.Get(segId, subPath),
+                "put" => resource!.Put(segId, body, present, Ttl(ctx.Args), subPath),
                 "post" => resource!.Post(segId, body, present, Ttl(ctx.Args)),
-                "delete" => resource!.Delete(segId, ctx.Args),
+                "delete" => resource!.Delete(segId, ctx.Args, subPath),
                 _ => resource!.Patch(segId, body, present, subPath, Ttl(ctx.Args)),
             };
         }

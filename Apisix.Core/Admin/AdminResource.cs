@@ -45,6 +45,19 @@ internal sealed class AdminResource
 
     public required EtcdView Etcd { get; init; }
 
+    /// <summary>A checker that also gets the resource's type segment (secrets: the secret manager).</summary>
+    public Func<JsonNode?, JsonObject, bool, string?, CheckResult>? TypedChecker { get; init; }
+
+    /// <summary>Secrets live under <c>/secrets/TYPE/ID</c>: the id's path segment is the type.</summary>
+    private bool IsSecrets => Name == "secrets";
+
+    /// <summary><c>split_typ_and_id(id, sub_path)</c>: the type is the id segment, the id the first sub-path segment.</summary>
+    private static (string? Typ, string? Id) SplitTypAndId(string? id, string subPath)
+    {
+        var segs = AdminUtils.Split(subPath);
+        return (id, segs.Count > 0 ? segs[0] : null);
+    }
+
     private HandlerResult? Unsupported(string method)
     {
         if (Array.IndexOf(UnsupportedMethods, method) < 0) return null;
@@ -57,8 +70,9 @@ internal sealed class AdminResource
     /// to store under (or the checker's value for id-less resources).
     /// </summary>
     public (bool Ok, JsonNode? Id, JsonObject? Error) CheckConf(JsonNode? id, JsonNode? conf, bool present,
-        bool needId, bool allowTime = false)
+        bool needId, bool allowTime = false, string? typ = null)
     {
+        if (IsSecrets) id = JsonValue.Create(typ + "/" + LuaText.ToLuaString(id));
         if (!present) return (false, null, CheckResult.Msg("missing configurations"));
         if (conf is not JsonObject obj)
         {
@@ -99,7 +113,7 @@ internal sealed class AdminResource
         }
 
         var copy = (JsonObject)CJson.CloneNormalized(obj)!;
-        var result = Checker(id, copy, needId);
+        var result = TypedChecker != null ? TypedChecker(id, copy, needId, typ) : Checker(id, copy, needId);
 
         EncryptConf?.Invoke(id, obj);
 
@@ -134,11 +148,22 @@ internal sealed class AdminResource
 
     private string KeyOf(JsonNode? id) => "/" + Name + "/" + LuaText.ToLuaString(id);
 
-    public HandlerResult Get(string? id)
+    public HandlerResult Get(string? id, string subPath = "")
     {
         if (Unsupported("get") is { } u) return u;
 
-        string key = "/" + Name + (id != null ? "/" + id : "");
+        string key = "/" + Name;
+        string? typ = null;
+        if (IsSecrets)
+        {
+            key += "/";
+            (typ, id) = SplitTypAndId(id, subPath);
+        }
+        if (id != null)
+        {
+            if (IsSecrets) key += typ;
+            key += "/" + id;
+        }
         var res = Etcd.Get(key, id == null);
 
         if (Name == "consumers" && res.Body["list"] is JsonArray list)
@@ -188,15 +213,18 @@ internal sealed class AdminResource
         return new HandlerResult(res.Status, res.Body);
     }
 
-    public HandlerResult Put(string? id, JsonNode? conf, bool present, long? ttl = null)
+    public HandlerResult Put(string? id, JsonNode? conf, bool present, long? ttl = null, string subPath = "")
     {
         if (Unsupported("put") is { } u) return u;
 
-        var (ok, newId, err) = CheckConf(id == null ? null : JsonValue.Create(id), conf, present, needId: !NoIdResource);
+        string? typ = null;
+        if (IsSecrets) (typ, id) = SplitTypAndId(id, subPath);
+
+        var (ok, newId, err) = CheckConf(id == null ? null : JsonValue.Create(id), conf, present, needId: !NoIdResource, typ: typ);
         if (!ok) return new HandlerResult(400, err);
 
         var obj = AsObject(conf);
-        string key = KeyOf(newId);
+        string key = IsSecrets ? "/" + Name + "/" + typ + "/" + id : KeyOf(newId);
 
         if (Name != "plugin_metadata")
         {
@@ -215,12 +243,14 @@ internal sealed class AdminResource
         return new HandlerResult(res.Status, res.Body);
     }
 
-    public HandlerResult Delete(string? id, IReadOnlyDictionary<string, string> args)
+    public HandlerResult Delete(string? id, IReadOnlyDictionary<string, string> args, string subPath = "")
     {
         if (Unsupported("delete") is { } u) return u;
+        string? typ = null;
+        if (IsSecrets) (typ, id) = SplitTypAndId(id, subPath);
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
 
-        string key = "/" + Name + "/" + id;
+        string key = "/" + Name + (IsSecrets ? "/" + typ : "") + "/" + id;
 
         if (DeleteChecker != null && !(args.TryGetValue("force", out var force) && force == "true"))
         {
@@ -237,9 +267,18 @@ internal sealed class AdminResource
     public HandlerResult Patch(string? id, JsonNode? conf, bool present, string subPath, long? ttl = null)
     {
         if (Unsupported("patch") is { } u) return u;
+        string? typ = null;
+        if (IsSecrets)
+        {
+            var segs = AdminUtils.Split(subPath);
+            if (segs.Count < 1) return new HandlerResult(400, CheckResult.Msg("no secret id"));
+            typ = id;
+            id = segs[0];
+            subPath = AdminUtils.Concat(segs, "/", 2);
+        }
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
 
-        string key = "/" + Name + "/" + id;
+        string key = "/" + Name + (IsSecrets ? "/" + typ : "") + "/" + id;
 
         if (!present) return new HandlerResult(400, CheckResult.Msg("missing new configuration"));
         if (subPath == "" && conf is not (JsonObject or JsonArray))
@@ -272,7 +311,7 @@ internal sealed class AdminResource
             AdminUtils.InjectTimestamp((JsonObject)newValue, null, Etcd.Now, patch);
         }
 
-        var (ok, _, err) = CheckConf(JsonValue.Create(id), newValue, true, needId: true, allowTime: true);
+        var (ok, _, err) = CheckConf(JsonValue.Create(id), newValue, true, needId: true, allowTime: true, typ: typ);
         if (!ok) return new HandlerResult(400, err);
 
         var res = Etcd.AtomicSet(key, newValue, modifiedIndex, ttl);

@@ -40,12 +40,19 @@ internal sealed class ConfigValidate(Resources resources)
         return null;
     }
 
-    private CheckResult CheckConf(AdminResource resource, JsonObject item)
+    private CheckResult CheckConf(AdminResource resource, JsonObject item, string typ)
     {
         var prev = Resources.SkipReferencesCheck;
         Resources.SkipReferencesCheck = true;
         try
         {
+            if (typ == "secrets")
+            {
+                string strId = LuaText.ToLuaString(item["id"]);
+                int idx = strId.IndexOf('/');
+                if (idx < 0) return CheckResult.Fail("invalid secret id: " + strId);
+                return resource.TypedChecker!(item["id"]?.DeepClone(), item, false, strId[..idx]);
+            }
             return resource.Checker(item["id"]?.DeepClone(), item, false);
         }
         finally
@@ -85,7 +92,7 @@ internal sealed class ConfigValidate(Resources resources)
                     {
                         if (item == null) throw new LuaRuntimeError("attempt to index a " + ConfigMerge.LuaType(items[index]) + " value");
                         var copy = (JsonObject)CJson.CloneNormalized(item)!;
-                        var r = CheckConf(resource, copy);
+                        var r = CheckConf(resource, copy, key);
                         if (!r.Ok) err = r.Error?["error_msg"] is { } m ? LuaText.ToLuaString(m) : "unknown error";
                     }
                     catch (Exception e) when (e is LuaRuntimeError or InvalidOperationException)

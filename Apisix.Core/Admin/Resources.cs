@@ -92,6 +92,7 @@ internal sealed class Resources
                     "can not delete this consumer group, consumer [{0}] is still using it now"),
                 DecryptStored = v => DecryptPlugins(v, SchemaType.Plugin),
             },
+            ["secrets"] = Secrets.Resource(etcd),
         };
     }
 
