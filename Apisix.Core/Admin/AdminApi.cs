@@ -378,6 +378,13 @@ public sealed class AdminApi
 
         if (segRes == null) throw new LuaRuntimeError("attempt to concatenate local 'seg_res' (a nil value)");
 
+        if (segRes == "consumers" && segs.Count >= 6 && segs[5] == "credentials")
+        {
+            subPath = segId + "/" + subPath;
+            segRes = segs[5];
+            segId = At(7);
+        }
+
         if (segRes == "stream_routes" && _config.ProxyMode is not ("stream" or "http&stream"))
         {
             Write("warn", "stream mode is disabled, can not add any stream routes");
@@ -432,7 +439,7 @@ public sealed class AdminApi
         {
             var type = segRes switch
             {
-                "consumers" => SchemaType.Consumer,
+                "consumers" or "credentials" => SchemaType.Consumer,
                 "plugin_metadata" => SchemaType.Metadata,
                 _ => SchemaType.Plugin,
             };

@@ -48,6 +48,12 @@ internal sealed class AdminResource
     /// <summary>A checker that also gets the resource's type segment (secrets: the secret manager).</summary>
     public Func<JsonNode?, JsonObject, bool, string?, CheckResult>? TypedChecker { get; init; }
 
+    /// <summary>
+    /// <c>get_resource_etcd_key(id, conf, sub_path)</c>: where a resource whose key is not
+    /// <c>/NAME/ID</c> lives (credentials, under their consumer).
+    /// </summary>
+    public Func<string?, string, string>? GetResourceEtcdKey { get; init; }
+
     /// <summary>Secrets live under <c>/secrets/TYPE/ID</c>: the id's path segment is the type.</summary>
     private bool IsSecrets => Name == "secrets";
 
@@ -164,6 +170,7 @@ internal sealed class AdminResource
             if (IsSecrets) key += typ;
             key += "/" + id;
         }
+        if (GetResourceEtcdKey != null) key = GetResourceEtcdKey(id, subPath);
         var res = Etcd.Get(key, id == null);
 
         if (Name == "consumers" && res.Body["list"] is JsonArray list)
@@ -225,6 +232,16 @@ internal sealed class AdminResource
 
         var obj = AsObject(conf);
         string key = IsSecrets ? "/" + Name + "/" + typ + "/" + id : KeyOf(newId);
+        if (GetResourceEtcdKey != null) key = GetResourceEtcdKey(LuaText.ToLuaString(newId), subPath);
+
+        if (Name == "credentials")
+        {
+            string consumerKey = Credentials.ConsumerKey(key);
+            var consumer = Etcd.Get(consumerKey);
+            if (consumer.Status == 503) return new HandlerResult(503, consumer.Body);
+            if (consumer.Status == 404) return new HandlerResult(404, CheckResult.Msg("consumer not found"));
+            if (consumer.Status != 200) return new HandlerResult(consumer.Status, CheckResult.Msg("failed to get the consumer"));
+        }
 
         if (Name != "plugin_metadata")
         {
@@ -251,6 +268,7 @@ internal sealed class AdminResource
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
 
         string key = "/" + Name + (IsSecrets ? "/" + typ : "") + "/" + id;
+        if (GetResourceEtcdKey != null) key = GetResourceEtcdKey(id, subPath);
 
         if (DeleteChecker != null && !(args.TryGetValue("force", out var force) && force == "true"))
         {

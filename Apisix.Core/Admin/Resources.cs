@@ -93,6 +93,14 @@ internal sealed class Resources
                 DecryptStored = v => DecryptPlugins(v, SchemaType.Plugin),
             },
             ["secrets"] = Secrets.Resource(etcd),
+            ["credentials"] = new AdminResource
+            {
+                Name = "credentials", Kind = "credential", Etcd = etcd,
+                Checker = (_, conf, _) => Credentials.CheckConf(plugins, conf),
+                EncryptConf = (_, conf) => EncryptPlugins(conf, SchemaType.Consumer),
+                GetResourceEtcdKey = Credentials.EtcdKey,
+                UnsupportedMethods = new[] { "post", "patch" },
+            },
         };
     }
 

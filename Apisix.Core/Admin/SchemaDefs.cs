@@ -63,7 +63,7 @@ public static class SchemaDefs
         ["pattern"] = @"^[^\/]+:\/\/([\da-zA-Z.-]+|\[[\da-fA-F:]+\])(:\d+)?",
     };
 
-    private static JsonObject TimestampDef() => new() { ["type"] = "integer" };
+    internal static JsonObject TimestampDef() => new() { ["type"] = "integer" };
 
     private static JsonObject RemoteAddrDef() => new() { ["type"] = "string", ["anyOf"] = IpDef() };
 
@@ -76,15 +76,15 @@ public static class SchemaDefs
         ["minLength"] = 1,
     };
 
-    private static JsonObject LabelsDef() => new()
+    internal static JsonObject LabelsDef() => new()
     {
         ["type"] = "object",
         ["patternProperties"] = new JsonObject { [".*"] = LabelValueDef() },
     };
 
-    private static JsonObject RuleNameDef() => new() { ["type"] = "string", ["maxLength"] = 256, ["minLength"] = 1 };
+    internal static JsonObject RuleNameDef() => new() { ["type"] = "string", ["maxLength"] = 256, ["minLength"] = 1 };
 
-    private static JsonObject DescDef() => new() { ["type"] = "string", ["maxLength"] = 256 };
+    internal static JsonObject DescDef() => new() { ["type"] = "string", ["maxLength"] = 256 };
 
     private static JsonObject TimeoutDef() => new()
     {
