@@ -65,6 +65,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/etcd");
+        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/core");
         AiProxyPlugins.RegisterLua(world.Modules);
 
         var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
