@@ -111,6 +111,12 @@ public sealed class EtcdBridge
         return cli;
     }
 
+    // core.config (config_etcd)
+
+    /// <summary><c>config:getkey(key)</c> with the prefix already added.</summary>
+    public object? ConfigGetkey(EtcdClient cli, string key, out string? err) =>
+        Answer(new ConfigEtcd(Etcd).GetKey(cli, key), out err);
+
     // resty.etcd (v3): a client over the same store
 
     /// <summary><c>etcd.new(opts)</c> with the options APISIX passes; the hosts all lead to this store.</summary>

@@ -79,6 +79,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         registry.Load(config.Plugins);
         var apisix = new ApisixHttp(config, _store, registry);
         world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
+        var configLocal = new Apisix.Core.ConfigLocal(config);
+        world.Modules.AddObject(Apisix.Core.ConfigLocal.Name, w => new Apisix.Core.ConfigLocal.Bridge(w, configLocal));
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,

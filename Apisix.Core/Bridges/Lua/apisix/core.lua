@@ -67,6 +67,14 @@ setmetatable(core, { __index = function(t, k)
         rawset(t, k, m)
         return m
     end
+    if k == "config" then
+        -- core.config is the module of the configured provider (config_etcd or config_yaml)
+        local conf = require("apisix.core.config_local").local_conf()
+        local provider = conf and conf.deployment and conf.deployment.config_provider or "etcd"
+        local m = require("apisix.core.config_" .. provider)
+        rawset(t, k, m)
+        return m
+    end
 end })
 
 return core
