@@ -649,6 +649,8 @@ public sealed class AdminApi
         "global_rule" => SchemaDefs.GlobalRule,
         "plugin_config" => SchemaDefs.PluginConfig,
         "consumer_group" => SchemaDefs.ConsumerGroup,
+        "proto" => Protos.Schema,
+        "credential" => Credentials.Schema,
         _ => null,
     };
 

@@ -93,6 +93,7 @@ internal sealed class Resources
                 DecryptStored = v => DecryptPlugins(v, SchemaType.Plugin),
             },
             ["secrets"] = Secrets.Resource(etcd),
+            ["protos"] = Protos.Resource(etcd),
             ["credentials"] = new AdminResource
             {
                 Name = "credentials", Kind = "credential", Etcd = etcd,
