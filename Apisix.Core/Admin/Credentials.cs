@@ -9,7 +9,7 @@ namespace Apisix.Core.Admin;
 /// A consumer's credentials: <c>/apisix/admin/consumers/NAME/credentials[/ID]</c>, stored at
 /// <c>/consumers/NAME/credentials/ID</c>, each holding one auth plugin's consumer conf.
 /// </summary>
-internal static class Credentials
+public static class Credentials
 {
     /// <summary><c>core.schema.credential</c>.</summary>
     public static JsonObject Schema { get; } = new()
@@ -40,7 +40,7 @@ internal static class Credentials
     };
 
     /// <summary><c>check_conf</c>: the schema, the plugins' consumer schemas, and auth plugins only.</summary>
-    public static CheckResult CheckConf(PluginRegistry plugins, JsonObject conf)
+    internal static CheckResult CheckConf(PluginRegistry plugins, JsonObject conf)
     {
         var (ok, err) = JsonSchema.Check(Schema, conf);
         if (!ok) return CheckResult.Fail("invalid configuration: " + err);

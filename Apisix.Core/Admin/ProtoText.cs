@@ -6,7 +6,7 @@ namespace Apisix.Core.Admin;
 /// field names and numbers unique within a message. It does not build descriptors; its
 /// messages name the line, not lua-protobuf's exact wording.
 /// </summary>
-internal static class ProtoText
+public static class ProtoText
 {
     private sealed record Token(string Text, int Line, bool IsString);
 
