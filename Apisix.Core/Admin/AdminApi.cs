@@ -650,6 +650,7 @@ public sealed class AdminApi
         "plugin_config" => SchemaDefs.PluginConfig,
         "consumer_group" => SchemaDefs.ConsumerGroup,
         "proto" => Protos.Schema,
+        "stream_route" => SchemaDefs.StreamRoute,
         "credential" => Credentials.Schema,
         _ => null,
     };

@@ -481,6 +481,69 @@ public static class SchemaDefs
         ["additionalProperties"] = false,
     };
 
+    /// <summary><c>xrpc_protocol_schema</c>: a stream route's xRPC protocol.</summary>
+    private static JsonObject XrpcProtocolSchema() => new()
+    {
+        ["type"] = "object",
+        ["properties"] = new JsonObject
+        {
+            ["name"] = new JsonObject { ["type"] = "string" },
+            ["superior_id"] = IdSchema(),
+            ["conf"] = new JsonObject { ["description"] = "protocol-specific configuration", ["type"] = "object" },
+            ["logger"] = new JsonObject
+            {
+                ["type"] = "array",
+                ["items"] = new JsonObject
+                {
+                    ["properties"] = new JsonObject
+                    {
+                        ["name"] = new JsonObject { ["type"] = "string" },
+                        ["filter"] = new JsonObject { ["description"] = "logger filter rules", ["type"] = "array" },
+                        ["conf"] = new JsonObject { ["description"] = "logger plugin configuration", ["type"] = "object" },
+                    },
+                    ["dependencies"] = new JsonObject { ["name"] = Arr("conf") },
+                    ["additionalProperties"] = false,
+                },
+            },
+        },
+        ["required"] = Arr("name"),
+    };
+
+    /// <summary><c>_M.stream_route</c>.</summary>
+    public static JsonObject StreamRouteSchema() => new()
+    {
+        ["type"] = "object",
+        ["properties"] = new JsonObject
+        {
+            ["id"] = IdSchema(),
+            ["name"] = RuleNameDef(),
+            ["desc"] = DescDef(),
+            ["labels"] = LabelsDef(),
+            ["create_time"] = TimestampDef(),
+            ["update_time"] = TimestampDef(),
+            ["remote_addr"] = RemoteAddrDef(),
+            ["server_addr"] = new JsonObject { ["description"] = "server IP", ["type"] = "string", ["anyOf"] = IpDef() },
+            ["server_port"] = new JsonObject
+            {
+                ["description"] = "server port", ["type"] = "integer", ["minimum"] = 1, ["maximum"] = 65535,
+            },
+            ["sni"] = new JsonObject
+            {
+                ["description"] = "server name indication", ["type"] = "string",
+                ["pattern"] = @"^\*$|^\*?[0-9a-zA-Z-._\[\]:]+$",
+            },
+            ["upstream"] = UpstreamSchema(),
+            ["upstream_id"] = IdSchema(),
+            ["service_id"] = IdSchema(),
+            ["plugins"] = PluginsSchema(),
+            ["protocol"] = XrpcProtocolSchema(),
+        },
+        ["additionalProperties"] = false,
+    };
+
+    /// <summary>The cached stream route schema.</summary>
+    public static JsonObject StreamRoute { get; } = StreamRouteSchema();
+
     /// <summary><c>_M.global_rule</c>.</summary>
     public static JsonObject GlobalRuleSchema() => new()
     {
