@@ -71,7 +71,7 @@ public class TestNginxLayer(string root)
     }
 
     /// <summary>The server root's html directory (nginx's prefix is t/servroot).</summary>
-    protected string HtmlDir => Path.Combine(Root, "t", "servroot", "html");
+    protected string HtmlDir => TestNginxPaths.HtmlDir(Root);
 
     private static readonly byte[] IndexHtml =
         System.Text.Encoding.ASCII.GetBytes("<html><head><title>It works!</title></head><body>It works!</body></html>");

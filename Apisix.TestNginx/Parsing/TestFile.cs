@@ -8,6 +8,15 @@ public sealed class TestFile
     public FileSettings Settings { get; } = new();
 
     /// <summary>
+    /// <c>add_cleanup_handler</c> subs, in the order Test::Nginx runs them (newest first): after the
+    /// file's last block. A handler that dies throws <see cref="TestFileException"/>.
+    /// </summary>
+    public List<Action> CleanupHandlers { get; } = new();
+
+    /// <summary><c>add_test_cleanup_handler</c> subs (newest first): run with each block after it ran.</summary>
+    public List<Action<TestBlock>> TestCleanupHandlers { get; } = new();
+
+    /// <summary>
     /// The blocks Test::Base would run: only the first <c>--- ONLY</c> block if there is one;
     /// otherwise every block without <c>--- SKIP</c>, stopping after the first <c>--- LAST</c>.
     /// </summary>
@@ -47,8 +56,10 @@ public sealed class FileSettings
     public List<string> EnvToNginx { get; } = new();
     /// <summary>Whether the preamble called <c>run_tests()</c> (without it Test::Nginx runs nothing).</summary>
     public bool RunTestsCalled { get; set; }
-    /// <summary>%ENV assignments made in BEGIN blocks or at top level.</summary>
-    public Dictionary<string, string> Env { get; } = new(StringComparer.Ordinal);
+    /// <summary>%ENV changes made in BEGIN blocks or at top level; null: made undefined (<c>undef</c>, <c>delete</c>).</summary>
+    public Dictionary<string, string?> Env { get; } = new(StringComparer.Ordinal);
+    /// <summary><c>use_hup()</c>: reload nginx between blocks, as with TEST_NGINX_USE_HUP=1.</summary>
+    public bool UseHup { get; set; }
     /// <summary>What the preamble printed to stdout (the slurp-and-print idiom), in order.</summary>
     public List<string> Printed { get; } = new();
 }

@@ -13,7 +13,7 @@ public sealed class TestFileException(string path, int line, string detail)
     /// <summary>Wraps a Perl failure; <paramref name="context"/> says where it ran (a section, a preprocessor).</summary>
     public static TestFileException FromPerl(string path, PerlException e, string? context = null)
     {
-        var what = e.Died ? $"died: {e.Message}" : e.Message;
+        var what = e.Died ? $"died: {e.Message}" : e.Detail;
         return new TestFileException(path, e.Line, context == null ? what : $"{context}: {what}");
     }
 }

@@ -40,13 +40,13 @@ public static class TestFileLoader
 
         var raw = TestBaseParser.Parse(text, path);
         var file = new TestFile { Path = path };
-        var perl = new PerlInterpreter(rootDir);
+        var perl = new PerlInterpreter(rootDir) { ScriptName = path };
         var preprocessors = new List<PerlCode>();
-        TestNginxFunctions.Install(perl, file.Settings, preprocessors, SelectedCount(raw.Blocks));
+        TestNginxFunctions.Install(perl, file, preprocessors, SelectedCount(raw.Blocks));
 
         try
         {
-            perl.Run(perl.Parse(raw.Preamble, 1));
+            perl.Run(perl.Parse(raw.Preamble, 1, strict: false)); // strict comes with `use strict` / the test module
         }
         catch (PerlException e)
         {
@@ -54,8 +54,9 @@ public static class TestFileLoader
         }
 
         var index = 1;
+        var evals = 0;
         foreach (var rb in raw.Blocks)
-            file.Blocks.Add(BuildBlock(rb, index++, perl, path));
+            file.Blocks.Add(BuildBlock(rb, index++, perl, path, ref evals));
 
         foreach (var block in file.Blocks)
         {
@@ -76,22 +77,30 @@ public static class TestFileLoader
         return file;
     }
 
-    private static TestBlock BuildBlock(RawBlock rb, int index, PerlInterpreter perl, string path)
+    private static TestBlock BuildBlock(RawBlock rb, int index, PerlInterpreter perl, string path, ref int evals)
     {
         var block = new TestBlock { Index = index, Name = rb.Name, Line = rb.Line, Description = rb.Description };
+        var evalCount = evals;
         foreach (var section in rb.Sections)
         {
             var value = SectionFilters.Apply(section, (code, line) =>
             {
+                evalCount++;
                 try
                 {
                     return perl.EvalList(perl.Parse(code, line));
+                }
+                catch (PerlException e) when (e.IsPerlError)
+                {
+                    // Test::Base's eval filter: code that doesn't compile or dies yields $@ as the value
+                    return [new PerlString(e.DollarAt($"(eval {evalCount})", line))];
                 }
                 catch (PerlException e)
                 {
                     throw TestFileException.FromPerl(path, e, $"in the eval of section '{section.Name}'");
                 }
             }, path);
+            evals = evalCount;
             block.Set(section.Name, value);          // a later duplicate replaces an earlier one
             block.Filters[section.Name] = section.Filters;
             block.SectionLines[section.Name] = section.Line;

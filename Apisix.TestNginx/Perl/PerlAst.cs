@@ -12,8 +12,10 @@ public sealed record ExprStmt(Expr Expr, int Line) : Stmt(Line);
 /// <summary>if/elsif/else; an <c>unless</c> clause is stored with its condition wrapped in <c>!</c>.</summary>
 public sealed record IfStmt(IReadOnlyList<(Expr Cond, Block Body)> Clauses, Block? Else, int Line) : Stmt(Line);
 /// <summary>A bare <c>{ ... }</c> or a <c>BEGIN { ... }</c> block (run in place: the preamble is already sequential).</summary>
-public sealed record BlockStmt(Block Body, int Line) : Stmt(Line);
+public sealed record BlockStmt(Block Body, int Line, bool Begin = false) : Stmt(Line);
 public sealed record UseStmt(string Module, Expr? Args, int Line) : Stmt(Line);
+/// <summary><c>sub NAME { ... }</c>: defined before the program runs, as Perl defines named subs at compile time.</summary>
+public sealed record SubDefStmt(string Name, Block Body, int Line) : Stmt(Line);
 
 public sealed record Block(IReadOnlyList<Stmt> Statements, int Line) : Node(Line);
 
@@ -21,7 +23,8 @@ public sealed record Block(IReadOnlyList<Stmt> Statements, int Line) : Node(Line
 public abstract record Expr(int Line) : Node(Line);
 public sealed record LiteralExpr(PerlValue Value, int Line) : Expr(Line);
 public sealed record InterpolatedExpr(IReadOnlyList<StringPart> Parts, int Line) : Expr(Line);
-public sealed record ScalarVarExpr(string Name, int Line) : Expr(Line);
+/// <summary>A scalar variable; without <c>use strict</c> in force (Strict false) an undeclared one is the package global.</summary>
+public sealed record ScalarVarExpr(string Name, int Line, bool Strict = true) : Expr(Line);
 /// <summary>Only <c>@_</c> is supported.</summary>
 public sealed record ArrayVarExpr(string Name, int Line) : Expr(Line);
 public sealed record EnvElemExpr(Expr Key, int Line) : Expr(Line);
@@ -48,3 +51,19 @@ public sealed record ShiftExpr(int Line) : Expr(Line);
 public sealed record ReturnExpr(Expr? Value, int Line) : Expr(Line);
 /// <summary><c>open(my $fh, '&lt;', $path)</c>: the handle target is an lvalue.</summary>
 public sealed record OpenExpr(Expr Handle, Expr Mode, Expr Path, int Line) : Expr(Line);
+/// <summary><c>`cmd`</c> / <c>qx{cmd}</c>: runs the command through /bin/sh, yields its stdout.</summary>
+public sealed record BacktickExpr(IReadOnlyList<StringPart> Parts, int Line) : Expr(Line);
+/// <summary><c>TARGET =~ m/PATTERN/</c> (Negated for <c>!~</c>).</summary>
+public sealed record MatchExpr(Expr Target, string Pattern, string Flags, bool Negated, int Line) : Expr(Line);
+/// <summary><c>TARGET =~ s/PATTERN/REPLACEMENT/FLAGS</c>; the replacement is a double-quoted string.</summary>
+public sealed record SubstExpr(Expr Target, string Pattern, IReadOnlyList<StringPart> Replacement, string Flags, int Line) : Expr(Line);
+/// <summary>A file test such as <c>-f $path</c> or <c>-x $bin</c>.</summary>
+public sealed record FileTestExpr(char Op, Expr Operand, int Line) : Expr(Line);
+/// <summary><c>undef $x</c> / <c>undef $ENV{X}</c>: makes the lvalue undefined.</summary>
+public sealed record UndefExpr(Expr Target, int Line) : Expr(Line);
+/// <summary><c>delete $ENV{X}</c>: removes the element, yields its old value.</summary>
+public sealed record DeleteExpr(Expr Target, int Line) : Expr(Line);
+/// <summary><c>chomp($x)</c>: removes one trailing newline from the lvalue, yields how many it removed.</summary>
+public sealed record ChompExpr(Expr Target, int Line) : Expr(Line);
+/// <summary><c>eval { ... }</c>: runs the block; a die is caught into <c>$@</c> and yields undef.</summary>
+public sealed record EvalBlockExpr(Block Body, int Line) : Expr(Line);

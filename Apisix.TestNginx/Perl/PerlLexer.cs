@@ -61,7 +61,7 @@ public sealed class PerlLexer
 
     private bool LastIsTerm => _last is { } t && (t.Kind is TokenKind.Scalar or TokenKind.Array or TokenKind.Hash
         or TokenKind.Number or TokenKind.String or TokenKind.Regex or TokenKind.Words or TokenKind.ReadLine
-        || t.IsOp(")") || t.IsOp("]"));
+        or TokenKind.Backtick or TokenKind.Match or TokenKind.Subst || t.IsOp(")") || t.IsOp("]"));
 
     public Token Next() => _last = Lex();
 
@@ -98,7 +98,16 @@ public sealed class PerlLexer
             var raw = ReadDelimited('"', start);
             return StringToken(line, Interpolate(raw, start));
         }
-        if (c == '`') throw Error(start, "backticks (running a shell command) are not supported");
+        if (c == '`')
+        {
+            _pos++;
+            return new Token(TokenKind.Backtick, "", line) { Parts = Interpolate(ReadDelimited('`', start), start) };
+        }
+        if (c == '/' && (_last?.IsOp("=~") == true || _last?.IsOp("!~") == true))
+        {
+            _pos++;
+            return LexMatch('/', start, line);
+        }
         if (c == '<' && Peek(1) == '<' && !LastIsTerm && (IsWordStart(Peek(2)) || Peek(2) is '"' or '\'' or '~'))
             return LexHeredoc(start, line);
         if (c == '<' && !LastIsTerm) { var rl = TryLexReadLine(line); if (rl != null) return rl; }
@@ -164,6 +173,11 @@ public sealed class PerlLexer
     private Token LexWord(int start, int line)
     {
         var word = ReadQualifiedName();
+        if (LastIsTerm && word.Length > 1 && word[0] == 'x' && word.Skip(1).All(char.IsAsciiDigit))
+        {
+            _pos = start + 1; // "text"x5: the repetition operator glued to its count
+            return new Token(TokenKind.Ident, "x", line);
+        }
         switch (word)
         {
             case "__END__" or "__DATA__":
@@ -171,10 +185,16 @@ public sealed class PerlLexer
                 return new Token(TokenKind.Eof, "", line);
             case var _ when _last?.IsOp("->") == true:
                 break; // a method name ($block->s), never a quote operator
-            case "q" or "qq" or "qw" or "qr" when StartsQuoteLike():
+            case var _ when word.Length == 1 && _last?.IsOp("-") == true && start > 0 && _src[start - 1] == '-':
+                break; // a file test (-s $file), never a quote operator
+            case "q" or "qq" or "qw" or "qr" or "qx" when StartsQuoteLike():
                 return LexQuoteLike(word, start, line);
-            case "m" or "s" or "tr" or "y" when StartsQuoteLike() && !LastIsTerm:
-                throw Error(start, $"regex operator {word}// is not supported (only qr// is)");
+            case "m" or "s" when StartsQuoteLike() && !LastIsTerm:
+                while (Peek() is ' ' or '\t') _pos++;
+                var open = _src[_pos++];
+                return word == "m" ? LexMatch(open, start, line) : LexSubst(open, start, line);
+            case "tr" or "y" when StartsQuoteLike() && !LastIsTerm:
+                throw Error(start, $"the transliteration operator {word}/// is not supported");
         }
         return new Token(TokenKind.Ident, word, line);
     }
@@ -202,6 +222,8 @@ public sealed class PerlLexer
                 return StringToken(line, [new LiteralPart(UnescapeSingle(raw, CloserOf(open)))]);
             case "qq":
                 return StringToken(line, open == '\'' ? [new LiteralPart(raw)] : Interpolate(raw, start));
+            case "qx":
+                return new Token(TokenKind.Backtick, "", line) { Parts = open == '\'' ? [new LiteralPart(raw)] : Interpolate(raw, start) };
             case "qw":
                 return new Token(TokenKind.Words, "", line)
                 {
@@ -216,6 +238,46 @@ public sealed class PerlLexer
                 if (open != '\'') RejectRegexInterpolation(raw, start);
                 return new Token(TokenKind.Regex, raw, line) { Flags = flags };
         }
+    }
+
+    // m/PATTERN/flags (the opening delimiter already read); the pattern stays as written, like qr//.
+    private Token LexMatch(char open, int start, int line)
+    {
+        var raw = ReadDelimited(open, start);
+        var flags = ReadRegexFlags(start, "msixpnadlugc", "m//");
+        if (open != '\'') RejectRegexInterpolation(raw, start);
+        return new Token(TokenKind.Match, raw, line) { Flags = flags };
+    }
+
+    // s/PATTERN/REPLACEMENT/flags; with bracket delimiters the replacement has its own: s{a}{b}.
+    private Token LexSubst(char open, int start, int line)
+    {
+        var pattern = ReadDelimited(open, start);
+        var replaceOpen = open;
+        if (CloserOf(open) != open)
+        {
+            while (Peek() is ' ' or '\t' or '\n' or '\r') _pos++;
+            if (_pos >= _src.Length) throw Error(start, "substitution replacement not terminated");
+            replaceOpen = _src[_pos++];
+        }
+        var replacement = ReadDelimited(replaceOpen, start);
+        var flags = ReadRegexFlags(start, "msixpnadlugcer", "s///");
+        if (flags.Contains('e')) throw Error(start, "s///e (evaluating the replacement as code) is not supported");
+        if (open != '\'') RejectRegexInterpolation(pattern, start);
+        return new Token(TokenKind.Subst, pattern, line)
+        {
+            Flags = flags,
+            Parts = replaceOpen == '\'' ? [new LiteralPart(replacement)] : Interpolate(replacement, start),
+        };
+    }
+
+    private string ReadRegexFlags(int start, string allowed, string op)
+    {
+        var flagsStart = _pos;
+        while (IsWord(Peek())) _pos++;
+        var flags = _src[flagsStart.._pos];
+        if (flags.Any(f => !allowed.Contains(f))) throw Error(start, $"unsupported {op} flags '{flags}'");
+        return flags;
     }
 
     private static char CloserOf(char open) => open switch { '(' => ')', '[' => ']', '{' => '}', '<' => '>', _ => open };
@@ -282,7 +344,7 @@ public sealed class PerlLexer
             _pos++;
             return new Token(TokenKind.Scalar, name, line);
         }
-        if (c is '/' or '!' or '@' or '0' or ',' or ';' or '\\' or '&' || char.IsAsciiDigit(c))
+        if (c is '/' or '!' or '@' or '?' or '0' or ',' or ';' or '\\' or '&' || char.IsAsciiDigit(c))
         {
             _pos++;
             return new Token(TokenKind.Scalar, c.ToString(), line);
@@ -393,7 +455,7 @@ public sealed class PerlLexer
             if (c == '$' && i + 1 < raw.Length)
             {
                 var n = raw[i + 1];
-                if (n == '!') { Flush(); parts.Add(new ScalarPart("!")); i++; continue; }
+                if (n is '!' or '@' or '?') { Flush(); parts.Add(new ScalarPart(n.ToString())); i++; continue; }
                 string? name = null;
                 var j = i + 1;
                 if (n == '{' && i + 2 < raw.Length && IsWordStart(raw[i + 2]))
@@ -412,6 +474,15 @@ public sealed class PerlLexer
                         j += raw[j] == ':' ? 2 : 1;
                     name = raw[nameStart..j];
                     if (name.StartsWith("::", StringComparison.Ordinal)) name = "main" + name;
+                }
+                else if (n is >= '1' and <= '9')
+                {
+                    // $1, $2 ...: a capture group of the last successful match
+                    while (j < raw.Length && char.IsAsciiDigit(raw[j])) j++;
+                    Flush();
+                    parts.Add(new ScalarPart(raw[(i + 1)..j]));
+                    i = j - 1;
+                    continue;
                 }
                 else if (char.IsAsciiDigit(n) || n is '&' or '$' or '@')
                     throw Error(start, $"interpolating ${n} in a string is not supported");

@@ -11,7 +11,37 @@ namespace Apisix.TestNginx.Perl;
 public sealed class PerlParser
 {
     /// <summary>Functions the interpreter itself implements (the host adds its own names).</summary>
-    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close" };
+    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close", "system", "unlink" };
+
+    /// <summary>
+    /// Names Perl or the test modules define that the subset doesn't implement: using one is a
+    /// limit of the subset. Any other bareword, under <c>use strict</c>, is a Perl compile error.
+    /// </summary>
+    private static readonly HashSet<string> KnownNames =
+    [
+        // perlfunc
+        "abs", "accept", "alarm", "atan2", "bind", "binmode", "bless", "caller", "chdir", "chmod", "chop", "chown",
+        "chr", "chroot", "closedir", "connect", "cos", "crypt", "dbmclose", "dbmopen", "dump", "each", "eof",
+        "exec", "exists", "exit", "exp", "fc", "fcntl", "fileno", "flock", "fork", "format", "formline", "getc",
+        "getppid", "getpriority", "glob", "gmtime", "goto", "grep", "hex", "index", "int", "ioctl", "join", "keys",
+        "kill", "last", "lc", "lcfirst", "length", "link", "listen", "localtime", "lock", "log", "lstat", "map",
+        "mkdir", "next", "oct", "opendir", "ord", "pack", "pipe", "pop", "pos", "printf", "prototype", "push",
+        "quotemeta", "rand", "read", "readdir", "readline", "readlink", "readpipe", "recv", "redo", "ref", "rename",
+        "require", "reset", "reverse", "rewinddir", "rindex", "rmdir", "say", "scalar", "seek", "seekdir", "select",
+        "send", "setpgrp", "setpriority", "shutdown", "sin", "sleep", "socket", "socketpair", "sort", "splice",
+        "split", "sprintf", "sqrt", "srand", "stat", "study", "substr", "symlink", "syscall", "sysopen", "sysread",
+        "sysseek", "syswrite", "tell", "telldir", "tie", "tied", "time", "times", "truncate", "uc", "ucfirst",
+        "umask", "unpack", "unshift", "untie", "utime", "values", "vec", "wait", "waitpid", "wantarray", "warn",
+        "write", "__FILE__", "__LINE__", "__PACKAGE__",
+        // Test::More, Test::Base, Test::Nginx::Socket / Util exports
+        "ok", "is", "isnt", "like", "unlike", "is_deeply", "cmp_ok", "diag", "note", "pass", "fail", "skip",
+        "done_testing", "BAIL_OUT", "explain", "run", "run_is", "filters", "spec_file", "spec_string",
+        "is_str", "run_test", "config_preamble", "master_process_enabled", "server_name", "server_addr",
+        "server_port", "server_port_for_client", "timeout", "no_nginx_manager", "bail_out",
+        "add_response_body_check", "expand_env_in_text", "use_http2", "use_http3", "is_running", "parse_time",
+        "verbose", "sleep_time", "access_log_data", "error_log_data", "setup_server_root", "get_canon_version",
+        "get_nginx_version", "trim",
+    ];
 
     private static readonly HashSet<string> AssignOps = ["=", ".=", "||=", "//=", "&&=", "+=", "-=", "*="];
     private static readonly HashSet<string> StatementModifiers = ["if", "unless", "while", "until", "for", "foreach"];
@@ -19,19 +49,28 @@ public sealed class PerlParser
 
     private readonly List<Token> _tokens;
     private readonly Func<string, bool> _isFunction;
+    private readonly HashSet<string> _userSubs = new(StringComparer.Ordinal);
+    private bool _strict;
     private int _i;
 
-    private PerlParser(List<Token> tokens, Func<string, bool> isFunction)
+    private PerlParser(List<Token> tokens, Func<string, bool> isFunction, bool strict)
     {
         _tokens = tokens;
         _isFunction = isFunction;
+        _strict = strict;
+        // Named subs exist from compile time on, so a call may come before the definition.
+        for (var i = 0; i + 1 < tokens.Count; i++)
+            if (tokens[i].IsIdent("sub") && tokens[i + 1].Kind == TokenKind.Ident) _userSubs.Add(tokens[i + 1].Text);
     }
 
     /// <summary>Parses a whole program (a preamble or an eval section).</summary>
     /// <param name="isHostFunction">Names the host implements (Test::Nginx settings functions...).</param>
-    public static Block Parse(string source, int firstLine, Func<string, bool> isHostFunction)
+    /// <param name="strict">Whether <c>use strict</c> is in force from the start. A .t file starts without it;
+    /// <c>use strict</c> or using a Test::Base module (which prepends <c>use strict;</c> to the rest of the
+    /// file) turns it on. Test::Base evaluates <c>eval</c> sections under strict.</param>
+    public static Block Parse(string source, int firstLine, Func<string, bool> isHostFunction, bool strict = true)
     {
-        var parser = new PerlParser(PerlLexer.Tokenize(source, firstLine), n => Builtins.Contains(n) || isHostFunction(n));
+        var parser = new PerlParser(PerlLexer.Tokenize(source, firstLine), n => Builtins.Contains(n) || isHostFunction(n), strict);
         var statements = new List<Stmt>();
         while (parser.Cur.Kind != TokenKind.Eof)
             if (parser.ParseStatement() is { } s) statements.Add(s);
@@ -70,13 +109,16 @@ public sealed class PerlParser
             {
                 case "BEGIN" when PeekAt(1).IsOp("{"):
                     Take();
-                    return new BlockStmt(ParseBlock(), t.Line);
+                    return new BlockStmt(ParseBlock(), t.Line, Begin: true);
                 case "if" or "unless":
                     return ParseIf();
                 case "use":
                     return ParseUse();
                 case "sub" when PeekAt(1).Kind == TokenKind.Ident:
-                    throw Error(t, $"named subroutine 'sub {PeekAt(1).Text}' is not supported (use an anonymous sub)");
+                    Take();
+                    var name = Take();
+                    if (!Cur.IsOp("{")) throw Error(name, $"only 'sub {name.Text} {{ ... }}' is supported (no prototypes, attributes or forward declarations)");
+                    return new SubDefStmt(name.Text, ParseBlock(), t.Line);
                 case "no" or "for" or "foreach" or "while" or "until" or "package" or "require" or "END" or "format":
                     throw Error(t, $"'{t.Text}' statements are not supported");
             }
@@ -94,7 +136,14 @@ public sealed class PerlParser
             stmt = new IfStmt([(cond, new Block([stmt], t.Line))], null, t.Line);
         }
         if (!TakeOp(";") && !Cur.IsOp("}") && Cur.Kind != TokenKind.Eof)
+        {
+            // A term right after a complete expression is a syntax error to Perl as well;
+            // anything else may be an operator the subset lacks.
+            var term = Cur.Kind is TokenKind.String or TokenKind.Number or TokenKind.Regex or TokenKind.Words
+                or TokenKind.Scalar or TokenKind.Array or TokenKind.Backtick or TokenKind.Match or TokenKind.Subst || Cur.IsOp("[");
+            if (term) throw new PerlException(Cur.Line, "syntax error", compileError: true) { Near = Cur.Kind == TokenKind.Op ? Cur.Text : Cur.ToString() };
             throw Error(Cur, $"expected ';' but found {Cur}");
+        }
         return stmt;
     }
 
@@ -139,6 +188,9 @@ public sealed class PerlParser
         Expr? args = null;
         if (!Cur.IsOp(";")) args = ParseExpression();
         Expect(";");
+        // Test::Base (under Test::Nginx and t::APISIX) prepends "use strict;" to the rest of the file.
+        if (module == "strict" || module.StartsWith("Test::", StringComparison.Ordinal) || module.StartsWith("t::", StringComparison.Ordinal))
+            _strict = true;
         return new UseStmt(module, args, use.Line);
     }
 
@@ -203,6 +255,7 @@ public sealed class PerlParser
         var ok = target switch
         {
             ScalarVarExpr or EnvElemExpr => true,
+            DeclExpr { Parenthesized: false, Names.Count: 1 } => true, // my $x ||= ... assigns to the new, undefined $x
             DeclExpr or LocalExpr => op.Text == "=",
             ListExpr l => op.Text == "=" && l.Items.All(i => i is ScalarVarExpr or DeclExpr { Parenthesized: false }),
             _ => false,
@@ -278,20 +331,59 @@ public sealed class PerlParser
 
     private Expr ParseMultiplicative()
     {
-        var left = ParseUnary();
+        var left = ParseBinding();
         while (true)
         {
-            if (Cur.IsOp("=~") || Cur.IsOp("!~")) throw Error(Cur, $"regex matching ('{Cur.Text}') is not supported");
             if (!(Cur.IsOp("*") || Cur.IsOp("/") || Cur.IsOp("%") || Cur.IsIdent("x"))) return left;
             var op = Take();
-            left = new BinaryExpr(op.Text, left, ParseUnary(), op.Line);
+            left = new BinaryExpr(op.Text, left, ParseBinding(), op.Line);
         }
+    }
+
+    // =~ and !~ bind looser than unary ! and -, tighter than * and x.
+    private Expr ParseBinding()
+    {
+        var left = ParseUnary();
+        while (Cur.IsOp("=~") || Cur.IsOp("!~"))
+        {
+            var op = Take();
+            var negated = op.Text == "!~";
+            var rhs = Take();
+            switch (rhs.Kind)
+            {
+                case TokenKind.Match or TokenKind.Regex:
+                    left = new MatchExpr(left, rhs.Text, rhs.Flags, negated, op.Line);
+                    break;
+                case TokenKind.Subst:
+                    if (negated) throw Error(op, "'!~' with s/// is not supported");
+                    if (!rhs.Flags.Contains('r')) CheckLvalue(left, "s///");
+                    left = new SubstExpr(left, rhs.Text, rhs.Parts, rhs.Flags, op.Line);
+                    break;
+                default:
+                    throw Error(op, $"'{op.Text}' must be followed by m//, s/// or qr// (matching against an expression is not supported)");
+            }
+        }
+        return left;
+    }
+
+    // What undef, delete, chomp and s/// can modify in the subset: a scalar variable or an %ENV element.
+    private static void CheckLvalue(Expr e, string what)
+    {
+        if (e is not (ScalarVarExpr or EnvElemExpr))
+            throw new PerlException(e.Line, $"{what} can only modify a scalar variable or an $ENV{{...}} element");
     }
 
     private Expr ParseUnary()
     {
         var t = Cur;
         if (TakeOp("!")) return new UnaryExpr("!", ParseUnary(), t.Line);
+        if (t.IsOp("-") && PeekAt(1) is { Kind: TokenKind.Ident, Text: [var letter] } && FileTests.Contains(letter)
+            && !PeekAt(2).IsOp("=>") && !PeekAt(2).IsOp("("))
+        {
+            Take();
+            var test = Take();
+            return new FileTestExpr(letter, ParseNamedUnaryOperand(test), t.Line);
+        }
         if (TakeOp("-")) return new UnaryExpr("-", ParseUnary(), t.Line);
         if (TakeOp("+")) return ParseUnary();
         if (t.IsOp("\\")) throw Error(t, "references (\\) are not supported");
@@ -305,6 +397,9 @@ public sealed class PerlParser
         }
         return left;
     }
+
+    // -e exists, -f plain file, -d directory, -x executable, -r readable, -w writable, -s non-empty, -z empty, -l symlink.
+    private const string FileTests = "efdxrwszl";
 
     private Expr ParsePostfix()
     {
@@ -356,6 +451,10 @@ public sealed class PerlParser
                 return new ListExpr(t.Words.Select(w => (Expr)new LiteralExpr(new PerlString(w), t.Line)).ToList(), t.Line);
             case TokenKind.ReadLine:
                 return new ReadLineExpr(t.Text, t.Line);
+            case TokenKind.Backtick:
+                return new BacktickExpr(t.Parts, t.Line);
+            case TokenKind.Match or TokenKind.Subst:
+                throw Error(t, $"{t} without '=~' (on $_) is not supported");
             case TokenKind.Scalar:
                 return ParseScalar(t);
             case TokenKind.Array:
@@ -389,7 +488,7 @@ public sealed class PerlParser
     {
         if (Cur.IsOp("["))
             throw Error(t, $"array elements (${t.Text}[...]) are not supported");
-        if (!Cur.IsOp("{")) return new ScalarVarExpr(t.Text, t.Line);
+        if (!Cur.IsOp("{")) return new ScalarVarExpr(t.Text, t.Line, _strict);
         if (t.Text != "ENV")
             throw Error(t, $"hash elements (${t.Text}{{...}}) are not supported; only $ENV{{...}} is");
         Take();
@@ -419,8 +518,18 @@ public sealed class PerlParser
                 return new DefinedExpr(ParseNamedUnaryOperand(t), t.Line);
             case "undef":
                 if (Cur.IsOp("(") && PeekAt(1).IsOp(")")) { Take(); Take(); }
-                else if (!IsListEnd(Cur) && !IsBinaryOperator(Cur)) throw Error(t, "'undef EXPR' is not supported (only the undef value)");
+                else if (Cur.Kind == TokenKind.Scalar || Cur.IsOp("(") && PeekAt(1).Kind == TokenKind.Scalar)
+                    return new UndefExpr(ParseLvalueOperand(t), t.Line);
+                else if (!IsListEnd(Cur) && !IsBinaryOperator(Cur)) throw Error(t, "'undef' of this expression is not supported (only of a scalar or an $ENV{...} element)");
                 return new LiteralExpr(PerlValue.Undef, t.Line);
+            case "delete":
+                return new DeleteExpr(ParseLvalueOperand(t, envOnly: true), t.Line);
+            case "chomp":
+                if (IsListEnd(Cur) || Cur.IsOp("(") && PeekAt(1).IsOp(")")) throw Error(t, "'chomp' without an operand ($_) is not supported");
+                return new ChompExpr(ParseLvalueOperand(t), t.Line);
+            case "eval":
+                if (!Cur.IsOp("{")) throw Error(t, "only 'eval { ... }' blocks are supported (not eval STRING)");
+                return new EvalBlockExpr(ParseBlock(), t.Line);
             case "shift":
                 if (Cur.IsOp("(")) { Take(); if (Cur.Kind == TokenKind.Array && Cur.Text == "_") Take(); Expect(")"); }
                 else if (Cur.Kind == TokenKind.Array && Cur.Text == "_") Take();
@@ -436,8 +545,13 @@ public sealed class PerlParser
                 throw Error(t, $"the filehandle {t.Text} is not supported");
         }
 
-        if (!_isFunction(t.Text))
-            throw Error(t, Cur.IsOp("(") ? $"unsupported function '{t.Text}'" : $"unsupported bareword or function '{t.Text}'");
+        if (!_isFunction(t.Text) && !_userSubs.Contains(t.Text))
+        {
+            if (Cur.IsOp("(")) throw Error(t, $"unsupported function '{t.Text}'");
+            if (_strict && !KnownNames.Contains(t.Text) && !t.Text.Contains("::"))
+                throw new PerlException(t.Line, $"Bareword \"{t.Text}\" not allowed while \"strict subs\" in use", compileError: true);
+            throw Error(t, $"unsupported bareword or function '{t.Text}'");
+        }
         if (t.Text == "print" && (Cur.Kind == TokenKind.Ident && Cur.Text is "STDERR" or "STDOUT"
                                   || Cur.Kind == TokenKind.Scalar && PeekAt(1).Kind is TokenKind.String or TokenKind.Scalar or TokenKind.Number))
             throw Error(t, "print to a filehandle is not supported");
@@ -480,10 +594,20 @@ public sealed class PerlParser
         throw Error(kw, $"only scalars can be declared with '{kw.Text}' (found {Cur})");
     }
 
+    // The operand of undef / delete / chomp, with or without parentheses.
+    private Expr ParseLvalueOperand(Token op, bool envOnly = false)
+    {
+        var paren = TakeOp("(");
+        if (Cur.Kind != TokenKind.Scalar) throw Error(op, $"'{op.Text}' is only supported on a scalar variable or an $ENV{{...}} element");
+        var target = ParseScalar(Take());
+        if (paren) Expect(")");
+        if (envOnly && target is not EnvElemExpr) throw Error(op, $"'{op.Text}' is only supported on $ENV{{...}} elements");
+        return target;
+    }
+
     private Expr ParseOpen(Token t)
     {
-        if (!Cur.IsOp("(")) throw Error(t, "only the parenthesised 'open(...)' form is supported");
-        var args = ParseParenArgs();
+        var args = Cur.IsOp("(") ? ParseParenArgs() : Flatten(ParseComma());
         if (args.Count != 3) throw Error(t, "only the 3-argument open(my $fh, '<', $path) is supported");
         if (args[0] is not (DeclExpr { Parenthesized: false, Names.Count: 1 } or ScalarVarExpr))
             throw Error(t, "open's first argument must be a scalar variable");

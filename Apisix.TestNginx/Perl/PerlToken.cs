@@ -11,6 +11,9 @@ public enum TokenKind
     Regex,     // qr/.../flags ; Text is the pattern as written, Flags the flags
     Words,     // qw(...) ; see Words
     ReadLine,  // <$fh> ; Text is the handle variable's name
+    Backtick,  // `cmd` or qx{cmd} ; see Parts (interpolated like "...")
+    Match,     // m/.../flags, or /.../ after =~ ; Text is the pattern, Flags the flags
+    Subst,     // s/.../.../flags ; Text is the pattern, Parts the replacement, Flags the flags
     Op,        // punctuation
     Eof,
 }
@@ -40,6 +43,9 @@ public sealed record Token(TokenKind Kind, string Text, int Line)
         TokenKind.Hash => "%" + Text,
         TokenKind.String => "string",
         TokenKind.Regex => "qr//",
+        TokenKind.Match => "m//",
+        TokenKind.Subst => "s///",
+        TokenKind.Backtick => "`...`",
         _ => $"'{Text}'",
     };
 }

@@ -3,7 +3,7 @@ using Apisix.TestNginx.Parsing;
 namespace Apisix.TestNginx.Perl;
 
 /// <summary>
-/// The functions and modules a .t preamble may call, bound to one file's <see cref="FileSettings"/>.
+/// The functions and modules a .t preamble may call, bound to one file's settings.
 /// They only record what the file asked for; building and running happen in later rooms.
 /// </summary>
 public static class TestNginxFunctions
@@ -13,8 +13,9 @@ public static class TestNginxFunctions
 
     /// <param name="preprocessors">Receives <c>add_block_preprocessor</c> subs in run order (LIFO: each new one goes first).</param>
     /// <param name="blockCount">What <c>blocks()</c> returns, e.g. in <c>plan tests =&gt; blocks() * 2</c>.</param>
-    public static void Install(PerlInterpreter perl, FileSettings settings, List<PerlCode> preprocessors, int blockCount)
+    public static void Install(PerlInterpreter perl, TestFile file, List<PerlCode> preprocessors, int blockCount)
     {
+        var settings = file.Settings;
         perl.Print = settings.Printed.Add;
         perl.UseHandler = (module, args, line) =>
         {
@@ -22,7 +23,7 @@ public static class TestNginxFunctions
             if (!module.StartsWith("Test::Nginx", StringComparison.Ordinal) && !module.StartsWith("t::", StringComparison.Ordinal))
                 throw new PerlException(line, $"unsupported module 'use {module}'");
             settings.Module = module;
-            if (args.Count > 0) settings.Plan = PlanText(args, line);
+            if (args.Count > 0) SetPlan(settings, PlanText(args, line));
         };
 
         var f = perl.Functions;
@@ -46,17 +47,64 @@ public static class TestNginxFunctions
         f["run_tests"] = (a, l) => Set(a, l, 0, () => settings.RunTestsCalled = true);
         f["plan"] = (a, l) =>
         {
-            settings.Plan = PlanText(a, l);
+            SetPlan(settings, PlanText(a, l));
             return PerlValue.Undef;
         };
         f["blocks"] = (a, l) => NoArgs(a, l, Num(blockCount));
         f["cwd"] = (a, l) => NoArgs(a, l, new PerlString(perl.RootDir));
+        f["use_hup"] = (a, l) => Set(a, l, 0, () => settings.UseHup = true);
+        f["server_root"] = (a, l) => NoArgs(a, l, new PerlString(TestNginxPaths.ServerRoot(perl.RootDir)));
+        f["html_dir"] = (a, l) => NoArgs(a, l, new PerlString(TestNginxPaths.HtmlDir(perl.RootDir)));
+        // Test::Nginx unshifts handlers: the last registered runs first
+        f["add_cleanup_handler"] = (a, l) =>
+        {
+            var code = OneSub(a, l, "add_cleanup_handler");
+            file.CleanupHandlers.Insert(0, () => CallHandler(perl, file, code, "cleanup handler"));
+            return PerlValue.Undef;
+        };
+        f["add_test_cleanup_handler"] = (a, l) =>
+        {
+            var code = OneSub(a, l, "add_test_cleanup_handler");
+            file.TestCleanupHandlers.Insert(0, block => CallHandler(perl, file, code, "test cleanup handler", new PerlBlockObject(block)));
+            return PerlValue.Undef;
+        };
+        // t::APISIX::read_file("conf/x"): the file under $ENV{APISIX_HOME} || cwd(), whole
+        f["t::APISIX::read_file"] = (a, l) =>
+        {
+            if (a.Count != 1) throw new PerlException(l, $"expected 1 argument(s), got {a.Count}");
+            var name = Str(a[0], l);
+            var home = perl.GetEnv("APISIX_HOME") is { Length: > 0 } h ? h : perl.RootDir;
+            try
+            {
+                return new PerlString(System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(Path.Combine(home, name))));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new PerlException(l, $"cannot open {name} for reading: {e.Message}", died: true);
+            }
+        };
         f["add_block_preprocessor"] = (a, l) =>
         {
             if (a is not [PerlCode code]) throw new PerlException(l, "add_block_preprocessor needs one sub { ... }");
             preprocessors.Insert(0, code); // Test::Nginx unshifts: the last registered runs first
             return PerlValue.Undef;
         };
+    }
+
+    private static PerlCode OneSub(IReadOnlyList<PerlValue> args, int line, string function) =>
+        args is [PerlCode code] ? code : throw new PerlException(line, $"{function} needs one sub {{ ... }}");
+
+    private static void CallHandler(PerlInterpreter perl, TestFile file, PerlCode code, string what, params PerlValue[] args)
+    {
+        try { perl.Call(code, args); }
+        catch (PerlException e) { throw TestFileException.FromPerl(file.Path, e, what); }
+    }
+
+    // Test::More's plan skip_all exits: nothing after it in the preamble runs.
+    private static void SetPlan(FileSettings settings, string plan)
+    {
+        settings.Plan = plan;
+        if (plan.StartsWith("skip_all", StringComparison.Ordinal)) throw new PerlExit();
     }
 
     // Validates the argument count, then applies the setting.

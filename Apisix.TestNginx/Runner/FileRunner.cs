@@ -43,13 +43,22 @@ public sealed class FileRunner(string root)
             return outcome;
         }
         var network = new LoopbackNetwork();
-        var hup = new HupState(TestNginxLayer.Env(file, "TEST_NGINX_USE_HUP") == "1");
+        var hup = new HupState(file.Settings.UseHup || TestNginxLayer.Env(file, "TEST_NGINX_USE_HUP") == "1");
         Nginx? current = null;
         await using var host = await HttpServerHost.StartInMemoryAsync(network, ctx =>
             current is { } n ? n.HandleAsync(ctx) : Task.CompletedTask);
         try
         {
             var skipAll = TestPlan.SkipAll(file);
+            // Cleanup handlers run as Test::Nginx's run_tests runs them (never after a skip_all plan,
+            // which exits first); one that dies fails the file.
+            string? cleanupError = null;
+            void Cleanup(Action run)
+            {
+                if (skipAll != null) return;
+                try { run(); }
+                catch (TestFileException e) { cleanupError ??= e.Message; }
+            }
             foreach (var block in file.SelectedBlocks())
             {
                 for (var rep = 0; rep < Math.Max(1, file.Settings.RepeatEach); rep++)
@@ -60,8 +69,10 @@ public sealed class FileRunner(string root)
                     outcome.Blocks.Add(result);
                     onBlock?.Invoke(result);
                 }
+                foreach (var handler in file.TestCleanupHandlers) Cleanup(() => handler(block));
             }
-            outcome.Error = TestPlan.Mismatch(file, outcome);
+            foreach (var handler in file.CleanupHandlers) Cleanup(handler);
+            outcome.Error = cleanupError ?? TestPlan.Mismatch(file, outcome);
         }
         finally
         {
@@ -93,7 +104,7 @@ public sealed class FileRunner(string root)
             if (world.SkipReason != null) return Skipped(block, world.SkipReason, sw);
 
             log = new ErrorLog(world.LogLevel);
-            nginx = new Nginx(world.Conf, network, log, world.Modules, Path.Combine(root, "t", "servroot"), world.Workers)
+            nginx = new Nginx(world.Conf, network, log, world.Modules, TestNginxPaths.ServerRoot(root), world.Workers)
             {
                 LogSocketErrors = world.LogSocketErrors,
             };

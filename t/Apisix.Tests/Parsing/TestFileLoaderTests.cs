@@ -224,4 +224,152 @@ public class TestFileLoaderTests : IDisposable
 
         file.Settings.Printed.Should().Equal($"set|{path ?? "none"}|none");
     }
+
+    [Fact]
+    public void Server_root_html_dir_and_use_hup()
+    {
+        var file = _files.Load("""
+            use t::APISIX 'no_plan';
+            use_hup();
+            my $TEST_NGINX_HTML_DIR ||= html_dir();
+            print server_root(), "|", $TEST_NGINX_HTML_DIR;
+            run_tests();
+            __DATA__
+            === T
+            """);
+
+        file.Settings.UseHup.Should().BeTrue();
+        file.Settings.Printed.Should().Equal($"{Path.Combine(_files.Root, "t", "servroot")}|{Path.Combine(_files.Root, "t", "servroot", "html")}");
+        TestNginxPaths.HtmlDir(_files.Root).Should().Be(Path.Combine(_files.Root, "t", "servroot", "html"));
+    }
+
+    [Fact]
+    public void A_skip_all_plan_ends_the_preamble_like_Test_More_exit()
+    {
+        var file = _files.Load("""
+            BEGIN {
+                if ($ENV{PARSING_TEST_EVENTS_MODULE_XYZ} ne "lua-resty-events") {
+                    $SkipReason = "Only for lua-resty-events events module";
+                }
+            }
+
+            use Test::Nginx::Socket::Lua $SkipReason ? (skip_all => $SkipReason) : ();
+            use t::APISIX 'no_plan';
+            print "never\n";
+            run_tests();
+            __DATA__
+            === T
+            """);
+
+        file.Settings.Plan.Should().Be("skip_all => Only for lua-resty-events events module");
+        file.Settings.Module.Should().Be("Test::Nginx::Socket::Lua");
+        file.Settings.Printed.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void An_unset_skip_reason_leaves_the_plan_alone()
+    {
+        var file = _files.Load("""
+            BEGIN {
+                if ($ENV{PARSING_TEST_CHECK_LEAK_XYZ}) {
+                    $SkipReason = "unavailable for the hup tests";
+                } else {
+                    $ENV{TEST_NGINX_USE_HUP} = 1;
+                    undef $ENV{TEST_NGINX_USE_STAP};
+                }
+            }
+            use t::APISIX 'no_plan';
+            run_tests();
+            __DATA__
+            === T
+            """);
+
+        file.Settings.Plan.Should().Be("no_plan");
+        file.Settings.Env.Should().Equal(new Dictionary<string, string?> { ["TEST_NGINX_USE_HUP"] = "1", ["TEST_NGINX_USE_STAP"] = null });
+    }
+
+    [Fact]
+    public void Cleanup_handlers_are_recorded_newest_first()
+    {
+        var file = _files.Load("""
+            use t::APISIX 'no_plan';
+            add_cleanup_handler(sub { print "first\n"; });
+            add_cleanup_handler(sub { print "second\n"; });
+            add_test_cleanup_handler(sub { my $block = shift; print "after ", $block->name, "\n"; });
+            run_tests();
+            __DATA__
+            === TEST 1: one
+            """);
+
+        file.Settings.Printed.Should().BeEmpty();
+        file.TestCleanupHandlers.Should().ContainSingle();
+        file.TestCleanupHandlers[0](file.Blocks[0]);
+        foreach (var handler in file.CleanupHandlers) handler();
+        file.Settings.Printed.Should().Equal("after TEST 1: one\n", "second\n", "first\n");
+    }
+
+    [Fact]
+    public void A_dying_cleanup_handler_names_the_file()
+    {
+        var file = _files.Load("use t::APISIX 'no_plan';\nadd_cleanup_handler(sub {\n    die \"cleanup failed\";\n});\n__DATA__\n");
+
+        var act = () => file.CleanupHandlers[0]();
+
+        act.Should().Throw<TestFileException>().WithMessage("*sample.t:3: cleanup handler: died: cleanup failed");
+    }
+
+    [Fact]
+    public void Read_file_and_substitution_prepare_a_debug_config()
+    {
+        _files.Write("conf/debug.yaml", "basic:\n  enable: false\nhook_conf:\n  enable: false\n");
+        var file = _files.Load("""
+            use t::APISIX 'no_plan';
+            our $debug_config = t::APISIX::read_file("conf/debug.yaml");
+            $debug_config =~ s/basic:\n  enable: false/basic:\n  enable: true/;
+            run_tests();
+            __DATA__
+            === T
+            --- debug_config eval: $::debug_config
+
+            """);
+
+        file.Blocks[0].Text("debug_config").Should().Be("basic:\n  enable: true\nhook_conf:\n  enable: false\n");
+    }
+
+    [Fact]
+    public void An_eval_section_Perl_rejects_becomes_the_error_text_as_Test_Base_returns_dollar_at()
+    {
+        var file = _files.LoadData("""
+            === TEST 1: bareword
+            --- stream_request eval
+            mmm
+            --- stream_response
+            hello world
+
+            === TEST 2: a request followed by junk
+            --- raw_request eval
+            "GET / HTTP/1.1\r
+            \r
+            "
+            [error]
+            --- error_code: 400
+
+            === TEST 3: dies
+            --- request eval
+            die "no request\n"
+
+            """);
+
+        file.Blocks[0].Text("stream_request").Should().Be("Bareword \"mmm\" not allowed while \"strict subs\" in use at (eval 1) line 1.\n");
+        file.Blocks[1].Text("raw_request").Should().Be("syntax error at (eval 2) line 4, near \"[\"\n");
+        file.Blocks[2].Text("request").Should().Be("no request\n");
+    }
+
+    [Fact]
+    public void An_eval_section_beyond_the_subset_still_fails_the_file()
+    {
+        var act = () => _files.LoadData("=== T\n--- request eval\nsprintf('GET /%d', 1)\n");
+
+        act.Should().Throw<TestFileException>().WithMessage("*sample.t:8: in the eval of section 'request': unsupported function 'sprintf'");
+    }
 }

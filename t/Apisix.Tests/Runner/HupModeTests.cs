@@ -49,12 +49,14 @@ public class HupModeTests
 
         """;
 
-    private static async Task<FileOutcome> Run(string preamble)
+    private static async Task<FileOutcome> Run(string preamble) => (await RunIn(preamble)).Outcome;
+
+    private static async Task<(FileOutcome Outcome, string Dir)> RunIn(string preamble)
     {
         var dir = Directory.CreateTempSubdirectory().FullName;
         var path = Path.Combine(dir, "hup.t");
         await File.WriteAllTextAsync(path, FileText(preamble));
-        return await new FileRunner(dir).RunAsync(path);
+        return (await new FileRunner(dir).RunAsync(path), dir);
     }
 
     [Fact]
@@ -70,5 +72,27 @@ public class HupModeTests
         var outcome = await Run("$ENV{TEST_NGINX_USE_HUP} = 1;");
         outcome.Blocks[1].Status.Should().Be(BlockOutcome.Fail);
         outcome.Blocks[1].Message.Should().Contain("dict: by block 1; global: none");
+    }
+
+    [Fact]
+    public async Task Use_hup_turns_on_reloading_for_the_file()
+    {
+        var outcome = await Run("$ENV{TEST_NGINX_USE_HUP} = 0;\nuse_hup();");
+        outcome.Blocks[1].Status.Should().Be(BlockOutcome.Fail);
+        outcome.Blocks[1].Message.Should().Contain("dict: by block 1; global: none");
+    }
+
+    [Fact]
+    public async Task Cleanup_handlers_run_after_each_block_and_after_the_file()
+    {
+        var (outcome, dir) = await RunIn("""
+            $ENV{TEST_NGINX_USE_HUP} = 0;
+            add_test_cleanup_handler(sub { my $block = shift; system("echo '" . $block->name . "' >> cleanup.log"); });
+            add_cleanup_handler(sub { system("echo done >> cleanup.log"); });
+            """);
+
+        outcome.Blocks.Should().HaveCount(2);
+        File.ReadAllText(Path.Combine(dir, "cleanup.log")).Should().Be(
+            "TEST 1: leave a value in a shared dict and a Lua global\nTEST 2: the next block looks for both\ndone\n");
     }
 }
