@@ -185,11 +185,39 @@ public sealed class EtcdBridge
 
     private async Task<object?[]> ReadAsync(Watch w)
     {
-        if (w.Closed) return [null, "closed"];
+        var (msg, err) = await ReadJsonAsync(w);
+        return msg == null ? [null, err] : [Table(msg)];
+    }
+
+    /// <summary>
+    /// <c>waitdir</c> of core.config's automatic sync: the next change under the directory
+    /// <paramref name="key"/> after revision <paramref name="prevIndex"/>, in the v2 shape
+    /// <c>watch_format</c> gives (<c>body.node</c> a list of items), or nil and "timeout",
+    /// "compacted" or "closed".
+    /// </summary>
+    public long ConfigWaitdir(EtcdClient cli, string key, object? prevIndex, object? timeout)
+    {
+        var (k, end) = cli.WatchRange(key, true);
+        double t = timeout switch { long l => l, double d => d, _ => 0 };
+        var w = new Watch { Cli = cli, Key = k, RangeEnd = end, Next = (Integer(prevIndex) ?? 0) + 1, Timeout = t, Created = true };
+        return _worker.NewOp(WaitdirAsync(w));
+    }
+
+    private async Task<object?[]> WaitdirAsync(Watch w)
+    {
+        var (msg, err) = await ReadJsonAsync(w);
+        if (msg == null) return [null, err];
+        var (v2, e) = ConfigEtcd.WaitdirFormat(msg);
+        return v2 == null ? [null, e] : [Table(v2)];
+    }
+
+    private async Task<(JsonObject? Msg, string? Err)> ReadJsonAsync(Watch w)
+    {
+        if (w.Closed) return (null, "closed");
         if (!w.Created)
         {
             w.Created = true;
-            return [Table(w.Cli.WatchCreated())];
+            return (w.Cli.WatchCreated(), null);
         }
 
         var deadline = w.Timeout > 0 ? DateTime.UtcNow.AddSeconds(w.Timeout) : DateTime.MaxValue;
@@ -202,10 +230,10 @@ public sealed class EtcdBridge
             {
                 var msg = w.Cli.WatchMessage(w.Key, w.RangeEnd, w.Next, out long next);
                 w.Next = next;
-                if (msg != null) return [Table(msg)];
-                if (w.Closed) return [null, "closed"];
+                if (msg != null) return (msg, null);
+                if (w.Closed) return (null, "closed");
                 var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero) return [null, "timeout"];
+                if (left <= TimeSpan.Zero) return (null, "timeout");
                 var wait = left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200);
                 try
                 {
@@ -216,7 +244,7 @@ public sealed class EtcdBridge
                 }
                 catch (OperationCanceledException)
                 {
-                    return [null, "closed"];
+                    return (null, "closed");
                 }
             }
             finally

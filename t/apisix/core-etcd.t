@@ -99,7 +99,7 @@ created: true
             ngx.say(conf.etcd.prefix, " ", conf.deployment.admin.admin_api_version)
             local config = core.config.new()
             ngx.say(config:getkey("/routes/").status, " ", config:getkey("/nothing-here").status)
-            local auto, err = core.config.new("/routes", {automatic = true})
+            local auto, err = core.config.new(nil, {automatic = true})
             ngx.say(auto == nil, " ", err)
         }
     }
@@ -108,4 +108,111 @@ GET /t
 --- response_body
 /apisix v3
 200 404
-true core.config.new with automatic sync is not ported to Lua (the C# gateway reads the store directly)
+true missing `key` argument
+
+
+
+=== TEST 5: core.config.new with automatic sync: loads a directory, then follows its changes
+--- config
+    location /t {
+        content_by_lua_block {
+            local core = require("apisix.core")
+            assert(core.etcd.set("/shelves/a", {books = 3}))
+            local seen = {}
+            local shelves = assert(core.config.new("/shelves", {
+                automatic = true,
+                filter = function(item) seen[#seen + 1] = item.key end,
+            }))
+            ngx.sleep(0.3)
+            ngx.say("loaded: ", #shelves.values, " ", shelves:get("a").value.books,
+                    " id=", shelves:get("a").value.id, " v", shelves.conf_version)
+            local idx = shelves.prev_index
+            assert(core.etcd.set("/shelves/b", {books = 5}))
+            assert(core.etcd.set("/shelves/a", {books = 4}))
+            ngx.sleep(0.5)
+            ngx.say("after writes: ", shelves:get("a").value.books, " ", shelves:get("b").value.books,
+                    " moved=", shelves.prev_index > idx, " v", shelves.conf_version)
+            assert(core.etcd.delete("/shelves/b"))
+            ngx.sleep(0.5)
+            ngx.say("after delete: ", shelves:get("b") == nil, " v", shelves.conf_version)
+            idx = shelves.prev_index
+            assert(core.etcd.set("/elsewhere", {x = 1}))
+            ngx.sleep(0.5)
+            ngx.say("unrelated write: moved=", shelves.prev_index > idx)
+            ngx.say("filter saw: ", table.concat(seen, ","))
+            ngx.say(core.config.fetch_created_obj("/shelves") == shelves)
+            shelves:close()
+        }
+    }
+--- request
+GET /t
+--- response_body
+loaded: 1 3 id=a v1
+after writes: 4 5 moved=true v3
+after delete: true v4
+unrelated write: moved=false
+filter saw: /apisix/shelves/a,/apisix/shelves/b,/apisix/shelves/a,/apisix/shelves/b
+true
+--- error_log
+waitdir key: /apisix/shelves prev_index:
+insert data by key: b
+update data by key: a
+delete data by key: b
+
+
+
+=== TEST 6: core.config automatic sync: an item that is not an object, or fails the checker, is left out
+--- config
+    location /t {
+        content_by_lua_block {
+            local core = require("apisix.core")
+            assert(core.etcd.set("/crates/ok", {size = 1}))
+            assert(core.etcd.set("/crates/odd", "plain text"))
+            assert(core.etcd.set("/crates/big", {size = 99}))
+            local crates = assert(core.config.new("/crates", {
+                automatic = true,
+                checker = function(value)
+                    if value.size > 10 then
+                        return false, "too big"
+                    end
+                    return true
+                end,
+            }))
+            ngx.sleep(0.3)
+            ngx.say(#crates.values, " ", crates:get("ok") ~= nil, " ", crates:get("big") == nil)
+            crates:close()
+        }
+    }
+--- request
+GET /t
+--- response_body
+1 true true
+--- error_log
+invalid item data of [/apisix/crates/odd], val: plain text, it should be an object
+failed to check item data of [/apisix/crates] err:too big
+
+
+
+=== TEST 7: core.config test hooks: sync_data over a client that answers with a v3 directory read
+--- log_level: debug
+--- config
+    location /t {
+        content_by_lua_block {
+            local config_etcd = require("apisix.core.config_etcd")
+            local cli = {}
+            function cli.readdir()
+                return {status = 200, headers = {},
+                        body = {header = {revision = 7}, kvs = {{key = "/x/k1", value = {n = 1}}}}}
+            end
+            local obj = {etcd_cli = cli, key = "/x", need_reload = true, prev_index = 0,
+                         conf_version = 0, upgrade_version = config_etcd.upgrade_version}
+            assert(config_etcd.test_sync_data(obj))
+            ngx.say(#obj.values, " ", obj.values[1].value.id, " ", obj.prev_index, " ", obj.conf_version)
+        }
+    }
+--- request
+GET /t
+--- response_body
+1 k1 7 1
+--- error_log
+readdir key: /x res: [{
