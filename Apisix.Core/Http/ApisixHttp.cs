@@ -23,7 +23,7 @@ public sealed class ApisixHttp
         Store = store;
         Plugins = plugins;
         Admin = new AdminApi(config, store, plugins);
-        Router = new Router(store);
+        Router = new Router(store, config.EtcdPrefix);
         Runner = new PluginRunner(plugins);
     }
 
@@ -100,14 +100,14 @@ public sealed class ApisixHttp
         }
 
         var route = match.Route;
-        var routeVersion = Store.Get("/apisix/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
+        var routeVersion = Store.Get(Config.EtcdPrefix + "/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
         ctx.ConfType = "route";
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;
         if (route["service_id"] is { } sid)
         {
             var serviceId = sid.GetValueKind() == JsonValueKind.String ? sid.GetValue<string>() : sid.ToJsonString();
-            var service = Store.Get("/apisix/services/" + serviceId);
+            var service = Store.Get(Config.EtcdPrefix + "/services/" + serviceId);
             if (service?.Value is not JsonObject serviceValue)
             {
                 ctx.Log(LogLevel.Error, $"failed to fetch service configuration by id: {serviceId}");

@@ -216,3 +216,47 @@ GET /t
 1 k1 7 1
 --- error_log
 readdir key: /x res: [{
+
+
+
+=== TEST 8: another etcd prefix: core.etcd writes under it and the gateway routes from it
+--- yaml_config
+deployment:
+  role: traditional
+  role_traditional:
+    config_provider: etcd
+  admin:
+    admin_key: null
+  etcd:
+    prefix: "/gw-other"
+--- http_config
+    server {
+        listen 6820;
+        location /shelf {
+            content_by_lua_block {
+                ngx.say("from the backend")
+            }
+        }
+    }
+--- config
+    location /t {
+        content_by_lua_block {
+            local core = require("apisix.core")
+            local res = assert(core.etcd.set("/routes/7",
+                {uri = "/shelf", upstream = {type = "roundrobin", nodes = {["127.0.0.1:6820"] = 1}}}))
+            ngx.say(res.body.node.key)
+            local http = require("resty.http")
+            local uri = "http://127.0.0.1:" .. ngx.var.server_port .. "/shelf"
+            res = assert(http.new():request_uri(uri))
+            ngx.print(res.status, " ", res.body)
+            assert(core.etcd.delete("/routes/7"))
+            res = assert(http.new():request_uri(uri))
+            ngx.say(res.status)
+        }
+    }
+--- request
+GET /t
+--- response_body
+/gw-other/routes/7
+200 from the backend
+404
