@@ -755,7 +755,17 @@ public sealed class AdminApi
     {
         if (TokenFailure(ctx) is { } denied) return denied;
         Write("info", "start to hot reload plugins");
-        _plugins.Load(_config.Plugins);
+        // plugin.load's own log lines ("load plugin times: N") go to this request's error log
+        var registryLog = _plugins.Log;
+        _plugins.Log = Write;
+        try
+        {
+            _plugins.Load(_config.Plugins);
+        }
+        finally
+        {
+            _plugins.Log = registryLog;
+        }
         SyncLocalConfToEtcd(reset: false);
         return ctx.Text(200, "done");
     }
