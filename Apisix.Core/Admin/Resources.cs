@@ -183,9 +183,9 @@ internal sealed class Resources
             if (!ok) return CheckResult.Fail(err!);
         }
 
-        if (conf["vars"] is JsonArray vars && _options.ValidateVars != null)
+        if (conf["vars"] is JsonArray vars)
         {
-            var verr = _options.ValidateVars(vars);
+            var verr = (_options.ValidateVars ?? ExprCheck.Validate)(vars);
             if (verr != null) return CheckResult.Fail("failed to validate the 'vars' expression: " + verr);
         }
 
