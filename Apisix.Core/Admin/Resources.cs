@@ -189,9 +189,9 @@ internal sealed class Resources
             if (verr != null) return CheckResult.Fail("failed to validate the 'vars' expression: " + verr);
         }
 
-        if (JsonScalars.TryGetString(conf["filter_func"], out string ff) && _options.ValidateFilterFunc != null)
+        if (JsonScalars.TryGetString(conf["filter_func"], out string ff))
         {
-            var ferr = _options.ValidateFilterFunc(ff);
+            var ferr = (_options.ValidateFilterFunc ?? FilterFuncCheck.Validate)(ff);
             if (ferr != null) return CheckResult.Fail(ferr);
         }
 

@@ -25,3 +25,26 @@ public class ExprCheckTests
         ExprCheck.Validate(JsonNode.Parse(rule)).Should().Be(error);
     }
 }
+
+/// <summary>routes.lua's filter_func check.</summary>
+public class FilterFuncCheckTests
+{
+    [Fact]
+    public void A_function_passes()
+    {
+        FilterFuncCheck.Validate("function(vars) return vars.arg_x == '1' end").Should().BeNull();
+    }
+
+    [Fact]
+    public void A_load_error_reads_as_LuaJIT_words_it()
+    {
+        FilterFuncCheck.Validate("function(vars) ").Should()
+            .Be("failed to load 'filter_func' string: [string \"return function(vars) \"]:1: 'end' expected near '<eof>'");
+    }
+
+    [Fact]
+    public void Something_else_than_a_function_is_refused()
+    {
+        FilterFuncCheck.Validate("{}").Should().Be("'filter_func' should be a function");
+    }
+}
