@@ -39,9 +39,13 @@ public sealed class AdminApi
         Store = store;
         _encryption = config.DataEncryption;
         _plugins.Encryption ??= _encryption;
-        _etcd = new EtcdView(store, config.EtcdPrefix, V3);
+        Etcd = new Etcd(store, config) { Log = (level, msg) => Write(level.ToString().ToLowerInvariant(), msg) };
+        _etcd = new EtcdView(store, Etcd);
         _resources = new Resources(_etcd, plugins, _options, _encryption);
     }
+
+    /// <summary>The <c>core.etcd</c> the resources write through.</summary>
+    public Etcd Etcd { get; }
 
     /// <summary>The store the API writes to.</summary>
     public ConfigStore Store { get; }
@@ -49,7 +53,93 @@ public sealed class AdminApi
     /// <summary>Log sink: (nginx level name, message), for the lines APISIX logs while serving admin requests.</summary>
     public Action<string, string>? Log { get; set; }
 
+    /// <summary>The request's own log sink while <see cref="Handle"/> runs on this thread (a worker's).</summary>
+    [ThreadStatic] private static Action<string, string>? _requestLog;
+
+    private void Write(string level, string message) => (_requestLog ?? Log)?.Invoke(level, message);
+
     private bool V3 => _config.AdminApiVersion == "v3";
+
+    /// <summary>
+    /// The admin part of a worker's start (<c>admin.init_worker</c>): worker 0 warns when the
+    /// admin key is not required and, with etcd as the config provider, resets <c>/plugins</c>
+    /// to the local plugin list when it differs (on a timer, as upstream).
+    /// </summary>
+    public void InitWorker(int workerId, Action<string, string> log, Action<Action> timer)
+    {
+        if (!_config.EnableAdmin || workerId != 0) return;
+        if (!_config.AdminKeyRequired)
+        {
+            log("warn", "Admin key is bypassed! If you are deploying APISIX in a production environment, "
+                        + "please enable `admin_key_required` and set a secure admin key!");
+        }
+        if (_config.ConfigProvider == "yaml") return;
+        timer(() =>
+        {
+            var previous = _requestLog;
+            _requestLog = log;
+            try { SyncLocalConfToEtcd(reset: true); }
+            finally { _requestLog = previous; }
+        });
+    }
+
+    /// <summary>
+    /// <c>sync_local_conf_to_etcd</c>: the enabled plugin names (and stream plugins, marked)
+    /// under <c>/plugins</c>; with <paramref name="reset"/> only when a stored list differs.
+    /// </summary>
+    private void SyncLocalConfToEtcd(bool reset)
+    {
+        var plugins = new JsonArray();
+        foreach (var name in _config.Plugins) plugins.Add(new JsonObject { ["name"] = name });
+        foreach (var name in _config.StreamPlugins) plugins.Add(new JsonObject { ["name"] = name, ["stream"] = true });
+
+        if (reset)
+        {
+            var (res, err) = Etcd.Get("/plugins");
+            if (res == null)
+            {
+                Write("error", "failed to get current plugins: " + err);
+                return;
+            }
+            if (res.Status == 404) return;
+            if (res.Status != 200)
+            {
+                Write("error", "failed to get current plugins, status: " + res.Status);
+                return;
+            }
+            var node = res.Body["node"] as JsonObject;
+            long revision = JsonScalars.TryGetNumber(node?["modifiedIndex"], out var r) ? (long)r : 0;
+            if (PluginsEq(node?["value"], plugins))
+            {
+                Write("info", "plugins not changed, don't need to reset");
+                return;
+            }
+            Write("warn", "sync local conf to etcd");
+            var (set, serr) = Etcd.AtomicSet("/plugins", plugins, null, revision);
+            if (set == null) Write("error", "failed to set plugins: " + serr);
+            return;
+        }
+
+        Write("warn", "sync local conf to etcd");
+        var (put, perr) = Etcd.Set("/plugins", plugins);
+        if (put == null) Write("error", "failed to set plugins: " + perr);
+    }
+
+    private static bool PluginsEq(JsonNode? stored, JsonArray local)
+    {
+        static Dictionary<string, string> Set(JsonNode? list)
+        {
+            var d = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in list as JsonArray ?? new JsonArray())
+            {
+                if (p is JsonObject o && JsonScalars.TryGetString(o["name"], out string n)) d[n] = CJson.Encode(o);
+            }
+            return d;
+        }
+        var a = Set(stored);
+        var b = Set(local);
+        return a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var v) && v == kv.Value);
+    }
 
     /// <summary>
     /// Serves one admin request.
@@ -59,8 +149,24 @@ public sealed class AdminApi
     /// <param name="body">Request body as a byte string; null or empty for none.</param>
     /// <param name="headers">Request headers with lower-cased names.</param>
     /// <param name="query">Query string without "?" (used when <paramref name="uri"/> has none).</param>
+    /// <param name="log">Where this request's log lines go (level name, message); null for <see cref="Log"/>.</param>
     public AdminResponse Handle(string method, string uri, string? body, IReadOnlyDictionary<string, string> headers,
-        string? query = null)
+        string? query = null, Action<string, string>? log = null)
+    {
+        var previous = _requestLog;
+        _requestLog = log;
+        try
+        {
+            return HandleRequest(method, uri, body, headers, query);
+        }
+        finally
+        {
+            _requestLog = previous;
+        }
+    }
+
+    private AdminResponse HandleRequest(string method, string uri, string? body, IReadOnlyDictionary<string, string> headers,
+        string? query)
     {
         int q = uri.IndexOf('?');
         if (q >= 0)
@@ -78,7 +184,7 @@ public sealed class AdminApi
         }
         catch (LuaRuntimeError e)
         {
-            Log?.Invoke("error", "lua entry thread aborted: runtime error: " + e.Message);
+            Write("error", "lua entry thread aborted: runtime error: " + e.Message);
             return ctx.ErrorPage(500, _options.ErrorPageFooter);
         }
     }
@@ -163,6 +269,7 @@ public sealed class AdminApi
         // Exact paths first, then the prefix routes, longest first; a path
         // whose method does not match falls through to the next candidate.
         if (p == "/apisix/admin" && m == "HEAD") return ctx.Text(200, "");
+        if (p == "/apisix/admin/configs/validate" && m == "POST") return ValidateConfigs(ctx);
         if (p == "/apisix/admin/plugins/list" && m == "GET") return GetPluginsList(ctx);
         if (p == "/apisix/admin/plugins/reload")
         {
@@ -185,7 +292,9 @@ public sealed class AdminApi
         if (!_config.HasAdminKeyList) return null;
 
         string? token = ctx.Args.TryGetValue("api_key", out var a) ? a : null;
-        token ??= ctx.Headers.TryGetValue("x-api-key", out var h) ? h : null;
+        // ctx.var.http_x_api_key: nginx matches the header name with "-" read as "_"
+        // (APISIX turns underscores_in_headers on, so "x_api_key" counts too)
+        token ??= ctx.Headers.FirstOrDefault(kv => kv.Key.Replace('-', '_') == "x_api_key").Value;
         token ??= Cookie(ctx.Headers, "x_api_key");
         if (token == null) return "missing apikey";
 
@@ -200,7 +309,7 @@ public sealed class AdminApi
     {
         string? err = CheckToken(ctx);
         if (err == null) return null;
-        Log?.Invoke("warn", "failed to check token: " + err);
+        Write("warn", "failed to check token: " + err);
         return ctx.Json(401, new JsonObject { ["error_msg"] = "failed to check token", ["description"] = err });
     }
 
@@ -234,7 +343,7 @@ public sealed class AdminApi
         var (value, err) = CJson.Decode(ctx.Body);
         if (err != null)
         {
-            Log?.Invoke("error", "invalid request body: " + ctx.Body + " err: " + err);
+            Write("error", "invalid request body: " + ctx.Body + " err: " + err);
             return (false, null, ctx.Json(400, new JsonObject
             {
                 ["error_msg"] = "invalid request body: " + err,
@@ -246,7 +355,7 @@ public sealed class AdminApi
 
     private AdminResponse BodyError(RequestContext ctx, string err)
     {
-        Log?.Invoke("error", "failed to read request body: " + err);
+        Write("error", "failed to read request body: " + err);
         return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: " + err });
     }
 
@@ -269,25 +378,23 @@ public sealed class AdminApi
 
         if (segRes == null) throw new LuaRuntimeError("attempt to concatenate local 'seg_res' (a nil value)");
 
-        AdminResource? credentials = null;
         if (segRes == "consumers" && segs.Count >= 6 && segs[5] == "credentials")
         {
-            credentials = Credentials.For(segId!, _etcd, _plugins);
-            segRes = "credentials";
+            subPath = segId + "/" + subPath;
+            segRes = segs[5];
             segId = At(7);
         }
 
         if (segRes == "stream_routes" && _config.ProxyMode is not ("stream" or "http&stream"))
         {
-            Log?.Invoke("warn", "stream mode is disabled, can not add any stream routes");
+            Write("warn", "stream mode is disabled, can not add any stream routes");
             return ctx.Json(400, new JsonObject { ["error_msg"] = "stream mode is disabled, can not add stream routes" });
         }
 
         string method = ctx.Method.ToLowerInvariant();
         bool special = segRes is "plugins" or "schema";
         AdminResource? resource = null;
-        if (credentials != null) resource = credentials;
-        else if (!special && !_resources.All.TryGetValue(segRes, out resource))
+        if (!special && !_resources.All.TryGetValue(segRes, out resource))
         {
             return ctx.Json(404, new JsonObject { ["error_msg"] = "Unsupported resource type: " + segRes });
         }
@@ -317,11 +424,11 @@ public sealed class AdminApi
         {
             result = method switch
             {
-                "get" => resource!.Get(segId),
-                "put" => resource!.Put(segId, body, present),
-                "post" => resource!.Post(segId, body, present),
-                "delete" => resource!.Delete(segId, ctx.Args),
-                _ => resource!.Patch(segId, body, present, subPath),
+                "get" => resource!.Get(segId, subPath),
+                "put" => resource!.Put(segId, body, present, Ttl(ctx.Args), subPath),
+                "post" => resource!.Post(segId, body, present, Ttl(ctx.Args)),
+                "delete" => resource!.Delete(segId, ctx.Args, subPath),
+                _ => resource!.Patch(segId, body, present, subPath, Ttl(ctx.Args)),
             };
         }
 
@@ -348,7 +455,34 @@ public sealed class AdminApi
             data = filtered;
         }
 
-        return ctx.Json(result.Status, data);
+        return ctx.Json(result.Status, StripEtcdResp(data));
+    }
+
+    private static long? Ttl(Dictionary<string, string> args) =>
+        args.TryGetValue("ttl", out var t) && LuaText.ToNumber(t) is double d ? (long)d : null;
+
+    /// <summary>
+    /// <c>strip_etcd_resp</c>: an answer that still carries etcd's header loses the header and
+    /// the other etcd-only fields; <c>deleted</c> stays a string.
+    /// </summary>
+    private static JsonNode? StripEtcdResp(JsonNode? data)
+    {
+        if (data is not JsonObject o || o["header"] is not JsonObject header
+            || header["revision"] == null || header["raft_term"] == null)
+            return data;
+        o.Remove("header");
+        o.Remove("responses");
+        o.Remove("succeeded");
+        if (o["node"] is JsonObject node)
+        {
+            node.Remove("createdIndex");
+            node.Remove("modifiedIndex");
+        }
+        o.Remove("count");
+        o.Remove("more");
+        o.Remove("prev_kvs");
+        if (o.ContainsKey("deleted") && LuaText.FieldIsTruthy(o, "deleted")) o["deleted"] = LuaText.ToLuaString(o["deleted"]);
+        return o;
     }
 
     /// <summary><c>utils.decrypt_params</c>: opens the encrypted plugin fields of a GET answer.</summary>
@@ -495,7 +629,7 @@ public sealed class AdminApi
         if (plugin == null)
         {
             string err = "plugin not found in subsystem " + subsystem;
-            Log?.Invoke("warn", err);
+            Write("warn", err);
             return new HandlerResult(404, CheckResult.Msg(err));
         }
 
@@ -515,6 +649,9 @@ public sealed class AdminApi
         "global_rule" => SchemaDefs.GlobalRule,
         "plugin_config" => SchemaDefs.PluginConfig,
         "consumer_group" => SchemaDefs.ConsumerGroup,
+        "proto" => Protos.Schema,
+        "stream_route" => SchemaDefs.StreamRoute,
+        "credential" => Credentials.Schema,
         _ => null,
     };
 
@@ -557,11 +694,79 @@ public sealed class AdminApi
         return ctx.Json(400, new JsonObject { ["error_msg"] = err });
     }
 
+    /// <summary><c>validate_configs</c> (<c>config_validate.validate</c>): check a whole configuration, store nothing.</summary>
+    private AdminResponse ValidateConfigs(RequestContext ctx)
+    {
+        if (TokenFailure(ctx) is { } denied) return denied;
+
+        string contentType = ctx.Headers.TryGetValue("content-type", out var ct) ? ct : "application/json";
+        if (ctx.Headers.TryGetValue("content-length", out var cl) && LuaText.ToNumber(cl) is double len && len > MaxReqBody)
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: request size "
+                + LuaNumber.ToLuaString(len) + " is greater than the maximum size 1572864 allowed" });
+        if (string.IsNullOrEmpty(ctx.Body))
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: empty request body" });
+
+        JsonNode? data;
+        string? err = null;
+        if (contentType.StartsWith("application/yaml", StringComparison.Ordinal))
+        {
+            try
+            {
+                data = YamlLoader.Load(ctx.Body);
+                if (data is not (JsonObject or JsonArray)) err = "invalid yaml request body";
+            }
+            catch (Exception)
+            {
+                data = null;
+                err = "invalid yaml request body";
+            }
+        }
+        else
+        {
+            (data, err) = CJson.Decode(ctx.Body);
+        }
+        if (err != null)
+        {
+            Write("warn", "invalid request body: " + ctx.Body + " err: " + err);
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "invalid request body: " + err });
+        }
+
+        if (data is not JsonObject body)
+        {
+            string msg = data is JsonArray ? "attempt to index a table value" : "attempt to index local 'req_body' (a "
+                + ConfigMerge.LuaType(data) + " value)";
+            Write("warn", "unexpected error during validation: " + msg);
+            return ctx.Json(400, new JsonObject
+            {
+                ["error_msg"] = "Configuration validation failed",
+                ["errors"] = new JsonArray(new JsonObject { ["error"] = msg }),
+            });
+        }
+
+        var (valid, results) = new ConfigValidate(_resources).ValidateConfiguration(body);
+        if (!valid)
+        {
+            return ctx.Json(400, new JsonObject { ["error_msg"] = "Configuration validation failed", ["errors"] = results });
+        }
+        return ctx.Json(200, new JsonObject());
+    }
+
     private AdminResponse ReloadPlugins(RequestContext ctx)
     {
         if (TokenFailure(ctx) is { } denied) return denied;
-        Log?.Invoke("info", "start to hot reload plugins");
-        _plugins.Load(_config.Plugins);
+        Write("info", "start to hot reload plugins");
+        // plugin.load's own log lines ("load plugin times: N") go to this request's error log
+        var registryLog = _plugins.Log;
+        _plugins.Log = Write;
+        try
+        {
+            _plugins.Load(_config.Plugins);
+        }
+        finally
+        {
+            _plugins.Log = registryLog;
+        }
+        SyncLocalConfToEtcd(reset: false);
         return ctx.Text(200, "done");
     }
 

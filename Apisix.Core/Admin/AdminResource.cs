@@ -45,10 +45,24 @@ internal sealed class AdminResource
 
     public required EtcdView Etcd { get; init; }
 
-    /// <summary>The directory the resource's keys live in (<c>get_resource_etcd_key</c>); "/" + Name when unset.</summary>
-    public string? KeyDir { get; init; }
+    /// <summary>A checker that also gets the resource's type segment (secrets: the secret manager).</summary>
+    public Func<JsonNode?, JsonObject, bool, string?, CheckResult>? TypedChecker { get; init; }
 
-    private string Dir => KeyDir ?? "/" + Name;
+    /// <summary>
+    /// <c>get_resource_etcd_key(id, conf, sub_path)</c>: where a resource whose key is not
+    /// <c>/NAME/ID</c> lives (credentials, under their consumer).
+    /// </summary>
+    public Func<string?, string, string>? GetResourceEtcdKey { get; init; }
+
+    /// <summary>Secrets live under <c>/secrets/TYPE/ID</c>: the id's path segment is the type.</summary>
+    private bool IsSecrets => Name == "secrets";
+
+    /// <summary><c>split_typ_and_id(id, sub_path)</c>: the type is the id segment, the id the first sub-path segment.</summary>
+    private static (string? Typ, string? Id) SplitTypAndId(string? id, string subPath)
+    {
+        var segs = AdminUtils.Split(subPath);
+        return (id, segs.Count > 0 ? segs[0] : null);
+    }
 
     private HandlerResult? Unsupported(string method)
     {
@@ -62,8 +76,9 @@ internal sealed class AdminResource
     /// to store under (or the checker's value for id-less resources).
     /// </summary>
     public (bool Ok, JsonNode? Id, JsonObject? Error) CheckConf(JsonNode? id, JsonNode? conf, bool present,
-        bool needId, bool allowTime = false)
+        bool needId, bool allowTime = false, string? typ = null)
     {
+        if (IsSecrets) id = JsonValue.Create(typ + "/" + LuaText.ToLuaString(id));
         if (!present) return (false, null, CheckResult.Msg("missing configurations"));
         if (conf is not JsonObject obj)
         {
@@ -104,7 +119,7 @@ internal sealed class AdminResource
         }
 
         var copy = (JsonObject)CJson.CloneNormalized(obj)!;
-        var result = Checker(id, copy, needId);
+        var result = TypedChecker != null ? TypedChecker(id, copy, needId, typ) : Checker(id, copy, needId);
 
         EncryptConf?.Invoke(id, obj);
 
@@ -137,13 +152,25 @@ internal sealed class AdminResource
         return null;
     }
 
-    private string KeyOf(JsonNode? id) => Dir + "/" + LuaText.ToLuaString(id);
+    private string KeyOf(JsonNode? id) => "/" + Name + "/" + LuaText.ToLuaString(id);
 
-    public HandlerResult Get(string? id)
+    public HandlerResult Get(string? id, string subPath = "")
     {
         if (Unsupported("get") is { } u) return u;
 
-        string key = Dir + (id != null ? "/" + id : "");
+        string key = "/" + Name;
+        string? typ = null;
+        if (IsSecrets)
+        {
+            key += "/";
+            (typ, id) = SplitTypAndId(id, subPath);
+        }
+        if (id != null)
+        {
+            if (IsSecrets) key += typ;
+            key += "/" + id;
+        }
+        if (GetResourceEtcdKey != null) key = GetResourceEtcdKey(id, subPath);
         var res = Etcd.Get(key, id == null);
 
         if (Name == "consumers" && res.Body["list"] is JsonArray list)
@@ -160,7 +187,17 @@ internal sealed class AdminResource
             res.Body["total"] = kept.Count;
         }
 
+        FixCount(res.Body, id);
+
         return new HandlerResult(res.Status, res.Body);
+    }
+
+    /// <summary><c>utils.fix_count</c>: a listing does not count the init_dir placeholder.</summary>
+    private static void FixCount(JsonObject body, string? id)
+    {
+        if (!LuaText.FieldIsTruthy(body, "count")) return;
+        double n = LuaText.ToNumber(LuaText.ToLuaString(body["count"])) ?? 0;
+        body["count"] = id == null ? (long)n - 1 : (long)n;
     }
 
     private bool IsCredentialKey(string key)
@@ -170,7 +207,7 @@ internal sealed class AdminResource
         return segs.Count >= 4 && segs[1] == "consumers" && segs[3] == "credentials";
     }
 
-    public HandlerResult Post(string? id, JsonNode? conf, bool present)
+    public HandlerResult Post(string? id, JsonNode? conf, bool present, long? ttl = null)
     {
         if (Unsupported("post") is { } u) return u;
 
@@ -179,23 +216,38 @@ internal sealed class AdminResource
 
         var obj = AsObject(conf);
         AdminUtils.InjectTimestamp(obj, null, Etcd.Now);
-        var res = Etcd.Push(Dir, obj);
+        var res = Etcd.Push("/" + Name, obj, ttl);
         return new HandlerResult(res.Status, res.Body);
     }
 
-    public HandlerResult Put(string? id, JsonNode? conf, bool present)
+    public HandlerResult Put(string? id, JsonNode? conf, bool present, long? ttl = null, string subPath = "")
     {
         if (Unsupported("put") is { } u) return u;
 
-        var (ok, newId, err) = CheckConf(id == null ? null : JsonValue.Create(id), conf, present, needId: !NoIdResource);
+        string? typ = null;
+        if (IsSecrets) (typ, id) = SplitTypAndId(id, subPath);
+
+        var (ok, newId, err) = CheckConf(id == null ? null : JsonValue.Create(id), conf, present, needId: !NoIdResource, typ: typ);
         if (!ok) return new HandlerResult(400, err);
 
         var obj = AsObject(conf);
-        string key = KeyOf(newId);
+        string key = IsSecrets ? "/" + Name + "/" + typ + "/" + id : KeyOf(newId);
+        if (GetResourceEtcdKey != null) key = GetResourceEtcdKey(LuaText.ToLuaString(newId), subPath);
+
+        if (Name == "credentials")
+        {
+            string consumerKey = Credentials.ConsumerKey(key);
+            var consumer = Etcd.Get(consumerKey);
+            if (consumer.Status == 503) return new HandlerResult(503, consumer.Body);
+            if (consumer.Status == 404) return new HandlerResult(404, CheckResult.Msg("consumer not found"));
+            if (consumer.Status != 200) return new HandlerResult(consumer.Status, CheckResult.Msg("failed to get the consumer"));
+        }
 
         if (Name != "plugin_metadata")
         {
             var prev = Etcd.Get(key);
+            if (prev.Status is not (200 or 404))
+                return new HandlerResult(503, new JsonObject { ["error_msg"] = prev.Body["error_msg"]?.DeepClone() });
             JsonObject? prevValue = prev.Status == 200 ? prev.Body["node"]?["value"] as JsonObject : null;
             AdminUtils.InjectTimestamp(obj, prevValue, Etcd.Now);
         }
@@ -204,16 +256,19 @@ internal sealed class AdminResource
             obj["id"] = newId?.DeepClone();
         }
 
-        var res = Etcd.Set(key, obj);
+        var res = Etcd.Set(key, obj, ttl);
         return new HandlerResult(res.Status, res.Body);
     }
 
-    public HandlerResult Delete(string? id, IReadOnlyDictionary<string, string> args)
+    public HandlerResult Delete(string? id, IReadOnlyDictionary<string, string> args, string subPath = "")
     {
         if (Unsupported("delete") is { } u) return u;
+        string? typ = null;
+        if (IsSecrets) (typ, id) = SplitTypAndId(id, subPath);
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
 
-        string key = Dir + "/" + id;
+        string key = "/" + Name + (IsSecrets ? "/" + typ : "") + "/" + id;
+        if (GetResourceEtcdKey != null) key = GetResourceEtcdKey(id, subPath);
 
         if (DeleteChecker != null && !(args.TryGetValue("force", out var force) && force == "true"))
         {
@@ -227,12 +282,21 @@ internal sealed class AdminResource
         return new HandlerResult(res.Status, res.Body);
     }
 
-    public HandlerResult Patch(string? id, JsonNode? conf, bool present, string subPath)
+    public HandlerResult Patch(string? id, JsonNode? conf, bool present, string subPath, long? ttl = null)
     {
         if (Unsupported("patch") is { } u) return u;
+        string? typ = null;
+        if (IsSecrets)
+        {
+            var segs = AdminUtils.Split(subPath);
+            if (segs.Count < 1) return new HandlerResult(400, CheckResult.Msg("no secret id"));
+            typ = id;
+            id = segs[0];
+            subPath = AdminUtils.Concat(segs, "/", 2);
+        }
         if (id == null) return new HandlerResult(400, CheckResult.Msg("missing " + Kind + " id"));
 
-        string key = Dir + "/" + id;
+        string key = "/" + Name + (IsSecrets ? "/" + typ : "") + "/" + id;
 
         if (!present) return new HandlerResult(400, CheckResult.Msg("missing new configuration"));
         if (subPath == "" && conf is not (JsonObject or JsonArray))
@@ -265,10 +329,10 @@ internal sealed class AdminResource
             AdminUtils.InjectTimestamp((JsonObject)newValue, null, Etcd.Now, patch);
         }
 
-        var (ok, _, err) = CheckConf(JsonValue.Create(id), newValue, true, needId: true, allowTime: true);
+        var (ok, _, err) = CheckConf(JsonValue.Create(id), newValue, true, needId: true, allowTime: true, typ: typ);
         if (!ok) return new HandlerResult(400, err);
 
-        var res = Etcd.AtomicSet(key, newValue, modifiedIndex);
+        var res = Etcd.AtomicSet(key, newValue, modifiedIndex, ttl);
         if (res == null) return new HandlerResult(503, CheckResult.Msg("value changed before overwritten"));
         return new HandlerResult(res.Value.Status, res.Value.Body);
     }

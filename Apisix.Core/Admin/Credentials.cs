@@ -6,14 +6,13 @@ using Apisix.Core.Schema;
 namespace Apisix.Core.Admin;
 
 /// <summary>
-/// The <c>credentials</c> admin resource: <c>/apisix/admin/consumers/NAME/credentials[/ID]</c>,
-/// stored under <c>/consumers/NAME/credentials/ID</c>. A credential holds at most one plugin,
-/// which must be an auth plugin, checked against its consumer schema.
+/// A consumer's credentials: <c>/apisix/admin/consumers/NAME/credentials[/ID]</c>, stored at
+/// <c>/consumers/NAME/credentials/ID</c>, each holding one auth plugin's consumer conf.
 /// </summary>
-internal static class Credentials
+public static class Credentials
 {
     /// <summary><c>core.schema.credential</c>.</summary>
-    public static readonly JsonObject Schema = new()
+    public static JsonObject Schema { get; } = new()
     {
         ["type"] = "object",
         ["properties"] = new JsonObject
@@ -30,51 +29,57 @@ internal static class Credentials
                         ["pattern"] = "^[a-zA-Z0-9-_]+/credentials/[a-zA-Z0-9-_.]+$",
                     }),
             },
-            ["name"] = new JsonObject { ["type"] = "string", ["maxLength"] = 256, ["minLength"] = 1 },
-            ["desc"] = new JsonObject { ["type"] = "string", ["maxLength"] = 256 },
-            ["labels"] = new JsonObject
-            {
-                ["type"] = "object",
-                ["patternProperties"] = new JsonObject { [".*"] = SchemaDefs.LabelValueDef() },
-            },
-            ["create_time"] = new JsonObject { ["type"] = "integer" },
-            ["update_time"] = new JsonObject { ["type"] = "integer" },
+            ["name"] = SchemaDefs.RuleNameDef(),
+            ["desc"] = SchemaDefs.DescDef(),
+            ["labels"] = SchemaDefs.LabelsDef(),
+            ["create_time"] = SchemaDefs.TimestampDef(),
+            ["update_time"] = SchemaDefs.TimestampDef(),
             ["plugins"] = new JsonObject { ["type"] = "object", ["maxProperties"] = 1 },
         },
         ["additionalProperties"] = false,
     };
 
-    /// <summary><c>check_conf</c>: the schema, the plugins (consumer schemas), auth plugins only.</summary>
-    private static CheckResult Check(PluginRegistry plugins, JsonObject conf)
+    /// <summary><c>check_conf</c>: the schema, the plugins' consumer schemas, and auth plugins only.</summary>
+    internal static CheckResult CheckConf(PluginRegistry plugins, JsonObject conf)
     {
         var (ok, err) = JsonSchema.Check(Schema, conf);
         if (!ok) return CheckResult.Fail("invalid configuration: " + err);
+
         if (conf["plugins"] is JsonObject confPlugins)
         {
             (ok, err) = plugins.CheckSchema(confPlugins, SchemaType.Consumer);
             if (!ok) return CheckResult.Fail("invalid plugins configuration: " + err);
+
             foreach (var (name, _) in confPlugins)
             {
                 var plugin = plugins.Get(name);
                 if (plugin == null) return CheckResult.Fail("unknown plugin " + name);
-                if (plugin.Type != "auth") return CheckResult.Fail("only supports auth type plugins in consumer credential");
+                if (plugin.Type != "auth")
+                    return CheckResult.Fail("only supports auth type plugins in consumer credential");
             }
         }
         return CheckResult.Pass();
     }
 
-    /// <summary>The resource for one consumer's credentials (<c>get_credential_etcd_key</c>'s directory).</summary>
-    public static AdminResource For(string consumerName, EtcdView etcd, PluginRegistry plugins) => new()
+    /// <summary>
+    /// <c>get_credential_etcd_key(credential_id, conf, sub_path)</c>: the sub-path is
+    /// <c>NAME/credentials[/ID]</c>; with an id the key is the credential's own, without it the
+    /// consumer's credentials directory.
+    /// </summary>
+    public static string EtcdKey(string? credentialId, string subPath)
     {
-        Name = "credentials", Kind = "credential", Etcd = etcd,
-        KeyDir = "/consumers/" + consumerName + "/credentials",
-        Checker = (_, conf, _) => Check(plugins, conf),
-        EncryptConf = (_, conf) =>
+        if (credentialId != null)
         {
-            if (conf["plugins"] is JsonObject p)
-                foreach (var (name, c) in p.ToList())
-                    if (c != null) plugins.EncryptConf(name, c, SchemaType.Consumer);
-        },
-        UnsupportedMethods = ["post", "patch"],
-    };
+            var segs = AdminUtils.Split(subPath);
+            return "/consumers/" + segs[0] + "/credentials/" + credentialId;
+        }
+        return "/consumers/" + subPath;
+    }
+
+    /// <summary><c>consumer.get_consumer_key_from_credential_key(key)</c>.</summary>
+    public static string ConsumerKey(string credentialKey)
+    {
+        var segs = AdminUtils.Split(credentialKey);
+        return "/consumers/" + (segs.Count > 2 ? segs[2] : "");
+    }
 }

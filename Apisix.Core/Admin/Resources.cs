@@ -92,10 +92,26 @@ internal sealed class Resources
                     "can not delete this consumer group, consumer [{0}] is still using it now"),
                 DecryptStored = v => DecryptPlugins(v, SchemaType.Plugin),
             },
+            ["secrets"] = Secrets.Resource(etcd),
+            ["protos"] = Protos.Resource(etcd),
+            ["credentials"] = new AdminResource
+            {
+                Name = "credentials", Kind = "credential", Etcd = etcd,
+                Checker = (_, conf, _) => Credentials.CheckConf(plugins, conf),
+                EncryptConf = (_, conf) => EncryptPlugins(conf, SchemaType.Consumer),
+                GetResourceEtcdKey = Credentials.EtcdKey,
+                UnsupportedMethods = new[] { "post", "patch" },
+            },
         };
     }
 
     public Dictionary<string, AdminResource> All { get; }
+
+    /// <summary>
+    /// The checkers' <c>skip_references_check</c> option, on while a batch validation runs on
+    /// this thread: referenced ids are not looked up in etcd.
+    /// </summary>
+    [ThreadStatic] internal static bool SkipReferencesCheck;
 
     /// <summary>plugin_config / consumer_group check_conf: the schema, then the plugins.</summary>
     private CheckResult CheckPluginsHolder(JsonObject schema, JsonObject conf)
@@ -136,7 +152,7 @@ internal sealed class Resources
     /// <summary>A referenced resource must exist: "failed to fetch X info by X id [ID], response code: 404".</summary>
     private string? CheckReference(JsonObject conf, string field, string dir, string what)
     {
-        if (!LuaText.FieldIsTruthy(conf, field)) return null;
+        if (SkipReferencesCheck || !LuaText.FieldIsTruthy(conf, field)) return null;
         string id = LuaText.ToLuaString(conf[field]);
         var res = _etcd.Get("/" + dir + "/" + id);
         if (res.Status != 200)
@@ -167,15 +183,15 @@ internal sealed class Resources
             if (!ok) return CheckResult.Fail(err!);
         }
 
-        if (conf["vars"] is JsonArray vars && _options.ValidateVars != null)
+        if (conf["vars"] is JsonArray vars)
         {
-            var verr = _options.ValidateVars(vars);
+            var verr = (_options.ValidateVars ?? ExprCheck.Validate)(vars);
             if (verr != null) return CheckResult.Fail("failed to validate the 'vars' expression: " + verr);
         }
 
-        if (JsonScalars.TryGetString(conf["filter_func"], out string ff) && _options.ValidateFilterFunc != null)
+        if (JsonScalars.TryGetString(conf["filter_func"], out string ff))
         {
-            var ferr = _options.ValidateFilterFunc(ff);
+            var ferr = (_options.ValidateFilterFunc ?? FilterFuncCheck.Validate)(ff);
             if (ferr != null) return CheckResult.Fail(ferr);
         }
 
@@ -225,7 +241,7 @@ internal sealed class Resources
             if (!ok) return CheckResult.Fail("invalid plugins configuration: " + err);
         }
 
-        if (LuaText.FieldIsTruthy(conf, "group_id"))
+        if (!SkipReferencesCheck && LuaText.FieldIsTruthy(conf, "group_id"))
         {
             string gid = LuaText.ToLuaString(conf["group_id"]);
             var res = _etcd.Get("/consumer_groups/" + gid);

@@ -63,7 +63,7 @@ public static class SchemaDefs
         ["pattern"] = @"^[^\/]+:\/\/([\da-zA-Z.-]+|\[[\da-fA-F:]+\])(:\d+)?",
     };
 
-    private static JsonObject TimestampDef() => new() { ["type"] = "integer" };
+    internal static JsonObject TimestampDef() => new() { ["type"] = "integer" };
 
     private static JsonObject RemoteAddrDef() => new() { ["type"] = "string", ["anyOf"] = IpDef() };
 
@@ -76,15 +76,15 @@ public static class SchemaDefs
         ["minLength"] = 1,
     };
 
-    private static JsonObject LabelsDef() => new()
+    internal static JsonObject LabelsDef() => new()
     {
         ["type"] = "object",
         ["patternProperties"] = new JsonObject { [".*"] = LabelValueDef() },
     };
 
-    private static JsonObject RuleNameDef() => new() { ["type"] = "string", ["maxLength"] = 256, ["minLength"] = 1 };
+    internal static JsonObject RuleNameDef() => new() { ["type"] = "string", ["maxLength"] = 256, ["minLength"] = 1 };
 
-    private static JsonObject DescDef() => new() { ["type"] = "string", ["maxLength"] = 256 };
+    internal static JsonObject DescDef() => new() { ["type"] = "string", ["maxLength"] = 256 };
 
     private static JsonObject TimeoutDef() => new()
     {
@@ -480,6 +480,69 @@ public static class SchemaDefs
         ["required"] = Arr("username"),
         ["additionalProperties"] = false,
     };
+
+    /// <summary><c>xrpc_protocol_schema</c>: a stream route's xRPC protocol.</summary>
+    private static JsonObject XrpcProtocolSchema() => new()
+    {
+        ["type"] = "object",
+        ["properties"] = new JsonObject
+        {
+            ["name"] = new JsonObject { ["type"] = "string" },
+            ["superior_id"] = IdSchema(),
+            ["conf"] = new JsonObject { ["description"] = "protocol-specific configuration", ["type"] = "object" },
+            ["logger"] = new JsonObject
+            {
+                ["type"] = "array",
+                ["items"] = new JsonObject
+                {
+                    ["properties"] = new JsonObject
+                    {
+                        ["name"] = new JsonObject { ["type"] = "string" },
+                        ["filter"] = new JsonObject { ["description"] = "logger filter rules", ["type"] = "array" },
+                        ["conf"] = new JsonObject { ["description"] = "logger plugin configuration", ["type"] = "object" },
+                    },
+                    ["dependencies"] = new JsonObject { ["name"] = Arr("conf") },
+                    ["additionalProperties"] = false,
+                },
+            },
+        },
+        ["required"] = Arr("name"),
+    };
+
+    /// <summary><c>_M.stream_route</c>.</summary>
+    public static JsonObject StreamRouteSchema() => new()
+    {
+        ["type"] = "object",
+        ["properties"] = new JsonObject
+        {
+            ["id"] = IdSchema(),
+            ["name"] = RuleNameDef(),
+            ["desc"] = DescDef(),
+            ["labels"] = LabelsDef(),
+            ["create_time"] = TimestampDef(),
+            ["update_time"] = TimestampDef(),
+            ["remote_addr"] = RemoteAddrDef(),
+            ["server_addr"] = new JsonObject { ["description"] = "server IP", ["type"] = "string", ["anyOf"] = IpDef() },
+            ["server_port"] = new JsonObject
+            {
+                ["description"] = "server port", ["type"] = "integer", ["minimum"] = 1, ["maximum"] = 65535,
+            },
+            ["sni"] = new JsonObject
+            {
+                ["description"] = "server name indication", ["type"] = "string",
+                ["pattern"] = @"^\*$|^\*?[0-9a-zA-Z-._\[\]:]+$",
+            },
+            ["upstream"] = UpstreamSchema(),
+            ["upstream_id"] = IdSchema(),
+            ["service_id"] = IdSchema(),
+            ["plugins"] = PluginsSchema(),
+            ["protocol"] = XrpcProtocolSchema(),
+        },
+        ["additionalProperties"] = false,
+    };
+
+    /// <summary>The cached stream route schema.</summary>
+    public static JsonObject StreamRoute { get; } = StreamRouteSchema();
 
     /// <summary><c>_M.global_rule</c>.</summary>
     public static JsonObject GlobalRuleSchema() => new()

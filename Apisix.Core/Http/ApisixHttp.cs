@@ -23,7 +23,7 @@ public sealed class ApisixHttp
         Store = store;
         Plugins = plugins;
         Admin = new AdminApi(config, store, plugins);
-        Router = new Router(store);
+        Router = new Router(store, config.EtcdPrefix);
         ParamRouter = new RadixtreeUriWithParameter(store);
         Runner = new PluginRunner(plugins);
         Consumers = Consumer.InitWorker(store, plugins);
@@ -51,7 +51,8 @@ public sealed class ApisixHttp
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in req.RequestHeaders) headers.TryAdd(name.ToLowerInvariant(), value);
         var uri = req.Uri;
-        var resp = Admin.Handle(req.Method, uri, req.Body is { Length: > 0 } b ? b : null, headers, req.Args);
+        var resp = Admin.Handle(req.Method, uri, req.Body is { Length: > 0 } b ? b : null, headers, req.Args,
+            (level, message) => req.Log(ErrorLog.Parse(level), message));
         req.Status = resp.Status;
         req.SetResponseHeader("Content-Type", resp.ContentType);
         foreach (var (name, value) in resp.Headers) req.SetResponseHeader(name, value);
@@ -117,7 +118,7 @@ public sealed class ApisixHttp
         }
 
         var route = match.Route;
-        var routeVersion = Store.Get("/apisix/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
+        var routeVersion = Store.Get(Config.EtcdPrefix + "/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
         ctx.ConfType = "route";
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;
@@ -137,7 +138,7 @@ public sealed class ApisixHttp
         if (route["service_id"] is { } sid)
         {
             var serviceId = sid.GetValueKind() == JsonValueKind.String ? sid.GetValue<string>() : sid.ToJsonString();
-            var service = Store.Get("/apisix/services/" + serviceId);
+            var service = Store.Get(Config.EtcdPrefix + "/services/" + serviceId);
             if (service?.Value is not JsonObject serviceValue)
             {
                 ctx.Log(LogLevel.Error, $"failed to fetch service configuration by id: {serviceId}");

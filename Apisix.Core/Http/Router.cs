@@ -10,15 +10,18 @@ namespace Apisix.Core.Http;
 /// first), filtered by `methods`, `host`/`hosts` (a leading `*.` matches any subdomain) and
 /// `status`. Reads the store on every match, so admin changes apply at once.
 /// </summary>
-public sealed class Router(ConfigStore store)
+public sealed class Router(ConfigStore store, string prefix = ConfigStore.DefaultPrefix)
 {
+    // the routes directory under the deployment's etcd prefix
+    private readonly string _routesDir = prefix + "/routes/";
+
     public sealed record Match(string Id, JsonObject Route);
 
     public Match? Find(string method, string uri, string? host)
     {
         Match? best = null;
         (int Kind, int Length, long Priority) bestRank = default;
-        foreach (var entry in store.List("/apisix/routes/"))
+        foreach (var entry in store.List(_routesDir))
         {
             if (entry.Value is not JsonObject route) continue;
             if (JsonScalars.TryGetNumber(route["status"], out var status) && status == 0) continue;
@@ -29,7 +32,7 @@ public sealed class Router(ConfigStore store)
             var r = (rank.Value.Kind, rank.Value.Length, (long)prio);
             if (best == null || r.CompareTo(bestRank) > 0)
             {
-                best = new Match(entry.Key["/apisix/routes/".Length..], route);
+                best = new Match(entry.Key[_routesDir.Length..], route);
                 bestRank = r;
             }
         }

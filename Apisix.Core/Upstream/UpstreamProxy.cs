@@ -51,7 +51,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         string key, version, resourceKey;
         if (id != null)
         {
-            var entry = store.Get("/apisix/upstreams/" + id);
+            var entry = store.Get(config.EtcdPrefix + "/upstreams/" + id);
             if (entry?.Value is not JsonObject stored)
             {
                 ctx.Log(LogLevel.Error, "failed to find upstream by id: " + id);
@@ -267,10 +267,10 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// <summary>The resource a route's inline upstream belongs to: the route, or the service it came from.</summary>
     private (string Key, string Version) RouteUpstreamKey(ApiCtx ctx)
     {
-        var routeEntry = ctx.RouteId != null ? store.Get("/apisix/routes/" + ctx.RouteId) : null;
+        var routeEntry = ctx.RouteId != null ? store.Get(config.EtcdPrefix + "/routes/" + ctx.RouteId) : null;
         if (ctx.ServiceId != null && routeEntry?.Value is JsonObject raw && raw["upstream"] == null && raw["upstream_id"] == null)
         {
-            var svc = store.Get("/apisix/services/" + ctx.ServiceId);
+            var svc = store.Get(config.EtcdPrefix + "/services/" + ctx.ServiceId);
             return ("service#" + ctx.ServiceId, (svc?.ModifiedIndex ?? 0).ToString(CultureInfo.InvariantCulture));
         }
         return ("route#" + ctx.RouteId, (routeEntry?.ModifiedIndex ?? 0).ToString(CultureInfo.InvariantCulture));

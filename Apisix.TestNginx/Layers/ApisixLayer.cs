@@ -20,7 +20,15 @@ namespace Apisix.TestNginx.Layers;
 /// </summary>
 public class ApisixLayer(string root) : TestNginxLayer(root)
 {
-    private readonly ConfigStore _store = new();
+    private readonly ConfigStore _store = NewStore();
+
+    /// <summary>The file's etcd, as APISIX's CI prepares it (`apisix init_etcd`).</summary>
+    private static ConfigStore NewStore()
+    {
+        var store = new ConfigStore();
+        Apisix.Core.Etcd.InitDirs(store, ConfigStore.DefaultPrefix);
+        return store;
+    }
     private readonly ConfigYamlBuilder _yaml = new(Environment.GetEnvironmentVariable("ETCD_ENABLE_AUTH") == "true");
 
     private static readonly string[] SharedDictNames =
@@ -58,6 +66,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
         Apisix.Core.CoreModules.Register(world.Modules);
         world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
+        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/etcd");
         AiProxyPlugins.RegisterLua(world.Modules);
         Apisix.Core.Plugins.Builtin.CorePlugins.RegisterLua(world.Modules);
 
@@ -79,9 +88,14 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);
         registry.Load(config.Plugins);
         var apisix = new ApisixHttp(config, _store, registry);
+        world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
+        var configLocal = new Apisix.Core.ConfigLocal(config);
+        world.Modules.AddObject(Apisix.Core.ConfigLocal.Name, w => new Apisix.Core.ConfigLocal.Bridge(w, configLocal));
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
+            (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 
         if (Section(world, block, file, "extra_init_by_lua") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));

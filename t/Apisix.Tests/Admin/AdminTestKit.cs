@@ -82,6 +82,7 @@ internal sealed class AdminTestKit
             },
         });
         Store = new ConfigStore(() => Clock);
+        Apisix.Core.Etcd.InitDirs(Store, ConfigStore.DefaultPrefix); // as `apisix init_etcd` leaves a cluster
         Plugins = new PluginRegistry((level, msg) => Logs.Add((level, msg)));
         Plugins.Register(new CounterPlugin());
         Plugins.Register(new PickyPlugin());

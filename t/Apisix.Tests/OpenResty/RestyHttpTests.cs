@@ -150,7 +150,8 @@ public class RestyHttpTests
             local res = http.new():request_uri("http://127.0.0.1:1980/status")
             ngx.say(res.status, " ", type(res.headers["x-multi"]), " ", table.concat(res.headers["x-multi"], ","), " ", res.body)
             ngx.say(http.new():request_uri("http://127.0.0.1:1999/"))
-            ngx.say(http.new():request_uri("http://127.0.0.1:1980/echo", { method = "POST" }))
+            local posted = http.new():request_uri("http://127.0.0.1:1980/echo", { method = "POST" })
+            ngx.say(posted.status, " cl=", posted.body:match("cl: (%d+)"))
             ngx.say(http.new():request_uri("not a uri"))
             local p = http.new():parse_uri("https://example.com/a/b?x=1", false)
             ngx.say(p[1], " ", p[2], " ", p[3], " ", p[4], " ", p[5])
@@ -160,7 +161,7 @@ public class RestyHttpTests
             201 table 1,2 created
 
             nilconnection refused
-            nilRequest body is nil but POST method expects a body. Use an empty string "" if you want to send an empty body.
+            200 cl=0
             nilbad uri: not a uri
             https example.com 443 /a/b x=1
             http [::1] 8080 /

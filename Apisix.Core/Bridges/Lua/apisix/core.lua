@@ -24,8 +24,16 @@ core.sleep = require("apisix.core.utils").sleep
 
 -- modules loaded on first use (the resolver and utils stand on pieces tests replace)
 setmetatable(core, { __index = function(t, k)
-    if k == "resolver" or k == "utils" then
+    if k == "resolver" or k == "utils" or k == "etcd" then
         local m = require("apisix.core." .. k)
+        rawset(t, k, m)
+        return m
+    end
+    if k == "config" then
+        -- core.config is the module of the configured provider (config_etcd or config_yaml)
+        local conf = require("apisix.core.config_local").local_conf()
+        local provider = conf and conf.deployment and conf.deployment.config_provider or "etcd"
+        local m = require("apisix.core.config_" .. provider)
         rawset(t, k, m)
         return m
     end

@@ -391,8 +391,8 @@ function _M.send_request(self, params)
             for _, v in ipairs(body) do n = n + #tostring(v) end
             headers["Content-Length"] = n
         elseif body == nil and EXPECTING_BODY[upper(params.method)] then
-            return nil, "Request body is nil but " .. upper(params.method)
-                .. " method expects a body. Use an empty string \"\" if you want to send an empty body."
+            -- as api7-lua-resty-http (the client APISIX ships): an empty body, Content-Length 0
+            headers["Content-Length"] = 0
         elseif body ~= nil then
             headers["Content-Length"] = #tostring(body)
         end
