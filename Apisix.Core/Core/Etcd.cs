@@ -95,7 +95,27 @@ public sealed class Etcd
     }
 
     /// <summary><c>core.etcd.new()</c>: a client (prefix not applied to its keys) and the prefix.</summary>
-    public (EtcdClient Cli, string Prefix) New() => (WrapEtcdClient(new EtcdClient(_store)), Prefix);
+    public (EtcdClient Cli, string Prefix) New() =>
+        (WrapEtcdClient(new EtcdClient(_store) { Unreachable = ServesConfiguredHost() ? null : ErrUnhealthyAll }), Prefix);
+
+    /// <summary>lua-resty-etcd's answer when no endpoint is healthy.</summary>
+    public const string ErrUnhealthyAll = "has no healthy etcd endpoint available";
+
+    /// <summary>Where the emulated cluster listens: plain HTTP on the loopback's 2379, as APISIX's default.</summary>
+    public static readonly IReadOnlyList<string> EmulatedEndpoints = ["http://127.0.0.1:2379", "http://localhost:2379"];
+
+    /// <summary>
+    /// Whether <c>etcd.host</c> names an endpoint the emulated cluster serves. Any other endpoint
+    /// (another port, https with its TLS settings, an etcd of APISIX's CI) has nothing behind it,
+    /// so the calls fail as they would against a dead cluster instead of silently reaching ours.
+    /// </summary>
+    private bool ServesConfiguredHost()
+    {
+        var hosts = _config.Get("deployment", "etcd", "host") ?? _config.Get("etcd", "host");
+        if (hosts is not JsonArray list || list.Count == 0) return true;
+        return list.Any(h => JsonScalars.TryGetString(h, out string url)
+            && EmulatedEndpoints.Contains(url.TrimEnd('/'), StringComparer.OrdinalIgnoreCase));
+    }
 
     /// <summary><c>core.etcd.new_without_proxy()</c>: the same client here (there is no conf server).</summary>
     public (EtcdClient Cli, string Prefix) NewWithoutProxy() => New();

@@ -69,6 +69,12 @@ public sealed class EtcdClient
     /// </summary>
     public Func<string?>? WriteGuard { get; set; }
 
+    /// <summary>
+    /// Set when none of the configured endpoints is one the emulated cluster serves: every call
+    /// then fails with this error, as lua-resty-etcd's do when all endpoints are unhealthy.
+    /// </summary>
+    public string? Unreachable { get; set; }
+
     private string RealKey(string key) => KeyPrefix.Length == 0 ? key : KeyPrefix.TrimEnd('/') + "/" + key.TrimStart('/');
 
     private JsonObject Header() => new()
@@ -132,11 +138,12 @@ public sealed class EtcdClient
     }
 
     /// <summary><c>cli:get(key)</c>: one key.</summary>
-    public (EtcdResponse? Res, string? Err) Get(string key) => Range(RealKey(key), null);
+    public (EtcdResponse? Res, string? Err) Get(string key) => Unreachable is { } down ? (null, down) : Range(RealKey(key), null);
 
     /// <summary><c>cli:readdir(key)</c>: every key starting with <paramref name="key"/>.</summary>
     public (EtcdResponse? Res, string? Err) Readdir(string key)
     {
+        if (Unreachable is { } down) return (null, down);
         string k = RealKey(key);
         return Range(k, ConfigStore.PrefixEnd(k));
     }
@@ -144,6 +151,7 @@ public sealed class EtcdClient
     /// <summary><c>cli:set(key, val, {prev_kv, lease})</c>.</summary>
     public (EtcdResponse? Res, string? Err) Set(string key, JsonNode? value, bool prevKv = false, long lease = 0)
     {
+        if (Unreachable is { } down) return (null, down);
         if (WriteGuard?.Invoke() is { } refused) return (null, refused);
         var (_, previous) = Store.Put(RealKey(key), value, lease);
         var body = new JsonObject { ["header"] = Header() };
@@ -154,6 +162,7 @@ public sealed class EtcdClient
     /// <summary><c>cli:setnx(key, val)</c>: create only when the key is absent (a txn).</summary>
     public (EtcdResponse? Res, string? Err) Setnx(string key, JsonNode? value)
     {
+        if (Unreachable is { } down) return (null, down);
         if (WriteGuard?.Invoke() is { } refused) return (null, refused);
         bool ok = Store.CompareAndPut(RealKey(key), value, 0, 0) != null;
         return (TxnAnswer(ok, ok), null);
@@ -162,6 +171,7 @@ public sealed class EtcdClient
     /// <summary><c>cli:setx(key, val)</c>: update only when the key exists (a txn).</summary>
     public (EtcdResponse? Res, string? Err) Setx(string key, JsonNode? value)
     {
+        if (Unreachable is { } down) return (null, down);
         if (WriteGuard?.Invoke() is { } refused) return (null, refused);
         string k = RealKey(key);
         bool exists = Store.Range(k, null).Count > 0;
@@ -190,6 +200,7 @@ public sealed class EtcdClient
     /// </summary>
     public (EtcdResponse? Res, string? Err) Txn(JsonArray compare, JsonArray? success, JsonArray? failure)
     {
+        if (Unreachable is { } down) return (null, down);
         if (compare.Count < 1) return (null, "compare couldn't be empty");
         if ((success == null || success.Count < 1) && (failure == null || failure.Count < 1))
             return (null, "success and failure couldn't be empty at the same time");
@@ -267,11 +278,12 @@ public sealed class EtcdClient
         JsonScalars.TryGetString(n, out string s) ? s : LuaNumber.ToLuaString(JsonScalars.TryGetNumber(n, out var d) ? d : 0);
 
     /// <summary><c>cli:delete(key)</c>.</summary>
-    public (EtcdResponse? Res, string? Err) Delete(string key) => DeleteRange(RealKey(key), null);
+    public (EtcdResponse? Res, string? Err) Delete(string key) => Unreachable is { } down ? (null, down) : DeleteRange(RealKey(key), null);
 
     /// <summary><c>cli:rmdir(key)</c>: every key starting with <paramref name="key"/>.</summary>
     public (EtcdResponse? Res, string? Err) Rmdir(string key)
     {
+        if (Unreachable is { } down) return (null, down);
         string k = RealKey(key);
         return DeleteRange(k, ConfigStore.PrefixEnd(k));
     }
@@ -288,6 +300,7 @@ public sealed class EtcdClient
     /// <summary><c>cli:grant(ttl)</c>: a lease; the body carries its <c>ID</c> and <c>TTL</c>.</summary>
     public (EtcdResponse? Res, string? Err) Grant(long? ttl)
     {
+        if (Unreachable is { } down) return (null, down);
         if (WriteGuard?.Invoke() is { } refused) return (null, refused);
         if (ttl == null) return (null, "lease grant command needs TTL argument");
         long id = Store.Grant(ttl.Value);
@@ -297,6 +310,7 @@ public sealed class EtcdClient
     /// <summary><c>cli:revoke(id)</c>.</summary>
     public (EtcdResponse? Res, string? Err) Revoke(long? id)
     {
+        if (Unreachable is { } down) return (null, down);
         if (WriteGuard?.Invoke() is { } refused) return (null, refused);
         if (id == null) return (null, "lease revoke command needs ID argument");
         if (!Store.Revoke(id.Value))
@@ -307,6 +321,7 @@ public sealed class EtcdClient
     /// <summary><c>cli:keepalive(id)</c>: the body is <c>{result = {header, ID, TTL}}</c>.</summary>
     public (EtcdResponse? Res, string? Err) KeepAlive(long? id)
     {
+        if (Unreachable is { } down) return (null, down);
         if (WriteGuard?.Invoke() is { } refused) return (null, refused);
         if (id == null) return (null, "lease keepalive command needs ID argument");
         long? ttl = Store.KeepAlive(id.Value);

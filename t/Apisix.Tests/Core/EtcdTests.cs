@@ -21,6 +21,25 @@ public class EtcdTests
         return (etcd, store, warnings);
     }
 
+    [Theory]
+    [InlineData("https://127.0.0.1:12379")]
+    [InlineData("http://127.0.0.1:7777")]
+    [InlineData("https://127.0.0.1:2379")]
+    public void EndpointsTheEmulatedClusterDoesNotServeFailEveryCall(string host)
+    {
+        var (etcd, _, _) = Make($"deployment:\n  etcd:\n    host:\n      - \"{host}\"\n");
+        etcd.Set("/routes/1", new JsonObject { ["uri"] = "/a" }).Err.Should().Be(Etcd.ErrUnhealthyAll);
+        etcd.Get("/routes/1").Err.Should().Be(Etcd.ErrUnhealthyAll);
+        etcd.Delete("/routes/1").Err.Should().Be(Etcd.ErrUnhealthyAll);
+    }
+
+    [Fact]
+    public void OneServedEndpointAmongOthersIsEnough()
+    {
+        var (etcd, _, _) = Make("deployment:\n  etcd:\n    host:\n      - \"http://127.0.0.1:7777\"\n      - \"http://127.0.0.1:2379\"\n");
+        etcd.Set("/routes/1", new JsonObject { ["uri"] = "/a" }).Res!.Status.Should().Be(201);
+    }
+
     [Fact]
     public void ASingleGetNeedsTheExactKey()
     {
