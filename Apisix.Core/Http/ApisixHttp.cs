@@ -1,6 +1,7 @@
 using Apisix.Core.Admin;
 using Apisix.Core.Config;
 using Apisix.Core.OpenResty;
+using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.Plugins;
 using Apisix.Core.Store;
 using Apisix.Core.Json;
@@ -22,7 +23,11 @@ public sealed class ApisixHttp
         Config = config;
         Store = store;
         Plugins = plugins;
-        Admin = new AdminApi(config, store, plugins);
+        Admin = new AdminApi(config, store, plugins, new AdminOptions
+        {
+            ValidateVars = Router.ValidateVars,
+            ValidateFilterFunc = Router.ValidateFilterFunc,
+        });
         Router = new Router(store);
         Runner = new PluginRunner(plugins);
         Consumers = Consumer.InitWorker(store, plugins);
@@ -89,12 +94,72 @@ public sealed class ApisixHttp
         }
     }
 
+    /// <summary>
+    /// <c>http/route.lua</c>'s <c>match_uri</c>: the first candidate route (best first) whose
+    /// <c>vars</c> hold and whose <c>filter_func</c>, if any, returns true for <c>ctx.var</c>.
+    /// </summary>
+    private async Task<Router.Match?> MatchRouteAsync(ApiCtx ctx, string? host)
+    {
+        var req = ctx.Request;
+        foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get))
+        {
+            if (JsonScalars.TryGetString(m.Route["filter_func"], out string src) && !await FilterFuncAsync(ctx, m.Id, src))
+                continue;
+            return m;
+        }
+        return null;
+    }
+
+    // A route's filter_func, compiled once per worker (as create_radixtree_uri_router does), called with ctx.var.
+    private static readonly LuaChunk FilterFuncChunk = new("""
+        local id, src, vars = ...
+        local cache = package.loaded["apisix.bridge.route-filter-func"]
+        if type(cache) ~= "table" then
+            cache = {}
+            package.loaded["apisix.bridge.route-filter-func"] = cache
+        end
+        local key = id .. "\0" .. src
+        local f = cache[key]
+        if f == nil then
+            local loader, err = loadstring("return " .. src, "router#" .. id)
+            if not loader then
+                ngx.log(ngx.ERR, "failed to load filter function: ", err, " route id: ", id)
+                f = false
+            else
+                f = loader()
+            end
+            cache[key] = f
+        end
+        if not f then
+            return false
+        end
+        local var = setmetatable({}, {
+            __index = function(_, k) return vars:Get(k) end,
+            __newindex = function(_, k, v) vars:Set(k, v) end,
+        })
+        return f(var) and true or false
+        """, "route-filter-func", 1);
+
+    private static async Task<bool> FilterFuncAsync(ApiCtx ctx, string routeId, string src)
+    {
+        var worker = ctx.Request.Worker;
+        if (worker == null) return true;
+        var r = await worker.RunEntry(worker.Chunk(FilterFuncChunk), ctx.Request, routeId, src,
+            new Plugins.Builtin.ServerlessPlugin.LuaVars(ctx.Var));
+        if (!r.Ok)
+        {
+            ctx.Log(LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}");
+            return false;
+        }
+        return r.Values.Length > 0 && r.Values[0] is true;
+    }
+
     private async Task AccessAsync(ApiCtx ctx)
     {
         var req = ctx.Request;
         ctx.Var["real_request_uri"] = ctx.Var.GetString("request_uri");
         var host = ctx.Var.GetString("host");
-        var match = Router.Find(req.Method, req.Uri, host);
+        var match = await MatchRouteAsync(ctx, host);
         if (match == null)
         {
             // global rules run even when no route matched

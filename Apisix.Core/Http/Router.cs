@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Apisix.Core.Json;
 using Apisix.Core.Store;
+using Apisix.Core.Utils;
 
 namespace Apisix.Core.Http;
 
@@ -14,10 +15,16 @@ public sealed class Router(ConfigStore store)
 {
     public sealed record Match(string Id, JsonObject Route);
 
-    public Match? Find(string method, string uri, string? host)
+    public Match? Find(string method, string uri, string? host) => Candidates(method, uri, host, null).FirstOrDefault();
+
+    /// <summary>
+    /// The routes that match the request, best first (as radixtree tries them): by path kind and
+    /// length, then priority. A route's <c>vars</c> must hold over <paramref name="vars"/> (when
+    /// given); <c>filter_func</c> is the caller's to run, on each candidate in this order.
+    /// </summary>
+    public IEnumerable<Match> Candidates(string method, string uri, string? host, Func<string, object?>? vars)
     {
-        Match? best = null;
-        (int Kind, int Length, long Priority) bestRank = default;
+        var found = new List<(Match Match, (int, int, long) Rank)>();
         foreach (var entry in store.List("/apisix/routes/"))
         {
             if (entry.Value is not JsonObject route) continue;
@@ -26,14 +33,31 @@ public sealed class Router(ConfigStore store)
             if (rank == null) continue;
             if (!MethodMatches(route, method) || !HostMatches(route, host)) continue;
             JsonScalars.TryGetNumber(route["priority"], out var prio);
-            var r = (rank.Value.Kind, rank.Value.Length, (long)prio);
-            if (best == null || r.CompareTo(bestRank) > 0)
-            {
-                best = new Match(entry.Key["/apisix/routes/".Length..], route);
-                bestRank = r;
-            }
+            found.Add((new Match(entry.Key["/apisix/routes/".Length..], route), (rank.Value.Kind, rank.Value.Length, (long)prio)));
         }
-        return best;
+        found.Sort((a, b) => b.Rank.CompareTo(a.Rank));
+        foreach (var (match, _) in found)
+        {
+            if (vars != null && !VarsMatch(match.Route, vars)) continue;
+            yield return match;
+        }
+    }
+
+    // the compiled `vars` of each route value (a changed route is a new value)
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsonObject, ExprV1> VarsCache = new();
+
+    private static bool VarsMatch(JsonObject route, Func<string, object?> vars)
+    {
+        if (route["vars"] is not { } rule) return true;
+        if (!VarsCache.TryGetValue(route, out var expr))
+        {
+            // check_route refuses such a route upstream, so it never matches
+            var (ex, _) = ExprV1.New(rule);
+            if (ex == null) return false;
+            expr = ex;
+            VarsCache.AddOrUpdate(route, expr);
+        }
+        return expr.Eval(vars);
     }
 
     /// <summary>(2, len) for an exact path, (1, prefix length) for a wildcard; null when none matches.</summary>
@@ -69,5 +93,38 @@ public sealed class Router(ConfigStore store)
         return hosts.Any(h => h.StartsWith("*.", StringComparison.Ordinal)
             ? host.EndsWith(h[1..], StringComparison.OrdinalIgnoreCase)
             : string.Equals(h, host, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary><c>admin/routes.lua</c>'s check of a route's <c>vars</c>: the error of <c>expr.new</c>, or null.</summary>
+    public static string? ValidateVars(JsonNode vars) => ExprV1.New(vars).Error;
+
+    private static readonly object CheckLock = new();
+    private static NLua.Lua? _checkState;
+
+    /// <summary>
+    /// <c>admin/routes.lua</c>'s check of a route's <c>filter_func</c>: <c>loadstring("return " .. src)</c>
+    /// must compile and give a function. Returns the full error_msg, or null.
+    /// </summary>
+    public static string? ValidateFilterFunc(string src)
+    {
+        lock (CheckLock)
+        {
+            _checkState ??= new NLua.Lua();
+            var lua = _checkState;
+            lua["__src"] = src;
+            var res = lua.DoString("""
+                local f, err = load("return " .. __src)
+                if not f then return "load", err end
+                local ok, ret = pcall(f)
+                if not ok then return "pcall", tostring(ret) end
+                return "type", type(ret)
+                """);
+            var kind = res[0] as string;
+            var detail = res.Length > 1 ? res[1]?.ToString() : null;
+            // LuaJIT quotes the end-of-input token in its syntax errors
+            if (kind == "load") return "failed to load 'filter_func' string: " + detail?.Replace("near <eof>", "near '<eof>'");
+            if (kind == "pcall") throw new InvalidOperationException(detail);
+            return detail == "function" ? null : "'filter_func' should be a function";
+        }
     }
 }
