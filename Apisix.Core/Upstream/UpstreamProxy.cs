@@ -49,7 +49,15 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var id = IdString(ctx.Items.GetValueOrDefault("upstream_id")) ?? IdString(route["upstream_id"]);
         JsonObject? upValue;
         string key, version, resourceKey;
-        if (id != null)
+        if (ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem) is JsonObject byPlugin)
+        {
+            // upstream.set by traffic-split: set_by_route keeps it
+            upValue = byPlugin;
+            key = ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamKeyItem) as string ?? "";
+            version = ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamVersionItem) as string ?? "";
+            resourceKey = ResourcePrefix() + "/routes/" + ctx.RouteId;
+        }
+        else if (id != null)
         {
             var entry = store.Get("/apisix/upstreams/" + id);
             if (entry?.Value is not JsonObject stored)
