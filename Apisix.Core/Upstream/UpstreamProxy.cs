@@ -97,7 +97,12 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             await FailSetUpstream(ctx, 503, "no valid upstream node");
             return;
         }
+        // set_by_route leaves ctx.upstream_scheme unset for an upstream set by a plugin (the Host of pass_host=node then has no port)
+        var hostScheme = upValue == ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem)
+            ? ctx.Items.GetValueOrDefault("upstream_scheme") as string
+            : null;
         var scheme = ctx.Items.GetValueOrDefault("upstream_scheme") as string ?? up.Scheme ?? "http";
+        if (upValue != ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem)) hostScheme = scheme;
         ctx.Items["upstream_scheme"] = scheme;
         ctx.Var["upstream_scheme"] = scheme;
         if (up.FillNodeInfo(scheme) is { } fillErr)
@@ -112,7 +117,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var worker = req.Worker?.Id ?? 0;
         Balancer.Nginx ??= req.Nginx;
         state.Checker = FetchChecker(ctx, up, resourceKey, version);
-        var (server, pickErr) = Balancer.PickServer(up, state, worker, scheme);
+        var (server, pickErr) = Balancer.PickServer(up, state, worker, hostScheme);
         if (server == null)
         {
             ctx.Log(LogLevel.Error, "failed to pick server: " + pickErr);

@@ -221,6 +221,12 @@ public sealed class TrafficSplitPlugin : IPlugin, IAccessPhase
         return ValueTask.FromResult(PhaseResult.Continue);
     }
 
+    private static readonly ConditionalWeakTable<JsonObject, string> NodeTids = new();
+    private static long _nextTid;
+
+    private static string NodeTid(JsonObject upstream) =>
+        NodeTids.GetValue(upstream, _ => "0x" + Interlocked.Increment(ref _nextTid).ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary><c>set_upstream</c>: the inline upstream as a checked upstream conf for this request.</summary>
     private static PhaseResult SetUpstream(JsonObject info, int vid, ApiCtx ctx)
     {
@@ -256,7 +262,8 @@ public sealed class TrafficSplitPlugin : IPlugin, IAccessPhase
         }
 
         var type = JsonScalars.TryGetString(upConf["type"], out var t) ? t : "roundrobin";
-        var key = type + "#route_" + ctx.RouteId + "_" + vid;
+        // node_tid: upstream names the nodes table by its address; here each inline upstream object gets its own number
+        var key = type + "#route_" + ctx.RouteId + "_" + vid + "_" + NodeTid(info);
         ctx.Log(LogLevel.Info, "upstream_key: " + key);
         ctx.Items[UpstreamConfItem] = upConf;
         ctx.Items[UpstreamKeyItem] = key;
