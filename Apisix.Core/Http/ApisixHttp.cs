@@ -101,6 +101,7 @@ public sealed class ApisixHttp
     private async Task<Router.Match?> MatchRouteAsync(ApiCtx ctx, string? host)
     {
         var req = ctx.Request;
+        await ReadBodyForPostArgsAsync(ctx, Store.List("/apisix/routes/").Select(e => (e.Value as JsonObject)?["vars"]));
         foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get))
         {
             if (JsonScalars.TryGetString(m.Route["filter_func"], out string src) && !await FilterFuncAsync(ctx, m.Id, src))
@@ -108,6 +109,20 @@ public sealed class ApisixHttp
             return m;
         }
         return null;
+    }
+
+    /// <summary>
+    /// <c>post_arg_*</c> variables read the form body (<c>request.get_post_args</c> reads it on
+    /// demand); here it is read before conditions that name such a variable are evaluated.
+    /// </summary>
+    public static async Task ReadBodyForPostArgsAsync(ApiCtx ctx, IEnumerable<JsonNode?> conditions)
+    {
+        var req = ctx.Request;
+        if (req.BodyRead) return;
+        var contentType = req.RequestHeader("Content-Type");
+        if (contentType == null || !contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal)) return;
+        if (conditions.Any(c => c != null && c.ToJsonString().Contains("\"post_arg_", StringComparison.Ordinal)))
+            await req.ReadBodyAsync();
     }
 
     // A route's filter_func, compiled once per worker (as create_radixtree_uri_router does), called with ctx.var.

@@ -144,9 +144,15 @@ public sealed class TrafficSplitPlugin : IPlugin, IAccessPhase
 
     private static string IdText(JsonNode? n) => CtxVar.ToVarString(n) ?? "";
 
-    public ValueTask<PhaseResult> AccessAsync(JsonObject conf, ApiCtx ctx)
+    public async ValueTask<PhaseResult> AccessAsync(JsonObject conf, ApiCtx ctx)
     {
-        if (conf["rules"] is not JsonArray rules) return ValueTask.FromResult(PhaseResult.Continue);
+        if (conf["rules"] is not JsonArray rules) return PhaseResult.Continue;
+        await Http.ApisixHttp.ReadBodyForPostArgsAsync(ctx, rules.Select(r => r?["match"]));
+        return Access(rules, ctx);
+    }
+
+    private static PhaseResult Access(JsonArray rules, ApiCtx ctx)
+    {
 
         JsonArray? weightedUpstreams = null;
         var matchPassed = true;
@@ -161,7 +167,7 @@ public sealed class TrafficSplitPlugin : IPlugin, IAccessPhase
                     if (ctx.Store?.Get("/apisix/upstreams/" + upsId)?.Value is not JsonObject)
                     {
                         ctx.Log(LogLevel.Error, "failed to find upstream by id: " + upsId);
-                        return ValueTask.FromResult(new PhaseResult(500, "failed to fetch upstream info by upstream id: " + upsId));
+                        return new PhaseResult(500, "failed to fetch upstream info by upstream id: " + upsId);
                     }
                 }
             }
@@ -179,7 +185,7 @@ public sealed class TrafficSplitPlugin : IPlugin, IAccessPhase
                 if (err != null)
                 {
                     ctx.Log(LogLevel.Error, "vars expression does not match: " + err);
-                    return ValueTask.FromResult(new PhaseResult(500, err));
+                    return new PhaseResult(500, err);
                 }
                 matchPassed = expr!.Eval(ctx.Var);
                 if (matchPassed) break;
@@ -193,13 +199,13 @@ public sealed class TrafficSplitPlugin : IPlugin, IAccessPhase
         }
 
         ctx.Log(LogLevel.Info, "match_passed: " + (matchPassed ? "true" : "false"));
-        if (!matchPassed) return ValueTask.FromResult(PhaseResult.Continue);
+        if (!matchPassed) return PhaseResult.Continue;
 
         if (weightedUpstreams == null || weightedUpstreams.Count == 0)
         {
             // lrucache(nil, ...) has no key to cache under
             ctx.Log(LogLevel.Error, "lrucache roundrobin failed: invalid key");
-            return ValueTask.FromResult(new PhaseResult(500));
+            return new PhaseResult(500);
         }
         var picker = Pickers.GetValue(weightedUpstreams, NewRrObj);
         var pick = picker.Rr.Find();
@@ -207,18 +213,18 @@ public sealed class TrafficSplitPlugin : IPlugin, IAccessPhase
         if (target is JsonObject upstream)
         {
             ctx.Log(LogLevel.Info, "upstream: " + CJson.Encode(upstream));
-            return ValueTask.FromResult(SetUpstream(upstream, int.Parse(pick[3..]), ctx));
+            return SetUpstream(upstream, int.Parse(pick[3..]), ctx);
         }
         if (pick != EmptyUpstream)
         {
             var id = IdText(target);
             ctx.Items["upstream_id"] = id;
             ctx.Log(LogLevel.Info, "upstream_id: " + id);
-            return ValueTask.FromResult(PhaseResult.Continue);
+            return PhaseResult.Continue;
         }
         ctx.Items.Remove("upstream_id");
         ctx.Log(LogLevel.Info, "route_up: " + pick);
-        return ValueTask.FromResult(PhaseResult.Continue);
+        return PhaseResult.Continue;
     }
 
     private static readonly ConditionalWeakTable<JsonObject, string> NodeTids = new();
