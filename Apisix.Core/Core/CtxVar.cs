@@ -80,6 +80,9 @@ public sealed class CtxVar
     /// <c>ctx.req_post_args</c>). The body must have been read already (the router and
     /// traffic-split read it first when a condition names such a variable).
     /// </summary>
+    /// <summary>Whether the form body was parsed (<c>ctx.req_post_args</c> is set).</summary>
+    public bool PostArgsParsed => _ctx.Items.ContainsKey("req_post_args");
+
     private object? PostArg(string key)
     {
         var req = _ctx.Request;

@@ -50,6 +50,12 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
                 __newindex = function(_, k, v) vars:Set(k, v) end,
             }),
         }
+        -- ctx.req_post_args once the form body was parsed (request.get_post_args)
+        setmetatable(ctx, {__index = function(_, k)
+            if k == "req_post_args" and vars:PostArgsParsed() then
+                return setmetatable({}, {__index = function(_, name) return vars:Get("post_arg_" .. name) end})
+            end
+        end})
         for _, src in ipairs(srcs) do
             local _, func = pcall(loadstring(src))
             local code, body = func(conf, ctx)
@@ -145,6 +151,8 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         }
 
         public void Set(string name, object? value) => vars.Set(name, value);
+
+        public bool PostArgsParsed() => vars.PostArgsParsed;
     }
 
     public ValueTask<PhaseResult> RewriteAsync(JsonObject conf, ApiCtx ctx) => CallFuncs("rewrite", conf, ctx);
