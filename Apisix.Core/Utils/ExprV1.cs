@@ -45,7 +45,7 @@ public sealed class ExprV1
         var n = Length(rule);
         if (n == 0) return (new ExprV1(null), null);
         var arr = (JsonArray)rule;
-        if (arr[0] is not JsonArray && !LogicOps.Contains(Upper(arr[0])))
+        if (arr[0] is not JsonArray && (Upper(arr[0]) is not { } head || !LogicOps.Contains(head)))
             return (null, "rule should be wrapped inside brackets");
         var (node, err) = Compile(arr);
         return node == null ? (null, err) : (new ExprV1(node), null);

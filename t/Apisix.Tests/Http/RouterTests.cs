@@ -48,4 +48,28 @@ public class RouterTests
         store.Put("/apisix/routes/9", JsonNode.Parse("""{"uri":"/late"}"""));
         router.Find("GET", "/late", null)!.Id.Should().Be("9");
     }
+
+    [Fact]
+    public void Vars_pick_among_candidates_best_first()
+    {
+        var r = With(
+            ("guarded", """{"uri":"/v","priority":5,"vars":[["arg_k","==","1"]]}"""),
+            ("open", """{"uri":"/v"}"""),
+            ("broken", """{"uri":"/v","priority":9,"vars":[["arg_k","is","1"]]}"""));
+        var vars = new Dictionary<string, object?> { ["arg_k"] = "1" };
+        r.Candidates("GET", "/v", null, n => vars.GetValueOrDefault(n)).Select(m => m.Id).Should().Equal("guarded", "open");
+        vars["arg_k"] = "2";
+        r.Candidates("GET", "/v", null, n => vars.GetValueOrDefault(n)).Select(m => m.Id).Should().Equal("open");
+    }
+
+    [Fact]
+    public void Filter_func_check_matches_the_admin_messages()
+    {
+        Router.ValidateFilterFunc("function(vars) return true end").Should().BeNull();
+        Router.ValidateFilterFunc("{}").Should().Be("'filter_func' should be a function");
+        Router.ValidateFilterFunc("function(vars) ").Should()
+            .Be("failed to load 'filter_func' string: [string \"return function(vars) \"]:1: 'end' expected near '<eof>'");
+        Router.ValidateVars(JsonNode.Parse("""[["a","=","1"]]""")!).Should().Be("invalid operator '='");
+    }
 }
+

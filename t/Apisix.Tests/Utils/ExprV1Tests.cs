@@ -17,6 +17,7 @@ public class ExprV1Tests
         ExprV1.New(JsonNode.Parse("""[["arg_a", "IN", ["1"]]]""")).Error.Should().BeNull();
         ExprV1.New(JsonNode.Parse("""[["arg_a", "?", "==", "1"]]""")).Error.Should().Be("bad 'not' expression");
         ExprV1.New(JsonNode.Parse("""["AND", ["arg_a", "==", "1"]]""")).Error.Should().Be("rule too short");
+        ExprV1.New(JsonNode.Parse("""[["AND", ["arg_a", "==", "1"]]]""")).Error.Should().Be("rule too short");
         ExprV1.New(JsonNode.Parse("""[["arg_a"]]""")).Error.Should().Be("invalid expression");
         ExprV1.New(JsonNode.Parse("""[["remote_addr", "ipmatch", "1.2.3"]]""")).Error.Should().Be("invalid ip address: 1.2.3");
         ExprV1.New(null).Error.Should().Be("missing argument rule");
@@ -38,7 +39,7 @@ public class ExprV1Tests
     [InlineData("""[["arg_c", "~~", "^ABC"]]""", false)]
     [InlineData("""["OR", ["arg_a", "==", "2"], ["arg_c", "~~", "c$"]]""", true)]
     [InlineData("""["!OR", ["arg_a", "==", "2"], ["arg_c", "~~", "c$"]]""", false)]
-    [InlineData("""["!AND", ["arg_a", "==", "1"], ["AND", ["arg_b", "<=", 16]]]""", false)]
+    [InlineData("""["!AND", ["arg_a", "==", "1"], ["AND", ["arg_b", "<=", 16], ["arg_c", "~~", "b"]]]""", false)]
     [InlineData("""[["ip", "ipmatch", ["10.0.0.0/8", "127.0.0.1"]]]""", true)]
     public void Evaluation_follows_lua_resty_expr(string rule, bool expected)
     {
