@@ -31,7 +31,7 @@ public sealed class Router(ConfigStore store)
             if (JsonScalars.TryGetNumber(route["status"], out var status) && status == 0) continue;
             var rank = UriRank(route, uri);
             if (rank == null) continue;
-            if (!MethodMatches(route, method) || !HostMatches(route, host)) continue;
+            if (!MethodMatches(route, method) || !HostMatches(RouteHosts(route), host)) continue;
             JsonScalars.TryGetNumber(route["priority"], out var prio);
             found.Add((new Match(entry.Key["/apisix/routes/".Length..], route), (rank.Value.Kind, rank.Value.Length, (long)prio)));
         }
@@ -83,11 +83,24 @@ public sealed class Router(ConfigStore store)
         return methods.Any(m => JsonScalars.TryGetString(m, out string s) && s == method);
     }
 
-    private static bool HostMatches(JsonObject route, string? host)
+    /// <summary>The route's <c>hosts</c> (or <c>host</c>); without either, its service's <c>hosts</c>.</summary>
+    private List<string> RouteHosts(JsonObject route)
     {
         var hosts = new List<string>();
         if (JsonScalars.TryGetString(route["host"], out string one)) hosts.Add(one);
         foreach (var h in route["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
+        if (hosts.Count == 0 && route["service_id"] is { } sid)
+        {
+            var id = JsonScalars.TryGetString(sid, out string sids) ? sids : sid.ToJsonString();
+            // a missing service does not stop the route from matching
+            if (store.Get("/apisix/services/" + id)?.Value is JsonObject service)
+                foreach (var h in service["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
+        }
+        return hosts;
+    }
+
+    private static bool HostMatches(List<string> hosts, string? host)
+    {
         if (hosts.Count == 0) return true;
         if (host == null) return false;
         return hosts.Any(h => h.StartsWith("*.", StringComparison.Ordinal)

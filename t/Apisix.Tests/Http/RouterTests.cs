@@ -71,5 +71,17 @@ public class RouterTests
             .Be("failed to load 'filter_func' string: [string \"return function(vars) \"]:1: 'end' expected near '<eof>'");
         Router.ValidateVars(JsonNode.Parse("""[["a","=","1"]]""")!).Should().Be("invalid operator '='");
     }
+
+    [Fact]
+    public void A_route_without_hosts_takes_its_services_hosts()
+    {
+        var store = new ConfigStore();
+        store.Put("/apisix/services/s1", JsonNode.Parse("""{"hosts":["svc.example.com"]}"""));
+        store.Put("/apisix/routes/1", JsonNode.Parse("""{"uri":"/h","service_id":"s1"}"""));
+        store.Put("/apisix/routes/2", JsonNode.Parse("""{"uri":"/h","service_id":"missing","priority":-1}"""));
+        var r = new Router(store);
+        r.Find("GET", "/h", "svc.example.com")!.Id.Should().Be("1");
+        r.Find("GET", "/h", "other.example.com")!.Id.Should().Be("2");
+    }
 }
 
