@@ -13,7 +13,7 @@ public sealed class AdminOptions
     /// <summary>
     /// A route's <c>vars</c>: <c>resty.expr</c>'s <c>expr.new(vars)</c> plus the
     /// jsonpath check of <c>post_arg.*</c> names. Reported as
-    /// "failed to validate the 'vars' expression: ERR". Unset: <see cref="ExprCheck.Validate"/>.
+    /// "failed to validate the 'vars' expression: ERR". Unset: <see cref="Utils.ExprV1.New"/>, the evaluator the router runs.
     /// </summary>
     public Func<JsonNode, string?>? ValidateVars { get; init; }
 

@@ -185,7 +185,7 @@ internal sealed class Resources
 
         if (conf["vars"] is JsonArray vars)
         {
-            var verr = (_options.ValidateVars ?? ExprCheck.Validate)(vars);
+            var verr = (_options.ValidateVars ?? (v => Utils.ExprV1.New(v).Error))(vars);
             if (verr != null) return CheckResult.Fail("failed to validate the 'vars' expression: " + verr);
         }
 
@@ -398,7 +398,8 @@ internal sealed class Resources
             foreach (var entry in _etcd.Values(dir))
             {
                 if (entry.Value is not JsonObject v) continue;
-                string rid = LuaText.ToLuaString(v["id"]);
+                // the config's item value carries its key's last segment as id (a consumer's is its username)
+                string rid = v["id"] != null ? LuaText.ToLuaString(v["id"]) : entry.Key[(entry.Key.LastIndexOf('/') + 1)..];
                 if (UpstreamIdInPlugins(v["plugins"] as JsonObject, id))
                     return (400, CheckResult.Msg("can not delete this upstream, plugin in " + name + " ["
                                                  + rid + "] is still using it now"));

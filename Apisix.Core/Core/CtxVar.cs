@@ -64,6 +64,7 @@ public sealed class CtxVar
             "consumer_group_id" => null,
             "resp_body" => "",
             // ctx.lua: a header variable's name is lowercased with '-' as '_' first
+            _ when name.StartsWith("post_arg_", StringComparison.Ordinal) => PostArg(name[9..]),
             _ when name.StartsWith("http_", StringComparison.Ordinal) =>
                 NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name.ToLowerInvariant().Replace('-', '_')),
             _ when name.StartsWith("uri_param_", StringComparison.Ordinal)
@@ -73,6 +74,53 @@ public sealed class CtxVar
         if (val != null && !NoCache.Contains(name) && !name.StartsWith("sent_http_", StringComparison.Ordinal))
             _cache[name] = val;
         return val;
+    }
+
+    /// <summary>
+    /// <c>post_arg_NAME</c>: the first value of a form field, only for an
+    /// application/x-www-form-urlencoded body (<c>request.get_post_args</c>, kept as
+    /// <c>ctx.req_post_args</c>). The body must have been read already (the router and
+    /// traffic-split read it first when a condition names such a variable).
+    /// </summary>
+    /// <summary>Whether the form body was parsed (<c>ctx.req_post_args</c> is set).</summary>
+    public bool PostArgsParsed => _ctx.Items.ContainsKey("req_post_args");
+
+    private object? PostArg(string key)
+    {
+        var req = _ctx.Request;
+        var contentType = req.RequestHeader("Content-Type");
+        if (contentType == null || !contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal)) return null;
+        if (_ctx.Items.GetValueOrDefault("req_post_args") is not Dictionary<string, object> args)
+        {
+            args = new Dictionary<string, object>(StringComparer.Ordinal);
+            foreach (var pair in (req.BodyRead ? req.Body ?? "" : "").Split('&'))
+            {
+                if (pair.Length == 0) continue;
+                var eq = pair.IndexOf('=');
+                var k = FormUnescape(eq < 0 ? pair : pair[..eq]);
+                if (k.Length == 0 || args.ContainsKey(k)) continue;
+                args[k] = eq < 0 ? true : FormUnescape(pair[(eq + 1)..]);
+            }
+            if (req.BodyRead) _ctx.Items["req_post_args"] = args;
+        }
+        return args.GetValueOrDefault(key);
+    }
+
+    private static string FormUnescape(string s)
+    {
+        if (s.IndexOfAny(['%', '+']) < 0) return s;
+        var bytes = new List<byte>();
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '+') bytes.Add((byte)' ');
+            else if (s[i] == '%' && i + 2 < s.Length && Uri.IsHexDigit(s[i + 1]) && Uri.IsHexDigit(s[i + 2]))
+            {
+                bytes.Add(Convert.ToByte(s.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else bytes.Add((byte)s[i]);
+        }
+        return System.Text.Encoding.Latin1.GetString(bytes.ToArray());
     }
 
     /// <summary>The value in its string form (what `tostring` or an nginx variable holds), or null.</summary>

@@ -1,6 +1,7 @@
 using Apisix.Core.Admin;
 using Apisix.Core.Config;
 using Apisix.Core.OpenResty;
+using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.Plugins;
 using Apisix.Core.Store;
 using Apisix.Core.Json;
@@ -94,19 +95,93 @@ public sealed class ApisixHttp
         }
     }
 
+    /// <summary>
+    /// <c>http/route.lua</c>'s <c>match_uri</c>: the first candidate route (best first) whose
+    /// <c>vars</c> hold and whose <c>filter_func</c>, if any, returns true for <c>ctx.var</c>.
+    /// </summary>
+    private async Task<Router.Match?> MatchRouteAsync(ApiCtx ctx, string? host)
+    {
+        var req = ctx.Request;
+        if (JsonScalars.TryGetString(Config.Get("apisix", "router", "http"), out var routerName) && routerName == RadixtreeUriWithParameter.Name)
+        {
+            var found = ParamRouter.Find(req.Method, req.Uri, host);
+            ctx.CurrReqMatched = found?.Params;
+            return found?.Match;
+        }
+        await ReadBodyForPostArgsAsync(ctx, Store.List(Config.EtcdPrefix + "/routes/").Select(e => (e.Value as JsonObject)?["vars"]));
+        foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get))
+        {
+            if (JsonScalars.TryGetString(m.Route["filter_func"], out string src) && !await FilterFuncAsync(ctx, m.Id, src))
+                continue;
+            return m;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// <c>post_arg_*</c> variables read the form body (<c>request.get_post_args</c> reads it on
+    /// demand); here it is read before conditions that name such a variable are evaluated.
+    /// </summary>
+    public static async Task ReadBodyForPostArgsAsync(ApiCtx ctx, IEnumerable<JsonNode?> conditions)
+    {
+        var req = ctx.Request;
+        if (req.BodyRead) return;
+        var contentType = req.RequestHeader("Content-Type");
+        if (contentType == null || !contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal)) return;
+        if (conditions.Any(c => c != null && c.ToJsonString().Contains("\"post_arg_", StringComparison.Ordinal)))
+            await req.ReadBodyAsync();
+    }
+
+    // A route's filter_func, compiled once per worker (as create_radixtree_uri_router does), called with ctx.var.
+    private static readonly LuaChunk FilterFuncChunk = new("""
+        local id, src, vars = ...
+        local cache = package.loaded["apisix.bridge.route-filter-func"]
+        if type(cache) ~= "table" then
+            cache = {}
+            package.loaded["apisix.bridge.route-filter-func"] = cache
+        end
+        local key = id .. "\0" .. src
+        local f = cache[key]
+        if f == nil then
+            local loader, err = loadstring("return " .. src, "router#" .. id)
+            if not loader then
+                ngx.log(ngx.ERR, "failed to load filter function: ", err, " route id: ", id)
+                f = false
+            else
+                f = loader()
+            end
+            cache[key] = f
+        end
+        if not f then
+            return false
+        end
+        local var = setmetatable({}, {
+            __index = function(_, k) return vars:Get(k) end,
+            __newindex = function(_, k, v) vars:Set(k, v) end,
+        })
+        return f(var) and true or false
+        """, "route-filter-func", 1);
+
+    private static async Task<bool> FilterFuncAsync(ApiCtx ctx, string routeId, string src)
+    {
+        var worker = ctx.Request.Worker;
+        if (worker == null) return true;
+        var r = await worker.RunEntry(worker.Chunk(FilterFuncChunk), ctx.Request, routeId, src,
+            new Plugins.Builtin.ServerlessPlugin.LuaVars(ctx.Var));
+        if (!r.Ok)
+        {
+            ctx.Log(LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}");
+            return false;
+        }
+        return r.Values.Length > 0 && r.Values[0] is true;
+    }
+
     private async Task AccessAsync(ApiCtx ctx)
     {
         var req = ctx.Request;
         ctx.Var["real_request_uri"] = ctx.Var.GetString("request_uri");
         var host = ctx.Var.GetString("host");
-        Router.Match? match;
-        if (JsonScalars.TryGetString(Config.Get("apisix", "router", "http"), out var routerName) && routerName == RadixtreeUriWithParameter.Name)
-        {
-            var found = ParamRouter.Find(req.Method, req.Uri, host);
-            match = found?.Match;
-            ctx.CurrReqMatched = found?.Params;
-        }
-        else match = Router.Find(req.Method, req.Uri, host);
+        var match = await MatchRouteAsync(ctx, host);
         if (match == null)
         {
             // global rules run even when no route matched

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Apisix.Core.Json;
 using Apisix.Core.Store;
+using Apisix.Core.Utils;
 
 namespace Apisix.Core.Http;
 
@@ -17,26 +18,49 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
 
     public sealed record Match(string Id, JsonObject Route);
 
-    public Match? Find(string method, string uri, string? host)
+    public Match? Find(string method, string uri, string? host) => Candidates(method, uri, host, null).FirstOrDefault();
+
+    /// <summary>
+    /// The routes that match the request, best first (as radixtree tries them): by path kind and
+    /// length, then priority. A route's <c>vars</c> must hold over <paramref name="vars"/> (when
+    /// given); <c>filter_func</c> is the caller's to run, on each candidate in this order.
+    /// </summary>
+    public IEnumerable<Match> Candidates(string method, string uri, string? host, Func<string, object?>? vars)
     {
-        Match? best = null;
-        (int Kind, int Length, long Priority) bestRank = default;
+        var found = new List<(Match Match, (int, int, long) Rank)>();
         foreach (var entry in store.List(_routesDir))
         {
             if (entry.Value is not JsonObject route) continue;
             if (JsonScalars.TryGetNumber(route["status"], out var status) && status == 0) continue;
             var rank = UriRank(route, uri);
             if (rank == null) continue;
-            if (!MethodMatches(route, method) || !HostMatches(route, host)) continue;
+            if (!MethodMatches(route, method) || !HostMatches(RouteHosts(route), host)) continue;
             JsonScalars.TryGetNumber(route["priority"], out var prio);
-            var r = (rank.Value.Kind, rank.Value.Length, (long)prio);
-            if (best == null || r.CompareTo(bestRank) > 0)
-            {
-                best = new Match(entry.Key[_routesDir.Length..], route);
-                bestRank = r;
-            }
+            found.Add((new Match(entry.Key[_routesDir.Length..], route), (rank.Value.Kind, rank.Value.Length, (long)prio)));
         }
-        return best;
+        found.Sort((a, b) => b.Rank.CompareTo(a.Rank));
+        foreach (var (match, _) in found)
+        {
+            if (vars != null && !VarsMatch(match.Route, vars)) continue;
+            yield return match;
+        }
+    }
+
+    // the compiled `vars` of each route value (a changed route is a new value)
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<JsonObject, ExprV1> VarsCache = new();
+
+    private static bool VarsMatch(JsonObject route, Func<string, object?> vars)
+    {
+        if (route["vars"] is not { } rule) return true;
+        if (!VarsCache.TryGetValue(route, out var expr))
+        {
+            // check_route refuses such a route upstream, so it never matches
+            var (ex, _) = ExprV1.New(rule);
+            if (ex == null) return false;
+            expr = ex;
+            VarsCache.AddOrUpdate(route, expr);
+        }
+        return expr.Eval(vars);
     }
 
     /// <summary>(2, len) for an exact path, (1, prefix length) for a wildcard; null when none matches.</summary>
@@ -62,11 +86,24 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         return methods.Any(m => JsonScalars.TryGetString(m, out string s) && s == method);
     }
 
-    private static bool HostMatches(JsonObject route, string? host)
+    /// <summary>The route's <c>hosts</c> (or <c>host</c>); without either, its service's <c>hosts</c>.</summary>
+    private List<string> RouteHosts(JsonObject route)
     {
         var hosts = new List<string>();
         if (JsonScalars.TryGetString(route["host"], out string one)) hosts.Add(one);
         foreach (var h in route["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
+        if (hosts.Count == 0 && route["service_id"] is { } sid)
+        {
+            var id = JsonScalars.TryGetString(sid, out string sids) ? sids : sid.ToJsonString();
+            // a missing service does not stop the route from matching
+            if (store.Get("/apisix/services/" + id)?.Value is JsonObject service)
+                foreach (var h in service["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
+        }
+        return hosts;
+    }
+
+    private static bool HostMatches(List<string> hosts, string? host)
+    {
         if (hosts.Count == 0) return true;
         if (host == null) return false;
         return hosts.Any(h => h.StartsWith("*.", StringComparison.Ordinal)

@@ -49,7 +49,15 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var id = IdString(ctx.Items.GetValueOrDefault("upstream_id")) ?? IdString(route["upstream_id"]);
         JsonObject? upValue;
         string key, version, resourceKey;
-        if (id != null)
+        if (ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem) is JsonObject byPlugin)
+        {
+            // upstream.set by traffic-split: set_by_route keeps it
+            upValue = byPlugin;
+            key = ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamKeyItem) as string ?? "";
+            version = ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamVersionItem) as string ?? "";
+            resourceKey = ResourcePrefix() + "/routes/" + ctx.RouteId;
+        }
+        else if (id != null)
         {
             var entry = store.Get(config.EtcdPrefix + "/upstreams/" + id);
             if (entry?.Value is not JsonObject stored)
@@ -89,7 +97,12 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             await FailSetUpstream(ctx, 503, "no valid upstream node");
             return;
         }
+        // set_by_route leaves ctx.upstream_scheme unset for an upstream set by a plugin (the Host of pass_host=node then has no port)
+        var hostScheme = upValue == ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem)
+            ? ctx.Items.GetValueOrDefault("upstream_scheme") as string
+            : null;
         var scheme = ctx.Items.GetValueOrDefault("upstream_scheme") as string ?? up.Scheme ?? "http";
+        if (upValue != ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem)) hostScheme = scheme;
         ctx.Items["upstream_scheme"] = scheme;
         ctx.Var["upstream_scheme"] = scheme;
         if (up.FillNodeInfo(scheme) is { } fillErr)
@@ -104,7 +117,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var worker = req.Worker?.Id ?? 0;
         Balancer.Nginx ??= req.Nginx;
         state.Checker = FetchChecker(ctx, up, resourceKey, version);
-        var (server, pickErr) = Balancer.PickServer(up, state, worker, scheme);
+        var (server, pickErr) = Balancer.PickServer(up, state, worker, hostScheme);
         if (server == null)
         {
             ctx.Log(LogLevel.Error, "failed to pick server: " + pickErr);

@@ -21,6 +21,7 @@ public static class CorePlugins
         registry.Register(new IpRestrictionPlugin());
         registry.Register(new FaultInjectionPlugin());
         registry.Register(new HttpLoggerPlugin());
+        registry.Register(new TrafficSplitPlugin());
     }
 
     /// <summary>

@@ -54,6 +54,10 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
             ctx.var = require("apisix.core.ctx").gateway_vars(ctx, vars)
             ngx.ctx.api_ctx = ctx
         end
+        -- ctx.req_post_args once the form body was parsed (request.get_post_args)
+        if rawget(ctx, "req_post_args") == nil and vars:PostArgsParsed() then
+            ctx.req_post_args = setmetatable({}, {__index = function(_, name) return vars:Get("post_arg_" .. name) end})
+        end
         if route and not ctx.matched_route then
             ctx.matched_route = { key = route_key, value = route }
         end
@@ -159,6 +163,8 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         }
 
         public void Set(string name, object? value) => vars.Set(name, value);
+
+        public bool PostArgsParsed() => vars.PostArgsParsed;
     }
 
     public ValueTask<PhaseResult> RewriteAsync(JsonObject conf, ApiCtx ctx) => CallFuncs("rewrite", conf, ctx);

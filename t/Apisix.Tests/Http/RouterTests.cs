@@ -48,4 +48,40 @@ public class RouterTests
         store.Put("/apisix/routes/9", JsonNode.Parse("""{"uri":"/late"}"""));
         router.Find("GET", "/late", null)!.Id.Should().Be("9");
     }
+
+    [Fact]
+    public void Vars_pick_among_candidates_best_first()
+    {
+        var r = With(
+            ("guarded", """{"uri":"/v","priority":5,"vars":[["arg_k","==","1"]]}"""),
+            ("open", """{"uri":"/v"}"""),
+            ("broken", """{"uri":"/v","priority":9,"vars":[["arg_k","is","1"]]}"""));
+        var vars = new Dictionary<string, object?> { ["arg_k"] = "1" };
+        r.Candidates("GET", "/v", null, n => vars.GetValueOrDefault(n)).Select(m => m.Id).Should().Equal("guarded", "open");
+        vars["arg_k"] = "2";
+        r.Candidates("GET", "/v", null, n => vars.GetValueOrDefault(n)).Select(m => m.Id).Should().Equal("open");
+    }
+
+    [Fact]
+    public void Filter_func_check_matches_the_admin_messages()
+    {
+        Apisix.Core.Admin.FilterFuncCheck.Validate("function(vars) return true end").Should().BeNull();
+        Apisix.Core.Admin.FilterFuncCheck.Validate("{}").Should().Be("'filter_func' should be a function");
+        Apisix.Core.Admin.FilterFuncCheck.Validate("function(vars) ").Should()
+            .Be("failed to load 'filter_func' string: [string \"return function(vars) \"]:1: 'end' expected near '<eof>'");
+        Apisix.Core.Utils.ExprV1.New(JsonNode.Parse("""[["a","=","1"]]""")!).Error.Should().Be("invalid operator '='");
+    }
+
+    [Fact]
+    public void A_route_without_hosts_takes_its_services_hosts()
+    {
+        var store = new ConfigStore();
+        store.Put("/apisix/services/s1", JsonNode.Parse("""{"hosts":["svc.example.com"]}"""));
+        store.Put("/apisix/routes/1", JsonNode.Parse("""{"uri":"/h","service_id":"s1"}"""));
+        store.Put("/apisix/routes/2", JsonNode.Parse("""{"uri":"/h","service_id":"missing","priority":-1}"""));
+        var r = new Router(store);
+        r.Find("GET", "/h", "svc.example.com")!.Id.Should().Be("1");
+        r.Find("GET", "/h", "other.example.com")!.Id.Should().Be("2");
+    }
 }
+

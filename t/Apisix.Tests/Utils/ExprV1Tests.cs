@@ -13,7 +13,40 @@ public class ExprV1Tests
         ExprV1.New(JsonNode.Parse("""[["arg_a", "<>", "1"]]""")).Error.Should().Be("invalid operator '<>'");
         ExprV1.New(JsonNode.Parse("""[["arg_a", "!", "==", "1"]]""")).Error.Should().BeNull();
         ExprV1.New(JsonNode.Parse("""["OR", ["arg_a", "==", "1"], ["arg_b", "~~", "^x"]]""")).Error.Should().BeNull();
-        ExprV1.New(JsonNode.Parse("""{"a":1}""")).Error.Should().Be("rule should be wrapped inside brackets");
+        ExprV1.New(JsonNode.Parse("""["arg_a", "==", "1"]""")).Error.Should().Be("rule should be wrapped inside brackets");
+        ExprV1.New(JsonNode.Parse("""[["arg_a", "IN", ["1"]]]""")).Error.Should().BeNull();
+        ExprV1.New(JsonNode.Parse("""[["arg_a", "?", "==", "1"]]""")).Error.Should().Be("bad 'not' expression");
+        ExprV1.New(JsonNode.Parse("""["AND", ["arg_a", "==", "1"]]""")).Error.Should().Be("rule too short");
+        ExprV1.New(JsonNode.Parse("""[["AND", ["arg_a", "==", "1"]]]""")).Error.Should().Be("rule too short");
+        ExprV1.New(JsonNode.Parse("""[["arg_a"]]""")).Error.Should().Be("invalid expression");
+        ExprV1.New(JsonNode.Parse("""[["remote_addr", "ipmatch", "1.2.3"]]""")).Error.Should().Be("invalid ip address: 1.2.3");
+        ExprV1.New(null).Error.Should().Be("missing argument rule");
+    }
+
+    [Theory]
+    [InlineData("""[]""", true)]
+    [InlineData("""[["arg_a", "1"]]""", true)]
+    [InlineData("""[["arg_a", "==", 1]]""", true)]
+    [InlineData("""[["arg_a", "==", 2]]""", false)]
+    [InlineData("""[["arg_a", "~=", 2]]""", true)]
+    [InlineData("""[["arg_x", "~=", "v"]]""", true)]
+    [InlineData("""[["arg_x", "==", null]]""", true)]
+    [InlineData("""[["arg_x", "!", "==", "v"]]""", true)]
+    [InlineData("""[["arg_b", ">", "0x0F"]]""", true)]
+    [InlineData("""[["arg_b", "in", ["16", "17"]]]""", true)]
+    [InlineData("""[["arg_b", "in", [16]]]""", false)]
+    [InlineData("""[["arg_c", "~*", "^ABC"]]""", true)]
+    [InlineData("""[["arg_c", "~~", "^ABC"]]""", false)]
+    [InlineData("""["OR", ["arg_a", "==", "2"], ["arg_c", "~~", "c$"]]""", true)]
+    [InlineData("""["!OR", ["arg_a", "==", "2"], ["arg_c", "~~", "c$"]]""", false)]
+    [InlineData("""["!AND", ["arg_a", "==", "1"], ["AND", ["arg_b", "<=", 16], ["arg_c", "~~", "b"]]]""", false)]
+    [InlineData("""[["ip", "ipmatch", ["10.0.0.0/8", "127.0.0.1"]]]""", true)]
+    public void Evaluation_follows_lua_resty_expr(string rule, bool expected)
+    {
+        var vars = new Dictionary<string, object?> { ["arg_a"] = "1", ["arg_b"] = "16", ["arg_c"] = "abc", ["ip"] = "127.0.0.1" };
+        var (ex, err) = ExprV1.New(JsonNode.Parse(rule));
+        err.Should().BeNull();
+        ex!.Eval(n => vars.GetValueOrDefault(n)).Should().Be(expected);
     }
 
     [Theory]
