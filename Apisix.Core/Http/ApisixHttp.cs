@@ -25,7 +25,7 @@ public sealed class ApisixHttp
         Plugins = plugins;
         Admin = new AdminApi(config, store, plugins);
         Router = new Router(store, config.EtcdPrefix);
-        ParamRouter = new RadixtreeUriWithParameter(store);
+        ParamRouter = new RadixtreeUriWithParameter(store, config.EtcdPrefix);
         Runner = new PluginRunner(plugins);
         Consumers = Consumer.InitWorker(store, plugins);
     }

@@ -13,8 +13,11 @@ namespace Apisix.Core.Http;
 /// path with the longer literal part before its first parameter, then `priority`. Filtered by
 /// `methods`, `host`/`hosts` and `status` like the uri router.
 /// </summary>
-public sealed class RadixtreeUriWithParameter(ConfigStore store)
+public sealed class RadixtreeUriWithParameter(ConfigStore store, string prefix = ConfigStore.DefaultPrefix)
 {
+    // method and host filters are the uri router's
+    private readonly Router _filters = new(store, prefix);
+
     public const string Name = "radixtree_uri_with_parameter";
 
     public sealed record ParamMatch(Router.Match Match, Dictionary<string, string> Params);
@@ -23,11 +26,11 @@ public sealed class RadixtreeUriWithParameter(ConfigStore store)
     {
         ParamMatch? best = null;
         (int Kind, int Length, long Priority) bestRank = default;
-        foreach (var entry in store.List("/apisix/routes/"))
+        foreach (var entry in store.List(prefix + "/routes/"))
         {
             if (entry.Value is not JsonObject route) continue;
             if (JsonScalars.TryGetNumber(route["status"], out var status) && status == 0) continue;
-            if (!MethodMatches(route, method) || !HostMatches(route, host)) continue;
+            if (!Router.MethodMatches(route, method) || !Router.HostMatches(_filters.RouteHosts(route), host)) continue;
             var paths = new List<string>();
             if (JsonScalars.TryGetString(route["uri"], out string one)) paths.Add(one);
             foreach (var p in route["uris"] as JsonArray ?? []) if (JsonScalars.TryGetString(p, out string s)) paths.Add(s);
@@ -39,7 +42,7 @@ public sealed class RadixtreeUriWithParameter(ConfigStore store)
                 var rank = (m.Value.Kind, m.Value.Length, (long)prio);
                 if (best == null || rank.CompareTo(bestRank) > 0)
                 {
-                    best = new ParamMatch(new Router.Match(entry.Key["/apisix/routes/".Length..], route), m.Value.Params);
+                    best = new ParamMatch(new Router.Match(entry.Key[(prefix + "/routes/").Length..], route), m.Value.Params);
                     bestRank = rank;
                 }
             }
@@ -88,23 +91,5 @@ public sealed class RadixtreeUriWithParameter(ConfigStore store)
             ui++;
         }
         return ui == uri.Length ? (1, literal, values) : null;
-    }
-
-    private static bool MethodMatches(JsonObject route, string method)
-    {
-        if (route["methods"] is not JsonArray methods || methods.Count == 0) return true;
-        return methods.Any(m => JsonScalars.TryGetString(m, out string s) && s == method);
-    }
-
-    private static bool HostMatches(JsonObject route, string? host)
-    {
-        var hosts = new List<string>();
-        if (JsonScalars.TryGetString(route["host"], out string one)) hosts.Add(one);
-        foreach (var h in route["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
-        if (hosts.Count == 0) return true;
-        if (host == null) return false;
-        return hosts.Any(h => h.StartsWith("*.", StringComparison.Ordinal)
-            ? host.EndsWith(h[1..], StringComparison.OrdinalIgnoreCase)
-            : string.Equals(h, host, StringComparison.OrdinalIgnoreCase));
     }
 }

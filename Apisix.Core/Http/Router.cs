@@ -80,14 +80,14 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         return best;
     }
 
-    private static bool MethodMatches(JsonObject route, string method)
+    internal static bool MethodMatches(JsonObject route, string method)
     {
         if (route["methods"] is not JsonArray methods || methods.Count == 0) return true;
         return methods.Any(m => JsonScalars.TryGetString(m, out string s) && s == method);
     }
 
     /// <summary>The route's <c>hosts</c> (or <c>host</c>); without either, its service's <c>hosts</c>.</summary>
-    private List<string> RouteHosts(JsonObject route)
+    internal List<string> RouteHosts(JsonObject route)
     {
         var hosts = new List<string>();
         if (JsonScalars.TryGetString(route["host"], out string one)) hosts.Add(one);
@@ -96,13 +96,13 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         {
             var id = JsonScalars.TryGetString(sid, out string sids) ? sids : sid.ToJsonString();
             // a missing service does not stop the route from matching
-            if (store.Get("/apisix/services/" + id)?.Value is JsonObject service)
+            if (store.Get(prefix + "/services/" + id)?.Value is JsonObject service)
                 foreach (var h in service["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
         }
         return hosts;
     }
 
-    private static bool HostMatches(List<string> hosts, string? host)
+    internal static bool HostMatches(List<string> hosts, string? host)
     {
         if (hosts.Count == 0) return true;
         if (host == null) return false;
