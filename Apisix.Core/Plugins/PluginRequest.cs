@@ -49,34 +49,6 @@ public static class PluginRequest
         ctx.Request.Args = encoded;
         ctx.Var["args"] = encoded;
     }
-
-    private static readonly System.Text.RegularExpressions.Regex VarPattern =
-        new(@"(?<!\\)\$(\{\s*([^}]+?)\s*\}|([\w\.]+))", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-
-    /// <summary>
-    /// <c>core.utils.resolve_var(tpl, ctx.var, escaper)</c>: <c>$name</c> and <c>${name ?? default}</c>
-    /// replaced by the variable's string form (empty when it is nil and has no default). Returns
-    /// the text and how many variables resolved.
-    /// </summary>
-    public static (string Text, int Resolved) ResolveVar(string tpl, CtxVar vars, Func<string, string>? escaper = null)
-    {
-        var n = 0;
-        if (!tpl.Contains('$')) return (tpl, 0);
-        var text = VarPattern.Replace(tpl, m =>
-        {
-            var variable = m.Groups[2].Success ? m.Groups[2].Value : m.Groups[3].Value;
-            var segs = System.Text.RegularExpressions.Regex.Split(variable, @"\s*\?\?\s*");
-            var v = vars.GetString(segs[0]);
-            if (v == null)
-            {
-                if (segs.Length == 1) return "";
-                v = segs[1];
-            }
-            n++;
-            return escaper != null ? escaper(v) : v;
-        });
-        return (text, n);
-    }
 }
 
 /// <summary>The <c>ngx.re</c> calls plugins make from C# (<c>re.match</c>, <c>re.sub</c>), with ngx.re's PCRE semantics.</summary>

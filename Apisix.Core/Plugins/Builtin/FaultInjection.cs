@@ -121,13 +121,13 @@ public sealed class FaultInjectionPlugin : IPlugin, IRewritePhase
                 foreach (var (name, value) in headers)
                 {
                     var text = JsonScalars.TryGetString(value, out var s)
-                        ? PluginRequest.ResolveVar(s, ctx.Var).Text
+                        ? CoreUtils.ResolveVar(s, ctx.Var.GetString).Value!
                         : CtxVar.ToVarString(value);
                     ctx.Request.SetResponseHeader(name, text);
                 }
             }
             var code = JsonScalars.TryGetNumber(abort["http_status"], out var hs) ? (int)hs : 500;
-            var body = JsonScalars.TryGetString(abort["body"], out var b) ? PluginRequest.ResolveVar(b, ctx.Var).Text : null;
+            var body = JsonScalars.TryGetString(abort["body"], out var b) ? CoreUtils.ResolveVar(b, ctx.Var.GetString).Value! : null;
             return new PhaseResult(code, body);
         }
         return PhaseResult.Continue;

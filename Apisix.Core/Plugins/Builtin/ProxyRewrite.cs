@@ -173,7 +173,7 @@ public sealed class ProxyRewritePlugin : IPlugin, IRewritePhase
         if (JsonScalars.TryGetString(conf["uri"], out var confUri))
         {
             separatorEscaped = true;
-            upstreamUri = PluginRequest.ResolveVar(confUri, ctx.Var, s => s.Replace("?", "%3F")).Text;
+            upstreamUri = CoreUtils.ResolveVar(confUri, ctx.Var.GetString, s => s.Replace("?", "%3F")).Value!;
         }
         else if (conf["regex_uri"] is JsonArray regex)
         {
@@ -237,12 +237,12 @@ public sealed class ProxyRewritePlugin : IPlugin, IRewritePhase
 
             foreach (var (field, value) in add)
             {
-                var val = PluginRequest.ResolveVar(ResolveWithCaptures(ValueString(value), captures), ctx.Var).Text;
+                var val = CoreUtils.ResolveVar(ResolveWithCaptures(ValueString(value), captures), ctx.Var.GetString).Value!;
                 PluginRequest.AddHeader(ctx, field, val);
             }
             foreach (var (field, value) in set)
             {
-                var val = PluginRequest.ResolveVar(ResolveWithCaptures(ValueString(value), captures), ctx.Var).Text;
+                var val = CoreUtils.ResolveVar(ResolveWithCaptures(ValueString(value), captures), ctx.Var.GetString).Value!;
                 PluginRequest.SetHeader(ctx, field, val);
             }
             foreach (var field in remove) PluginRequest.SetHeader(ctx, field, null);

@@ -200,13 +200,13 @@ public sealed class ResponseRewritePlugin : IPlugin, IHeaderFilterPhase, IBodyFi
 
         foreach (var (field, value) in add)
         {
-            var val = PluginRequest.ResolveVar(value, ctx.Var).Text;
+            var val = CoreUtils.ResolveVar(value, ctx.Var.GetString).Value!;
             if (ctx.Request.ResponseHeaders.TryGetValue(field, out var list)) list.Add(val);
             else ctx.Request.ResponseHeaders[field] = [val];
         }
         foreach (var (field, value) in set)
         {
-            var val = PluginRequest.ResolveVar(CtxVar.ToVarString(value) ?? "", ctx.Var).Text;
+            var val = CoreUtils.ResolveVar(CtxVar.ToVarString(value) ?? "", ctx.Var.GetString).Value!;
             ctx.Request.SetResponseHeader(field, val);
         }
         foreach (var field in remove) ctx.Request.SetResponseHeader(field, null);

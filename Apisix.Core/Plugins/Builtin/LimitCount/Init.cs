@@ -248,7 +248,7 @@ public static class LimitCountInit
     {
         if (JsonScalars.TryGetString(value, out var s))
         {
-            var (text, _) = PluginRequest.ResolveVar(s, ctx.Var);
+            var (text, _) = CoreUtils.ResolveVar(s, ctx.Var.GetString);
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
                 return (null, "resolved value is not a number: " + text);
             return (d, null);
@@ -276,7 +276,7 @@ public static class LimitCountInit
             if (err != null) continue;
             var (window, err2) = ResolveNumber(ctx, rule["time_window"]);
             if (err2 != null) continue;
-            var (key, n) = PluginRequest.ResolveVar(Str(rule["key"]) ?? "", ctx.Var);
+            var (key, n) = CoreUtils.ResolveVar(Str(rule["key"]) ?? "", ctx.Var.GetString);
             if (n == 0) continue;
             list.Add(new Rule(count!.Value, window!.Value, key, "constant",
                 Str(rule["header_prefix"]) ?? index.ToString(CultureInfo.InvariantCulture)));
@@ -344,7 +344,7 @@ public static class LimitCountInit
         string? key;
         if (rule.KeyType == "var_combination")
         {
-            var (k, n) = PluginRequest.ResolveVar(rule.Key, ctx.Var);
+            var (k, n) = CoreUtils.ResolveVar(rule.Key, ctx.Var.GetString);
             key = n == 0 ? null : k;
         }
         else if (rule.KeyType == "constant") key = rule.Key;
