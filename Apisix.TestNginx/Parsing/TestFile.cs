@@ -44,6 +44,8 @@ public sealed class FileSettings
     public int Workers { get; set; } = 1;
     public bool NoShuffle { get; set; }
     public bool NoLongString { get; set; }
+    /// <summary>`no_diff()`: Test::Nginx then shows a failed body as got/expected instead of a diff; we always do.</summary>
+    public bool NoDiff { get; set; }
     public bool NoRootLocation { get; set; }
     /// <summary>`check_accum_error_log()`: each request's checks see the block's whole error log, not only its own lines.</summary>
     public bool CheckAccumErrorLog { get; set; }

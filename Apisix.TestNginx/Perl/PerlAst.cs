@@ -12,6 +12,9 @@ public sealed record ExprStmt(Expr Expr, int Line) : Stmt(Line);
 /// <summary>if/elsif/else; an <c>unless</c> clause is stored with its condition wrapped in <c>!</c>.</summary>
 public sealed record IfStmt(IReadOnlyList<(Expr Cond, Block Body)> Clauses, Block? Else, int Line) : Stmt(Line);
 /// <summary>A bare <c>{ ... }</c> or a <c>BEGIN { ... }</c> block (run in place: the preamble is already sequential).</summary>
+public sealed record WhileStmt(Expr Cond, Block Body, bool Until, int Line) : Stmt(Line);
+/// <summary><c>for[each] my $x (LIST) {...}</c>: $x aliases each element in turn.</summary>
+public sealed record ForeachStmt(string Var, bool Lexical, Expr List, Block Body, int Line) : Stmt(Line);
 public sealed record BlockStmt(Block Body, int Line, bool Begin = false) : Stmt(Line);
 public sealed record UseStmt(string Module, Expr? Args, int Line) : Stmt(Line);
 /// <summary><c>sub NAME { ... }</c>: defined before the program runs, as Perl defines named subs at compile time.</summary>
@@ -39,6 +42,12 @@ public sealed record LogicalExpr(string Op, Expr Left, Expr Right, int Line) : E
 public sealed record UnaryExpr(string Op, Expr Operand, int Line) : Expr(Line);
 public sealed record TernaryExpr(Expr Cond, Expr Then, Expr Else, int Line) : Expr(Line);
 public sealed record DefinedExpr(Expr Operand, int Line) : Expr(Line);
+/// <summary>FROM..TO in list context: the integers from FROM to TO.</summary>
+public sealed record RangeExpr(Expr From, Expr To, int Line) : Expr(Line);
+/// <summary>++$x, $x++, --$x, $x-- (numeric).</summary>
+public sealed record IncDecExpr(Expr Target, string Op, bool Prefix, int Line) : Expr(Line);
+/// <summary>map BLOCK LIST or map EXPR, LIST: $_ set to each element in turn.</summary>
+public sealed record MapExpr(Block? Body, Expr? Each, Expr List, int Line) : Expr(Line);
 public sealed record ListExpr(IReadOnlyList<Expr> Items, int Line) : Expr(Line);
 public sealed record ArrayRefExpr(IReadOnlyList<Expr> Items, int Line) : Expr(Line);
 public sealed record RegexExpr(string Pattern, string Flags, int Line) : Expr(Line);
@@ -50,7 +59,8 @@ public sealed record ReadLineExpr(string Handle, int Line) : Expr(Line);
 public sealed record ShiftExpr(int Line) : Expr(Line);
 public sealed record ReturnExpr(Expr? Value, int Line) : Expr(Line);
 /// <summary><c>open(my $fh, '&lt;', $path)</c>: the handle target is an lvalue.</summary>
-public sealed record OpenExpr(Expr Handle, Expr Mode, Expr Path, int Line) : Expr(Line);
+/// <summary>open: three arguments (Mode given), or two, with the mode at the front of Path ("&lt;file").</summary>
+public sealed record OpenExpr(Expr Handle, Expr? Mode, Expr Path, int Line) : Expr(Line);
 /// <summary><c>`cmd`</c> / <c>qx{cmd}</c>: runs the command through /bin/sh, yields its stdout.</summary>
 public sealed record BacktickExpr(IReadOnlyList<StringPart> Parts, int Line) : Expr(Line);
 /// <summary><c>TARGET =~ m/PATTERN/</c> (Negated for <c>!~</c>).</summary>

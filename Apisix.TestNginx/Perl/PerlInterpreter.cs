@@ -153,6 +153,15 @@ public sealed class PerlInterpreter
         finally { RunRestores(scope); }
     }
 
+    // A block's last statement's value in list context (map's block), its statements run in scope.
+    private List<PerlValue> ListOfBlock(Block block, PerlScope scope)
+    {
+        var stmts = block.Statements;
+        if (stmts.Count == 0) return [];
+        ExecStatements(stmts.Take(stmts.Count - 1).ToList(), scope);
+        return stmts[^1] is ExprStmt last ? List(last.Expr, scope) : [ExecStatements([stmts[^1]], scope)];
+    }
+
     private static void RunRestores(PerlScope scope)
     {
         for (var i = scope.Restores.Count - 1; i >= 0; i--) scope.Restores[i]();
@@ -170,6 +179,18 @@ public sealed class PerlInterpreter
                 return i.Else != null ? ExecBlock(i.Else, scope) : PerlValue.Undef;
             case BlockStmt b:
                 return ExecBlock(b.Body, scope);
+            case WhileStmt w:
+                while (PerlOps.Truthy(Scalar(w.Cond, scope)) != w.Until) ExecBlock(w.Body, scope);
+                return PerlValue.Undef;
+            case ForeachStmt f:
+                foreach (var item in List(f.List, scope))
+                {
+                    var loop = new PerlScope(scope);
+                    loop.Declare(f.Var).Value = item;
+                    try { ExecStatements(f.Body.Statements, loop); }
+                    finally { RunRestores(loop); }
+                }
+                return PerlValue.Undef;
             case SubDefStmt:
                 return PerlValue.Undef; // defined before the program ran
             case UseStmt u:
@@ -205,6 +226,18 @@ public sealed class PerlInterpreter
                 return PerlValue.Undef;
             case AssignExpr a:
                 return Assign(a, scope);
+            case IncDecExpr inc:
+            {
+                var cell = inc.Target is DeclExpr decl ? Declare(decl, decl.Names[0], scope) : CellOf(((ScalarVarExpr)inc.Target).Name, inc.Line, scope);
+                var before = cell.Value is PerlUndef ? 0 : PerlOps.Num(cell.Value, inc.Line);
+                var after = inc.Op == "++" ? before + 1 : before - 1;
+                cell.Value = new PerlString(after.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return inc.Prefix ? cell.Value : new PerlString(before.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            case RangeExpr or MapExpr:
+                var items = List(expr, scope); // scalar context: the count for map; a range's flip-flop is not supported
+                if (expr is RangeExpr) throw new PerlException(expr.Line, "the range operator '..' is only supported in list context");
+                return new PerlString(items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             case BinaryExpr b:
                 return Binary(b, scope);
             case LogicalExpr l:
@@ -294,6 +327,26 @@ public sealed class PerlInterpreter
         {
             case ListExpr l:
                 return l.Items.SelectMany(i => List(i, scope)).ToList();
+            case RangeExpr r:
+            {
+                var from = (long)PerlOps.Num(Scalar(r.From, scope), r.Line);
+                var to = (long)PerlOps.Num(Scalar(r.To, scope), r.Line);
+                var items = new List<PerlValue>();
+                for (var i = from; i <= to; i++) items.Add(new PerlString(i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                return items;
+            }
+            case MapExpr m:
+            {
+                var result = new List<PerlValue>();
+                foreach (var item in List(m.List, scope))
+                {
+                    var each = new PerlScope(scope);
+                    each.Declare("_").Value = item;
+                    try { result.AddRange(m.Body != null ? ListOfBlock(m.Body, each) : List(m.Each!, each)); }
+                    finally { RunRestores(each); }
+                }
+                return result;
+            }
             case ArrayVarExpr a:
                 return [.. ArgsOf(scope, a.Line)];
             case ReadLineExpr r:
@@ -351,6 +404,7 @@ public sealed class PerlInterpreter
     private PerlCell CellOf(string name, int line, PerlScope scope, bool strict = true)
     {
         if (name.Contains("::")) return Global(name);
+        if (name == "_") return scope.Find("_") ?? Global("main::_"); // $_: map's element, else the global
         if (name.Length == 1 && !char.IsLetter(name[0]) || name.All(char.IsAsciiDigit))
             throw new PerlException(line, $"the special variable ${name} is not supported here");
         // Without strict, an undeclared name is the package global $main::name.
@@ -509,6 +563,18 @@ public sealed class PerlInterpreter
                 var strs = args.Select(a => PerlOps.Str(a, c.Line)).ToList();
                 if (RunCommand(strs.Count == 1 ? ["/bin/sh", "-c", strs[0]] : strs, c.Line) is { } output) Print(output);
                 return new PerlString(_childStatus.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            case "join":
+                if (args.Count == 0) throw new PerlException(c.Line, "Not enough arguments for join");
+                return new PerlString(string.Join(PerlOps.Str(args[0], c.Line), args.Skip(1).Select(a => PerlOps.Str(a, c.Line))));
+            case "int":
+                var number = args.Count > 0 ? PerlOps.Num(args[0], c.Line) : 0;
+                return new PerlString(Math.Truncate(number).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            case "dirname" or "basename": // File::Basename
+                if (args.Count != 1) throw new PerlException(c.Line, $"{c.Name}() takes one path");
+                var p = PerlOps.Str(args[0], c.Line).TrimEnd('/');
+                var slash = p.LastIndexOf('/');
+                return new PerlString(c.Name == "basename" ? p[(slash + 1)..]
+                    : slash < 0 ? "." : slash == 0 ? "/" : p[..slash]);
             case "unlink":
                 var removed = 0;
                 foreach (var a in args)
@@ -560,9 +626,17 @@ public sealed class PerlInterpreter
 
     private PerlValue Open(OpenExpr o, PerlScope scope)
     {
-        var mode = PerlOps.Str(Scalar(o.Mode, scope), o.Line).Trim();
-        if (mode != "<") throw new PerlException(o.Line, $"open mode '{mode}' is not supported (only '<')");
         var path = PerlOps.Str(Scalar(o.Path, scope), o.Line);
+        string mode;
+        if (o.Mode != null) mode = PerlOps.Str(Scalar(o.Mode, scope), o.Line).Trim();
+        else
+        {
+            // two-argument open: the mode leads the string, and a bare path reads
+            path = path.Trim();
+            mode = path.StartsWith('<') ? "<" : path.Length > 0 && path[0] is '>' or '+' or '|' || path.EndsWith('|') ? path[..1] : "<";
+            if (path.StartsWith('<')) path = path[1..].TrimStart();
+        }
+        if (mode != "<") throw new PerlException(o.Line, $"open mode '{mode}' is not supported (only '<')");
         var cell = o.Handle is DeclExpr d ? Declare(d, d.Names[0], scope) : CellOf(((ScalarVarExpr)o.Handle).Name, o.Line, scope);
         try
         {

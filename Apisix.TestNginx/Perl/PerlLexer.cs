@@ -173,6 +173,9 @@ public sealed class PerlLexer
     private Token LexWord(int start, int line)
     {
         var word = ReadQualifiedName();
+        // CORE::name always means the builtin, which is what the bare name means here (no overrides).
+        if (word.StartsWith("CORE::", StringComparison.Ordinal) && word.Length > 6 && !word.StartsWith("CORE::GLOBAL::", StringComparison.Ordinal))
+            word = word[6..];
         if (LastIsTerm && word.Length > 1 && word[0] == 'x' && word.Skip(1).All(char.IsAsciiDigit))
         {
             _pos = start + 1; // "text"x5: the repetition operator glued to its count
@@ -215,7 +218,7 @@ public sealed class PerlLexer
     {
         while (Peek() is ' ' or '\t') _pos++;
         var open = _src[_pos++];
-        var raw = ReadDelimited(open, start);
+        var raw = ReadDelimited(open, start, op == "qr" ? "Search pattern not terminated" : null);
         switch (op)
         {
             case "q":
@@ -243,7 +246,7 @@ public sealed class PerlLexer
     // m/PATTERN/flags (the opening delimiter already read); the pattern stays as written, like qr//.
     private Token LexMatch(char open, int start, int line)
     {
-        var raw = ReadDelimited(open, start);
+        var raw = ReadDelimited(open, start, "Search pattern not terminated");
         var flags = ReadRegexFlags(start, "msixpnadlugc", "m//");
         if (open != '\'') RejectRegexInterpolation(raw, start);
         return new Token(TokenKind.Match, raw, line) { Flags = flags };
@@ -252,7 +255,7 @@ public sealed class PerlLexer
     // s/PATTERN/REPLACEMENT/flags; with bracket delimiters the replacement has its own: s{a}{b}.
     private Token LexSubst(char open, int start, int line)
     {
-        var pattern = ReadDelimited(open, start);
+        var pattern = ReadDelimited(open, start, "Substitution pattern not terminated");
         var replaceOpen = open;
         if (CloserOf(open) != open)
         {
@@ -260,7 +263,7 @@ public sealed class PerlLexer
             if (_pos >= _src.Length) throw Error(start, "substitution replacement not terminated");
             replaceOpen = _src[_pos++];
         }
-        var replacement = ReadDelimited(replaceOpen, start);
+        var replacement = ReadDelimited(replaceOpen, start, "Substitution replacement not terminated");
         var flags = ReadRegexFlags(start, "msixpnadlugcer", "s///");
         if (flags.Contains('e')) throw Error(start, "s///e (evaluating the replacement as code) is not supported");
         if (open != '\'') RejectRegexInterpolation(pattern, start);
@@ -283,7 +286,9 @@ public sealed class PerlLexer
     private static char CloserOf(char open) => open switch { '(' => ')', '[' => ']', '{' => '}', '<' => '>', _ => open };
 
     // Reads up to the matching closing delimiter (nesting for bracket pairs); backslashes are kept.
-    private string ReadDelimited(char open, int start)
+    // An unterminated one is a compile error in Perl too, so an eval section gets it as $@;
+    // notTerminated is Perl's own wording for the construct.
+    private string ReadDelimited(char open, int start, string? notTerminated = null)
     {
         var close = CloserOf(open);
         var depth = 0;
@@ -302,7 +307,8 @@ public sealed class PerlLexer
             else if (open != close && c == close) depth--;
             _pos++;
         }
-        throw Error(start, $"unterminated string or quote (missing '{close}')");
+        throw new PerlException(LineAt(start),
+            notTerminated ?? $"Can't find string terminator \"{close}\" anywhere before EOF", compileError: true);
     }
 
     private Token LexNumber(int start, int line)

@@ -11,7 +11,7 @@ namespace Apisix.TestNginx.Perl;
 public sealed class PerlParser
 {
     /// <summary>Functions the interpreter itself implements (the host adds its own names).</summary>
-    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close", "system", "unlink" };
+    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close", "system", "unlink", "join", "int", "dirname", "basename" };
 
     /// <summary>
     /// Names Perl or the test modules define that the subset doesn't implement: using one is a
@@ -119,6 +119,10 @@ public sealed class PerlParser
                     var name = Take();
                     if (!Cur.IsOp("{")) throw Error(name, $"only 'sub {name.Text} {{ ... }}' is supported (no prototypes, attributes or forward declarations)");
                     return new SubDefStmt(name.Text, ParseBlock(), t.Line);
+                case "while" or "until" when PeekAt(1).IsOp("("):
+                    return ParseWhile();
+                case "for" or "foreach" when PeekAt(1).IsIdent("my") && PeekAt(2).Kind == TokenKind.Scalar && PeekAt(3).IsOp("("):
+                    return ParseForeach();
                 case "no" or "for" or "foreach" or "while" or "until" or "package" or "require" or "END" or "format":
                     throw Error(t, $"'{t.Text}' statements are not supported");
             }
@@ -180,6 +184,26 @@ public sealed class PerlParser
         return new IfStmt(clauses, elseBlock, first.Line);
     }
 
+    private Stmt ParseWhile()
+    {
+        var keyword = Take();
+        Expect("(");
+        var cond = ParseExpression();
+        Expect(")");
+        return new WhileStmt(cond, ParseBlock(), keyword.Text == "until", keyword.Line);
+    }
+
+    private Stmt ParseForeach()
+    {
+        var keyword = Take();
+        Take(); // my
+        var variable = Take();
+        Expect("(");
+        var list = Cur.IsOp(")") ? new ListExpr([], variable.Line) : ParseExpression();
+        Expect(")");
+        return new ForeachStmt(variable.Text, true, list, ParseBlock(), keyword.Line);
+    }
+
     private Stmt ParseUse()
     {
         var use = Take();
@@ -235,6 +259,7 @@ public sealed class PerlParser
         var items = new List<Expr> { first };
         while (TakeOp(",") || TakeOp("=>"))
         {
+            while (TakeOp(",")) { } // empty elements: (a, , b) is (a, b)
             if (IsListEnd(Cur)) break; // trailing comma
             items.Add(ParseAssign());
         }
@@ -265,12 +290,20 @@ public sealed class PerlParser
 
     private Expr ParseTernary()
     {
-        var cond = ParseOrOr();
+        var cond = ParseRange();
         if (!Cur.IsOp("?")) return cond;
         var q = Take();
         var then = ParseAssign();
         Expect(":");
         return new TernaryExpr(cond, then, ParseAssign(), q.Line);
+    }
+
+    private Expr ParseRange()
+    {
+        var left = ParseOrOr();
+        if (!Cur.IsOp("..")) return left;
+        var op = Take();
+        return new RangeExpr(left, ParseOrOr(), op.Line);
     }
 
     private Expr ParseOrOr()
@@ -388,7 +421,11 @@ public sealed class PerlParser
         if (TakeOp("+")) return ParseUnary();
         if (t.IsOp("\\")) throw Error(t, "references (\\) are not supported");
         if (t.IsOp("~")) throw Error(t, "bitwise '~' is not supported");
-        if (t.IsOp("++") || t.IsOp("--")) throw Error(t, $"'{t.Text}' is not supported");
+        if (t.IsOp("++") || t.IsOp("--"))
+        {
+            Take();
+            return new IncDecExpr(IncDecTarget(ParsePostfix(), t), t.Text, true, t.Line);
+        }
         var left = ParsePostfix();
         if (Cur.IsOp("**"))
         {
@@ -406,7 +443,11 @@ public sealed class PerlParser
         var e = ParsePrimary();
         while (true)
         {
-            if (Cur.IsOp("++") || Cur.IsOp("--")) throw Error(Cur, $"'{Cur.Text}' is not supported");
+            if (Cur.IsOp("++") || Cur.IsOp("--"))
+            {
+                var op = Take();
+                return new IncDecExpr(IncDecTarget(e, op), op.Text, false, op.Line);
+            }
             if (!Cur.IsOp("->")) return e;
             var arrow = Take();
             if (Cur.Kind != TokenKind.Ident)
@@ -416,6 +457,10 @@ public sealed class PerlParser
             e = new MethodCallExpr(e, method, args, arrow.Line);
         }
     }
+
+    private static Expr IncDecTarget(Expr e, Token op) =>
+        e is ScalarVarExpr or DeclExpr { Parenthesized: false, Names.Count: 1 } ? e
+        : throw Error(op, $"'{op.Text}' is only supported on a scalar variable");
 
     private List<Expr> ParseParenArgs()
     {
@@ -541,6 +586,12 @@ public sealed class PerlParser
                 return ParseOpen(t);
             case "not":
                 return new UnaryExpr("!", ParseComma(), t.Line);
+            case "map":
+                if (Cur.IsOp("(")) throw Error(t, "only 'map { ... } LIST' and 'map EXPR, LIST' are supported (no parentheses)");
+                if (Cur.IsOp("{")) { var body = ParseBlock(); TakeOp(","); return new MapExpr(body, null, ParseComma(), t.Line); }
+                var each = ParseAssign();
+                Expect(",");
+                return new MapExpr(null, each, ParseComma(), t.Line);
             case "STDIN" or "STDOUT" or "STDERR":
                 throw Error(t, $"the filehandle {t.Text} is not supported");
         }
@@ -608,9 +659,9 @@ public sealed class PerlParser
     private Expr ParseOpen(Token t)
     {
         var args = Cur.IsOp("(") ? ParseParenArgs() : Flatten(ParseComma());
-        if (args.Count != 3) throw Error(t, "only the 3-argument open(my $fh, '<', $path) is supported");
+        if (args.Count is not (2 or 3)) throw Error(t, "open takes a filehandle, a mode and a path (or a filehandle and \"<path\")");
         if (args[0] is not (DeclExpr { Parenthesized: false, Names.Count: 1 } or ScalarVarExpr))
             throw Error(t, "open's first argument must be a scalar variable");
-        return new OpenExpr(args[0], args[1], args[2], t.Line);
+        return args.Count == 3 ? new OpenExpr(args[0], args[1], args[2], t.Line) : new OpenExpr(args[0], null, args[1], t.Line);
     }
 }

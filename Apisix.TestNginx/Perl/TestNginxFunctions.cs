@@ -38,10 +38,15 @@ public static class TestNginxFunctions
         f["workers"] = (a, l) => Set(a, l, 1, () => settings.Workers = Int(a[0], l));
         f["worker_connections"] = (a, l) => Set(a, l, 1, () => settings.WorkerConnections = Int(a[0], l));
         f["no_long_string"] = (a, l) => Set(a, l, 0, () => settings.NoLongString = true);
+        f["no_diff"] = (a, l) => Set(a, l, 0, () => settings.NoDiff = true);
         f["no_shuffle"] = (a, l) => Set(a, l, 0, () => settings.NoShuffle = true);
         f["no_root_location"] = (a, l) => Set(a, l, 0, () => settings.NoRootLocation = true);
         f["check_accum_error_log"] = (a, l) => Set(a, l, 0, () => settings.CheckAccumErrorLog = true);
         f["master_on"] = (a, l) => Set(a, l, 0, () => settings.MasterOn = true);
+        // HUP mode needs nginx's master process, so Test::Nginx turns it on there
+        f["master_process_enabled"] = (a, l) => a.Count == 1
+            ? Set(a, l, 1, () => settings.MasterOn = PerlOps.Truthy(a[0]))
+            : NoArgs(a, l, PerlOps.Bool(settings.MasterOn == true || settings.UseHup || perl.GetEnv("TEST_NGINX_USE_HUP") is "1"));
         f["master_off"] = (a, l) => Set(a, l, 0, () => settings.MasterOn = false);
         f["env_to_nginx"] = (a, _) =>
         {
