@@ -625,6 +625,14 @@ public sealed class AdminApi
         if (subsystem is not ("http" or "stream"))
             return new HandlerResult(400, CheckResult.Msg("unsupported subsystem: " + subsystem));
 
+        // arg all (to be deprecated): every loaded plugin of the subsystem with its attributes
+        if (ctx.Args.TryGetValue("all", out var all) && all == "true")
+        {
+            Write("warn", "query parameter \"all\" will be deprecated soon.");
+            var (http, stream) = _plugins.GetAll();
+            return new HandlerResult(200, ctx.Args.TryGetValue("subsystem", out var sub) && sub == "stream" ? stream : http);
+        }
+
         var plugin = subsystem == "http" && name != null ? _plugins.Get(name) : null;
         if (plugin == null)
         {
