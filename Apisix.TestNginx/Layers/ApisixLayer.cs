@@ -95,6 +95,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => ApisixStatus.InitWorker(w, config, _store)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 
@@ -105,6 +106,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
 
         world.OnNginx.Add(nginx => NoteInternetUse(world, nginx));
         AddMockUpstream(world);
+        AddStatusServer(world, config);
         CiServices.Add(world);
         world.OnNginx.Add(nginx => nginx.OnLog = req =>
         {
@@ -173,6 +175,19 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         };
         gateway.Sets.AddRange(ApisixHttp.GatewayVariables);
         server.Locations.Add(gateway);
+    }
+
+    /// <summary>t::APISIX's status server on 7085: <c>/status/ready</c> and <c>/status</c>.</summary>
+    private static void AddStatusServer(BlockWorld world, ApisixConfig config)
+    {
+        var status = new ServerConf();
+        status.Listens.Add(new ListenSpec(IPAddress.Any, 7085));
+        status.Locations.Add(new LocationConf
+        {
+            Modifier = "", Pattern = "/status/ready", Handler = req => ApisixStatus.StatusReadyAsync(req, config),
+        });
+        status.Locations.Add(new LocationConf { Modifier = "", Pattern = "/status", Handler = ApisixStatus.StatusAsync });
+        world.Conf.Servers.Add(status);
     }
 
     /// <summary>The mock upstream t::APISIX runs: `lib.server` on 1980, 1981, 1982 and 5044.</summary>
