@@ -90,6 +90,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         var apisix = new ApisixHttp(config, _store, registry);
         world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
         world.Modules.AddObject(PluginBridge.Name, w => new PluginBridge(w, registry, config));
+        world.Modules.AddObject(SslBridge.Name, w => new SslBridge(w, config));
         var configLocal = new Apisix.Core.ConfigLocal(config);
         world.Modules.AddObject(Apisix.Core.ConfigLocal.Name, w => new Apisix.Core.ConfigLocal.Bridge(w, configLocal));
         // http_init_worker: the health-check manager's timers start with each worker
