@@ -41,8 +41,12 @@ public sealed class PluginBridge(LuaWorker worker, PluginRegistry registry, Apis
     /// <summary><c>plugin.enable_gde()</c>.</summary>
     public bool EnableGde() => registry.EnableGde();
 
-    /// <summary><c>plugin.load()</c>: enables the plugins of the <c>plugins</c> list again.</summary>
-    public bool Load() => Logged(() => registry.Load(config.Plugins));
+    /// <summary><c>plugin.load()</c>: enables the plugins of the <c>plugins</c> list again; returns their names, highest priority first.</summary>
+    public object? Load()
+    {
+        Logged(() => registry.Load(config.Plugins));
+        return LuaJson.FromJson(Lua, new JsonArray(registry.Enabled.Select(p => (JsonNode?)p.Name).ToArray()));
+    }
 
     /// <summary>
     /// The fields of the loaded plugin <paramref name="name"/> (<c>plugin.get</c>) as a table:

@@ -220,3 +220,29 @@ plugin access phase, conf: {"i":4}
 plugin header_filter phase, conf: {"i":4}
 plugin body_filter phase, eof: true, conf: {"i":4}
 plugin log phase, conf: {"i":4}
+
+
+
+=== TEST 7: load() enables the configured plugins again and returns them by priority
+--- extra_yaml_config
+plugins:
+    - example-plugin
+    - request-id
+--- config
+    location /t {
+        content_by_lua_block {
+            local plugin = require("apisix.plugin")
+            local before = plugin.load_times
+            local list = plugin.load()
+            for _, p in ipairs(list) do
+                ngx.say(p.name, " ", p.priority)
+            end
+            ngx.say(plugin.load_times - before)
+        }
+    }
+--- request
+GET /t
+--- response_body
+request-id 12015
+example-plugin 0
+1

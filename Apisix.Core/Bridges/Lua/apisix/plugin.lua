@@ -2,7 +2,7 @@
 -- (Apisix.Core/Plugins/PluginRegistry.cs, through Apisix.Core/Bridges/PluginBridge.cs).
 -- enable_data_encryption and load_times are read from C# each time they are asked for.
 local impl = __bridge("apisix.plugin")
-local error, setmetatable, type = error, setmetatable, type
+local error, ipairs, setmetatable, type = error, ipairs, setmetatable, type
 
 local _M = {}
 
@@ -43,8 +43,14 @@ function _M.plugin_attr(name)
     return impl:PluginAttr(name)
 end
 
+-- returns the loaded plugins (as get() gives them), highest priority first
 function _M.load()
-    return impl:Load()
+    local names = impl:Load()
+    local list = {}
+    for i, name in ipairs(names) do
+        list[i] = _M.get(name)
+    end
+    return list
 end
 
 function _M.enable_gde()
