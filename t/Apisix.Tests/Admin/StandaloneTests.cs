@@ -26,6 +26,7 @@ public class StandaloneTests
                 config_provider: yaml
             admin:
                 admin_key: null
+
         """;
 
     private static AdminResponse Put(AdminTestKit kit, IStandaloneHost host, string body, string? digest)
