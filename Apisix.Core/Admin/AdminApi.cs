@@ -150,14 +150,15 @@ public sealed class AdminApi
     /// <param name="headers">Request headers with lower-cased names.</param>
     /// <param name="query">Query string without "?" (used when <paramref name="uri"/> has none).</param>
     /// <param name="log">Where this request's log lines go (level name, message); null for <see cref="Log"/>.</param>
+    /// <param name="standalone">The running nginx's side of the standalone admin API (config provider yaml).</param>
     public AdminResponse Handle(string method, string uri, string? body, IReadOnlyDictionary<string, string> headers,
-        string? query = null, Action<string, string>? log = null)
+        string? query = null, Action<string, string>? log = null, IStandaloneHost? standalone = null)
     {
         var previous = _requestLog;
         _requestLog = log;
         try
         {
-            return HandleRequest(method, uri, body, headers, query);
+            return HandleRequest(method, uri, body, headers, query, standalone);
         }
         finally
         {
@@ -166,7 +167,7 @@ public sealed class AdminApi
     }
 
     private AdminResponse HandleRequest(string method, string uri, string? body, IReadOnlyDictionary<string, string> headers,
-        string? query)
+        string? query, IStandaloneHost? standalone)
     {
         int q = uri.IndexOf('?');
         if (q >= 0)
@@ -176,7 +177,7 @@ public sealed class AdminApi
         }
         string path = NormalizePath(uri);
         var args = ParseArgs(query);
-        var ctx = new RequestContext(method.ToUpperInvariant(), path, body, headers, args);
+        var ctx = new RequestContext(method.ToUpperInvariant(), path, body, headers, args) { Standalone = standalone };
 
         try
         {
@@ -206,6 +207,7 @@ public sealed class AdminApi
         public string? Body { get; }
         public IReadOnlyDictionary<string, string> Headers { get; }
         public Dictionary<string, string> Args { get; }
+        public IStandaloneHost? Standalone { get; init; }
         public List<KeyValuePair<string, string>> ResponseHeaders { get; } = new();
 
         public void SetHeader(string name, string value)
@@ -269,6 +271,7 @@ public sealed class AdminApi
         // Exact paths first, then the prefix routes, longest first; a path
         // whose method does not match falls through to the next candidate.
         if (p == "/apisix/admin" && m == "HEAD") return ctx.Text(200, "");
+        if (IsStandalone) return DispatchStandalone(ctx);
         if (p == "/apisix/admin/configs/validate" && m == "POST") return ValidateConfigs(ctx);
         if (p == "/apisix/admin/plugins/list" && m == "GET") return GetPluginsList(ctx);
         if (p == "/apisix/admin/plugins/reload")
@@ -283,6 +286,38 @@ public sealed class AdminApi
             return Run(ctx);
 
         return ctx.ErrorPage(404, _options.ErrorPageFooter);
+    }
+
+    /// <summary>The config provider is yaml: the admin API serves only <c>/apisix/admin/configs</c> (<c>standalone_uri_route</c>).</summary>
+    private bool IsStandalone => _config.ConfigProvider == "yaml";
+
+    private AdminResponse DispatchStandalone(RequestContext ctx)
+    {
+        string p = ctx.Path, m = ctx.Method;
+        bool configs = p == "/apisix/admin/configs" && m is "GET" or "PUT" or "HEAD";
+        bool validate = p == "/apisix/admin/configs/validate" && m == "POST";
+        if (!configs && !validate) return ctx.ErrorPage(404, _options.ErrorPageFooter);
+        if (TokenFailure(ctx) is { } denied) return denied;
+        if (validate) return ValidateConfigs(ctx);
+
+        if (ctx.Standalone == null)
+        {
+            Write("error", "the standalone admin API needs the running nginx's shared dicts");
+            return ctx.Json(500, new JsonObject { ["error_msg"] = "standalone config storage unavailable" });
+        }
+        var standalone = new Standalone(_resources);
+        var r = m switch
+        {
+            "PUT" => standalone.Update(ctx.Standalone, ctx.Headers, ctx.Body, Write),
+            "HEAD" => standalone.Head(ctx.Standalone, Write),
+            _ => standalone.Get(ctx.Standalone, ctx.Headers, Write),
+        };
+        foreach (var (name, value) in r.Headers ?? [])
+        {
+            if (value == null) ctx.ResponseHeaders.RemoveAll(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase));
+            else ctx.SetHeader(name, value);
+        }
+        return r.Json != null ? ctx.Json(r.Status, r.Json) : ctx.Text(r.Status, r.Text ?? "");
     }
 
     /// <summary>check_token: null when the request may proceed, else the reason.</summary>
@@ -624,6 +659,14 @@ public sealed class AdminApi
         string subsystem = ctx.Args.TryGetValue("subsystem", out var s) ? s : "http";
         if (subsystem is not ("http" or "stream"))
             return new HandlerResult(400, CheckResult.Msg("unsupported subsystem: " + subsystem));
+
+        // arg all (to be deprecated): every loaded plugin of the subsystem with its attributes
+        if (ctx.Args.TryGetValue("all", out var all) && all == "true")
+        {
+            Write("warn", "query parameter \"all\" will be deprecated soon.");
+            var (http, stream) = _plugins.GetAll();
+            return new HandlerResult(200, ctx.Args.TryGetValue("subsystem", out var sub) && sub == "stream" ? stream : http);
+        }
 
         var plugin = subsystem == "http" && name != null ? _plugins.Get(name) : null;
         if (plugin == null)

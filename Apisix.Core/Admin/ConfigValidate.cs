@@ -46,6 +46,10 @@ internal sealed class ConfigValidate(Resources resources)
         Resources.SkipReferencesCheck = true;
         try
         {
+            // a consumer item whose id names a credential is checked as a credential
+            if (typ == "consumers" && LuaText.ToLuaString(item["id"]).Contains("/credentials/", StringComparison.Ordinal)
+                && resources.All.TryGetValue("credentials", out var credentials))
+                return credentials.Checker(item["id"]?.DeepClone(), item, false);
             if (typ == "secrets")
             {
                 string strId = LuaText.ToLuaString(item["id"]);
@@ -64,6 +68,19 @@ internal sealed class ConfigValidate(Resources resources)
     /// <summary><c>validate_configuration(req_body, collect_all_errors)</c> with every error collected.</summary>
     public (bool Valid, JsonArray Results) ValidateConfiguration(JsonObject body)
     {
+        var (valid, results, _) = Validate(body, collectAllErrors: true);
+        return (valid, results);
+    }
+
+    /// <summary><c>validate_configuration(req_body, false)</c>: stops at the first error and returns its message.</summary>
+    public (bool Valid, string? Error) ValidateFirst(JsonObject body)
+    {
+        var (valid, _, first) = Validate(body, collectAllErrors: false);
+        return (valid, first);
+    }
+
+    private (bool Valid, JsonArray Results, string? First) Validate(JsonObject body, bool collectAllErrors)
+    {
         bool valid = true;
         var results = new JsonArray();
         foreach (var key in AllResourceKeys)
@@ -71,6 +88,7 @@ internal sealed class ConfigValidate(Resources resources)
             string versionKey = key + ConfVersionKeySuffix;
             if (body[versionKey] is { } version && !(version is JsonValue v && JsonScalars.TryGetNumber(v, out _)))
             {
+                if (!collectAllErrors) return (false, results, versionKey + " must be a number");
                 valid = false;
                 results.Add(new JsonObject
                 {
@@ -106,6 +124,7 @@ internal sealed class ConfigValidate(Resources resources)
 
                 if (err != null)
                 {
+                    if (!collectAllErrors) return (false, results, err);
                     valid = false;
                     results.Add(new JsonObject
                     {
@@ -115,6 +134,7 @@ internal sealed class ConfigValidate(Resources resources)
 
                 if (item != null && CheckDuplicate(item, key, idSet) is { } dup)
                 {
+                    if (!collectAllErrors) return (false, results, dup);
                     valid = false;
                     results.Add(new JsonObject
                     {
@@ -123,6 +143,6 @@ internal sealed class ConfigValidate(Resources resources)
                 }
             }
         }
-        return (valid, results);
+        return (valid, results, null);
     }
 }

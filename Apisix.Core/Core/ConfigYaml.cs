@@ -65,8 +65,18 @@ public static class ConfigYaml
             return "failed to parse " + path + ": " + e.Message;
         }
 
+        Apply(store, doc as JsonObject, logError);
+        return null;
+    }
+
+    /// <summary>
+    /// <c>_update_config</c>: the store now holds exactly the resources of <paramref name="root"/>
+    /// (none when it is null), each item checked as <see cref="Load"/> describes.
+    /// </summary>
+    public static void Apply(ConfigStore store, JsonObject? root, Action<string>? logError = null)
+    {
         foreach (var type in ResourceTypes) store.DeletePrefix(ConfigStore.DefaultPrefix + "/" + type + "/");
-        if (doc is not JsonObject root) return null;
+        if (root == null) return;
         foreach (var type in ResourceTypes)
         {
             if (root[type] is not JsonArray items) continue;
@@ -90,8 +100,11 @@ public static class ConfigYaml
                 store.Put(ConfigStore.DefaultPrefix + "/" + type + "/" + id, value);
             }
         }
-        return null;
     }
+
+    /// <summary><c>sync_status_to_shdict</c>: whether this worker has its configuration, in the <c>status-report</c> dict.</summary>
+    public static void SyncStatus(OpenResty.Nginx nginx, int workerId, bool status) =>
+        nginx.SharedDicts.GetValueOrDefault("status-report")?.Store("set", workerId.ToString(System.Globalization.CultureInfo.InvariantCulture), status, 0, 0);
 
     private static string? IdOf(JsonNode? n) => n switch
     {

@@ -52,8 +52,9 @@ public sealed class ApisixHttp
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in req.RequestHeaders) headers.TryAdd(name.ToLowerInvariant(), value);
         var uri = req.Uri;
+        Action<string, string> log = (level, message) => req.Log(ErrorLog.Parse(level), message);
         var resp = Admin.Handle(req.Method, uri, req.Body is { Length: > 0 } b ? b : null, headers, req.Args,
-            (level, message) => req.Log(ErrorLog.Parse(level), message));
+            log, new StandaloneHost(req.Nginx, Store, log));
         req.Status = resp.Status;
         req.SetResponseHeader("Content-Type", resp.ContentType);
         foreach (var (name, value) in resp.Headers) req.SetResponseHeader(name, value);

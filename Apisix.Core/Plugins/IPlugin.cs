@@ -52,6 +52,9 @@ public interface IPlugin
     /// <summary><c>_M.type</c> (for example "auth"), when set.</summary>
     string? Type => null;
 
+    /// <summary><c>_M.scope</c> ("global" for plugins that only run as global rules), when set.</summary>
+    string? Scope => null;
+
     /// <summary>
     /// <c>_M.check_schema(conf, schema_type)</c>. Writes schema defaults into
     /// <paramref name="conf"/>. The default checks the schema that matches
@@ -101,9 +104,22 @@ public static class PluginSchemas
                     new JsonObject { ["type"] = "string" },
                     new JsonObject { ["type"] = "object" }),
             },
-            ["priority"] = new JsonObject { ["type"] = "integer" },
-            ["filter"] = new JsonObject { ["type"] = "array" },
-            ["pre_function"] = new JsonObject { ["type"] = "string" },
+            ["priority"] = new JsonObject
+            {
+                ["description"] = "priority of plugins by customized order",
+                ["type"] = "integer",
+            },
+            ["filter"] = new JsonObject
+            {
+                ["description"] = "filter determines whether the plugin needs to be executed at runtime",
+                ["type"] = "array",
+            },
+            ["pre_function"] = new JsonObject
+            {
+                ["description"] = "function to be executed in each phase before execution of plugins. "
+                                  + "The pre_function will have access to two arguments: `conf` and `ctx`.",
+                ["type"] = "string",
+            },
         },
         ["additionalProperties"] = false,
     };

@@ -42,6 +42,19 @@ public sealed class PluginRegistry
     public DataEncryption? Encryption { get; set; }
 
     /// <summary>
+    /// <c>plugin.enable_data_encryption</c>: unknown (null) until the first encrypt or decrypt
+    /// asks <see cref="EnableGde"/>, then whether data encryption is on.
+    /// </summary>
+    public bool? EnableDataEncryption { get; private set; }
+
+    /// <summary><c>plugin.enable_gde()</c>: whether plugin fields are encrypted; decided once, on first use.</summary>
+    public bool EnableGde()
+    {
+        EnableDataEncryption ??= Encryption is { Enabled: true };
+        return EnableDataEncryption.Value;
+    }
+
+    /// <summary>
     /// Validates <c>_meta.filter</c> (APISIX: <c>resty.expr</c>'s <c>expr.new</c>);
     /// returns the error text or null. Not set: any array is accepted.
     /// </summary>
@@ -74,6 +87,32 @@ public sealed class PluginRegistry
 
     /// <summary>The enabled plugin of that name, or null (<c>local_plugins_hash[name]</c>).</summary>
     public IPlugin? Get(string name) => _enabledByName.GetValueOrDefault(name);
+
+    /// <summary>
+    /// <c>plugin.get_all(attrs)</c> as the admin API asks for it: for each loaded http plugin its
+    /// <c>version</c>, <c>priority</c>, <c>schema</c>, <c>metadata_schema</c>,
+    /// <c>consumer_schema</c>, <c>type</c> and <c>scope</c>, where the module has them; and the
+    /// same for the stream plugins (none are ported, so that object is empty).
+    /// </summary>
+    public (JsonObject Http, JsonObject Stream) GetAll()
+    {
+        var http = new JsonObject();
+        foreach (var p in _enabled)
+        {
+            var o = new JsonObject
+            {
+                ["version"] = p.Version,
+                ["priority"] = p.Priority,
+                ["schema"] = p.Schema.DeepClone(),
+            };
+            if (p.MetadataSchema != null) o["metadata_schema"] = p.MetadataSchema.DeepClone();
+            if (p.ConsumerSchema != null) o["consumer_schema"] = p.ConsumerSchema.DeepClone();
+            if (p.Type != null) o["type"] = p.Type;
+            if (p.Scope != null) o["scope"] = p.Scope;
+            http[p.Name] = o;
+        }
+        return (http, new JsonObject());
+    }
 
     /// <summary>
     /// <c>plugin.load()</c>: enables exactly the named plugins (duplicates
@@ -224,7 +263,7 @@ public sealed class PluginRegistry
     public void EncryptConf(string name, JsonNode conf, SchemaType type = SchemaType.Plugin)
     {
         var enc = Encryption;
-        if (enc == null || !enc.Enabled) return;
+        if (!EnableGde() || enc == null) return;
         var fields = EncryptFields(name, type);
         if (fields == null) return;
         foreach (var path in fields)
@@ -239,7 +278,7 @@ public sealed class PluginRegistry
     public void DecryptConf(string name, JsonNode conf, SchemaType type = SchemaType.Plugin)
     {
         var enc = Encryption;
-        if (enc == null || !enc.Enabled) return;
+        if (!EnableGde() || enc == null) return;
         var fields = EncryptFields(name, type);
         if (fields == null) return;
         foreach (var path in fields)

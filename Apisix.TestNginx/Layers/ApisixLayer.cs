@@ -89,11 +89,14 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         registry.Load(config.Plugins);
         var apisix = new ApisixHttp(config, _store, registry);
         world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
+        world.Modules.AddObject(PluginBridge.Name, w => new PluginBridge(w, registry, config));
+        world.Modules.AddObject(SslBridge.Name, w => new SslBridge(w, config));
         var configLocal = new Apisix.Core.ConfigLocal(config);
         world.Modules.AddObject(Apisix.Core.ConfigLocal.Name, w => new Apisix.Core.ConfigLocal.Bridge(w, configLocal));
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => ApisixStatus.InitWorker(w, config, _store)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 
@@ -104,6 +107,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
 
         world.OnNginx.Add(nginx => NoteInternetUse(world, nginx));
         AddMockUpstream(world);
+        AddStatusServer(world, config);
         CiServices.Add(world);
         world.OnNginx.Add(nginx => nginx.OnLog = req =>
         {
@@ -172,6 +176,19 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         };
         gateway.Sets.AddRange(ApisixHttp.GatewayVariables);
         server.Locations.Add(gateway);
+    }
+
+    /// <summary>t::APISIX's status server on 7085: <c>/status/ready</c> and <c>/status</c>.</summary>
+    private static void AddStatusServer(BlockWorld world, ApisixConfig config)
+    {
+        var status = new ServerConf();
+        status.Listens.Add(new ListenSpec(IPAddress.Any, 7085));
+        status.Locations.Add(new LocationConf
+        {
+            Modifier = "", Pattern = "/status/ready", Handler = req => ApisixStatus.StatusReadyAsync(req, config),
+        });
+        status.Locations.Add(new LocationConf { Modifier = "", Pattern = "/status", Handler = ApisixStatus.StatusAsync });
+        world.Conf.Servers.Add(status);
     }
 
     /// <summary>The mock upstream t::APISIX runs: `lib.server` on 1980, 1981, 1982 and 5044.</summary>

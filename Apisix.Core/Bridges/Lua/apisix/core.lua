@@ -34,6 +34,7 @@ setmetatable(core, { __index = function(t, k)
         local conf = require("apisix.core.config_local").local_conf()
         local provider = conf and conf.deployment and conf.deployment.config_provider or "etcd"
         local m = require("apisix.core.config_" .. provider)
+        m.type = provider
         rawset(t, k, m)
         return m
     end
