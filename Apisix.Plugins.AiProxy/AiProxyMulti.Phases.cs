@@ -4,7 +4,7 @@ using Apisix.Core;
 using Apisix.Core.Json;
 using Apisix.Core.OpenResty;
 using Apisix.Core.Plugins;
-using Apisix.Core.Prometheus;
+using Apisix.Core.Plugins.Builtin.Prometheus;
 using Apisix.Core.Upstream;
 using Apisix.Core.Healthcheck;
 using Apisix.Plugins.AiProxy.AiProxy;

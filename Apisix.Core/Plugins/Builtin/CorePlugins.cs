@@ -22,6 +22,8 @@ public static class CorePlugins
         registry.Register(new FaultInjectionPlugin());
         registry.Register(new HttpLoggerPlugin());
         registry.Register(new TrafficSplitPlugin());
+        registry.Register(new PrometheusPlugin());
+        registry.Register(new PublicApiPlugin(registry));
     }
 
     /// <summary>
