@@ -52,6 +52,9 @@ public interface IPlugin
     /// <summary><c>_M.type</c> (for example "auth"), when set.</summary>
     string? Type => null;
 
+    /// <summary><c>_M.run_policy</c>: "prefer_route" skips a global rule's conf when the route has its own.</summary>
+    string? RunPolicy => null;
+
     /// <summary>
     /// <c>_M.check_schema(conf, schema_type)</c>. Writes schema defaults into
     /// <paramref name="conf"/>. The default checks the schema that matches

@@ -32,6 +32,7 @@ public static class CorePlugins
     /// </summary>
     public static void RegisterLua(LuaModules modules)
     {
+        modules.AddObject(PrometheusBridge.Name, w => new PrometheusBridge(w));
         var registry = new PluginRegistry();
         Register(registry);
         foreach (var name in registry.AvailableNames.ToList())

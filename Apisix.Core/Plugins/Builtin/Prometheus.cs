@@ -17,6 +17,7 @@ public sealed class PrometheusPlugin : IPlugin, ILogPhase, IPluginApi
     public string Name => "prometheus";
     public int Priority => 500;
     public double Version => 0.2;
+    public string? RunPolicy => "prefer_route";
 
     public JsonNode Schema { get; } = new JsonObject
     {

@@ -440,6 +440,23 @@ public static class Exporter
     /// <summary><c>dec_llm_active_connections(ctx)</c>.</summary>
     public static void DecLlmActiveConnections(ApiCtx ctx) => IncLlmActiveConnections(ctx, -1);
 
+    /// <summary>
+    /// The batch processors' <c>batch_process_entries</c> gauge, registered the first time a logger
+    /// buffers an entry after prometheus was initialized on this nginx.
+    /// </summary>
+    public static void SetBatchEntries(Nginx nginx, string name, string routeId, string serverAddr, double count)
+    {
+        if (!States.TryGetValue(nginx, out var st)) return;
+        PrometheusLib.Metric gauge;
+        lock (st.Metrics)
+        {
+            if (!st.Metrics.TryGetValue("batch_process_entries", out gauge!))
+                st.Metrics["batch_process_entries"] = gauge = st.Prometheus.Gauge("batch_process_entries",
+                    "batch process remaining entries", ["name", "route_id", "server_addr"]);
+        }
+        gauge.Set(count, [name, routeId, serverAddr]);
+    }
+
     /// <summary><c>get_prometheus()</c>: the library instance, or null before init (or when disabled).</summary>
     public static PrometheusLib? GetPrometheus(ApiCtx ctx) => For(ctx)?.Prometheus;
 }

@@ -96,11 +96,9 @@ public sealed class PrometheusLib
             _lib.Add(Name + "_count" + Braces(labels), 1, Exptime);
             _lib.Add(Name + "_sum" + Braces(labels), value.Value, Exptime);
             var sep = labels.Length > 0 ? labels + "," : "";
+            // every bucket of the series exists from its first observation (at 0 when the value is above it)
             for (var i = 0; i < Buckets.Count; i++)
-            {
-                if (value.Value <= Buckets[i])
-                    _lib.Add(Name + "_bucket{" + sep + "le=\"" + _bucketKeys[i] + "\"}", 1, Exptime);
-            }
+                _lib.Add(Name + "_bucket{" + sep + "le=\"" + _bucketKeys[i] + "\"}", value.Value <= Buckets[i] ? 1 : 0, Exptime);
             _lib.Add(Name + "_bucket{" + sep + "le=\"Inf\"}", 1, Exptime);
         }
     }
