@@ -302,11 +302,12 @@ public static class LimitCountInit
         return newKey;
     }
 
-    private static (string Limit, string Remaining, string Reset) Headers(Rule rule, JsonObject? metadata)
+    // construct_rate_limiting_headers: the conf's own header names (ai-rate-limiting sets them) win over the metadata's
+    private static (string Limit, string Remaining, string Reset) Headers(JsonObject conf, Rule rule, JsonObject? metadata)
     {
-        var limit = Str(metadata?["limit_header"]) ?? "X-RateLimit-Limit";
-        var remaining = Str(metadata?["remaining_header"]) ?? "X-RateLimit-Remaining";
-        var reset = Str(metadata?["reset_header"]) ?? "X-RateLimit-Reset";
+        var limit = Str(conf["limit_header"]) ?? Str(metadata?["limit_header"]) ?? "X-RateLimit-Limit";
+        var remaining = Str(conf["remaining_header"]) ?? Str(metadata?["remaining_header"]) ?? "X-RateLimit-Remaining";
+        var reset = Str(conf["reset_header"]) ?? Str(metadata?["reset_header"]) ?? "X-RateLimit-Reset";
         if (rule.HeaderPrefix is { } p)
         {
             string Prefix(string h)
@@ -321,7 +322,7 @@ public static class LimitCountInit
 
     private static string Num(double d) => LuaNumber.ToLuaString(d);
 
-    private static PhaseResult RunRateLimit(JsonObject conf, Rule rule, ApiCtx ctx, string name, long cost)
+    private static PhaseResult RunRateLimit(JsonObject conf, Rule rule, ApiCtx ctx, string name, long cost, bool dryRun)
     {
         var policy = Str(conf["policy"]) ?? "local";
         var degrade = JsonScalars.TryGetBoolean(conf["allow_degradation"], out var dg) && dg;
@@ -358,15 +359,24 @@ public static class LimitCountInit
         if (key == null) return new PhaseResult(500);
         ctx.Log(LogLevel.Info, "limit key: " + key + ", count: " + Num(rule.Count) + ", time_window: " + Num(rule.TimeWindow));
 
-        var (delay, remaining, reset) = lim.Incoming(key, cost);
+        // a dry run (ai-rate-limiting's check before the call) commits nothing and rejects when
+        // the cost would not fit in what remains
+        var (delay, remaining, reset) = lim.Incoming(key, dryRun ? 0 : cost);
+        if (dryRun && remaining is long left && left - cost < 0)
+        {
+            delay = null;
+            remaining = "rejected";
+        }
         reset = Math.Floor(reset * 100) / 100;
         var remainingNum = remaining is long r ? r : 0;
         ctx.Var["rate_limiting_info"] = "{\"rate_limiting_key\":\"" + key + "\",\"rate_limiting_limit\":" + lim.Limit
             + ",\"rate_limiting_remaining\":" + remainingNum + ",\"rate_limiting_reset\":" + (long)reset + "}";
 
         var metadata = ctx.Store?.Get("/apisix/plugin_metadata/" + name)?.Value as JsonObject;
-        var headers = Headers(rule, metadata);
-        var show = !JsonScalars.TryGetBoolean(conf["show_limit_quota_header"], out var sh) || sh;
+        var headers = Headers(conf, rule, metadata);
+        // in the log phase (ai-rate-limiting commits the tokens there) the response has gone: no headers
+        var isLogPhase = ctx.Request.Phase == "log" || ctx.Request.HeadersSent;
+        var show = (!JsonScalars.TryGetBoolean(conf["show_limit_quota_header"], out var sh) || sh) && !isLogPhase;
         if (delay == null)
         {
             if (remaining as string == "rejected")
@@ -394,8 +404,8 @@ public static class LimitCountInit
         return PhaseResult.Continue;
     }
 
-    /// <summary><c>rate_limit(conf, ctx, name, cost)</c>: every rule in turn; the first to reject answers.</summary>
-    public static PhaseResult RateLimit(JsonObject conf, ApiCtx ctx, string name, long cost)
+    /// <summary><c>rate_limit(conf, ctx, name, cost, dry_run)</c>: every rule in turn; the first to reject answers.</summary>
+    public static PhaseResult RateLimit(JsonObject conf, ApiCtx ctx, string name, long cost, bool dryRun = false)
     {
         ctx.Log(LogLevel.Info, "ver: " + ctx.ConfVersion);
         var (rules, err) = GetRules(ctx, conf);
@@ -407,7 +417,7 @@ public static class LimitCountInit
         }
         foreach (var rule in rules)
         {
-            var res = RunRateLimit(conf, rule, ctx, name, cost);
+            var res = RunRateLimit(conf, rule, ctx, name, cost, dryRun);
             if (res.Exits) return res;
         }
         return PhaseResult.Continue;
