@@ -10,8 +10,9 @@ namespace Apisix.Core.Plugins.Builtin.LimitCountImpl;
 /// <summary>
 /// The shared engine of limit-count: schema, checks, rule resolution, the limit key
 /// (<c>parent resource key:conf version:key</c>, or <c>group:key</c>) and the response headers.
-/// Only the <c>local</c> policy counts here; the redis policies are accepted by the schema but a
-/// request under them fails with an error saying they are not ported (or passes with
+/// The <c>local</c> policy counts in a shared dict, <c>redis</c> in a Redis server
+/// (<see cref="LimitCountRedis"/>); redis-cluster and redis-sentinel are accepted by the schema but
+/// a request under them fails with an error saying they are not ported (or passes with
 /// <c>allow_degradation</c>), and so does <c>window_type: sliding</c>.
 /// </summary>
 public static class LimitCountInit
@@ -322,7 +323,9 @@ public static class LimitCountInit
 
     private static string Num(double d) => LuaNumber.ToLuaString(d);
 
-    private static PhaseResult RunRateLimit(JsonObject conf, Rule rule, ApiCtx ctx, string name, long cost, bool dryRun)
+    private const string KeyVersion = "v1";
+
+    private static async ValueTask<PhaseResult> RunRateLimit(JsonObject conf, Rule rule, ApiCtx ctx, string name, long cost, bool dryRun)
     {
         var policy = Str(conf["policy"]) ?? "local";
         var degrade = JsonScalars.TryGetBoolean(conf["allow_degradation"], out var dg) && dg;
@@ -330,7 +333,7 @@ public static class LimitCountInit
         ctx.Log(LogLevel.Info, "create new " + name + " plugin instance, policy: " + policy + ", window_type: "
             + windowType + ", sync_interval: " + CtxVar.ToVarString(conf["sync_interval"]));
         string? limErr = null;
-        if (policy != "local") limErr = "the " + policy + " policy of limit-count is not ported";
+        if (policy is not ("local" or "redis")) limErr = "the " + policy + " policy of limit-count is not ported";
         else if (windowType == "sliding") limErr = "the sliding window of limit-count is not ported";
         var dicts = ctx.Request.Nginx.SharedDicts;
         if (limErr == null && !dicts.ContainsKey("plugin-" + name)) limErr = "shared dict plugin-" + name + " not found";
@@ -339,8 +342,14 @@ public static class LimitCountInit
             ctx.Log(LogLevel.Error, "failed to fetch limit.count object: " + limErr);
             return degrade ? PhaseResult.Continue : new PhaseResult(500);
         }
-        var lim = new LimitCountLocal(dicts["plugin-" + name], dicts.GetValueOrDefault("plugin-" + name + "-reset-header"),
-            (long)rule.Count, (long)rule.TimeWindow, () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+        LimitCountLocal? local = null;
+        LimitCountRedis? redis = null;
+        if (policy == "redis")
+            redis = new LimitCountRedis("plugin-" + name, (long)rule.Count, (long)rule.TimeWindow, conf, KeyVersion);
+        else
+            local = new LimitCountLocal(dicts["plugin-" + name], dicts.GetValueOrDefault("plugin-" + name + "-reset-header"),
+                (long)rule.Count, (long)rule.TimeWindow, () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+        var limit = local?.Limit ?? redis!.Limit;
 
         string? key;
         if (rule.KeyType == "var_combination")
@@ -361,7 +370,9 @@ public static class LimitCountInit
 
         // a dry run (ai-rate-limiting's check before the call) commits nothing and rejects when
         // the cost would not fit in what remains
-        var (delay, remaining, reset) = lim.Incoming(key, dryRun ? 0 : cost);
+        var (delay, remaining, reset) = local != null
+            ? local.Incoming(key, dryRun ? 0 : cost)
+            : await redis!.Incoming(ctx, key, dryRun ? 0 : cost);
         if (dryRun && remaining is long left && left - cost < 0)
         {
             delay = null;
@@ -369,7 +380,7 @@ public static class LimitCountInit
         }
         reset = Math.Floor(reset * 100) / 100;
         var remainingNum = remaining is long r ? r : 0;
-        ctx.Var["rate_limiting_info"] = "{\"rate_limiting_key\":\"" + key + "\",\"rate_limiting_limit\":" + lim.Limit
+        ctx.Var["rate_limiting_info"] = "{\"rate_limiting_key\":\"" + key + "\",\"rate_limiting_limit\":" + limit
             + ",\"rate_limiting_remaining\":" + remainingNum + ",\"rate_limiting_reset\":" + (long)reset + "}";
 
         var metadata = ctx.Store?.Get("/apisix/plugin_metadata/" + name)?.Value as JsonObject;
@@ -383,7 +394,7 @@ public static class LimitCountInit
             {
                 if (show)
                 {
-                    CoreResponse.SetHeader(ctx, headers.Limit, lim.Limit.ToString(CultureInfo.InvariantCulture));
+                    CoreResponse.SetHeader(ctx, headers.Limit, limit.ToString(CultureInfo.InvariantCulture));
                     CoreResponse.SetHeader(ctx, headers.Remaining, "0");
                     CoreResponse.SetHeader(ctx, headers.Reset, Num(reset));
                 }
@@ -397,7 +408,7 @@ public static class LimitCountInit
         }
         if (show)
         {
-            CoreResponse.SetHeader(ctx, headers.Limit, lim.Limit.ToString(CultureInfo.InvariantCulture));
+            CoreResponse.SetHeader(ctx, headers.Limit, limit.ToString(CultureInfo.InvariantCulture));
             CoreResponse.SetHeader(ctx, headers.Remaining, remainingNum.ToString(CultureInfo.InvariantCulture));
             CoreResponse.SetHeader(ctx, headers.Reset, Num(reset));
         }
@@ -406,6 +417,16 @@ public static class LimitCountInit
 
     /// <summary><c>rate_limit(conf, ctx, name, cost, dry_run)</c>: every rule in turn; the first to reject answers.</summary>
     public static PhaseResult RateLimit(JsonObject conf, ApiCtx ctx, string name, long cost, bool dryRun = false)
+    {
+        // the local policy answers at once; a policy that waits for a server must be awaited
+        var pending = RateLimitAsync(conf, ctx, name, cost, dryRun);
+        if (pending.IsCompleted) return pending.Result;
+        ctx.Log(LogLevel.Error, "failed to limit count: the " + Str(conf["policy"]) + " policy must be awaited here");
+        return new PhaseResult(500, new JsonObject { ["error_msg"] = "failed to limit count" });
+    }
+
+    /// <summary><c>rate_limit(conf, ctx, name, cost, dry_run)</c> for any policy.</summary>
+    public static async ValueTask<PhaseResult> RateLimitAsync(JsonObject conf, ApiCtx ctx, string name, long cost, bool dryRun = false)
     {
         ctx.Log(LogLevel.Info, "ver: " + ctx.ConfVersion);
         var (rules, err) = GetRules(ctx, conf);
@@ -417,7 +438,7 @@ public static class LimitCountInit
         }
         foreach (var rule in rules)
         {
-            var res = RunRateLimit(conf, rule, ctx, name, cost, dryRun);
+            var res = await RunRateLimit(conf, rule, ctx, name, cost, dryRun);
             if (res.Exits) return res;
         }
         return PhaseResult.Continue;
