@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Apisix.Core.Json;
 using Apisix.Core;
 using Apisix.Core.Plugins;
-using Apisix.Core.Prometheus;
+using Apisix.Core.Plugins.Builtin.Prometheus;
 using Apisix.Plugins.AiProxy.AiProxy;
 using AiProxyBase = Apisix.Plugins.AiProxy.AiProxy.Base;
 using AiProxySchema = Apisix.Plugins.AiProxy.AiProxy.Schema;

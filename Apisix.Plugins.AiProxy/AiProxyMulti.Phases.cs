@@ -4,7 +4,7 @@ using Apisix.Core;
 using Apisix.Core.Json;
 using Apisix.Core.OpenResty;
 using Apisix.Core.Plugins;
-using Apisix.Core.Prometheus;
+using Apisix.Core.Plugins.Builtin.Prometheus;
 using Apisix.Core.Upstream;
 using Apisix.Core.Healthcheck;
 using Apisix.Plugins.AiProxy.AiProxy;
@@ -126,13 +126,8 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
         }
         state.Picker = picker;
 
-        if (FallbackStrategyHas(conf["fallback_strategy"], "instance_health_and_rate_limiting")
-            || FallbackStrategyHas(conf["fallback_strategy"], "rate_limiting"))
-        {
-            // upstream asks ai-rate-limiting whether the instance is available; that plugin is not ported
-            ctx.Log(LogLevel.Warn, "fallback_strategy asks for ai-rate-limiting, which this port does not have: "
-                                   + "instances are picked without its check");
-        }
+        var checkRateLimiting = FallbackStrategyHas(conf["fallback_strategy"], "instance_health_and_rate_limiting")
+            || FallbackStrategyHas(conf["fallback_strategy"], "rate_limiting");
 
         var count = (conf["instances"] as JsonArray)?.Count ?? 0;
         string? instanceName = null;
@@ -142,10 +137,14 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
             if (err != null) return (null, null, err);
             if (healthStatus == null || healthStatus.GetValueOrDefault(name!))
             {
-                instanceName = name;
-                break;
+                if (!checkRateLimiting || AiRateLimitingPlugin.CheckInstanceStatus(null, ctx, name).Ok == true)
+                {
+                    instanceName = name;
+                    break;
+                }
+                ctx.Log(LogLevel.Warn, $"ai instance: {name} is not available, try to pick another one");
             }
-            ctx.Log(LogLevel.Warn, $"ai instance: {name} is unhealthy, try to pick another one");
+            else ctx.Log(LogLevel.Warn, $"ai instance: {name} is unhealthy, try to pick another one");
             state.Server = name;
             picker.AfterBalance(state, true);
         }

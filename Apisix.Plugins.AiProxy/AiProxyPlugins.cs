@@ -11,6 +11,7 @@ public static class AiProxyPlugins
     {
         registry.Register(new AiProxyPlugin());
         registry.Register(new AiProxyMultiPlugin());
+        registry.Register(new AiRateLimitingPlugin());
     }
 
     /// <summary>
@@ -22,6 +23,8 @@ public static class AiProxyPlugins
         modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
         modules.AddObject("apisix.plugins.ai-proxy", w => new PluginSchemaBridge(w, new AiProxyPlugin()));
         modules.AddObject("apisix.plugins.ai-proxy-multi", w => new PluginSchemaBridge(w, new AiProxyMultiPlugin()));
+        modules.AddOverride("apisix.plugins.ai-rate-limiting", () => "return require(\"apisix.bridge.plugin\")(\"apisix.plugins.ai-rate-limiting\")");
+        modules.AddObject("apisix.plugins.ai-rate-limiting", w => new PluginSchemaBridge(w, new AiRateLimitingPlugin()));
         modules.AddObject(Bridges.AiProxyMultiBridge.Name, worker => new Bridges.AiProxyMultiBridge(worker));
         modules.AddObject(Bridges.ProviderBaseBridge.Name, worker => new Bridges.ProviderBaseBridge(worker));
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));

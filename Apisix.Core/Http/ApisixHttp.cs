@@ -336,6 +336,10 @@ public sealed class ApisixHttp
             foreach (var (name, key) in parents) PluginMeta.SetParent(ctx, new JsonObject { [name] = null }, key, global: true);
             var checkedRule = CheckedConf("global_rule#dummy", version, new JsonObject { ["plugins"] = rulePlugins });
             plugins = Runner.Filter(checkedRule);
+            // run_policy "prefer_route": the route's own (enabled) conf wins over the global rule's
+            if (ctx.MatchedRoute?["plugins"] is JsonObject routePlugins)
+                plugins.RemoveAll(p => p.Item1.RunPolicy == "prefer_route" && routePlugins[p.Item1.Name] is JsonObject rc
+                    && !(rc["_meta"]?["disable"] is JsonValue d && d.TryGetValue(out bool off) && off));
             ctx.Items[PluginRunner.GlobalPlugins] = plugins;
             ctx.Items["global_rules_version"] = version;
         }

@@ -67,6 +67,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         var ngxChunk = lua.LoadString(LuaModules.ReadResource(asm, "lua/ngx.lua"), "=ngx");
         var ngx = (LuaTable)ngxChunk.Call(Bridge, rt)[0];
         lua["ngx"] = ngx;
+        // as in OpenResty, require("ngx") is the ngx table
+        lua.DoString("package.loaded.ngx = ngx", "=setup");
         lua.DoString(SetupLua, "=setup");
         _step = (LuaFunction)rt["step"];
         _rtNew = (LuaFunction)rt["new"];

@@ -54,6 +54,8 @@ public interface IPlugin
 
     /// <summary><c>_M.scope</c> ("global" for plugins that only run as global rules), when set.</summary>
     string? Scope => null;
+    /// <summary><c>_M.run_policy</c>: "prefer_route" skips a global rule's conf when the route has its own.</summary>
+    string? RunPolicy => null;
 
     /// <summary>
     /// <c>_M.check_schema(conf, schema_type)</c>. Writes schema defaults into

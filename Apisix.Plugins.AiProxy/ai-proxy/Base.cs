@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using Apisix.Core;
 using Apisix.Core.Json;
 using Apisix.Core.OpenResty;
-using Apisix.Core.Prometheus;
+using Apisix.Core.Plugins.Builtin.Prometheus;
 using Apisix.Plugins.AiProxy.AiProtocols;
 using Apisix.Plugins.AiProxy.AiProviders;
 using Apisix.Plugins.AiProxy.AiTransport;

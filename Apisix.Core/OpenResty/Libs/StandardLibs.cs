@@ -1,7 +1,7 @@
 namespace Apisix.Core.OpenResty.Libs;
 
 /// <summary>
-/// The OpenResty libraries this port provides in its own code: lua-cjson, ngx.re, lua-resty-http,
+/// The OpenResty libraries this port provides in its own code: lua-cjson, ngx.re, lua-resty-http, lua-resty-redis,
 /// the small lua-resty-* helpers, and test fallbacks. A host enables them with
 /// <c>StandardLibs.Register(modules)</c> before starting nginx.
 /// </summary>
@@ -12,7 +12,7 @@ public static class StandardLibs
     [
         "cjson", "cjson.safe", "cjson.impl",
         "ngx.re", "ngx.re_impl", "ngx.base64",
-        "resty.http", "resty.http_headers",
+        "resty.http", "resty.http_headers", "resty.redis",
         "resty.aes", "resty.string", "resty.digest", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
         "resty.core",
     ];

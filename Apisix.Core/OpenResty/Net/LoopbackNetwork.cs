@@ -56,6 +56,7 @@ public sealed class LoopbackNetwork
     {
         var ip = Resolve(host);
         if (ip is null) return (null, $"{host} could not be resolved (3: Host not found)");
+        if (!IsBound(ip, port) && IsLocal(ip) && ExternalPorts.Contains(port)) return ConnectExternal(port);
         if (!IsBound(ip, port)) return (null, "connection refused");
         var remotePort = (int)(Interlocked.Increment(ref _nextClientPort) % 20000) + 40000;
         var conn = new InMemoryConnection(new IPEndPoint(ip, port), new IPEndPoint(IPAddress.Loopback, remotePort));
@@ -66,4 +67,32 @@ public sealed class LoopbackNetwork
     }
 
     public void Complete() => _accepted.Writer.TryComplete();
+
+    /// <summary>
+    /// Loopback ports served by real processes of this machine rather than by the test world
+    /// (the redis-server upstream's tests expect on 127.0.0.1:6379): a connection to one that no
+    /// in-memory server binds goes out on a real socket. <c>APISIX_EXTERNAL_PORTS</c> (comma
+    /// separated) replaces the default list.
+    /// </summary>
+    public static IReadOnlySet<int> ExternalPorts { get; } =
+        (Environment.GetEnvironmentVariable("APISIX_EXTERNAL_PORTS") ?? "6379")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(p => int.TryParse(p, out var n) ? n : -1).Where(n => n > 0).ToHashSet();
+
+    private static (Stream? Stream, string? Error) ConnectExternal(int port)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork,
+            System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            // a loopback connect answers at once: accepted, or refused
+            socket.Connect(IPAddress.Loopback, port);
+            return (new System.Net.Sockets.NetworkStream(socket, ownsSocket: true), null);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            socket.Dispose();
+            return (null, "connection refused");
+        }
+    }
 }

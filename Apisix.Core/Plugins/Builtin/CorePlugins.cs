@@ -23,6 +23,8 @@ public static class CorePlugins
         registry.Register(new HttpLoggerPlugin());
         registry.Register(new TrafficSplitPlugin());
         registry.Register(new ExamplePlugin());
+        registry.Register(new PrometheusPlugin());
+        registry.Register(new PublicApiPlugin(registry));
     }
 
     /// <summary>
@@ -31,6 +33,7 @@ public static class CorePlugins
     /// </summary>
     public static void RegisterLua(LuaModules modules)
     {
+        modules.AddObject(PrometheusBridge.Name, w => new PrometheusBridge(w));
         var registry = new PluginRegistry();
         Register(registry);
         foreach (var name in registry.AvailableNames.ToList())

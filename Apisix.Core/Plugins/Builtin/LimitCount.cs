@@ -19,5 +19,5 @@ public sealed class LimitCountPlugin : IPlugin, IAccessPhase
         LimitCountInit.CheckSchema(this, _groupConfs, conf, type);
 
     public ValueTask<PhaseResult> AccessAsync(JsonObject conf, ApiCtx ctx) =>
-        ValueTask.FromResult(LimitCountInit.RateLimit(conf, ctx, Name, 1));
+        LimitCountInit.RateLimitAsync(conf, ctx, Name, 1);
 }

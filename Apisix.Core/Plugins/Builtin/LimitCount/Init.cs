@@ -10,8 +10,9 @@ namespace Apisix.Core.Plugins.Builtin.LimitCountImpl;
 /// <summary>
 /// The shared engine of limit-count: schema, checks, rule resolution, the limit key
 /// (<c>parent resource key:conf version:key</c>, or <c>group:key</c>) and the response headers.
-/// Only the <c>local</c> policy counts here; the redis policies are accepted by the schema but a
-/// request under them fails with an error saying they are not ported (or passes with
+/// The <c>local</c> policy counts in a shared dict, <c>redis</c> in a Redis server
+/// (<see cref="LimitCountRedis"/>); redis-cluster and redis-sentinel are accepted by the schema but
+/// a request under them fails with an error saying they are not ported (or passes with
 /// <c>allow_degradation</c>), and so does <c>window_type: sliding</c>.
 /// </summary>
 public static class LimitCountInit
@@ -302,11 +303,12 @@ public static class LimitCountInit
         return newKey;
     }
 
-    private static (string Limit, string Remaining, string Reset) Headers(Rule rule, JsonObject? metadata)
+    // construct_rate_limiting_headers: the conf's own header names (ai-rate-limiting sets them) win over the metadata's
+    private static (string Limit, string Remaining, string Reset) Headers(JsonObject conf, Rule rule, JsonObject? metadata)
     {
-        var limit = Str(metadata?["limit_header"]) ?? "X-RateLimit-Limit";
-        var remaining = Str(metadata?["remaining_header"]) ?? "X-RateLimit-Remaining";
-        var reset = Str(metadata?["reset_header"]) ?? "X-RateLimit-Reset";
+        var limit = Str(conf["limit_header"]) ?? Str(metadata?["limit_header"]) ?? "X-RateLimit-Limit";
+        var remaining = Str(conf["remaining_header"]) ?? Str(metadata?["remaining_header"]) ?? "X-RateLimit-Remaining";
+        var reset = Str(conf["reset_header"]) ?? Str(metadata?["reset_header"]) ?? "X-RateLimit-Reset";
         if (rule.HeaderPrefix is { } p)
         {
             string Prefix(string h)
@@ -321,7 +323,9 @@ public static class LimitCountInit
 
     private static string Num(double d) => LuaNumber.ToLuaString(d);
 
-    private static PhaseResult RunRateLimit(JsonObject conf, Rule rule, ApiCtx ctx, string name, long cost)
+    private const string KeyVersion = "v1";
+
+    private static async ValueTask<PhaseResult> RunRateLimit(JsonObject conf, Rule rule, ApiCtx ctx, string name, long cost, bool dryRun)
     {
         var policy = Str(conf["policy"]) ?? "local";
         var degrade = JsonScalars.TryGetBoolean(conf["allow_degradation"], out var dg) && dg;
@@ -329,7 +333,7 @@ public static class LimitCountInit
         ctx.Log(LogLevel.Info, "create new " + name + " plugin instance, policy: " + policy + ", window_type: "
             + windowType + ", sync_interval: " + CtxVar.ToVarString(conf["sync_interval"]));
         string? limErr = null;
-        if (policy != "local") limErr = "the " + policy + " policy of limit-count is not ported";
+        if (policy is not ("local" or "redis")) limErr = "the " + policy + " policy of limit-count is not ported";
         else if (windowType == "sliding") limErr = "the sliding window of limit-count is not ported";
         var dicts = ctx.Request.Nginx.SharedDicts;
         if (limErr == null && !dicts.ContainsKey("plugin-" + name)) limErr = "shared dict plugin-" + name + " not found";
@@ -338,8 +342,14 @@ public static class LimitCountInit
             ctx.Log(LogLevel.Error, "failed to fetch limit.count object: " + limErr);
             return degrade ? PhaseResult.Continue : new PhaseResult(500);
         }
-        var lim = new LimitCountLocal(dicts["plugin-" + name], dicts.GetValueOrDefault("plugin-" + name + "-reset-header"),
-            (long)rule.Count, (long)rule.TimeWindow, () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+        LimitCountLocal? local = null;
+        LimitCountRedis? redis = null;
+        if (policy == "redis")
+            redis = new LimitCountRedis("plugin-" + name, (long)rule.Count, (long)rule.TimeWindow, conf, KeyVersion);
+        else
+            local = new LimitCountLocal(dicts["plugin-" + name], dicts.GetValueOrDefault("plugin-" + name + "-reset-header"),
+                (long)rule.Count, (long)rule.TimeWindow, () => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
+        var limit = local?.Limit ?? redis!.Limit;
 
         string? key;
         if (rule.KeyType == "var_combination")
@@ -358,22 +368,33 @@ public static class LimitCountInit
         if (key == null) return new PhaseResult(500);
         ctx.Log(LogLevel.Info, "limit key: " + key + ", count: " + Num(rule.Count) + ", time_window: " + Num(rule.TimeWindow));
 
-        var (delay, remaining, reset) = lim.Incoming(key, cost);
+        // a dry run (ai-rate-limiting's check before the call) commits nothing and rejects when
+        // the cost would not fit in what remains
+        var (delay, remaining, reset) = local != null
+            ? local.Incoming(key, dryRun ? 0 : cost)
+            : await redis!.Incoming(ctx, key, dryRun ? 0 : cost);
+        if (dryRun && remaining is long left && left - cost < 0)
+        {
+            delay = null;
+            remaining = "rejected";
+        }
         reset = Math.Floor(reset * 100) / 100;
         var remainingNum = remaining is long r ? r : 0;
-        ctx.Var["rate_limiting_info"] = "{\"rate_limiting_key\":\"" + key + "\",\"rate_limiting_limit\":" + lim.Limit
+        ctx.Var["rate_limiting_info"] = "{\"rate_limiting_key\":\"" + key + "\",\"rate_limiting_limit\":" + limit
             + ",\"rate_limiting_remaining\":" + remainingNum + ",\"rate_limiting_reset\":" + (long)reset + "}";
 
         var metadata = ctx.Store?.Get("/apisix/plugin_metadata/" + name)?.Value as JsonObject;
-        var headers = Headers(rule, metadata);
-        var show = !JsonScalars.TryGetBoolean(conf["show_limit_quota_header"], out var sh) || sh;
+        var headers = Headers(conf, rule, metadata);
+        // in the log phase (ai-rate-limiting commits the tokens there) the response has gone: no headers
+        var isLogPhase = ctx.Request.Phase == "log" || ctx.Request.HeadersSent;
+        var show = (!JsonScalars.TryGetBoolean(conf["show_limit_quota_header"], out var sh) || sh) && !isLogPhase;
         if (delay == null)
         {
             if (remaining as string == "rejected")
             {
                 if (show)
                 {
-                    CoreResponse.SetHeader(ctx, headers.Limit, lim.Limit.ToString(CultureInfo.InvariantCulture));
+                    CoreResponse.SetHeader(ctx, headers.Limit, limit.ToString(CultureInfo.InvariantCulture));
                     CoreResponse.SetHeader(ctx, headers.Remaining, "0");
                     CoreResponse.SetHeader(ctx, headers.Reset, Num(reset));
                 }
@@ -387,15 +408,25 @@ public static class LimitCountInit
         }
         if (show)
         {
-            CoreResponse.SetHeader(ctx, headers.Limit, lim.Limit.ToString(CultureInfo.InvariantCulture));
+            CoreResponse.SetHeader(ctx, headers.Limit, limit.ToString(CultureInfo.InvariantCulture));
             CoreResponse.SetHeader(ctx, headers.Remaining, remainingNum.ToString(CultureInfo.InvariantCulture));
             CoreResponse.SetHeader(ctx, headers.Reset, Num(reset));
         }
         return PhaseResult.Continue;
     }
 
-    /// <summary><c>rate_limit(conf, ctx, name, cost)</c>: every rule in turn; the first to reject answers.</summary>
-    public static PhaseResult RateLimit(JsonObject conf, ApiCtx ctx, string name, long cost)
+    /// <summary><c>rate_limit(conf, ctx, name, cost, dry_run)</c>: every rule in turn; the first to reject answers.</summary>
+    public static PhaseResult RateLimit(JsonObject conf, ApiCtx ctx, string name, long cost, bool dryRun = false)
+    {
+        // the local policy answers at once; a policy that waits for a server must be awaited
+        var pending = RateLimitAsync(conf, ctx, name, cost, dryRun);
+        if (pending.IsCompleted) return pending.Result;
+        ctx.Log(LogLevel.Error, "failed to limit count: the " + Str(conf["policy"]) + " policy must be awaited here");
+        return new PhaseResult(500, new JsonObject { ["error_msg"] = "failed to limit count" });
+    }
+
+    /// <summary><c>rate_limit(conf, ctx, name, cost, dry_run)</c> for any policy.</summary>
+    public static async ValueTask<PhaseResult> RateLimitAsync(JsonObject conf, ApiCtx ctx, string name, long cost, bool dryRun = false)
     {
         ctx.Log(LogLevel.Info, "ver: " + ctx.ConfVersion);
         var (rules, err) = GetRules(ctx, conf);
@@ -407,7 +438,7 @@ public static class LimitCountInit
         }
         foreach (var rule in rules)
         {
-            var res = RunRateLimit(conf, rule, ctx, name, cost);
+            var res = await RunRateLimit(conf, rule, ctx, name, cost, dryRun);
             if (res.Exits) return res;
         }
         return PhaseResult.Continue;

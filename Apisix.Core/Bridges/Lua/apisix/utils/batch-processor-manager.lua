@@ -24,6 +24,16 @@ local minimums = {
 
 local run_batch
 
+-- the apisix_batch_process_entries gauge (prometheus exporter), once prometheus is initialized
+local function set_metrics(self, count)
+    if self.name and self.route_id and self.server_addr then
+        local prom = __bridge("apisix.bridge.prometheus")
+        if prom then
+            prom:SetBatchEntries(tostring(self.name), tostring(self.route_id), tostring(self.server_addr), count)
+        end
+    end
+end
+
 local function schedule(self, delay, batch)
     local ok, err = timer_at(delay, run_batch, self, batch)
     if not ok then
@@ -123,6 +133,7 @@ function processor:push(entry)
     end
     local entries = self.entry_buffer.entries
     entries[#entries + 1] = entry
+    set_metrics(self, #entries)
     if #entries == 1 then
         self.first_entry_t = now()
     end
@@ -142,6 +153,7 @@ function processor:process_buffer()
                        "buffercount[", #self.entry_buffer.entries, "]")
         self.batch_to_process[#self.batch_to_process + 1] = self.entry_buffer
         self.entry_buffer = { entries = {}, retry_count = 0 }
+        set_metrics(self, 0)
     end
     for _, batch in ipairs(self.batch_to_process) do
         schedule(self, 0, batch)
