@@ -29,6 +29,9 @@ public static class CorePlugins
         registry.Register(new CsrfPlugin());
         registry.Register(new SyslogPlugin());
         registry.Register(new OpenidConnectPlugin());
+        registry.Register(new LimitReqPlugin());
+        registry.Register(new LimitConnPlugin());
+        registry.Register(new HmacAuthPlugin());
     }
 
     /// <summary>
