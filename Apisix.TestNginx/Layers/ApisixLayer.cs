@@ -88,6 +88,10 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);
         registry.Load(config.Plugins);
         var apisix = new ApisixHttp(config, _store, registry);
+        // APISIX's nginx.conf: exit_worker_by_lua_block { apisix.http_exit_worker() }
+        var loadedNames = string.Join(", ", registry.Enabled.Select(p => "\"" + p.Name + "\""));
+        world.Conf.ExitWorkerByLua.Add(new LuaChunk("require(\"apisix\").http_exit_worker({" + loadedNames + "})",
+            "exit_worker_by_lua(nginx.conf:1)", 1));
         world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
         var configLocal = new Apisix.Core.ConfigLocal(config);
         world.Modules.AddObject(Apisix.Core.ConfigLocal.Name, w => new Apisix.Core.ConfigLocal.Bridge(w, configLocal));

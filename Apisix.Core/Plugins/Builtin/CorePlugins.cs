@@ -32,6 +32,7 @@ public static class CorePlugins
         registry.Register(new LimitReqPlugin());
         registry.Register(new LimitConnPlugin());
         registry.Register(new HmacAuthPlugin());
+        registry.Register(new JwtAuthPlugin());
     }
 
     /// <summary>
