@@ -61,6 +61,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
 
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
+        // t/toolkit is a git submodule (api7's test-toolkit) a source tree may lack; tests also
+        // require it as t.toolkit.json (APISIX's root is on lua_package_path there)
+        world.Modules.AddFallback("t.toolkit.json", () => "return require(\"toolkit.json\")");
         world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
         world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
         world.Modules.AddObject(BalancerBridge.Name, w => new BalancerBridge(w));

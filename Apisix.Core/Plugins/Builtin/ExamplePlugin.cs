@@ -12,10 +12,9 @@ namespace Apisix.Core.Plugins.Builtin;
 /// conf; with <c>ip</c> and <c>port</c> the access phase sends the request to that node instead
 /// of the route's upstream. Its Lua face (<c>apisix.plugins.example-plugin</c>) also has the
 /// module's <c>init</c> and <c>destroy</c>, which do nothing unless a test replaces them.
-/// Not ported: <c>delayed_body_filter</c> (the port has no such phase) and the control API
-/// route <c>/v1/plugin/example-plugin/hello</c>.
+/// Not ported: the control API route <c>/v1/plugin/example-plugin/hello</c>.
 /// </summary>
-public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeaderFilterPhase, IBodyFilterPhase, ILogPhase
+public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeaderFilterPhase, IBodyFilterPhase, IDelayedBodyFilterPhase, ILogPhase
 {
     private readonly JsonObject _schema = new()
     {
@@ -88,6 +87,9 @@ public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeade
         ctx.Log(LogLevel.Warn, "plugin body_filter phase, eof: " + (eof ? "true" : "false") + ", conf: " + Encode(conf));
         return (chunk, false);
     }
+
+    public void DelayedBodyFilter(JsonObject conf, ApiCtx ctx, string chunk, bool eof) =>
+        ctx.Log(LogLevel.Warn, "plugin delayed_body_filter phase, eof: " + (eof ? "true" : "false") + ", conf: " + Encode(conf));
 
     public ValueTask LogAsync(JsonObject conf, ApiCtx ctx)
     {
