@@ -47,7 +47,10 @@ public static class ConfigYaml
     /// An item that fails its schema is left out, with <c>config_yaml</c>'s error line passed
     /// to <paramref name="logError"/>.
     /// </summary>
-    public static string? Load(ConfigStore store, string text, bool json, string path = "conf/apisix.yaml", Action<string>? logError = null)
+    /// <param name="checker">The resource type's <c>checker</c> (its plugins' check), run after the
+    /// item schema passed: (type, item) → the error, or null.</param>
+    public static string? Load(ConfigStore store, string text, bool json, string path = "conf/apisix.yaml", Action<string>? logError = null,
+        Func<string, JsonObject, string?>? checker = null)
     {
         JsonNode? doc;
         try
@@ -94,6 +97,11 @@ public static class ConfigYaml
                 if (schema != null && Schema.JsonSchema.Check(schema, value.DeepClone()) is (false, var err))
                 {
                     logError?.Invoke($"failed to check item data of [{type}] err:{err} ,val: {CJson.Encode(item)}");
+                    continue;
+                }
+                if (schema != null && checker?.Invoke(type, (JsonObject)value.DeepClone()) is { } checkErr)
+                {
+                    logError?.Invoke($"failed to check item data of [{type}] err:{checkErr} ,val: {CJson.Encode(item)}");
                     continue;
                 }
                 if (type != "plugin_metadata") value["id"] = id;

@@ -626,6 +626,25 @@ public sealed class Nginx : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // exit_worker_by_lua runs in each worker that started, before it goes
+        if (Conf.ExitWorkerByLua.Count > 0 && InitFailure == null)
+        {
+            foreach (var w in Workers)
+            {
+                try
+                {
+                    await w.Loop.RunAsync(async () =>
+                    {
+                        w.Phase = "exit_worker";
+                        foreach (var chunk in Conf.ExitWorkerByLua) await RunHook(w, chunk, "exit_worker_by_lua");
+                    });
+                }
+                catch (Exception e)
+                {
+                    Log(w, LogLevel.Error, "exit_worker_by_lua error: " + e.Message, null);
+                }
+            }
+        }
         _stopping.Cancel();
         Network.Reset();
         foreach (var w in Workers) await w.DisposeAsync();

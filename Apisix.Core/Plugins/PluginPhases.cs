@@ -53,6 +53,15 @@ public interface IBodyFilterPhase
     (string Chunk, bool Eof) BodyFilter(JsonObject conf, ApiCtx ctx, string chunk, bool eof);
 }
 
+/// <summary>
+/// <c>_M.delayed_body_filter(conf, ctx)</c>: after every plugin's body_filter has seen the chunk
+/// (<c>http_body_filter_phase</c> runs the two phases in turn); it can read the chunk, not change it.
+/// </summary>
+public interface IDelayedBodyFilterPhase
+{
+    void DelayedBodyFilter(JsonObject conf, ApiCtx ctx, string chunk, bool eof);
+}
+
 /// <summary><c>_M.lua_body_filter(conf, ctx, headers, body)</c>: sees each chunk a plugin writes itself.</summary>
 public interface ILuaBodyFilter
 {

@@ -145,7 +145,7 @@ public sealed class PluginRunner(PluginRegistry registry)
     /// <c>run_plugin("body_filter")</c>: the chunk through every plugin's body_filter in order;
     /// a plugin that ends the body (eof) makes the later chunks empty.
     /// </summary>
-    public static bool HasBodyFilter(ApiCtx ctx) => GlobalThenRoute(ctx).Any(p => p.Plugin is IBodyFilterPhase);
+    public static bool HasBodyFilter(ApiCtx ctx) => GlobalThenRoute(ctx).Any(p => p.Plugin is IBodyFilterPhase or IDelayedBodyFilterPhase);
 
     public string RunBodyFilter(ApiCtx ctx, string chunk, bool eof)
     {
@@ -162,6 +162,14 @@ public sealed class PluginRunner(PluginRegistry registry)
                 eof = true;
                 ctx.Items["_body_filter_done"] = true;
             }
+        }
+        // common_phase("delayed_body_filter")
+        foreach (var (plugin, conf) in GlobalThenRoute(ctx))
+        {
+            if (plugin is not IDelayedBodyFilterPhase p) continue;
+            ctx.PluginName = plugin.Name;
+            p.DelayedBodyFilter(conf, ctx, chunk, eof);
+            ctx.PluginName = null;
         }
         return chunk;
     }

@@ -25,7 +25,7 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
     private readonly CheckOptions _options = options ?? new CheckOptions();
 
     // Sections this checker does not implement; their presence is reported as a warning.
-    private static readonly string[] Unsupported = ["response_body_json_sort", "response_body_filters", "charset", "stap", "shutdown_error_log"];
+    private static readonly string[] Unsupported = ["response_body_json_sort", "response_body_filters", "charset", "stap"];
 
     public static BlockCheckResult Run(TestBlock block, IReadOnlyList<HttpResult> results,
         IReadOnlyList<string> errorLog, IReadOnlyList<string> accessLog, CheckOptions? options = null) =>
@@ -39,11 +39,12 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
     /// </summary>
     public static BlockCheckResult RunPerRequest(TestBlock block, IReadOnlyList<HttpResult> results,
         IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<IReadOnlyList<string>> accessLogPerRequest,
-        CheckOptions? options = null) =>
-        new BlockChecker(options).Check(block, results, errorLogPerRequest, accessLogPerRequest);
+        CheckOptions? options = null, IReadOnlyList<string>? shutdownErrorLog = null) =>
+        new BlockChecker(options).Check(block, results, errorLogPerRequest, accessLogPerRequest, shutdownErrorLog);
 
     public BlockCheckResult Check(TestBlock block, IReadOnlyList<HttpResult> results,
-        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<IReadOnlyList<string>> accessLogPerRequest)
+        IReadOnlyList<IReadOnlyList<string>> errorLogPerRequest, IReadOnlyList<IReadOnlyList<string>> accessLogPerRequest,
+        IReadOnlyList<string>? shutdownErrorLog = null)
     {
         var run = new Session(block, _options);
         foreach (var name in Unsupported.Where(block.Has))
@@ -59,6 +60,8 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
             if (i < accessLogPerRequest.Count && !block.Has("ignore_response"))
                 run.CheckAccessLog(Lines(accessLogPerRequest[i]));
         }
+        // Test::Nginx stops nginx for these sections, then reads the whole error log
+        if (shutdownErrorLog != null) run.CheckShutdownErrorLog(Lines(shutdownErrorLog));
         return run.Result;
     }
 
@@ -320,6 +323,12 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
 
             foreach (var line in lines.Where(l => AssertionFailed().IsMatch(l)))
                 Fail($"{Name} - {line.TrimEnd('\n')}");
+        }
+
+        public void CheckShutdownErrorLog(List<string> lines)
+        {
+            if (block.Get("shutdown_error_log") is { } has) CheckLogHas(has, lines, "shutdown_error_log", "error.log");
+            if (block.Get("no_shutdown_error_log") is { } lacks) CheckLogLacks(lacks, lines, "no_shutdown_error_log", "error.log");
         }
 
         public void CheckAccessLog(List<string> lines)

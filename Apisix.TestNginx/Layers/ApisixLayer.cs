@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Apisix.Core.Bridges;
 using Apisix.Core.Config;
 using Apisix.Core.Http;
@@ -60,6 +61,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
 
         world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
+        // t/toolkit is a git submodule (api7's test-toolkit) a source tree may lack; tests also
+        // require it as t.toolkit.json (APISIX's root is on lua_package_path there)
+        world.Modules.AddFallback("t.toolkit.json", () => "return require(\"toolkit.json\")");
         world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
         world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
         world.Modules.AddObject(BalancerBridge.Name, w => new BalancerBridge(w));
@@ -76,18 +80,29 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
             AdjustDefaults = d => d["plugin_attr"]!["prometheus"]!["enable_export_server"] = false,
         });
         // a standalone data plane reads its resources from conf/apisix.yaml (or .json)
-        if (config.ConfigProvider is "yaml" or "json" && (block.Text("apisix_yaml") ?? block.Text("apisix_json")) is { } standalone)
-        {
-            var standaloneErrs = new List<string>();
-            if (Apisix.Core.Core.ConfigYaml.Load(_store, standalone, config.ConfigProvider == "json", logError: standaloneErrs.Add) is { } e)
-                standaloneErrs.Add(e);
-            world.OnNginx.Add(nginx => standaloneErrs.ForEach(m => nginx.LogInternal(LogLevel.Error, m)));
-        }
         var registry = new PluginRegistry();
         AiProxyPlugins.Register(registry);
         Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);
         registry.Load(config.Plugins);
+        if (config.ConfigProvider is "yaml" or "json" && (block.Text("apisix_yaml") ?? block.Text("apisix_json")) is { } standalone)
+        {
+            var standaloneErrs = new List<string>();
+            // plugin.plugin_checker in a yaml/json data plane: a plugin that is not enabled is an error
+            string? CheckPlugins(string type, JsonObject item) =>
+                type is "routes" or "services" or "consumers" or "global_rules" or "plugin_configs" or "consumer_groups"
+                && item["plugins"] is JsonObject plugins
+                && registry.CheckSchema(plugins, type == "consumers" ? SchemaType.Consumer : SchemaType.Plugin) is (false, var err)
+                    ? err : null;
+            if (Apisix.Core.Core.ConfigYaml.Load(_store, standalone, config.ConfigProvider == "json", logError: standaloneErrs.Add,
+                    checker: CheckPlugins) is { } e)
+                standaloneErrs.Add(e);
+            world.OnNginx.Add(nginx => standaloneErrs.ForEach(m => nginx.LogInternal(LogLevel.Error, m)));
+        }
         var apisix = new ApisixHttp(config, _store, registry);
+        // APISIX's nginx.conf: exit_worker_by_lua_block { apisix.http_exit_worker() }
+        var loadedNames = string.Join(", ", registry.Enabled.Select(p => "\"" + p.Name + "\""));
+        world.Conf.ExitWorkerByLua.Add(new LuaChunk("require(\"apisix\").http_exit_worker({" + loadedNames + "})",
+            "exit_worker_by_lua(nginx.conf:1)", 1));
         world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
         world.Modules.AddObject(PluginBridge.Name, w => new PluginBridge(w, registry, config));
         world.Modules.AddObject(SslBridge.Name, w => new SslBridge(w, config));

@@ -153,11 +153,22 @@ public sealed class FileRunner(string root)
                 foreach (var l in log.Lines) Console.Error.WriteLine($"[error.log] {l}");
                 foreach (var l in world.AccessLog) Console.Error.WriteLine($"[access.log] {l}");
             }
+            // --- shutdown_error_log: nginx stops first (exit_worker_by_lua runs), then the whole log is read
+            var sleeps = nginx.RequestSleeps;
+            IReadOnlyList<string>? shutdownLog = null;
+            if (block.Has("shutdown_error_log") || block.Has("no_shutdown_error_log"))
+            {
+                var stopping = nginx;
+                nginx = null;
+                setCurrent(null);
+                await stopping.DisposeAsync();
+                shutdownLog = log.Lines;
+            }
             var check = BlockChecker.RunPerRequest(block, results, logSlices, accessSoFar,
-                new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root, Environment = world.Environment });
+                new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root, Environment = world.Environment }, shutdownLog);
             if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
             var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
-            outcome.Slept = nginx.RequestSleeps.Total;
+            outcome.Slept = sleeps.Total;
             return outcome;
         }
         catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException

@@ -16,6 +16,8 @@ public sealed class HttpConf
     public Dictionary<string, long> SharedDicts { get; } = new(StringComparer.Ordinal);
     public List<LuaChunk> InitByLua { get; } = new();
     public List<LuaChunk> InitWorkerByLua { get; } = new();
+    /// <summary>`exit_worker_by_lua`: run in each worker when nginx stops.</summary>
+    public List<LuaChunk> ExitWorkerByLua { get; } = new();
     /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
     public string? LuaPackagePath { get; set; }
     /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>

@@ -51,6 +51,7 @@ public static class HttpConfBuilder
         {
             if (LuaHook(d, "init_by_lua") is { } init) { conf.InitByLua.Add(init); continue; }
             if (LuaHook(d, "init_worker_by_lua") is { } initWorker) { conf.InitWorkerByLua.Add(initWorker); continue; }
+            if (LuaHook(d, "exit_worker_by_lua") is { } exitWorker) { conf.ExitWorkerByLua.Add(exitWorker); continue; }
             switch (d.Name)
             {
                 case "server":

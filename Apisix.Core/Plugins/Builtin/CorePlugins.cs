@@ -25,6 +25,16 @@ public static class CorePlugins
         registry.Register(new ExamplePlugin());
         registry.Register(new PrometheusPlugin());
         registry.Register(new PublicApiPlugin(registry));
+        registry.Register(new EchoPlugin());
+        registry.Register(new UriBlockerPlugin());
+        registry.Register(new CorsPlugin());
+        registry.Register(new CsrfPlugin());
+        registry.Register(new SyslogPlugin());
+        registry.Register(new OpenidConnectPlugin());
+        registry.Register(new LimitReqPlugin());
+        registry.Register(new LimitConnPlugin());
+        registry.Register(new HmacAuthPlugin());
+        registry.Register(new JwtAuthPlugin());
     }
 
     /// <summary>
@@ -40,7 +50,9 @@ public static class CorePlugins
         {
             if (name is "serverless-pre-function" or "serverless-post-function" or "kafka-logger" or "request-id") continue;
             var module = "apisix.plugins." + name;
-            modules.AddOverride(module, () => "return require(\"apisix.bridge.plugin\")(\"" + module + "\")");
+            // example-plugin's module also has init and destroy (plugin.lua calls destroy on unload)
+            var extra = name == "example-plugin" ? "function m.init() end\nfunction m.destroy() end\n" : "";
+            modules.AddOverride(module, () => "local m = require(\"apisix.bridge.plugin\")(\"" + module + "\")\n" + extra + "return m");
             modules.AddObject(module, w =>
             {
                 var fresh = new PluginRegistry();

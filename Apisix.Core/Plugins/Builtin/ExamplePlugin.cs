@@ -4,17 +4,17 @@ using Apisix.Core.Admin;
 using Apisix.Core.Json;
 using Apisix.Core.OpenResty;
 using Apisix.Core.Schema;
-using Apisix.Core.Upstream;
 
 namespace Apisix.Core.Plugins.Builtin;
 
 /// <summary>
-/// example-plugin (priority 0): APISIX's sample plugin, which its tests use as a plain plugin
-/// with a metadata schema. Each phase writes the conf it got to the log at warn level; the access
-/// phase, given <c>ip</c> (and <c>port</c>), sends the request to that single node as the route's
-/// upstream for this request. Its control API route is not ported (the control API is not).
+/// example-plugin (priority 0): APISIX's template plugin. Every phase logs a warn line with the
+/// conf; with <c>ip</c> and <c>port</c> the access phase sends the request to that node instead
+/// of the route's upstream. Its Lua face (<c>apisix.plugins.example-plugin</c>) also has the
+/// module's <c>init</c> and <c>destroy</c>, which do nothing unless a test replaces them.
+/// Not ported: the control API route <c>/v1/plugin/example-plugin/hello</c>.
 /// </summary>
-public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeaderFilterPhase, IBodyFilterPhase, ILogPhase
+public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeaderFilterPhase, IBodyFilterPhase, IDelayedBodyFilterPhase, ILogPhase
 {
     private readonly JsonObject _schema = new()
     {
@@ -47,13 +47,14 @@ public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeade
     public JsonNode Schema => _schema;
     public JsonNode? MetadataSchema => _metadataSchema;
 
-    /// <summary>Metadata is checked against the metadata schema, anything else against the conf schema.</summary>
     public (bool Ok, string? Error) CheckSchema(JsonObject conf, SchemaType type) =>
         JsonSchema.Check(type == SchemaType.Metadata ? _metadataSchema : _schema, conf);
 
+    private static string Encode(JsonObject conf) => CJson.Encode(conf);
+
     public ValueTask<PhaseResult> RewriteAsync(JsonObject conf, ApiCtx ctx)
     {
-        ctx.Log(LogLevel.Warn, "plugin rewrite phase, conf: " + CJson.Encode(conf));
+        ctx.Log(LogLevel.Warn, "plugin rewrite phase, conf: " + Encode(conf));
         ctx.Log(LogLevel.Warn, "conf_type: " + (ctx.ConfType ?? "nil"));
         ctx.Log(LogLevel.Warn, "conf_id: " + (ctx.ConfId ?? "nil"));
         ctx.Log(LogLevel.Warn, "conf_version: " + (ctx.ConfVersion ?? "nil"));
@@ -62,19 +63,16 @@ public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeade
 
     public ValueTask<PhaseResult> AccessAsync(JsonObject conf, ApiCtx ctx)
     {
-        ctx.Log(LogLevel.Warn, "plugin access phase, conf: " + CJson.Encode(conf));
+        ctx.Log(LogLevel.Warn, "plugin access phase, conf: " + Encode(conf));
         if (!JsonScalars.TryGetString(conf["ip"], out var ip)) return ValueTask.FromResult(PhaseResult.Continue);
 
-        var node = new JsonObject { ["host"] = ip };
-        if (conf["port"] != null) node["port"] = conf["port"]!.DeepClone();
-        node["weight"] = 1;
+        var node = new JsonObject { ["host"] = ip, ["weight"] = 1 };
+        if (conf["port"] is { } port) node["port"] = port.DeepClone();
         var upConf = new JsonObject { ["type"] = "roundrobin", ["nodes"] = new JsonArray(node) };
-
-        // upstream.check_schema(up_conf)
         var (ok, err) = JsonSchema.Check(SchemaDefs.Upstream, upConf);
         if (!ok) return ValueTask.FromResult(new PhaseResult(500, err));
 
-        // upstream.set(ctx, "roundrobin#route_" .. route id, ctx.conf_version, up_conf)
+        // upstream.set(ctx, "roundrobin#route_<id>", ctx.conf_version, up_conf)
         ctx.Items[TrafficSplitPlugin.UpstreamConfItem] = upConf;
         ctx.Items[TrafficSplitPlugin.UpstreamKeyItem] = "roundrobin#route_" + ctx.RouteId;
         ctx.Items[TrafficSplitPlugin.UpstreamVersionItem] = ctx.ConfVersion;
@@ -82,17 +80,20 @@ public sealed class ExamplePlugin : IPlugin, IRewritePhase, IAccessPhase, IHeade
     }
 
     public void HeaderFilter(JsonObject conf, ApiCtx ctx) =>
-        ctx.Log(LogLevel.Warn, "plugin header_filter phase, conf: " + CJson.Encode(conf));
+        ctx.Log(LogLevel.Warn, "plugin header_filter phase, conf: " + Encode(conf));
 
     public (string Chunk, bool Eof) BodyFilter(JsonObject conf, ApiCtx ctx, string chunk, bool eof)
     {
-        ctx.Log(LogLevel.Warn, "plugin body_filter phase, eof: " + (eof ? "true" : "false") + ", conf: " + CJson.Encode(conf));
-        return (chunk, eof);
+        ctx.Log(LogLevel.Warn, "plugin body_filter phase, eof: " + (eof ? "true" : "false") + ", conf: " + Encode(conf));
+        return (chunk, false);
     }
+
+    public void DelayedBodyFilter(JsonObject conf, ApiCtx ctx, string chunk, bool eof) =>
+        ctx.Log(LogLevel.Warn, "plugin delayed_body_filter phase, eof: " + (eof ? "true" : "false") + ", conf: " + Encode(conf));
 
     public ValueTask LogAsync(JsonObject conf, ApiCtx ctx)
     {
-        ctx.Log(LogLevel.Warn, "plugin log phase, conf: " + CJson.Encode(conf));
+        ctx.Log(LogLevel.Warn, "plugin log phase, conf: " + Encode(conf));
         return ValueTask.CompletedTask;
     }
 }

@@ -12,6 +12,17 @@ end
 function _M.http_init_worker()
 end
 
+-- plugin.exit_worker: the destroy function of each loaded plugin's module, if it has one;
+-- the host passes the names of the enabled plugins
+function _M.http_exit_worker(plugin_names)
+    for _, name in ipairs(plugin_names or {}) do
+        local mod = package.loaded["apisix.plugins." .. name]
+        if type(mod) == "table" and type(mod.destroy) == "function" then
+            mod.destroy()
+        end
+    end
+end
+
 local function not_here(name)
     return function()
         error("apisix." .. name .. " runs in C# (Apisix.Core.Http.ApisixHttp), not from Lua", 2)
