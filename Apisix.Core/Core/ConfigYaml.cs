@@ -68,7 +68,7 @@ public static class ConfigYaml
             return "failed to parse " + path + ": " + e.Message;
         }
 
-        Apply(store, doc as JsonObject, logError);
+        Apply(store, doc as JsonObject, logError, checker);
         return null;
     }
 
@@ -76,7 +76,8 @@ public static class ConfigYaml
     /// <c>_update_config</c>: the store now holds exactly the resources of <paramref name="root"/>
     /// (none when it is null), each item checked as <see cref="Load"/> describes.
     /// </summary>
-    public static void Apply(ConfigStore store, JsonObject? root, Action<string>? logError = null)
+    public static void Apply(ConfigStore store, JsonObject? root, Action<string>? logError = null,
+        Func<string, JsonObject, string?>? checker = null)
     {
         foreach (var type in ResourceTypes) store.DeletePrefix(ConfigStore.DefaultPrefix + "/" + type + "/");
         if (root == null) return;
