@@ -11,7 +11,17 @@ public static class AiProxyPlugins
     {
         registry.Register(new AiProxyPlugin());
         registry.Register(new AiProxyMultiPlugin());
+        foreach (var plugin in Siblings()) registry.Register(plugin);
     }
+
+    /// <summary>
+    /// The AI plugins beside ai-proxy (each a fresh instance): the ones that run before it and
+    /// shape the request (prompt templates, decorators, guards, rewrites).
+    /// </summary>
+    private static IEnumerable<IPlugin> Siblings() =>
+    [
+        new AiPromptDecoratorPlugin(),
+    ];
 
     /// <summary>
     /// Make this assembly's modules requirable from Lua under their upstream names
@@ -22,6 +32,13 @@ public static class AiProxyPlugins
         modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
         modules.AddObject("apisix.plugins.ai-proxy", w => new PluginSchemaBridge(w, new AiProxyPlugin()));
         modules.AddObject("apisix.plugins.ai-proxy-multi", w => new PluginSchemaBridge(w, new AiProxyMultiPlugin()));
+        foreach (var plugin in Siblings())
+        {
+            var module = "apisix.plugins." + plugin.Name;
+            var name = plugin.Name;
+            modules.AddOverride(module, () => "return require(\"apisix.bridge.plugin\")(\"" + module + "\")");
+            modules.AddObject(module, w => new PluginSchemaBridge(w, Siblings().First(p => p.Name == name)));
+        }
         modules.AddObject(Bridges.AiProxyMultiBridge.Name, worker => new Bridges.AiProxyMultiBridge(worker));
         modules.AddObject(Bridges.ProviderBaseBridge.Name, worker => new Bridges.ProviderBaseBridge(worker));
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));
