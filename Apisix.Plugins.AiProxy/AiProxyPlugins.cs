@@ -21,6 +21,7 @@ public static class AiProxyPlugins
     private static IEnumerable<IPlugin> Siblings() =>
     [
         new AiPromptDecoratorPlugin(),
+        new AiPromptGuardPlugin(),
     ];
 
     /// <summary>
