@@ -22,6 +22,7 @@ public static class CorePlugins
         registry.Register(new FaultInjectionPlugin());
         registry.Register(new HttpLoggerPlugin());
         registry.Register(new TrafficSplitPlugin());
+        registry.Register(new BodyTransformerPlugin());
     }
 
     /// <summary>
