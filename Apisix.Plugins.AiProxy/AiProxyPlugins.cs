@@ -22,6 +22,7 @@ public static class AiProxyPlugins
     [
         new AiPromptDecoratorPlugin(),
         new AiPromptGuardPlugin(),
+        new AiPromptTemplatePlugin(),
     ];
 
     /// <summary>
