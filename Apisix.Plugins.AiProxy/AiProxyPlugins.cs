@@ -23,6 +23,7 @@ public static class AiProxyPlugins
         new AiPromptDecoratorPlugin(),
         new AiPromptGuardPlugin(),
         new AiPromptTemplatePlugin(),
+        new AiRequestRewritePlugin(),
     ];
 
     /// <summary>
