@@ -44,6 +44,7 @@ public static class AiProxyPlugins
         }
         modules.AddObject(Bridges.AiProxyMultiBridge.Name, worker => new Bridges.AiProxyMultiBridge(worker));
         modules.AddObject(Bridges.ProviderBaseBridge.Name, worker => new Bridges.ProviderBaseBridge(worker));
+        modules.AddObject(AiTransport.HttpBridge.Name, worker => new AiTransport.HttpBridge(worker));
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));
         modules.AddObject(AiTransport.AuthAwsBridge.Name, worker => new AiTransport.AuthAwsBridge(worker));
         modules.AddObject(AiProtocols.ProtocolsBridge.Name, worker => new AiProtocols.ProtocolsBridge(worker));
