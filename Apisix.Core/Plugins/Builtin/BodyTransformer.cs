@@ -220,7 +220,7 @@ public sealed class BodyTransformerPlugin : IPlugin, IRewritePhase, IHeaderFilte
     private static readonly Regex Lua54Call = new(@"(global|local|field|upvalue|method|constant) '([^']*)' is not callable \(a (\w+) value\)");
 
     /// <summary>Lua 5.4 words some errors otherwise than LuaJIT, which APISIX runs on: LuaJIT's words.</summary>
-    internal static string LuaJitError(string msg)
+    public static string LuaJitError(string msg)
     {
         msg = Lua54Call.Replace(msg, m => $"attempt to call {m.Groups[1].Value} '{m.Groups[2].Value}' (a {m.Groups[3].Value} value)");
         return Lua54Error.Replace(msg, m => $"attempt to {m.Groups[1].Value} {m.Groups[3].Value} '{m.Groups[4].Value}' (a {m.Groups[2].Value} value)");
