@@ -11,8 +11,21 @@ public static class AiProxyPlugins
     {
         registry.Register(new AiProxyPlugin());
         registry.Register(new AiProxyMultiPlugin());
-        registry.Register(new AiRateLimitingPlugin());
+        foreach (var plugin in Siblings()) registry.Register(plugin);
     }
+
+    /// <summary>
+    /// The AI plugins beside ai-proxy (each a fresh instance): the ones that run before it and
+    /// shape the request (prompt templates, decorators, guards, rewrites) or limit it by tokens.
+    /// </summary>
+    private static IEnumerable<IPlugin> Siblings() =>
+    [
+        new AiRateLimitingPlugin(),
+        new AiPromptDecoratorPlugin(),
+        new AiPromptGuardPlugin(),
+        new AiPromptTemplatePlugin(),
+        new AiRequestRewritePlugin(),
+    ];
 
     /// <summary>
     /// Make this assembly's modules requirable from Lua under their upstream names
@@ -23,10 +36,16 @@ public static class AiProxyPlugins
         modules.AddEmbedded(typeof(AiProxyPlugins).Assembly, under: "apisix/");
         modules.AddObject("apisix.plugins.ai-proxy", w => new PluginSchemaBridge(w, new AiProxyPlugin()));
         modules.AddObject("apisix.plugins.ai-proxy-multi", w => new PluginSchemaBridge(w, new AiProxyMultiPlugin()));
-        modules.AddOverride("apisix.plugins.ai-rate-limiting", () => "return require(\"apisix.bridge.plugin\")(\"apisix.plugins.ai-rate-limiting\")");
-        modules.AddObject("apisix.plugins.ai-rate-limiting", w => new PluginSchemaBridge(w, new AiRateLimitingPlugin()));
+        foreach (var plugin in Siblings())
+        {
+            var module = "apisix.plugins." + plugin.Name;
+            var name = plugin.Name;
+            modules.AddOverride(module, () => "return require(\"apisix.bridge.plugin\")(\"" + module + "\")");
+            modules.AddObject(module, w => new PluginSchemaBridge(w, Siblings().First(p => p.Name == name)));
+        }
         modules.AddObject(Bridges.AiProxyMultiBridge.Name, worker => new Bridges.AiProxyMultiBridge(worker));
         modules.AddObject(Bridges.ProviderBaseBridge.Name, worker => new Bridges.ProviderBaseBridge(worker));
+        modules.AddObject(AiTransport.HttpBridge.Name, worker => new AiTransport.HttpBridge(worker));
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));
         modules.AddObject(AiTransport.AuthAwsBridge.Name, worker => new AiTransport.AuthAwsBridge(worker));
         modules.AddObject(AiProtocols.ProtocolsBridge.Name, worker => new AiProtocols.ProtocolsBridge(worker));

@@ -87,6 +87,22 @@ public static class CoreRequest
     }
 
     /// <summary>
+    /// <c>ngx.req.set_body_data(data)</c> as APISIX patches it: the request body becomes
+    /// <paramref name="data"/> (in memory), and the parsed-body cache is dropped so later readers
+    /// see the new body.
+    /// </summary>
+    public static void SetBodyData(ApiCtx ctx, string data)
+    {
+        var r = ctx.Request;
+        r.Body = data;
+        r.BodyRead = true;
+        OpenResty.ClientBodyTemp.Remove(r.BodyFile);
+        r.BodyFile = null;
+        ctx.Items.Remove("_request_body_table");
+        ctx.Items.Remove("_request_body_type");
+    }
+
+    /// <summary>
     /// <c>core.request.get_json_request_body_table(max_size)</c>: the parsed JSON body, or the
     /// error wrapped as Lua does (<c>{message = err}</c>).
     /// </summary>

@@ -25,7 +25,30 @@ public static class CoreJson
     private static readonly (string, LuaFunction)[] Functions =
     [
         ("encode", Encode), ("decode", Decode), ("strip_nulls", StripNullsFn), ("delay_encode", DelayEncode),
+        ("stably_encode", StablyEncode),
     ];
+
+    /// <summary>
+    /// <c>stably_encode</c> (dkjson's encode upstream): the same text for equal values, whatever
+    /// order their keys were set in; here object keys come out sorted.
+    /// </summary>
+    private static int StablyEncode(IntPtr p) => CoreLib.Guard(p, L =>
+    {
+        L.SetTop(1);
+        var (text, err) = Apisix.Core.Json.CJson.TryEncode(SortKeys(LuaJson.ToJson(L, 1)));
+        if (text == null) return CoreLib.Raise(L, err ?? "cannot encode");
+        L.PushBuffer(Apisix.Core.Json.ByteString.ToBytes(text));
+        return 1;
+    });
+
+    private static System.Text.Json.Nodes.JsonNode? SortKeys(System.Text.Json.Nodes.JsonNode? n) => n switch
+    {
+        System.Text.Json.Nodes.JsonObject o => new System.Text.Json.Nodes.JsonObject(
+            o.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+             .Select(kv => KeyValuePair.Create(kv.Key, SortKeys(kv.Value)))),
+        System.Text.Json.Nodes.JsonArray a => new System.Text.Json.Nodes.JsonArray(a.Select(SortKeys).ToArray()),
+        _ => n?.DeepClone(),
+    };
 
     public static object Create(LuaWorker w) => CoreLib.Module(w, Functions);
 

@@ -587,4 +587,41 @@ public class ProviderBase
             await Task.Yield();
         }
     }
+
+    /// <summary>
+    /// <c>request(ctx, conf, request_table, extra_opts)</c>: one whole request to the LLM service
+    /// for a plugin that needs an answer before the proxying (ai-request-rewrite): the status and
+    /// the raw body, or a status and the error.
+    /// </summary>
+    public async Task<(int Status, string? Body, string? Error)> RequestAsync(
+        ApiCtx ctx, JsonObject conf, JsonNode requestTable, ExtraOpts extraOpts)
+    {
+        var (pars, err, _) = await BuildRequestAsync(ctx, conf, requestTable, extraOpts);
+        if (pars == null)
+        {
+            ctx.Log(LogLevel.Error, "failed to build request: " + err);
+            return (500, null, err);
+        }
+
+        ctx.Log(LogLevel.Info, "sending sidecar request to LLM server: "
+            + Apisix.Core.Utils.LogSanitize.LogText(LogSanitizeView.Params(pars)));
+
+        var timeout = JsonScalars.TryGetNumber(conf["timeout"], out var t) ? (int)t : 30000;
+        var (res, reqErr, _) = await Http.RequestAsync(pars, timeout, ctx);
+        if (res == null)
+        {
+            ctx.Log(LogLevel.Warn, "failed to send request to LLM server: " + reqErr);
+            return (Http.HandleError(reqErr ?? ""), null, reqErr);
+        }
+
+        var (rawBody, readErr) = await res.ReadBodyAsync();
+        if (JsonScalars.TryGetBoolean(conf["keepalive"], out var keepalive) && keepalive)
+        {
+            Http.SetKeepalive(res,
+                JsonScalars.TryGetNumber(conf["keepalive_timeout"], out var kt) ? (int)kt : 0,
+                JsonScalars.TryGetNumber(conf["keepalive_pool"], out var kp) ? (int)kp : 0, ctx);
+        }
+        if (rawBody == null) return (500, null, "failed to read response body: " + (readErr ?? ""));
+        return (res.Status, rawBody, null);
+    }
 }

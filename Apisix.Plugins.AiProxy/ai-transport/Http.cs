@@ -146,10 +146,14 @@ public static class Http
     /// extra ones (names lower-cased), content-type forced to JSON, and host, content-length and
     /// accept-encoding dropped.
     /// </summary>
-    public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, ApiCtx ctx)
+    public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, ApiCtx ctx) =>
+        ConstructForwardHeaders(extHeaders, CoreRequest.Headers(ctx));
+
+    /// <summary>The same, from the client's headers as given (the Lua face passes them).</summary>
+    public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, IEnumerable<KeyValuePair<string, string>> clientHeaders)
     {
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in CoreRequest.Headers(ctx)) headers[k.ToLowerInvariant()] = v;
+        foreach (var (k, v) in clientHeaders) headers[k.ToLowerInvariant()] = v;
         if (extHeaders != null)
             foreach (var (k, v) in extHeaders)
                 if (HeaderText(v) is { } text) headers[k.ToLowerInvariant()] = text;

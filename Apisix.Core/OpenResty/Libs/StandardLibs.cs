@@ -15,6 +15,7 @@ public static class StandardLibs
         "resty.http", "resty.http_headers", "resty.redis",
         "resty.aes", "resty.string", "resty.digest", "resty.hmac", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
         "resty.core",
+        "xml2lua", "xmlhandler.tree", "lyaml", "rapidjson",
     ];
 
     /// <summary>Modules used only when no file on package.path provides them (resource lua/fallback/&lt;path&gt;.lua).</summary>
@@ -42,5 +43,8 @@ public static class StandardLibs
         modules.AddObject("cjson", CJsonLib.Create);
         modules.AddObject("ngx.re", NgxRegexLib.Create);
         modules.AddObject("crypto", CryptoLib.Create);
+        modules.AddObject("xml2lua", w => new Xml2LuaBridge(w));
+        modules.AddObject("lyaml", w => new LyamlBridge(w));
+        modules.AddObject("rapidjson", w => new RapidJsonBridge(w));
     }
 }

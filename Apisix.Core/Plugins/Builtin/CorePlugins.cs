@@ -35,6 +35,7 @@ public static class CorePlugins
         registry.Register(new LimitConnPlugin());
         registry.Register(new HmacAuthPlugin());
         registry.Register(new JwtAuthPlugin());
+        registry.Register(new BodyTransformerPlugin());
     }
 
     /// <summary>
