@@ -30,12 +30,17 @@ public sealed class GatewayHost : IAsyncDisposable
     private readonly HttpServerHost _server;
     private readonly StreamWriter? _accessLog;
     private readonly ErrorLog _errorLog;
-    private readonly IAsyncDisposable? _configSource;
+    private readonly ConfigSource _configSource;
+    private readonly IDisposable? _remote;
+
+    /// <summary>Where the data plane's configuration comes from (conf/apisix.yaml, or etcd).</summary>
+    public ConfigSource Source => _configSource;
     private readonly TimeSpan _grace;
 
     private GatewayHost(Nginx nginx, HttpServerHost server, ErrorLog errorLog, StreamWriter? accessLog,
-        IAsyncDisposable? configSource, TimeSpan grace, IReadOnlyList<IPEndPoint> endpoints, ApisixHttp apisix)
+        ConfigSource configSource, TimeSpan grace, IReadOnlyList<IPEndPoint> endpoints, ApisixHttp apisix, IDisposable? remote)
     {
+        _remote = remote;
         _nginx = nginx;
         _server = server;
         _errorLog = errorLog;
@@ -86,17 +91,28 @@ public sealed class GatewayHost : IAsyncDisposable
 
         // the configuration store the data plane reads: conf/apisix.yaml (standalone) for now
         var store = new ConfigStore();
-        ConfigSource? source = null;
+        ConfigSource? source;
+        Etcd.EtcdV3Store? remote = null;
         if (config.ConfigProvider is "yaml" or "json")
             source = new StandaloneConfig(store, prefix, config.ConfigProvider == "json", options.StandalonePollInterval);
+        else if (config.ConfigProvider == "etcd")
+        {
+            var hosts = config.Get("deployment", "etcd", "host") as JsonArray ?? config.Get("etcd", "host") as JsonArray;
+            if (hosts is not { Count: > 0 } || !JsonScalars.TryGetString(hosts[0], out string endpoint)
+                || !Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                throw new GatewayStartException($"malformed etcd endpoint: {hosts?.FirstOrDefault()?.ToJsonString()}");
+            var timeout = ParseSeconds(config.Get("deployment", "etcd", "timeout") ?? config.Get("etcd", "timeout"), 30);
+            remote = new Etcd.EtcdV3Store(endpoint.TrimEnd('/'), timeout);
+            source = new Etcd.EtcdConfigSource(store, remote, config.EtcdPrefix);
+        }
         else
-            throw new GatewayStartException($"config_provider {config.ConfigProvider} is not supported by this host yet (use yaml)");
+            throw new GatewayStartException($"config_provider {config.ConfigProvider} is not supported by this host (use yaml or etcd)");
 
         var registry = new PluginRegistry();
         AiProxyPlugins.Register(registry);
         global::Apisix.Core.Plugins.Builtin.CorePlugins.Register(registry);
         registry.Load(config.Plugins);
-        var apisix = new ApisixHttp(config, store, registry);
+        var apisix = new ApisixHttp(config, store, registry, remote);
 
         var modules = new LuaModules();
         global::Apisix.Core.OpenResty.Libs.StandardLibs.Register(modules);
@@ -125,7 +141,11 @@ public sealed class GatewayHost : IAsyncDisposable
         nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, store, config));
         nginx.WorkerInit.Add(w => global::Apisix.Core.CoreId.Init(w, null));
         nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
-            (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null)));
+            (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => Task.Run(() =>
+            {
+                try { work(); }
+                catch (StoreUnavailableException e) { nginx.Log(w, LogLevel.Error, "failed to sync local conf to etcd: " + e.Message, null); }
+            })));
         if (accessLog != null)
         {
             var writer = accessLog;
@@ -138,7 +158,21 @@ public sealed class GatewayHost : IAsyncDisposable
         }
 
         source.Log = (level, msg) => nginx.LogInternal(level, msg);
-        await source.StartAsync();
+        try { await source.StartAsync(); }
+        catch { remote?.Dispose(); throw; }
+        if (remote != null)
+        {
+            // apisix init_etcd: each resource directory exists (an init_dir placeholder)
+            try
+            {
+                foreach (var dir in global::Apisix.Core.Etcd.EtcdDirectories)
+                {
+                    var key = config.EtcdPrefix + dir + "/";
+                    if (remote.Range(key, null).Count == 0) remote.PutRaw(key, "init_dir");
+                }
+            }
+            catch (StoreUnavailableException) { throw new GatewayStartException($"all etcd nodes are unavailable ({remote.Endpoint})"); }
+        }
         await nginx.StartAsync();
         if (nginx.InitFailure is { } failure) throw new GatewayStartException(failure);
 
@@ -164,11 +198,12 @@ public sealed class GatewayHost : IAsyncDisposable
         {
             await nginx.DisposeAsync();
             await source.DisposeAsync();
+            remote?.Dispose();
             // nginx: bind() to 0.0.0.0:9080 failed (98: Address already in use)
             throw new GatewayStartException($"failed to listen: {e.Message}");
         }
         var grace = options.ShutdownGrace ?? ParseSeconds(config.Get("nginx_config", "worker_shutdown_timeout"), 240);
-        return new GatewayHost(nginx, server, errorLog, accessLog, source, grace, endpoints, apisix);
+        return new GatewayHost(nginx, server, errorLog, accessLog, source, grace, endpoints, apisix, remote);
     }
 
     /// <summary>`read_yaml_conf` and the checks `apisix start` makes before writing nginx.conf.</summary>
@@ -274,7 +309,8 @@ public sealed class GatewayHost : IAsyncDisposable
         _nginx.LogInternal(LogLevel.Notice, "signal 15 (SIGTERM) received, exiting");
         await _server.StopAsync(_grace);
         await _server.DisposeAsync();
-        if (_configSource != null) await _configSource.DisposeAsync();
+        await _configSource.DisposeAsync();
+        _remote?.Dispose();
         await _nginx.DisposeAsync();
         _nginx.LogInternal(LogLevel.Notice, "exit");
         lock (_accessLog ?? new object()) _accessLog?.Dispose();
