@@ -31,7 +31,7 @@ public sealed class AdminApi
     private readonly Resources _resources;
     private readonly DataEncryption _encryption;
 
-    public AdminApi(ApisixConfig config, ConfigStore store, PluginRegistry plugins, AdminOptions? options = null)
+    public AdminApi(ApisixConfig config, IEtcdStore store, PluginRegistry plugins, AdminOptions? options = null)
     {
         _config = config;
         _plugins = plugins;
@@ -47,8 +47,8 @@ public sealed class AdminApi
     /// <summary>The <c>core.etcd</c> the resources write through.</summary>
     public Etcd Etcd { get; }
 
-    /// <summary>The store the API writes to.</summary>
-    public ConfigStore Store { get; }
+    /// <summary>The store the API writes to (the in-memory one, or a real etcd cluster's client).</summary>
+    public IEtcdStore Store { get; }
 
     /// <summary>Log sink: (nginx level name, message), for the lines APISIX logs while serving admin requests.</summary>
     public Action<string, string>? Log { get; set; }
@@ -187,6 +187,12 @@ public sealed class AdminApi
         {
             Write("error", "lua entry thread aborted: runtime error: " + e.Message);
             return ctx.ErrorPage(500, _options.ErrorPageFooter);
+        }
+        catch (StoreUnavailableException e)
+        {
+            // a remote etcd failed: the resources answer core.etcd's failure with 503 and its error
+            Write("error", "failed to reach etcd: " + e.Message);
+            return ctx.Json(503, new JsonObject { ["error_msg"] = e.Message });
         }
     }
 

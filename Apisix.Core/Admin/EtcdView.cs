@@ -15,9 +15,9 @@ internal readonly record struct EtcdResult(int Status, JsonObject Body);
 /// </summary>
 internal sealed class EtcdView
 {
-    private readonly ConfigStore _store;
+    private readonly IEtcdStore _store;
 
-    public EtcdView(ConfigStore store, Etcd etcd)
+    public EtcdView(IEtcdStore store, Etcd etcd)
     {
         _store = store;
         Core = etcd;
@@ -63,8 +63,8 @@ internal sealed class EtcdView
 
     /// <summary>The stored objects under a resource directory (for delete and conflict checks).</summary>
     public IReadOnlyList<StoreEntry> Values(string dir) =>
-        _store.List(Prefix + dir + "/").Where(e => e.Value is JsonObject).ToList();
+        _store.Range(Prefix + dir + "/", ConfigStore.PrefixEnd(Prefix + dir + "/")).Where(e => e.Value is JsonObject).ToList();
 
     /// <summary>Unix seconds from the store's clock (<c>ngx.time()</c>).</summary>
-    public long Now => _store.Clock();
+    public long Now => _store is ConfigStore local ? local.Clock() : DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 }

@@ -96,7 +96,7 @@ public sealed class Etcd
 
     /// <summary><c>core.etcd.new()</c>: a client (prefix not applied to its keys) and the prefix.</summary>
     public (EtcdClient Cli, string Prefix) New() =>
-        (WrapEtcdClient(new EtcdClient(_store) { Unreachable = ServesConfiguredHost() ? null : ErrUnhealthyAll }), Prefix);
+        (WrapEtcdClient(new EtcdClient(_store) { Unreachable = _store is not ConfigStore || ServesConfiguredHost() ? null : ErrUnhealthyAll }), Prefix);
 
     /// <summary>lua-resty-etcd's answer when no endpoint is healthy.</summary>
     public const string ErrUnhealthyAll = "has no healthy etcd endpoint available";
@@ -105,6 +105,7 @@ public sealed class Etcd
     public static readonly IReadOnlyList<string> EmulatedEndpoints = ["http://127.0.0.1:2379", "http://localhost:2379"];
 
     /// <summary>
+    /// (For the in-memory store only: a real cluster's client is reached at its own endpoint.)
     /// Whether <c>etcd.host</c> names an endpoint the emulated cluster serves. Any other endpoint
     /// (another port, https with its TLS settings, an etcd of APISIX's CI) has nothing behind it,
     /// so the calls fail as they would against a dead cluster instead of silently reaching ours.

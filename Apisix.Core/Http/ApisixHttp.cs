@@ -18,12 +18,15 @@ namespace Apisix.Core.Http;
 /// </summary>
 public sealed class ApisixHttp
 {
-    public ApisixHttp(ApisixConfig config, ConfigStore store, PluginRegistry plugins)
+    /// <param name="adminStore">Where the admin API writes when it is not <paramref name="store"/>: a real
+    /// etcd cluster, of which <paramref name="store"/> is the data plane's watched copy.</param>
+    public ApisixHttp(ApisixConfig config, ConfigStore store, PluginRegistry plugins, IEtcdStore? adminStore = null)
     {
         Config = config;
         Store = store;
         Plugins = plugins;
-        Admin = new AdminApi(config, store, plugins);
+        Admin = new AdminApi(config, adminStore ?? store, plugins);
+        AdminOffLoop = adminStore != null;
         Router = new Router(store, config.EtcdPrefix);
         ParamRouter = new RadixtreeUriWithParameter(store, config.EtcdPrefix);
         Runner = new PluginRunner(plugins);
@@ -45,6 +48,12 @@ public sealed class ApisixHttp
     public PluginRegistry Plugins { get; }
     public AdminApi Admin { get; }
 
+    /// <summary>
+    /// Whether admin requests run off the worker's loop: a remote etcd answers over the network, and
+    /// the data plane on the same worker must not wait for it (set when an admin store is given).
+    /// </summary>
+    public bool AdminOffLoop { get; set; }
+
     /// <summary>`apisix.http_admin()`: the Admin API on /apisix/admin.</summary>
     public async Task HttpAdminAsync(NgxRequest req)
     {
@@ -52,9 +61,12 @@ public sealed class ApisixHttp
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in req.RequestHeaders) headers.TryAdd(name.ToLowerInvariant(), value);
         var uri = req.Uri;
+        var body = req.Body is { Length: > 0 } b ? b : null;
         Action<string, string> log = (level, message) => req.Log(ErrorLog.Parse(level), message);
-        var resp = Admin.Handle(req.Method, uri, req.Body is { Length: > 0 } b ? b : null, headers, req.Args,
-            log, new StandaloneHost(req.Nginx, Store, log));
+        var standalone = new StandaloneHost(req.Nginx, Store, log);
+        var resp = AdminOffLoop
+            ? await Task.Run(() => Admin.Handle(req.Method, uri, body, headers, req.Args, log, standalone))
+            : Admin.Handle(req.Method, uri, body, headers, req.Args, log, standalone);
         req.Status = resp.Status;
         req.SetResponseHeader("Content-Type", resp.ContentType);
         foreach (var (name, value) in resp.Headers) req.SetResponseHeader(name, value);

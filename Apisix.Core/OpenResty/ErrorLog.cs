@@ -16,13 +16,13 @@ public sealed class ErrorLog
     private readonly object _lock = new();
     private readonly StreamWriter? _file;
 
-    public ErrorLog(LogLevel level, string? path = null)
+    public ErrorLog(LogLevel level, string? path = null, bool append = false)
     {
         Level = level;
         if (path != null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            _file = new StreamWriter(path, append: false, Encoding.Latin1) { AutoFlush = true };
+            _file = new StreamWriter(new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.ReadWrite), Encoding.Latin1) { AutoFlush = true };
         }
     }
 

@@ -7,17 +7,20 @@ namespace Apisix.Core.OpenResty;
 
 /// <summary>
 /// One emulated nginx: its http{} configuration, error log, shared dicts and workers, serving the
-/// requests that reach its listens on a <see cref="LoopbackNetwork"/>. Built and started per test
+/// requests that reach its listens on an <see cref="INetwork"/> (in memory for the runner, sockets for the gateway). Built and started per test
 /// block (nginx restarts between blocks), disposed with everything it started.
 /// </summary>
 public sealed class Nginx : IAsyncDisposable
 {
     private static int _nextPid = 1000;
-    private readonly int _basePid = Interlocked.Add(ref _nextPid, 16);
+    private int _basePid = Interlocked.Add(ref _nextPid, 16);
+
+    /// <summary>The pid the error log shows for the master (worker N adds N); a real host sets its own process id.</summary>
+    public int BasePid { get => _basePid; init => _basePid = value; }
     private long _connections;
     private int _nextWorker;
 
-    public Nginx(HttpConf conf, LoopbackNetwork network, ErrorLog errorLog, LuaModules modules, string prefix, int workers = 1)
+    public Nginx(HttpConf conf, INetwork network, ErrorLog errorLog, LuaModules modules, string prefix, int workers = 1)
     {
         Conf = conf;
         Network = network;
@@ -25,16 +28,16 @@ public sealed class Nginx : IAsyncDisposable
         Modules = modules;
         Prefix = prefix;
         foreach (var (name, size) in conf.SharedDicts) SharedDicts[name] = new SharedDict(name, size);
-        TcpConnectAsync = (host, port, _) =>
+        TcpConnectAsync = async (host, port, ct) =>
         {
-            var (stream, err) = network.Connect(host, port);
-            return stream != null ? ValueTask.FromResult(stream) : ValueTask.FromException<Stream>(new IOException(err));
+            var (stream, err) = await network.ConnectAsync(host, port, ct);
+            return stream ?? throw new IOException(err);
         };
         for (var i = 0; i < Math.Max(1, workers); i++) Workers.Add(new LuaWorker(this, i));
     }
 
     public HttpConf Conf { get; }
-    public LoopbackNetwork Network { get; }
+    public INetwork Network { get; }
     public ErrorLog ErrorLog { get; }
     public LuaModules Modules { get; }
     public string Prefix { get; }

@@ -322,7 +322,7 @@ public sealed class NgxBridge(LuaWorker worker)
     private async Task<object?[]> ConnectOp(string host, int port)
     {
         await Task.Yield();
-        var (stream, err) = Nginx.Network.Connect(host, port);
+        var (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
         if (stream == null)
         {
             if (Nginx.LogSocketErrors)

@@ -165,6 +165,11 @@ public sealed class NgxRequest
         if (BodyFilter != null) ResponseHeaders.Remove("Content-Length");
         var resp = Http.Response;
         resp.StatusCode = ForcedStatus ?? (Status == 0 ? 200 : Status);
+        // the status line's reason as nginx words it, where that differs from ASP.NET's ("413 Request Entity Too Large")
+        var reason = ReasonPhrases.GetReasonPhrase(resp.StatusCode);
+        if (reason != Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(resp.StatusCode)
+            && Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>() is { } feature)
+            feature.ReasonPhrase = reason;
         if (!ResponseHeaders.ContainsKey("Content-Type"))
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";

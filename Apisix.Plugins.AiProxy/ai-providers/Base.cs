@@ -447,16 +447,31 @@ public class ProviderBase
             ctx.Var["llm_request_done"] = true;
         }
 
+        // A client that goes away while the upstream is silent would only be noticed at the next
+        // write; closing the upstream connection at once ends the read below, so the provider
+        // sees its request cancelled.
+        var clientGone = false;
+        using var onClientGone = ctx.Request.Http.RequestAborted.Register(() =>
+        {
+            clientGone = true;
+            res.Close();
+        });
+
         var firstTokenSet = false;
         while (true)
         {
-            if (flushErr != null)
+            if (flushErr != null || clientGone)
             {
-                AbortOnDisconnect(flushErr);
+                AbortOnDisconnect(flushErr ?? "client aborted");
                 return (null, null);
             }
 
             var (chunk, err) = await res.BodyReaderAsync();
+            if (clientGone)
+            {
+                AbortOnDisconnect("client aborted");
+                return (null, null);
+            }
             if (err != null)
             {
                 ctx.Var["apisix_upstream_response_time"] = ai.ElapsedMs();

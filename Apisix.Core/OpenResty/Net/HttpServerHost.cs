@@ -41,6 +41,44 @@ public sealed class HttpServerHost : IAsyncDisposable
         return new HttpServerHost(app);
     }
 
+    /// <summary>
+    /// The same server on Kestrel's socket transport: real ports, for the gateway host. Kestrel's
+    /// own header limits are set high so that nginx's limits (checked in <see cref="Nginx"/>) answer
+    /// as nginx does; <paramref name="configure"/> may add a logger or other services.
+    /// </summary>
+    public static async Task<HttpServerHost> StartSocketsAsync(IEnumerable<IPEndPoint> endpoints, RequestDelegate handler,
+        Action<WebApplicationBuilder>? configure = null, TimeSpan? keepAliveTimeout = null,
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        configure?.Invoke(builder);
+        builder.WebHost.UseKestrel(o =>
+        {
+            o.AddServerHeader = false;
+            o.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+            o.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+            o.Limits.MaxRequestBodySize = null;
+            o.Limits.MinRequestBodyDataRate = null;
+            o.Limits.MinResponseDataRate = null;
+            o.Limits.KeepAliveTimeout = keepAliveTimeout ?? TimeSpan.FromSeconds(60);
+            o.AllowSynchronousIO = false;
+            kestrel?.Invoke(o);
+            foreach (var ep in endpoints) o.Listen(ep);
+        });
+        var app = builder.Build();
+        app.Run(handler);
+        await app.StartAsync();
+        return new HttpServerHost(app);
+    }
+
+    /// <summary>Stop accepting, let requests in flight finish within <paramref name="grace"/>, then close.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        using var cts = new CancellationTokenSource(grace);
+        try { await _app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
+    }
+
     public async ValueTask DisposeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));

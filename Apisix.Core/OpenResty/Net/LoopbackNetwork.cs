@@ -9,7 +9,7 @@ namespace Apisix.Core.OpenResty.Net;
 /// few hosts a test world knows, and connecting. No real port is taken, so several worlds
 /// (one per .t file) can run side by side.
 /// </summary>
-public sealed class LoopbackNetwork
+public sealed class LoopbackNetwork : INetwork
 {
     private readonly ConcurrentDictionary<(IPAddress Addr, int Port), bool> _bound = new();
     private readonly ConcurrentDictionary<InMemoryConnection, byte> _open = new();
@@ -65,6 +65,9 @@ public sealed class LoopbackNetwork
         _accepted.Writer.TryWrite(conn);
         return (conn.ClientStream, null);
     }
+
+    public ValueTask<(Stream? Stream, string? Error)> ConnectAsync(string host, int port, CancellationToken ct) =>
+        ValueTask.FromResult(Connect(host, port));
 
     public void Complete() => _accepted.Writer.TryComplete();
 
