@@ -116,19 +116,7 @@ public sealed class GatewayHost : IAsyncDisposable
 
         var modules = new LuaModules();
         global::Apisix.Core.OpenResty.Libs.StandardLibs.Register(modules);
-        modules.AddObject("apisix.home", _ => new StringBridge(prefix));
-        modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
-        modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
-        modules.AddObject(BalancerBridge.Name, w => new BalancerBridge(w));
-        modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
-        global::Apisix.Core.CoreModules.Register(modules);
-        modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
-        modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/etcd");
-        AiProxyPlugins.RegisterLua(modules);
-        global::Apisix.Core.Plugins.Builtin.CorePlugins.RegisterLua(modules);
-        modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, store, config));
-        var configLocal = new global::Apisix.Core.ConfigLocal(config);
-        modules.AddObject(global::Apisix.Core.ConfigLocal.Name, w => new global::Apisix.Core.ConfigLocal.Bridge(w, configLocal));
+        ApisixLuaModules.Register(modules, prefix, store, config, registry, AiProxyPlugins.RegisterLua);
 
         var conf = new HttpConf();
         foreach (var d in SharedDictNames) conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);

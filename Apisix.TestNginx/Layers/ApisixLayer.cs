@@ -60,19 +60,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.LogSocketErrors = false; // lua_socket_log_errors off
         foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
 
-        world.Modules.AddObject("apisix.home", _ => new StringBridge(Root));
         // t/toolkit is a git submodule (api7's test-toolkit) a source tree may lack; tests also
         // require it as t.toolkit.json (APISIX's root is on lua_package_path there)
         world.Modules.AddFallback("t.toolkit.json", () => "return require(\"toolkit.json\")");
-        world.Modules.AddObject(DnsBridge.Name, w => new DnsBridge(w));
-        world.Modules.AddObject(HealthcheckBridge.Name, w => new HealthcheckBridge(w));
-        world.Modules.AddObject(BalancerBridge.Name, w => new BalancerBridge(w));
-        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "apisix/");
-        Apisix.Core.CoreModules.Register(world.Modules);
-        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/healthcheck");
-        world.Modules.AddEmbedded(typeof(ApisixHttp).Assembly, under: "resty/etcd");
-        AiProxyPlugins.RegisterLua(world.Modules);
-        Apisix.Core.Plugins.Builtin.CorePlugins.RegisterLua(world.Modules);
 
         var yaml = _yaml.Build(block.Text("yaml_config"), block.Text("extra_yaml_config"), block.Text("apisix_yaml"), block.Text("apisix_json"));
         var config = ApisixConfig.Load(yaml, new ConfigLoadOptions
@@ -103,11 +93,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         var loadedNames = string.Join(", ", registry.Enabled.Select(p => "\"" + p.Name + "\""));
         world.Conf.ExitWorkerByLua.Add(new LuaChunk("require(\"apisix\").http_exit_worker({" + loadedNames + "})",
             "exit_worker_by_lua(nginx.conf:1)", 1));
-        world.Modules.AddObject(EtcdBridge.Name, w => new EtcdBridge(w, _store, config));
-        world.Modules.AddObject(PluginBridge.Name, w => new PluginBridge(w, registry, config));
-        world.Modules.AddObject(SslBridge.Name, w => new SslBridge(w, config));
-        var configLocal = new Apisix.Core.ConfigLocal(config);
-        world.Modules.AddObject(Apisix.Core.ConfigLocal.Name, w => new Apisix.Core.ConfigLocal.Bridge(w, configLocal));
+        ApisixLuaModules.Register(world.Modules, Root, _store, config, registry, AiProxyPlugins.RegisterLua);
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
