@@ -33,7 +33,8 @@ public sealed class HttpConf
     public Dictionary<string, byte[]> Files { get; } = new(StringComparer.Ordinal);
 }
 
-public sealed record ListenSpec(IPAddress Address, int Port);
+/// <summary>One `listen`: address, port, and whether it takes TLS (`listen 1983 ssl`).</summary>
+public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false);
 
 public sealed class ServerConf
 {
@@ -49,6 +50,11 @@ public sealed class ServerConf
     public bool NeedRequestBody { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
+    /// <summary>`ssl_certificate` / `ssl_certificate_key`: PEM paths as written (relative ones are under the conf directory).</summary>
+    public string? SslCertificate { get; set; }
+    public string? SslCertificateKey { get; set; }
+    /// <summary>`ssl_certificate_by_lua_block`: runs during each TLS handshake on an ssl listen, before the certificate is sent.</summary>
+    public LuaChunk? SslCertificateByLua { get; set; }
 
     /// <summary>
     /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)
