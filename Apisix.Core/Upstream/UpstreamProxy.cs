@@ -348,6 +348,14 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             }
             state.InBalancerPhase = true;
             state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
+            // balancer.set_current_peer parses "host:port" as nginx's ngx_parse_url does: an IPv6
+            // address outside brackets reads as a host ending at its first colon, then a bad port
+            if (!server.Host.StartsWith('[') && server.Host.Contains(':'))
+            {
+                state.Log(LogLevel.Error, $"failed to set server peer [{server.Host}:{server.Port}] err: invalid port");
+                await Nginx.SendErrorPage(req, 502);
+                return;
+            }
 
             var outcome = await TryOnceAsync(ctx, server, scheme, connectTimeout, sendTimeout, readTimeout, vars);
             if (outcome == UpstreamFailure.None) return;

@@ -94,6 +94,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w =>
+            Apisix.Core.Upstream.ForwardedHeaders.InitWorker(config, msg => nginx.Log(w, LogLevel.Info, msg, null))));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 

@@ -22,6 +22,9 @@ public sealed class HttpConf
     public bool? LuaSocketLogErrors { get; set; }
     /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
     public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
+    /// <summary>`real_ip_header` / `set_real_ip_from` at http level, for locations without their own.</summary>
+    public string? RealIpHeader { get; set; }
+    public List<string> SetRealIpFrom { get; } = new();
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>

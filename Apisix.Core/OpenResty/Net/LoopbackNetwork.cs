@@ -69,7 +69,8 @@ public sealed class LoopbackNetwork
         if (ip is null) return (null, $"{host} could not be resolved (3: Host not found)");
         if (!IsBound(ip, port)) return (null, "connection refused");
         var remotePort = (int)(Interlocked.Increment(ref _nextClientPort) % 20000) + 40000;
-        var conn = new InMemoryConnection(new IPEndPoint(ip, port), new IPEndPoint(IPAddress.Loopback, remotePort));
+        var conn = new InMemoryConnection(new IPEndPoint(ip, port),
+            new IPEndPoint(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, remotePort));
         _open[conn] = 0;
         conn.ConnectionClosed.Register(() => _open.TryRemove(conn, out _));
         _accepted.Writer.TryWrite(conn);
