@@ -348,13 +348,18 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             }
             state.InBalancerPhase = true;
             state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
-            // balancer.set_current_peer parses "host:port" as nginx's ngx_parse_url does: an IPv6
-            // address outside brackets reads as a host ending at its first colon, then a bad port
-            if (!server.Host.StartsWith('[') && server.Host.Contains(':'))
+            // balancer.set_current_peer parses the host as nginx's ngx_parse_url does: outside brackets
+            // a colon starts a port, which wins over the given one; an IPv6 address there is a bad port
+            if (!server.Host.StartsWith('[') && server.Host.IndexOf(':') is var colon and >= 0)
             {
-                state.Log(LogLevel.Error, $"failed to set server peer [{server.Host}:{server.Port}] err: invalid port");
-                await Nginx.SendErrorPage(req, 502);
-                return;
+                if (!int.TryParse(server.Host[(colon + 1)..], System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out var p)
+                    || p < 1 || p > 65535)
+                {
+                    state.Log(LogLevel.Error, $"failed to set server peer [{server.Host}:{server.Port}] err: invalid port");
+                    await Nginx.SendErrorPage(req, 502);
+                    return;
+                }
+                server = server with { Host = server.Host[..colon], Port = p };
             }
 
             var outcome = await TryOnceAsync(ctx, server, scheme, connectTimeout, sendTimeout, readTimeout, vars);
