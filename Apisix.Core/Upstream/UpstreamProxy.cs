@@ -489,7 +489,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// The SNI nginx sends for <c>proxy_ssl_name</c>: the name without its port; none for an empty
     /// name or an IP literal (RFC 6066).
     /// </summary>
-    internal static string? SslName(string? name)
+    public static string? SslName(string? name)
     {
         if (string.IsNullOrEmpty(name) || name[0] == '[') return null;
         var colon = name.IndexOf(':');
