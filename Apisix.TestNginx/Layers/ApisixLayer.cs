@@ -195,6 +195,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
     /// </summary>
     private void AddTlsMockUpstream(BlockWorld world, string? extra)
     {
+        // t::APISIX reads the certificate from the tree's t/certs; a tree without it has no TLS mock
+        if (!File.Exists(Path.Combine(Root, "t", "certs", "apisix.crt"))) return;
         var text = "server {\n    listen 1983 ssl;\n    ssl_certificate cert/apisix.crt;\n    ssl_certificate_key cert/apisix.key;\n"
                    + (extra ?? "")
                    + "\n    ssl_certificate_by_lua_block {\n        local ngx_ssl = require \"ngx.ssl\"\n"
