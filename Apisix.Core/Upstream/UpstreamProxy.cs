@@ -138,7 +138,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 
         if (scheme is not ("http" or "https"))
         {
-            ctx.Log(LogLevel.Error, $"upstream scheme {scheme} is not supported by this port (plain http only)");
+            ctx.Log(LogLevel.Error, $"upstream scheme {scheme} is not supported by this port (http and https only)");
             await Nginx.SendErrorPage(req, 502);
             return;
         }
