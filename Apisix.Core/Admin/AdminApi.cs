@@ -699,6 +699,7 @@ public sealed class AdminApi
         "plugin_config" => SchemaDefs.PluginConfig,
         "consumer_group" => SchemaDefs.ConsumerGroup,
         "proto" => Protos.Schema,
+        "ssl" => Ssl.Schema,
         "stream_route" => SchemaDefs.StreamRoute,
         "credential" => Credentials.Schema,
         _ => null,
@@ -726,6 +727,7 @@ public sealed class AdminApi
             "global_rules" => "global_rule",
             "plugin_configs" => "plugin_config",
             "consumer_groups" => "consumer_group",
+            "ssls" => "ssl",
             _ => "",
         };
         var schema = CoreSchema(singular);

@@ -173,6 +173,15 @@ internal sealed class AdminResource
         if (GetResourceEtcdKey != null) key = GetResourceEtcdKey(id, subPath);
         var res = Etcd.Get(key, id == null);
 
+        if (Name == "ssls")
+        {
+            // private keys never leave through the admin API
+            if (res.Body["node"]?["value"] is JsonObject one) { one.Remove("key"); one.Remove("keys"); }
+            if (res.Body["list"] is JsonArray items)
+                foreach (var item in items)
+                    if (item?["value"] is JsonObject v) { v.Remove("key"); v.Remove("keys"); }
+        }
+
         if (Name == "consumers" && res.Body["list"] is JsonArray list)
         {
             var kept = new JsonArray();

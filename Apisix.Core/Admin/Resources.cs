@@ -94,6 +94,7 @@ internal sealed class Resources
             },
             ["secrets"] = Secrets.Resource(etcd),
             ["protos"] = Protos.Resource(etcd),
+            ["ssls"] = Ssl.Resource(etcd, encryption),
             ["credentials"] = new AdminResource
             {
                 Name = "credentials", Kind = "credential", Etcd = etcd,

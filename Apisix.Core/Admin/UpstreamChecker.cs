@@ -20,10 +20,12 @@ public static class UpstreamChecker
     /// <paramref name="getSsl"/> looks up <c>/ssls/ID</c> (status and stored
     /// value); null skips the client certificate reference check.
     /// </summary>
-    public static string? Check(JsonObject conf, Func<string, (int Status, JsonNode? Value)>? getSsl = null,
-        Func<string, string?, string?>? validateClientCert = null)
+    /// <summary>
+    /// <c>upstream.check_schema</c>: IPv6 hosts of list-form nodes must be bracketed, then the
+    /// upstream schema (its defaults written into <paramref name="conf"/>). Null or the error.
+    /// </summary>
+    public static string? CheckSchema(JsonObject conf)
     {
-        // check_schema: IPv6 hosts of list-form nodes must be bracketed.
         if (conf["nodes"] is JsonArray list)
         {
             foreach (var n in list)
@@ -31,13 +33,18 @@ public static class UpstreamChecker
                 if (n is JsonObject node && JsonScalars.TryGetString(node["host"], out string host)
                     && IsIPv6(host) && !host.StartsWith('['))
                 {
-                    return "invalid configuration: IPv6 address must be enclosed with '[' and ']'";
+                    return "IPv6 address must be enclosed with '[' and ']'";
                 }
             }
         }
-
         var (ok, err) = JsonSchema.Check(SchemaDefs.Upstream, conf);
-        if (!ok) return "invalid configuration: " + err;
+        return ok ? null : err;
+    }
+
+    public static string? Check(JsonObject conf, Func<string, (int Status, JsonNode? Value)>? getSsl = null,
+        Func<string, string?, string?>? validateClientCert = null)
+    {
+        if (CheckSchema(conf) is { } schemaErr) return "invalid configuration: " + schemaErr;
 
         if (conf["nodes"] is JsonObject map && map.Count > 0)
         {
@@ -103,7 +110,7 @@ public static class UpstreamChecker
 
         if (keySchema != null)
         {
-            (ok, err) = JsonSchema.Check(keySchema, conf["key"]);
+            var (ok, err) = JsonSchema.Check(keySchema, conf["key"]);
             if (!ok) return "invalid configuration: " + err;
         }
 

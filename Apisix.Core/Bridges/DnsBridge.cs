@@ -18,6 +18,10 @@ public sealed class DnsBridge(LuaWorker worker)
     public string? Resolve(string host, out string? err)
     {
         err = null;
+        // the dns client answers a literal without a query; it takes a name with one colon and only
+        // digits and dots besides ("127.0.0.1:1980") for an IPv4 literal and answers it as written
+        if (host.Count(c => c == ':') == 1 && host.Replace(":", "") is { Length: > 0 } rest && rest.All(c => char.IsAsciiDigit(c) || c == '.'))
+            return host;
         var ip = worker.Nginx.Network.Resolve(host);
         if (ip != null) return ip.ToString();
         err = "dns client error: 3 name error";

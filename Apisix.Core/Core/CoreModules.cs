@@ -28,6 +28,7 @@ public static class CoreModules
         modules.AddObject(RestyLrucache.Name, RestyLrucache.Create);
         modules.AddObject(CoreSchemaLua.Name, w => new CoreSchemaLua(w));
         modules.AddObject(SchemaDefLua.Name, w => new SchemaDefLua(w));
+        modules.AddObject(Upstream.UpstreamLua.Name, w => new Upstream.UpstreamLua(w));
         modules.AddObject(CoreMath.Name, CoreMath.Create);
         modules.AddObject(CoreIo.Name, _ => new CoreIo());
         modules.AddObject(CoreCtx.Name, w => new CoreCtx(w));

@@ -78,6 +78,7 @@ public sealed class SchemaDefLua(LuaWorker worker)
         ["global_rule"] = Admin.SchemaDefs.GlobalRuleSchema,
         ["plugin_config"] = Admin.SchemaDefs.PluginConfigSchema,
         ["consumer_group"] = Admin.SchemaDefs.ConsumerGroupSchema,
+        ["ssl"] = Admin.Ssl.SchemaDef,
     };
 
     /// <summary>The schema named <paramref name="name"/> as a fresh Lua table, or nil when this port has none by that name.</summary>

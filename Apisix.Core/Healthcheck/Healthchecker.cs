@@ -500,19 +500,29 @@ public sealed class Healthchecker
             }
         }
 
-        await using var _ = stream;
         if (Active.Type == "tcp")
         {
+            await stream.DisposeAsync();
             ReportSuccess(ip, port, hostname, "active");
             return;
         }
         if (Active.Type == "https")
         {
-            // TLS probes are not emulated: the in-memory network carries plain HTTP only
-            Log(LogLevel.Error, $"failed SSL handshake with '{hostname} ({ip}:{port})', using server name (sni) '{Active.HttpsSni ?? hostHeader ?? hostname}': not supported");
-            ReportTcpFailure(ip, port, hostname, "connect", "active");
-            return;
+            // sock:sslhandshake(nil, https_sni, https_verify_certificate)
+            var sni = Active.HttpsSni ?? hostHeader ?? hostname;
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(Stopping);
+            cts.CancelAfter(timeout);
+            var (ssl, err) = await OpenResty.Net.ClientTls.HandshakeAsync(stream, sni, Active.HttpsVerifyCertificate, null, cts.Token);
+            if (Stopping.IsCancellationRequested) { if (ssl != null) await ssl.DisposeAsync(); return; }
+            if (ssl == null)
+            {
+                Log(LogLevel.Error, $"failed SSL handshake with '{hostname} ({ip}:{port})', using server name (sni) '{sni}': {err}");
+                ReportTcpFailure(ip, port, hostname, "connect", "active");
+                return;
+            }
+            stream = ssl;
         }
+        await using var _ = stream;
 
         var headers = Active.HeadersStr ??= BuildHeaders();
         var request = $"GET {Active.HttpPath} HTTP/1.1\r\nConnection: close\r\n{headers}Host: {hostHeader ?? hostname ?? ip}\r\n\r\n";

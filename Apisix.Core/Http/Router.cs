@@ -41,9 +41,24 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         found.Sort((a, b) => b.Rank.CompareTo(a.Rank));
         foreach (var (match, _) in found)
         {
+            if (vars != null && !RemoteAddrMatches(match.Route, vars)) continue;
             if (vars != null && !VarsMatch(match.Route, vars)) continue;
             yield return match;
         }
+    }
+
+    /// <summary>
+    /// radixtree's <c>remote_addrs</c> (the route's <c>remote_addrs</c> or <c>remote_addr</c>): the
+    /// client's <c>$remote_addr</c> must be one of the addresses or inside one of the CIDRs.
+    /// </summary>
+    private static bool RemoteAddrMatches(JsonObject route, Func<string, object?> vars)
+    {
+        var addrs = new List<string>();
+        foreach (var a in route["remote_addrs"] as JsonArray ?? []) if (JsonScalars.TryGetString(a, out string s)) addrs.Add(s);
+        if (addrs.Count == 0 && JsonScalars.TryGetString(route["remote_addr"], out string one)) addrs.Add(one);
+        if (addrs.Count == 0) return true;
+        if (vars("remote_addr") is not string remote || remote.Length == 0) return false;
+        return addrs.Any(a => IpMatcher.Matches(remote, a));
     }
 
     // the compiled `vars` of each route value (a changed route is a new value)

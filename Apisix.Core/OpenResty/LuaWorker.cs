@@ -49,6 +49,9 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     /// <summary>The phase outside any request (init, init_worker, timer).</summary>
     public string Phase { get; set; } = "init";
 
+    /// <summary>The SNI of the TLS handshake whose ssl_certificate_by_lua* runs now (`ngx.ssl.server_name()`).</summary>
+    public string? SslServerName { get; set; }
+
     /// <summary>The request the running coroutine belongs to (null in init and timers).</summary>
     public NgxRequest? CurrentRequest => _current?.Request;
     public long? CurrentCoId => _current?.Id;

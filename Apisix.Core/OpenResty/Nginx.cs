@@ -104,7 +104,61 @@ public sealed class Nginx : IAsyncDisposable
         }
         foreach (var s in Conf.Servers)
             foreach (var l in s.Listens)
-                Network.Bind(l.Address, l.Port);
+                Network.Bind(l.Address, l.Port, l.Ssl ? ServerTlsOf(s) : null);
+    }
+
+    /// <summary>
+    /// The TLS side of a server's `listen ... ssl`: its ssl_certificate / ssl_certificate_key (relative
+    /// paths under the conf directory, the runner's in-memory files first), and its
+    /// ssl_certificate_by_lua* run on a worker during each handshake.
+    /// </summary>
+    private Net.ServerTls ServerTlsOf(ServerConf s)
+    {
+        if (s.SslCertificate == null || s.SslCertificateKey == null)
+            throw new NginxConfException($"no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in {Path.Combine(Prefix, "conf", "nginx.conf")}");
+        var cert = Net.ServerTls.LoadPem(ReadConfFile(s.SslCertificate), ReadConfFile(s.SslCertificateKey));
+        var hook = s.SslCertificateByLua;
+        return new Net.ServerTls(cert)
+        {
+            OnServerName = hook == null ? null : sni => RunSslCertificateHook(hook, sni),
+        };
+    }
+
+    /// <summary>A file a directive names, relative to the conf directory as nginx resolves it.</summary>
+    public string ReadConfFile(string path)
+    {
+        var full = Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(Prefix, "conf", path));
+        if (Conf.Files.TryGetValue(full, out var bytes)) return System.Text.Encoding.Latin1.GetString(bytes);
+        try { return File.ReadAllText(full); }
+        catch (IOException e)
+        {
+            throw new NginxConfException($"cannot load certificate \"{full}\": BIO_new_file() failed ({e.Message})");
+        }
+    }
+
+    private async Task<bool> RunSslCertificateHook(LuaChunk chunk, string? sni)
+    {
+        var w = Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
+        var ok = false;
+        await w.Loop.RunAsync(async () =>
+        {
+            var phase = w.Phase;
+            w.Phase = "ssl_cert";
+            w.SslServerName = sni;
+            try
+            {
+                var r = await w.RunEntry(w.Chunk(chunk), null);
+                ok = r.Ok;
+                if (!r.Ok) Log(w, LogLevel.Error, $"failed to run ssl_certificate_by_lua*: {r.Error}", null);
+            }
+            catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, null); }
+            finally
+            {
+                w.SslServerName = null;
+                w.Phase = phase;
+            }
+        });
+        return ok;
     }
 
     /// <summary>Why nginx would not have started: init_by_lua failed (its error-log message), or null.</summary>

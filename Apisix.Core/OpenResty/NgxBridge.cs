@@ -379,6 +379,7 @@ public sealed class NgxBridge(LuaWorker worker)
     // Misc ------------------------------------------------------------------------------------
 
     public string Prefix() => Nginx.Prefix;
+    public string? SslServerName() => Req?.Http.Features.Get<Net.TlsInfo>()?.ServerName ?? worker.SslServerName;
     public long WorkerId() => worker.Id;
     public long WorkerCount() => Nginx.Workers.Count;
     public long WorkerPid() => Nginx.Pid(worker);

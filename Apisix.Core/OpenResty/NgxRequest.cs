@@ -254,12 +254,15 @@ public sealed class NgxRequest
     /// </summary>
     public void ApplyRealIp()
     {
-        if (Location.RealIpHeader is not { } header || Location.SetRealIpFrom.Count == 0) return;
+        // a location without its own realip directives inherits the http level's
+        var header = Location.RealIpHeader ?? Nginx?.Conf.RealIpHeader;
+        var from = Location.SetRealIpFrom.Count > 0 ? Location.SetRealIpFrom : Nginx?.Conf.SetRealIpFrom ?? [];
+        if (header == null || from.Count == 0) return;
         var peer = Http.Connection.RemoteIpAddress;
         if (peer == null) return;
         if (peer.IsIPv4MappedToIPv6) peer = peer.MapToIPv4();
-        var trusted = Location.SetRealIpFrom.Any(from =>
-            System.Net.IPNetwork.TryParse(from.Contains('/') ? from : from + (from.Contains(':') ? "/128" : "/32"), out var net)
+        var trusted = from.Any(f =>
+            System.Net.IPNetwork.TryParse(f.Contains('/') ? f : f + (f.Contains(':') ? "/128" : "/32"), out var net)
             && net.Contains(peer));
         if (!trusted) return;
         var value = RequestHeader(header);

@@ -20,8 +20,9 @@ public static class NgxVars
             case "query_string": return r.Args;
             case "is_args": return string.IsNullOrEmpty(r.Args) ? "" : "?";
             case "request_method": return r.Method;
-            case "scheme": return "http";
-            case "https": return "";
+            case "scheme": return http.Features.Get<Net.TlsInfo>() != null ? "https" : "http";
+            case "https": return http.Features.Get<Net.TlsInfo>() != null ? "on" : "";
+            case "ssl_server_name": return http.Features.Get<Net.TlsInfo>()?.ServerName;
             case "server_protocol": return r.Protocol;
             case "server_port": return http.Connection.LocalPort.ToString(CultureInfo.InvariantCulture);
             case "server_addr": return http.Connection.LocalIpAddress?.ToString() ?? "127.0.0.1";

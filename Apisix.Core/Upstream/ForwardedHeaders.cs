@@ -26,7 +26,7 @@ public static class ForwardedHeaders
         if (ctx.Items.ContainsKey(HandledKey)) return;
         ctx.Items[HandledKey] = true;
         var remote = ctx.Var.GetString("realip_remote_addr");
-        if (IsTrusted(config, remote)) return;
+        if (IsTrusted(config, remote, msg => ctx.Log(LogLevel.Info, msg))) return;
 
         var proto = ctx.Var.GetString("scheme") ?? "http";
         var httpHost = ctx.Var.GetString("http_host") ?? ctx.Var.GetString("host") ?? "";
@@ -57,11 +57,24 @@ public static class ForwardedHeaders
         }
     }
 
-    /// <summary><c>trusted_addresses_util.is_trusted</c>: IPs and CIDRs from <c>apisix.trusted_addresses</c>.</summary>
-    public static bool IsTrusted(ApisixConfig config, string? address)
+    /// <summary>
+    /// <c>trusted_addresses_util.init_worker</c>: notes (at info level) a configuration without
+    /// <c>apisix.trusted_addresses</c>; the matcher itself is built from the config on each check.
+    /// </summary>
+    public static void InitWorker(ApisixConfig config, Action<string> logInfo)
     {
+        if (config.Get("apisix", "trusted_addresses") is null) logInfo("trusted_addresses is not configured");
+    }
+
+    /// <summary><c>trusted_addresses_util.is_trusted</c>: IPs and CIDRs from <c>apisix.trusted_addresses</c>.</summary>
+    public static bool IsTrusted(ApisixConfig config, string? address, Action<string>? logInfo = null)
+    {
+        if (config.Get("apisix", "trusted_addresses") is not JsonArray list)
+        {
+            logInfo?.Invoke("trusted_addresses_matcher is not initialized");
+            return false;
+        }
         if (address == null || !IPAddress.TryParse(address, out var ip)) return false;
-        if (config.Get("apisix", "trusted_addresses") is not JsonArray list) return false;
         foreach (var item in list)
         {
             if (!JsonScalars.TryGetString(item, out var entry)) continue;

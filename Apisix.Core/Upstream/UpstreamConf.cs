@@ -137,7 +137,8 @@ public sealed class UpstreamConf
     public string? FillNodeInfo(string scheme)
     {
         if (!HasPortlessNode) return null;
-        if (Scheme != scheme)
+        // the schema's default scheme is http (a stored upstream has it filled in)
+        if ((Scheme ?? "http") != scheme)
             return "Can't detect upstream's scheme. You should either specify a port in the node or specify the upstream.scheme explicitly";
         var std = SchemeToPort(scheme) ?? 80;
         for (var i = 0; i < Nodes.Count; i++)

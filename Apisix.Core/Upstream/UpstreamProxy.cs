@@ -22,8 +22,9 @@ namespace Apisix.Core.Upstream;
 /// read, <c>proxy_next_upstream error timeout</c>, nginx's error lines and status codes).
 ///
 /// The HTTP side is <see cref="UpstreamHttpConnection"/>, a hand-written HTTP/1.1 client over a
-/// stream from <see cref="Nginx.TcpConnectAsync"/> (the loopback network in tests). Only the http scheme is proxied: the loopback
-/// network has no TLS, and grpc/kafka/websocket upgrades are not ported.
+/// stream from <see cref="Nginx.TcpConnectAsync"/> (the loopback network in tests), under TLS for the https
+/// scheme (<c>proxy_ssl_server_name on; proxy_ssl_name $upstream_host</c>, no certificate check as
+/// <c>proxy_ssl_verify</c> is off). grpc/kafka upstreams are not ported.
 /// </summary>
 public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 {
@@ -135,9 +136,9 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         if (ctx.RespSource == null) ctx.Items["_apisix_proxied"] = true;
         ForwardedHeaders.SetUpstreamVars(ctx);
 
-        if (scheme != "http")
+        if (scheme is not ("http" or "https"))
         {
-            ctx.Log(LogLevel.Error, $"upstream scheme {scheme} is not supported by this port (plain http only)");
+            ctx.Log(LogLevel.Error, $"upstream scheme {scheme} is not supported by this port (http and https only)");
             await Nginx.SendErrorPage(req, 502);
             return;
         }
@@ -314,6 +315,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         var retries = up.Retries is int r && r >= 0 ? r : up.Nodes.Count - 1;
         double? deadline = retries > 0 && up.RetryTimeout is > 0 ? NowSeconds() + up.RetryTimeout : null;
         var tries = 1 + Math.Max(0, retries);
+        var scheme = ctx.Items.GetValueOrDefault("upstream_scheme") as string ?? "http";
 
         await req.ReadBodyAsync(); // proxy_request_buffering on
         var vars = new UpstreamVarsRecorder(req);
@@ -346,8 +348,21 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             }
             state.InBalancerPhase = true;
             state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
+            // balancer.set_current_peer parses the host as nginx's ngx_parse_url does: outside brackets
+            // a colon starts a port, which wins over the given one; an IPv6 address there is a bad port
+            if (!server.Host.StartsWith('[') && server.Host.IndexOf(':') is var colon and >= 0)
+            {
+                if (!int.TryParse(server.Host[(colon + 1)..], System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out var p)
+                    || p < 1 || p > 65535)
+                {
+                    state.Log(LogLevel.Error, $"failed to set server peer [{server.Host}:{server.Port}] err: invalid port");
+                    await Nginx.SendErrorPage(req, 502);
+                    return;
+                }
+                server = server with { Host = server.Host[..colon], Port = p };
+            }
 
-            var outcome = await TryOnceAsync(ctx, server, connectTimeout, sendTimeout, readTimeout, vars);
+            var outcome = await TryOnceAsync(ctx, server, scheme, connectTimeout, sendTimeout, readTimeout, vars);
             if (outcome == UpstreamFailure.None) return;
             lastFailure = outcome;
             if (outcome == UpstreamFailure.InvalidHeader || attempt >= tries) break;
@@ -361,13 +376,13 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// One try against one peer. Returns None when a response was relayed (completely or not: once
     /// the client has the header there is no retry), else the failure that may lead to the next peer.
     /// </summary>
-    private static async Task<UpstreamFailure> TryOnceAsync(ApiCtx ctx, UpstreamNode server, TimeSpan connectTimeout,
+    private static async Task<UpstreamFailure> TryOnceAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan connectTimeout,
         TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars)
     {
         var req = ctx.Request;
         var uri = UpstreamUri(req);
         var peer = server.Address;
-        var upstreamUrl = "http://" + peer + uri;
+        var upstreamUrl = scheme + "://" + peer + uri;
         if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs) bs.LastUpstreamUrl = upstreamUrl;
         var clock = Stopwatch.StartNew();
 
@@ -387,6 +402,22 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             var failure = timedOut ? UpstreamFailure.Timeout : UpstreamFailure.Error;
             vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
             return failure;
+        }
+        if (scheme == "https")
+        {
+            using var cts = new CancellationTokenSource(connectTimeout);
+            var (ssl, sslErr) = await OpenResty.Net.ClientTls.HandshakeAsync(stream,
+                SslName(NgxVars.Get(req.Nginx, req, "upstream_host")), verify: false, null, cts.Token);
+            if (ssl == null)
+            {
+                LogUpstream(req, sslErr == "timeout"
+                    ? "upstream timed out (110: Connection timed out) while SSL handshaking to upstream"
+                    : "peer closed connection in SSL handshake while SSL handshaking to upstream", upstreamUrl);
+                var failure = sslErr == "timeout" ? UpstreamFailure.Timeout : UpstreamFailure.Error;
+                vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
+                return failure;
+            }
+            stream = ssl;
         }
         var connectTime = clock.Elapsed;
 
@@ -452,6 +483,19 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         vars.Finish(clock.Elapsed, received);
         await req.FinishAsync();
         return UpstreamFailure.None;
+    }
+
+    /// <summary>
+    /// The SNI nginx sends for <c>proxy_ssl_name</c>: the name without its port; none for an empty
+    /// name or an IP literal (RFC 6066).
+    /// </summary>
+    public static string? SslName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name[0] == '[') return null;
+        var colon = name.IndexOf(':');
+        if (colon >= 0) name = name[..colon];
+        if (name.Length == 0 || System.Net.IPAddress.TryParse(name, out _)) return null;
+        return name;
     }
 
     /// <summary>Response headers nginx's proxy module does not pass on (hop-by-hop or hidden by default).</summary>

@@ -98,6 +98,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => ApisixStatus.InitWorker(w, config, _store)));
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w =>
+            Apisix.Core.Upstream.ForwardedHeaders.InitWorker(config, msg => nginx.Log(w, LogLevel.Info, msg, null))));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 
@@ -109,6 +111,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.OnNginx.Add(nginx => NoteInternetUse(world, nginx));
         AddMockUpstream(world);
         AddStatusServer(world, config);
+        AddCertFiles(world);
+        AddTlsMockUpstream(world, Section(world, block, file, "upstream_server_config"));
         CiServices.Add(world);
         world.OnNginx.Add(nginx => nginx.OnLog = req =>
         {
@@ -190,6 +194,37 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         });
         status.Locations.Add(new LocationConf { Modifier = "", Pattern = "/status", Handler = ApisixStatus.StatusAsync });
         world.Conf.Servers.Add(status);
+    }
+
+    /// <summary>The certificates t::APISIX writes under conf/cert/ (from t/certs), kept in memory.</summary>
+    private void AddCertFiles(BlockWorld world)
+    {
+        var certDir = Path.Combine(TestNginxPaths.ServerRoot(Root), "conf", "cert");
+        foreach (var name in new[] { "apisix.crt", "apisix.key", "apisix_ecc.crt", "apisix_ecc.key", "test2.crt", "test2.key", "etcd.pem", "etcd.key" })
+        {
+            var src = Path.Combine(Root, "t", "certs", name);
+            if (File.Exists(src)) world.Conf.Files[Path.Combine(certDir, name)] = File.ReadAllBytes(src);
+        }
+    }
+
+    /// <summary>
+    /// t::APISIX's TLS mock upstream on 1983: `lib.server` behind conf/cert/apisix.crt, logging the
+    /// SNI of each handshake at warn level; a block's `--- upstream_server_config` goes into it.
+    /// </summary>
+    private void AddTlsMockUpstream(BlockWorld world, string? extra)
+    {
+        // t::APISIX reads the certificate from the tree's t/certs; a tree without it has no TLS mock
+        if (!File.Exists(Path.Combine(Root, "t", "certs", "apisix.crt"))) return;
+        var text = "server {\n    listen 1983 ssl;\n    ssl_certificate cert/apisix.crt;\n    ssl_certificate_key cert/apisix.key;\n"
+                   + (extra ?? "")
+                   + "\n    ssl_certificate_by_lua_block {\n        local ngx_ssl = require \"ngx.ssl\"\n"
+                   + "        ngx.log(ngx.WARN, \"Receive SNI: \", ngx_ssl.server_name())\n    }\n"
+                   + "    location / {\n        content_by_lua_block {\n            require(\"lib.server\").go()\n        }\n    }\n}\n";
+        var conf = new HttpConf();
+        HttpConfBuilder.AddHttpDirectives(conf, NginxConfParser.Parse(text, ConfPath, 1));
+        var tls = conf.Servers[0];
+        tls.DefaultType = "text/plain";
+        world.Conf.Servers.Add(tls);
     }
 
     /// <summary>The mock upstream t::APISIX runs: `lib.server` on 1980, 1981, 1982 and 5044.</summary>

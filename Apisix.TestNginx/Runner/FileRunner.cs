@@ -106,6 +106,11 @@ public sealed class FileRunner(string root)
                 // nginx refuses its configuration and does not start
                 return NotStarted(block, file, world, e.Message, (e as Core.OpenResty.Conf.UnknownDirectiveException)?.Name, sw);
             }
+            catch (Core.Config.ConfigException e)
+            {
+                // apisix/core.lua raises it while nginx loads (init_by_lua), so nginx does not start
+                return NotStarted(block, file, world, "failed to parse yaml config: " + e.Message, null, sw);
+            }
             if (world.SkipReason != null) return Skipped(block, world.SkipReason, sw);
 
             log = new ErrorLog(world.LogLevel);

@@ -24,6 +24,9 @@ public sealed class HttpConf
     public bool? LuaSocketLogErrors { get; set; }
     /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
     public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
+    /// <summary>`real_ip_header` / `set_real_ip_from` at http level, for locations without their own.</summary>
+    public string? RealIpHeader { get; set; }
+    public List<string> SetRealIpFrom { get; } = new();
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
@@ -35,7 +38,8 @@ public sealed class HttpConf
     public Dictionary<string, byte[]> Files { get; } = new(StringComparer.Ordinal);
 }
 
-public sealed record ListenSpec(IPAddress Address, int Port);
+/// <summary>One `listen`: address, port, and whether it takes TLS (`listen 1983 ssl`).</summary>
+public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false);
 
 public sealed class ServerConf
 {
@@ -51,6 +55,11 @@ public sealed class ServerConf
     public bool NeedRequestBody { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
+    /// <summary>`ssl_certificate` / `ssl_certificate_key`: PEM paths as written (relative ones are under the conf directory).</summary>
+    public string? SslCertificate { get; set; }
+    public string? SslCertificateKey { get; set; }
+    /// <summary>`ssl_certificate_by_lua_block`: runs during each TLS handshake on an ssl listen, before the certificate is sent.</summary>
+    public LuaChunk? SslCertificateByLua { get; set; }
 
     /// <summary>
     /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)

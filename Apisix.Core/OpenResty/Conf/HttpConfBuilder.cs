@@ -42,6 +42,9 @@ public static class HttpConfBuilder
         "scgi_temp_path", "uwsgi_temp_path", "client_body_in_file_only", "set_real_ip_from", "real_ip_header",
         "proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout", "types_hash_max_size",
         "server_names_hash_bucket_size", "proxy_buffering", "lua_use_default_type", "gzip", "gzip_types", "gzip_min_length", "gzip_buffers",
+        // TLS tuning: protocol versions, session caching, client CA list (client certificates are not requested)
+        "ssl_protocols", "ssl_ciphers", "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_timeout",
+        "ssl_session_tickets", "ssl_client_certificate", "ssl_verify_depth",
     };
 
     public static void AddHttpDirectives(HttpConf conf, IEnumerable<Directive> directives)
@@ -63,6 +66,8 @@ public static class HttpConfBuilder
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
+                case "real_ip_header": conf.RealIpHeader = d.Arg(0); break;
+                case "set_real_ip_from": conf.SetRealIpFrom.Add(d.Arg(0)); break;
                 case "upstream":
                     var peers = new List<string>();
                     foreach (var u in d.Block ?? [])
@@ -112,9 +117,12 @@ public static class HttpConfBuilder
     {
         foreach (var d in directives)
         {
+            if (LuaHook(d, "ssl_certificate_by_lua") is { } sslHook) { s.SslCertificateByLua = sslHook; continue; }
             switch (d.Name)
             {
-                case "listen": s.Listens.Add(ParseListen(d.Arg(0))); break;
+                case "listen": s.Listens.Add(ParseListen(d.Arg(0)) with { Ssl = d.Args.Skip(1).Contains("ssl") }); break;
+                case "ssl_certificate": s.SslCertificate = d.Arg(0); break;
+                case "ssl_certificate_key": s.SslCertificateKey = d.Arg(0); break;
                 case "server_name": s.ServerNames.AddRange(d.Args); break;
                 case "default_type": s.DefaultType = d.Arg(0); break;
                 case "location": s.AddLocation(BuildLocation(conf, d), $"{d.Source}:{d.Line}"); break;

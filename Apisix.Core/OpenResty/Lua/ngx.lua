@@ -553,6 +553,13 @@ end
 real.re = setmetatable({}, { __index = function(t, k) local m = require("ngx.re_impl") for n, f in pairs(m) do rawset(t, n, f) end return m[k] end })
 real.socket = { tcp = new_tcp, stream = new_tcp, udp = function() return nil, "udp not supported" end }
 
+-- ngx.ssl (lua-resty-core): what a handshake's Lua hook can ask; the SNI the client sent, or nil
+package.preload["ngx.ssl"] = function()
+    return {
+        server_name = function() return cs:SslServerName() end,
+    }
+end
+
 -- Misc ------------------------------------------------------------------------------------
 
 real.config = {

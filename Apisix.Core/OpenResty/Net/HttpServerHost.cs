@@ -33,7 +33,8 @@ public sealed class HttpServerHost : IAsyncDisposable
             o.Limits.MinRequestBodyDataRate = null;
             o.Limits.MinResponseDataRate = null;
             o.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(68);
-            o.Listen(new IPEndPoint(IPAddress.Loopback, 1));
+            o.Listen(new IPEndPoint(IPAddress.Loopback, 1),
+                lo => lo.Use(TlsConnectionMiddleware.Create(c => network.TlsFor(c.LocalEndPoint))));
         });
         var app = builder.Build();
         app.Run(handler);

@@ -15,8 +15,11 @@ public interface INetwork
     /// <summary>Names answered without DNS (a hosts file): the test world's few names, /etc/hosts for real.</summary>
     ConcurrentDictionary<string, IPAddress> Hosts { get; }
 
-    /// <summary>Listen on addr:port (<see cref="IPAddress.Any"/>: every local address).</summary>
-    void Bind(IPAddress addr, int port);
+    /// <summary>
+    /// Listen on addr:port (<see cref="IPAddress.Any"/>: every local address); with
+    /// <paramref name="tls"/>, connections there start with a TLS handshake (<c>listen ... ssl</c>).
+    /// </summary>
+    void Bind(IPAddress addr, int port, ServerTls? tls = null);
 
     /// <summary>nginx stops: stop listening (in memory: also drop the open connections).</summary>
     void Reset();

@@ -11,7 +11,7 @@ namespace Apisix.Core.OpenResty.Net;
 /// </summary>
 public sealed class LoopbackNetwork : INetwork
 {
-    private readonly ConcurrentDictionary<(IPAddress Addr, int Port), bool> _bound = new();
+    private readonly ConcurrentDictionary<(IPAddress Addr, int Port), ServerTls?> _bound = new();
     private readonly ConcurrentDictionary<InMemoryConnection, byte> _open = new();
     private readonly Channel<InMemoryConnection> _accepted = Channel.CreateUnbounded<InMemoryConnection>();
     private long _nextClientPort = 40000;
@@ -25,8 +25,19 @@ public sealed class LoopbackNetwork : INetwork
     /// <summary>Connections accepted for any bound endpoint; the HTTP server consumes them.</summary>
     public ChannelReader<InMemoryConnection> Accepted => _accepted.Reader;
 
-    /// <summary>Listen on addr:port; <see cref="IPAddress.Any"/> listens on every local address.</summary>
-    public void Bind(IPAddress addr, int port) => _bound[(addr, port)] = true;
+    /// <summary>
+    /// Listen on addr:port; <see cref="IPAddress.Any"/> listens on every local address. With
+    /// <paramref name="tls"/>, connections to it start with a TLS handshake (`listen ... ssl`).
+    /// </summary>
+    public void Bind(IPAddress addr, int port, ServerTls? tls = null) => _bound[(addr, port)] = tls;
+
+    /// <summary>The TLS side of the listen a connection reached, or null for plain TCP.</summary>
+    public ServerTls? TlsFor(EndPoint? local)
+    {
+        if (local is not IPEndPoint ep) return null;
+        if (_bound.TryGetValue((ep.Address, ep.Port), out var tls)) return tls;
+        return IsLocal(ep.Address) && _bound.TryGetValue((IPAddress.Any, ep.Port), out tls) ? tls : null;
+    }
 
     /// <summary>Stop listening everywhere and drop every open connection (the world is torn down).</summary>
     public void Reset()
@@ -59,7 +70,8 @@ public sealed class LoopbackNetwork : INetwork
         if (!IsBound(ip, port) && IsLocal(ip) && ExternalPorts.Contains(port)) return ConnectExternal(port);
         if (!IsBound(ip, port)) return (null, "connection refused");
         var remotePort = (int)(Interlocked.Increment(ref _nextClientPort) % 20000) + 40000;
-        var conn = new InMemoryConnection(new IPEndPoint(ip, port), new IPEndPoint(IPAddress.Loopback, remotePort));
+        var conn = new InMemoryConnection(new IPEndPoint(ip, port),
+            new IPEndPoint(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, remotePort));
         _open[conn] = 0;
         conn.ConnectionClosed.Register(() => _open.TryRemove(conn, out _));
         _accepted.Writer.TryWrite(conn);

@@ -24,7 +24,12 @@ public sealed class SocketNetwork : INetwork
     /// <summary>How long a connect may take when the caller gives no shorter deadline (nginx's proxy_connect_timeout default).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    public void Bind(IPAddress addr, int port) => _bound[(addr, port)] = true;
+    public void Bind(IPAddress addr, int port, ServerTls? tls = null)
+    {
+        // the host's listens come from config.yaml, which has no TLS listen here yet
+        if (tls != null) throw new NotSupportedException($"listen {addr}:{port} ssl: TLS listens are not supported by the gateway host yet");
+        _bound[(addr, port)] = true;
+    }
 
     public void Reset() => _bound.Clear();
 

@@ -85,3 +85,22 @@ public class RouterTests
     }
 }
 
+
+public class RouterRemoteAddrTests
+{
+    [Fact]
+    public void Remote_addrs_filter_by_address_and_cidr()
+    {
+        var store = new ConfigStore();
+        store.Put("/apisix/routes/1", JsonNode.Parse("""{"uri":"/r","remote_addrs":["10.0.0.0/8","127.0.0.3"]}"""));
+        store.Put("/apisix/routes/2", JsonNode.Parse("""{"uri":"/s","remote_addr":"::1"}"""));
+        var router = new Router(store);
+        string? First(string uri, string remote) =>
+            router.Candidates("GET", uri, null, name => name == "remote_addr" ? remote : null).FirstOrDefault()?.Id;
+        First("/r", "10.1.2.3").Should().Be("1");
+        First("/r", "127.0.0.3").Should().Be("1");
+        First("/r", "127.0.0.1").Should().BeNull();
+        First("/s", "::1").Should().Be("2");
+        First("/s", "127.0.0.1").Should().BeNull();
+    }
+}

@@ -182,10 +182,14 @@ public class BalancerTests
     {
         var value = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(
             """{"nodes":[{"host":"127.0.0.1","weight":1}]}""")!;
-        UpstreamConf.Parse(value, "k", "1", _ => null).FillNodeInfo("http").Should().StartWith("Can't detect upstream's scheme");
-        value["scheme"] = "http";
+        // no scheme is the schema's default, http: another scheme cannot fill the port
+        UpstreamConf.Parse(value, "k", "1", _ => null).FillNodeInfo("https").Should().StartWith("Can't detect upstream's scheme");
+        var plain = UpstreamConf.Parse(value, "k", "1", _ => null);
+        plain.FillNodeInfo("http").Should().BeNull();
+        plain.Nodes[0].Port.Should().Be(80);
+        value["scheme"] = "https";
         var up = UpstreamConf.Parse(value, "k", "1", _ => null);
-        up.FillNodeInfo("http").Should().BeNull();
-        up.Nodes[0].Port.Should().Be(80);
+        up.FillNodeInfo("https").Should().BeNull();
+        up.Nodes[0].Port.Should().Be(443);
     }
 }
