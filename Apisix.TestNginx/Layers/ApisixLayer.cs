@@ -94,6 +94,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
+        // the config sync of each worker (and, with master_on as t::APISIX sets it, of the privileged agent)
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.HttpInitWorker(w, privilegedAgent: w.Id == 0 && file.Settings.MasterOn != false)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 
