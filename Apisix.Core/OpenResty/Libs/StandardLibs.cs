@@ -14,7 +14,7 @@ public static class StandardLibs
         "ngx.re", "ngx.re_impl", "ngx.base64",
         "resty.http", "resty.http_headers",
         "resty.aes", "resty.string", "resty.digest", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
-        "resty.core",
+        "resty.core", "ffi",
     ];
 
     /// <summary>Modules used only when no file on package.path provides them (resource lua/fallback/&lt;path&gt;.lua).</summary>
@@ -22,6 +22,9 @@ public static class StandardLibs
     [
         "toolkit.json", "inspect",
     ];
+
+    /// <summary>Fallbacks known under a second name: the test toolkit's json is required as t.toolkit.json too.</summary>
+    private static readonly IReadOnlyList<(string Alias, string Module)> FallbackAliases = [("t.toolkit.json", "toolkit.json")];
 
     /// <summary>Register the Lua modules and the C# bridge objects behind them.</summary>
     public static void Register(LuaModules modules)
@@ -39,7 +42,13 @@ public static class StandardLibs
             if (asm.GetManifestResourceInfo(res) == null) continue;
             modules.AddFallback(m, () => LuaModules.ReadResource(asm, res));
         }
+        foreach (var (alias, m) in FallbackAliases)
+        {
+            var res = "lua/fallback/" + m.Replace('.', '/') + ".lua";
+            if (asm.GetManifestResourceInfo(res) != null) modules.AddFallback(alias, () => LuaModules.ReadResource(asm, res));
+        }
         modules.AddObject("cjson", CJsonLib.Create);
+        modules.AddObject("ffi", FfiLib.Create);
         modules.AddObject("ngx.re", NgxRegexLib.Create);
         modules.AddObject("crypto", CryptoLib.Create);
     }
