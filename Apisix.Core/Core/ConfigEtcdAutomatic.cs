@@ -297,3 +297,99 @@ public sealed class AutomaticConfig
 
     public override string ToString() => " etcd key: " + Key;
 }
+
+/// <summary>
+/// The main watcher of one process (<c>do_run_watch</c>): the objects of a process share one
+/// watch of the whole prefix. It starts from the revision the master's read was made at (the
+/// loaded configuration's <c>X-Etcd-Index</c>; without a valid one, the store's current
+/// revision) and follows the prefix; a round without events under the prefix ends after
+/// <c>etcd.watch_timeout</c> seconds and moves the revision past what the store had when the
+/// round began, as upstream does so a long-idle prefix never falls behind a compaction.
+/// </summary>
+public sealed class MainWatcher
+{
+    private readonly IEtcdStore _store;
+    private readonly string _prefix;
+    private readonly double _timeout;
+    private readonly Action<LogLevel, string> _log;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public MainWatcher(IEtcdStore store, string prefix, double timeoutSeconds, Action<LogLevel, string> log)
+    {
+        _store = store;
+        _prefix = prefix + "/";
+        _timeout = timeoutSeconds > 0 ? timeoutSeconds : 50;
+        _log = log;
+    }
+
+    /// <summary><c>watch_ctx.rev</c>: the next revision the watch asks for.</summary>
+    public long Rev { get; private set; }
+
+    /// <summary>
+    /// Runs the watch until <paramref name="stopping"/>. <paramref name="loadedIndex"/> is the
+    /// loaded configuration's <c>X-Etcd-Index</c> header as read (null: no loaded configuration).
+    /// </summary>
+    public async Task RunAsync(string? loadedIndex, bool hasLoaded, CancellationToken stopping)
+    {
+        long rev = 0;
+        if (hasLoaded)
+        {
+            if (!long.TryParse(loadedIndex, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out rev) || rev <= 0)
+            {
+                _log(LogLevel.Warn, "invalid or missing X-Etcd-Index header, will fetch revision from etcd directly");
+                rev = 0;
+            }
+        }
+        if (rev == 0) rev = _store.Revision;
+        Rev = rev + 1;
+        _log(LogLevel.Info, "main etcd watcher initialised, revision=" + Rev);
+
+        void OnChanged(ConfigChange c)
+        {
+            if (c.Entry.Key.StartsWith(_prefix, StringComparison.Ordinal)) _changed.TrySetResult();
+        }
+        _store.Changed += OnChanged;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var latest = _store.Revision;
+                var events = Events();
+                if (events.Count == 0)
+                {
+                    var signal = _changed.Task;
+                    var done = await Task.WhenAny(signal, Task.Delay(TimeSpan.FromSeconds(_timeout), stopping));
+                    if (stopping.IsCancellationRequested) break;
+                    if (done != signal)
+                    {
+                        if (Rev < latest + 1)
+                        {
+                            Rev = latest + 1;
+                            _log(LogLevel.Info, "etcd watch timeout, upgrade revision to " + Rev);
+                        }
+                        continue;
+                    }
+                    _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    events = Events();
+                }
+                if (events.Count > 0) Rev = events[^1].Revision + 1;
+            }
+        }
+        finally
+        {
+            _store.Changed -= OnChanged;
+        }
+    }
+
+    private List<ConfigChange> Events()
+    {
+        var changes = _store.Changes(Rev);
+        if (changes == null)
+        {
+            _log(LogLevel.Error, "etcd compacted, compact_revision=" + _store.CompactRevision);
+            Rev = _store.CompactRevision + 1;
+            return [];
+        }
+        return changes.Where(c => c.Entry.Key.StartsWith(_prefix, StringComparison.Ordinal)).ToList();
+    }
+}

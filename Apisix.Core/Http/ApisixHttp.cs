@@ -55,22 +55,29 @@ public sealed class ApisixHttp
     /// The directories the master read at init (<c>init_loaded_configuration</c>) are read
     /// once, at the first worker's start, unless <c>disable_sync_configuration_during_start</c>.
     /// </summary>
-    public WorkerConfigs HttpInitWorker(LuaWorker worker, bool privilegedAgent)
+    public WorkerConfigs? HttpInitWorker(LuaWorker worker, bool privilegedAgent)
     {
+        // a standalone data plane (yaml/json) has no etcd to sync from
+        if (Config.ConfigProvider != "etcd") return null;
+        var nginx = worker.Nginx;
         if (!_loadedConfigurationRead)
         {
             _loadedConfigurationRead = true;
+            // the master's etcd client (init phase) and then each process's (init_worker), as
+            // lua-resty-etcd's health check reports the mode it runs in
+            nginx.LogInternal(LogLevel.Info, "healthy check use round robin");
             if (!JsonScalars.TryGetBoolean(Config.Get("apisix", "disable_sync_configuration_during_start"), out var disable) || !disable)
                 _loadedConfiguration = AutomaticConfig.LoadedConfiguration(Store, Config.EtcdPrefix);
         }
         void Post(Action work) => worker.Loop.Post(_ => work(), null);
-        var nginx = worker.Nginx;
+        nginx.Log(worker, LogLevel.Info, "healthy check use ngx.shared dict", null);
+        if (privilegedAgent) nginx.LogPrivilegedAgent(LogLevel.Info, "healthy check use ngx.shared dict");
         var configs = WorkerConfigs.Create(Store, Config, Plugins, _loadedConfiguration,
-            (level, msg) => nginx.Log(worker, level, msg, null), Post);
+            (level, msg) => nginx.Log(worker, level, msg, null), Post, nginx.Stopping);
         WorkerConfigs.Attach(worker, configs);
         if (privilegedAgent)
         {
-            var agent = WorkerConfigs.Create(Store, Config, Plugins, _loadedConfiguration, nginx.LogPrivilegedAgent, Post);
+            var agent = WorkerConfigs.Create(Store, Config, Plugins, _loadedConfiguration, nginx.LogPrivilegedAgent, Post, nginx.Stopping);
             nginx.Stopping.Register(agent.Dispose);
         }
         return configs;

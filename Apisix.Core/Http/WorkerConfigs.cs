@@ -41,7 +41,7 @@ public sealed class WorkerConfigs : IDisposable
     /// </summary>
     public static WorkerConfigs Create(IEtcdStore store, ApisixConfig config, PluginRegistry plugins,
         Dictionary<string, (List<StoreEntry> Items, long Revision)>? loaded,
-        Action<LogLevel, string> log, Action<Action> post)
+        Action<LogLevel, string> log, Action<Action> post, CancellationToken stopping = default)
     {
         var prefix = config.EtcdPrefix;
         (bool, string?) PluginChecker(JsonObject item, SchemaType type)
@@ -76,6 +76,14 @@ public sealed class WorkerConfigs : IDisposable
             }
             configs._follows.Add(obj.Follow(post));
         }
+
+        // the process's main watcher starts with the first sync round
+        var timeout = JsonScalars.TryGetNumber(config.Get("etcd", "watch_timeout") ?? config.Get("deployment", "etcd", "watch_timeout"), out var t) ? t : 50;
+        var watcher = new MainWatcher(store, prefix, timeout, log);
+        configs.Watcher = watcher;
+        var first = loaded?.Values.FirstOrDefault();
+        post(() => _ = RunWatcher(watcher, loaded != null && loaded.Count > 0,
+            first is { } f ? f.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture) : null, log, stopping));
         return configs;
     }
 
@@ -85,6 +93,19 @@ public sealed class WorkerConfigs : IDisposable
     /// </summary>
     public bool Refused(StoreEntry? entry) =>
         entry != null && All.Any(c => c.Refused(entry.Key, entry.ModifiedIndex));
+
+    /// <summary>The process's main watcher.</summary>
+    public MainWatcher? Watcher { get; private set; }
+
+    private static async Task RunWatcher(MainWatcher watcher, bool hasLoaded, string? index, Action<LogLevel, string> log, CancellationToken stopping)
+    {
+        try { await watcher.RunAsync(index, hasLoaded, stopping); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log(LogLevel.Error, "run_watch or check_worker thread terminates failed: " + e.Message);
+        }
+        catch (OperationCanceledException) { }
+    }
 
     /// <summary>Registers the objects of a worker, for the gateway's reads (<see cref="Of"/>).</summary>
     public static void Attach(LuaWorker worker, WorkerConfigs configs)
