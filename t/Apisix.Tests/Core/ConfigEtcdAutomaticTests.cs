@@ -30,7 +30,7 @@ public class ConfigEtcdAutomaticTests
         var (store, obj, log) = Make();
         store.Put("/apisix/upstreams/good", Up("127.0.0.1:80"));
         var bad = store.Put("/apisix/upstreams/text", JsonValue.Create("words")).Entry;
-        var wrong = store.Put("/apisix/upstreams/typo", new JsonObject { ["type"] = "nope", ["nodes"] = new JsonObject() }).Entry;
+        var wrong = store.Put("/apisix/upstreams/typo", new JsonObject { ["type"] = "roundrobin", ["nodes"] = new JsonObject(), ["retries"] = -1 }).Entry;
 
         obj.SyncData();
 
@@ -40,7 +40,7 @@ public class ConfigEtcdAutomaticTests
         obj.Refused(bad.Key, bad.ModifiedIndex).Should().BeTrue();
         obj.Refused(wrong.Key, wrong.ModifiedIndex).Should().BeTrue();
         log.Should().Contain("[Error] invalid item data of [/apisix/upstreams/text], val: words, it should be an object");
-        log.Should().Contain(l => l.StartsWith("[Error] failed to check item data of [/apisix/upstreams] err:property \"type\""));
+        log.Should().Contain(l => l.StartsWith("[Error] failed to check item data of [/apisix/upstreams] err:property \"retries\""));
     }
 
     [Fact]
