@@ -57,9 +57,12 @@ public sealed class ApisixHttp
     /// </summary>
     public WorkerConfigs? HttpInitWorker(LuaWorker worker, bool privilegedAgent)
     {
+        var nginx = worker.Nginx;
+        // the seed of each process differs; upstream logs a draw "for testing only"
+        nginx.Log(worker, LogLevel.Info, "random test in [1, 10000]: " + Random.Shared.Next(1, 10001), null);
+        if (privilegedAgent) nginx.LogPrivilegedAgent(LogLevel.Info, "random test in [1, 10000]: " + Random.Shared.Next(1, 10001));
         // a standalone data plane (yaml/json) has no etcd to sync from
         if (Config.ConfigProvider != "etcd") return null;
-        var nginx = worker.Nginx;
         if (!_loadedConfigurationRead)
         {
             _loadedConfigurationRead = true;

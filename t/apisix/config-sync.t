@@ -225,3 +225,27 @@ GET /t
 --- error_log eval
 [qr/collected: \{.*"named":"kept-name"/, qr/collected: \{.*"where":"127\.0\.0\.1"/,
  qr/collected: \{.*"route_id":"logged"/]
+
+
+
+=== TEST 9: each process draws its own number at start, and logs/error.log under the prefix reads the error log
+--- config
+    location /t {
+        content_by_lua_block {
+            local prefix = ngx.config.prefix()
+            ngx.say(prefix:sub(-1) == "/")
+            local f = assert(io.open(prefix .. "logs/error.log", "r"))
+            local text = f:read("*a")
+            f:close()
+            local n = 0
+            for _ in text:gmatch("random test in %[1, 10000%]: %d+") do
+                n = n + 1
+            end
+            ngx.say(n)
+        }
+    }
+--- request
+GET /t
+--- response_body
+true
+2
