@@ -54,6 +54,57 @@ public sealed class ApisixHttp
     /// </summary>
     public bool AdminOffLoop { get; set; }
 
+    private Dictionary<string, (List<StoreEntry> Items, long Revision)>? _loadedConfiguration;
+    private bool _loadedConfigurationRead;
+
+    /// <summary>
+    /// <c>http_init_worker</c>'s config objects for <paramref name="worker"/> (see
+    /// <see cref="WorkerConfigs"/>); with <paramref name="privilegedAgent"/>, also the
+    /// privileged agent's, which run on this worker's loop and log under the agent's pid.
+    /// The directories the master read at init (<c>init_loaded_configuration</c>) are read
+    /// once, at the first worker's start, unless <c>disable_sync_configuration_during_start</c>.
+    /// </summary>
+    public WorkerConfigs? HttpInitWorker(LuaWorker worker, bool privilegedAgent)
+    {
+        var nginx = worker.Nginx;
+        // the seed of each process differs; upstream logs a draw "for testing only"
+        nginx.Log(worker, LogLevel.Info, "random test in [1, 10000]: " + Random.Shared.Next(1, 10001), null);
+        if (privilegedAgent) nginx.LogPrivilegedAgent(LogLevel.Info, "random test in [1, 10000]: " + Random.Shared.Next(1, 10001));
+        // a standalone data plane (yaml/json) has no etcd to sync from
+        if (Config.ConfigProvider != "etcd") return null;
+        if (!_loadedConfigurationRead)
+        {
+            _loadedConfigurationRead = true;
+            // the master's etcd client (init phase) and then each process's (init_worker), as
+            // lua-resty-etcd's health check reports the mode it runs in
+            nginx.LogInternal(LogLevel.Info, "healthy check use round robin");
+            if (!JsonScalars.TryGetBoolean(Config.Get("apisix", "disable_sync_configuration_during_start"), out var disable) || !disable)
+                _loadedConfiguration = AutomaticConfig.LoadedConfiguration(Store, Config.EtcdPrefix);
+        }
+        void Post(Action work) => worker.Loop.Post(_ => work(), null);
+        nginx.Log(worker, LogLevel.Info, "healthy check use ngx.shared dict", null);
+        if (privilegedAgent) nginx.LogPrivilegedAgent(LogLevel.Info, "healthy check use ngx.shared dict");
+        var configs = WorkerConfigs.Create(Store, Config, Plugins, _loadedConfiguration,
+            (level, msg) => nginx.Log(worker, level, msg, null), Post, nginx.Stopping);
+        WorkerConfigs.Attach(worker, configs);
+        if (privilegedAgent)
+        {
+            var agent = WorkerConfigs.Create(Store, Config, Plugins, _loadedConfiguration, nginx.LogPrivilegedAgent, Post, nginx.Stopping);
+            nginx.Stopping.Register(agent.Dispose);
+        }
+        return configs;
+    }
+
+    /// <summary>
+    /// Items of the store that this worker's config sync refused (<see cref="WorkerConfigs"/>):
+    /// the gateway reads the store directly and leaves these out, as the data plane never held them.
+    /// </summary>
+    private static Func<StoreEntry, bool> RefusedBySync(ApiCtx ctx)
+    {
+        var configs = WorkerConfigs.Of(ctx.Request.Worker);
+        return configs == null ? static _ => false : configs.Refused;
+    }
+
     /// <summary>`apisix.http_admin()`: the Admin API on /apisix/admin.</summary>
     public async Task HttpAdminAsync(NgxRequest req)
     {
@@ -122,7 +173,7 @@ public sealed class ApisixHttp
             return found?.Match;
         }
         await ReadBodyForPostArgsAsync(ctx, Store.List(Config.EtcdPrefix + "/routes/").Select(e => (e.Value as JsonObject)?["vars"]));
-        foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get))
+        foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get, RefusedBySync(ctx)))
         {
             if (JsonScalars.TryGetString(m.Route["filter_func"], out string src) && !await FilterFuncAsync(ctx, m.Id, src))
                 continue;
@@ -213,7 +264,7 @@ public sealed class ApisixHttp
         var ownPlugins = route["plugins"] as JsonObject;
         if (PluginConfig.IdOf(route) is { } pcId)
         {
-            if (PluginConfig.Get(Store, pcId) is not { } pc)
+            if (PluginConfig.Get(Store, pcId, RefusedBySync(ctx)) is not { } pc)
             {
                 ctx.Log(LogLevel.Error, "failed to fetch plugin config by id: " + pcId);
                 await CoreResponse.ExitAsync(ctx, req, 503, null);
@@ -227,7 +278,7 @@ public sealed class ApisixHttp
         {
             var serviceId = sid.GetValueKind() == JsonValueKind.String ? sid.GetValue<string>() : sid.ToJsonString();
             var service = Store.Get(Config.EtcdPrefix + "/services/" + serviceId);
-            if (service?.Value is not JsonObject serviceValue)
+            if (service?.Value is not JsonObject serviceValue || RefusedBySync(ctx)(service))
             {
                 ctx.Log(LogLevel.Error, $"failed to fetch service configuration by id: {serviceId}");
                 await CoreResponse.ExitAsync(ctx, req, 404, null);
@@ -256,7 +307,7 @@ public sealed class ApisixHttp
             long groupVersion = 0;
             if (consumer.GroupId is { } gid)
             {
-                if (ConsumerGroup.Get(Store, gid) is not { } g)
+                if (ConsumerGroup.Get(Store, gid, RefusedBySync(ctx)) is not { } g)
                 {
                     ctx.Log(LogLevel.Error, "failed to fetch consumer group config by id: " + gid);
                     await CoreResponse.ExitAsync(ctx, req, 503, null);
@@ -342,7 +393,7 @@ public sealed class ApisixHttp
         List<(IPlugin, JsonObject)>? plugins;
         if (phase == "rewrite")
         {
-            var merged = GlobalRules.Merge(Store, ctx.Log);
+            var merged = GlobalRules.Merge(Store, ctx.Log, RefusedBySync(ctx));
             if (merged == null) return false;
             var (rulePlugins, version, parents) = merged.Value;
             foreach (var (name, key) in parents) PluginMeta.SetParent(ctx, new JsonObject { [name] = null }, key, global: true);

@@ -25,12 +25,15 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
     /// length, then priority. A route's <c>vars</c> must hold over <paramref name="vars"/> (when
     /// given); <c>filter_func</c> is the caller's to run, on each candidate in this order.
     /// </summary>
-    public IEnumerable<Match> Candidates(string method, string uri, string? host, Func<string, object?>? vars)
+    public IEnumerable<Match> Candidates(string method, string uri, string? host, Func<string, object?>? vars,
+        Func<StoreEntry, bool>? refused = null)
     {
         var found = new List<(Match Match, (int, int, long) Rank)>();
         foreach (var entry in store.List(_routesDir))
         {
             if (entry.Value is not JsonObject route) continue;
+            // a route the config sync's checks refused is not in the router
+            if (refused != null && refused(entry)) continue;
             if (JsonScalars.TryGetNumber(route["status"], out var status) && status == 0) continue;
             var rank = UriRank(route, uri);
             if (rank == null) continue;

@@ -131,6 +131,49 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         table.insert(package.searchers, searcher("fallback"))
         function __bridge(name) return cs:BridgeObject(name) end
         os.getenv = function(name) return cs:GetEnv(name) end
+        -- logs/error.log under the prefix is the in-memory error log, read as a file
+        do
+            local open, sub, find = io.open, string.sub, string.find
+            local function text_file(text)
+                local pos = 1
+                local f = {}
+                function f:read(fmt)
+                    fmt = fmt or "l"
+                    if type(fmt) == "string" then fmt = fmt:gsub("^%*", "") end
+                    if fmt == "a" then
+                        local rest = sub(text, pos)
+                        pos = #text + 1
+                        return rest
+                    end
+                    if pos > #text then return nil end
+                    if type(fmt) == "number" then
+                        local s = sub(text, pos, pos + fmt - 1)
+                        pos = pos + fmt
+                        return s
+                    end
+                    local e = find(text, "\n", pos, true)
+                    local line = sub(text, pos, (e or #text + 1) - 1)
+                    pos = (e or #text) + 1
+                    return fmt == "L" and line .. "\n" or line
+                end
+                function f:lines(fmt) return function() return f:read(fmt) end end
+                function f:seek(whence, offset)
+                    whence, offset = whence or "cur", offset or 0
+                    local base = whence == "set" and 0 or whence == "end" and #text or pos - 1
+                    pos = base + offset + 1
+                    return pos - 1
+                end
+                function f:close() return true end
+                return f
+            end
+            io.open = function(path, mode)
+                if type(path) == "string" and (mode == nil or not find(mode, "[wa+]")) then
+                    local text = cs:ErrorLogText(path)
+                    if text then return text_file(text) end
+                end
+                return open(path, mode)
+            end
+        end
         """;
 
     /// <summary>Compile a configuration chunk once per worker.</summary>

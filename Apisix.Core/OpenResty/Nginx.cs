@@ -185,6 +185,12 @@ public sealed class Nginx : IAsyncDisposable
 
     public void LogInternal(LogLevel level, string message) => Log(null, level, message, null);
 
+    /// <summary>The pid of the privileged agent (the master_process helper APISIX enables), for its log lines.</summary>
+    public int PrivilegedAgentPid => _basePid + 15;
+
+    /// <summary>A line written by the privileged agent process.</summary>
+    public void LogPrivilegedAgent(LogLevel level, string message) => ErrorLog.Write(level, PrivilegedAgentPid, 0, message, "");
+
     private static string RequestContext(NgxRequest r)
     {
         var host = r.RequestHeader("Host");

@@ -378,8 +378,21 @@ public sealed class NgxBridge(LuaWorker worker)
 
     // Misc ------------------------------------------------------------------------------------
 
-    public string Prefix() => Nginx.Prefix;
+    /// <summary><c>ngx.config.prefix()</c>: the prefix with its trailing slash, as nginx gives it.</summary>
+    public string Prefix() => Nginx.Prefix.EndsWith('/') ? Nginx.Prefix : Nginx.Prefix + "/";
     public string? SslServerName() => Req?.Http.Features.Get<Net.TlsInfo>()?.ServerName ?? worker.SslServerName;
+
+    /// <summary>The error log's text when <paramref name="path"/> is the prefix's logs/error.log (kept in memory), else null.</summary>
+    public string? ErrorLogText(string path)
+    {
+        try
+        {
+            if (path.Length == 0 || Path.GetFullPath(path) != Path.GetFullPath(Path.Combine(Nginx.Prefix, "logs", "error.log"))) return null;
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException) { return null; }
+        var lines = Nginx.ErrorLog.Lines;
+        return lines.Count == 0 ? "" : string.Join("\n", lines) + "\n";
+    }
     public long WorkerId() => worker.Id;
     public long WorkerCount() => Nginx.Workers.Count;
     public long WorkerPid() => Nginx.Pid(worker);

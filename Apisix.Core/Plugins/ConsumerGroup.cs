@@ -8,6 +8,6 @@ namespace Apisix.Core.Plugins;
 public static class ConsumerGroup
 {
     /// <summary><c>consumer_group.get(id)</c>.</summary>
-    public static StoreEntry? Get(ConfigStore store, string id) =>
-        store.Get(ConfigStore.DefaultPrefix + "/consumer_groups/" + id) is { Value: JsonObject } e ? e : null;
+    public static StoreEntry? Get(ConfigStore store, string id, Func<StoreEntry, bool>? refused = null) =>
+        store.Get(ConfigStore.DefaultPrefix + "/consumer_groups/" + id) is { Value: JsonObject } e && (refused == null || !refused(e)) ? e : null;
 }

@@ -53,7 +53,9 @@ public sealed class DataEncryption
         byte[] data;
         try
         {
-            data = Convert.FromBase64String(cipherText);
+            // ngx.decode_base64 takes text without its '=' padding too
+            var padded = cipherText.Length % 4 is 2 or 3 ? cipherText + new string('=', 4 - cipherText.Length % 4) : cipherText;
+            data = Convert.FromBase64String(padded);
         }
         catch (FormatException)
         {

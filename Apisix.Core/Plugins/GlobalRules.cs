@@ -17,9 +17,11 @@ public static class GlobalRules
     /// The merged plugins and a version for them (the highest modifiedIndex and the count), or
     /// null when there is no global rule.
     /// </summary>
-    public static (JsonObject Plugins, string Version, Dictionary<string, string> Parents)? Merge(ConfigStore store, Action<LogLevel, string> log)
+    public static (JsonObject Plugins, string Version, Dictionary<string, string> Parents)? Merge(ConfigStore store, Action<LogLevel, string> log,
+        Func<StoreEntry, bool>? refused = null)
     {
-        var rules = store.List(ConfigStore.DefaultPrefix + "/global_rules/");
+        // the rules the config sync's checks refused are not there for the data plane
+        var rules = store.List(ConfigStore.DefaultPrefix + "/global_rules/").Where(r => refused == null || !refused(r)).ToList();
         if (rules.Count == 0) return null;
         var plugins = new JsonObject();
         var seen = new HashSet<string>(StringComparer.Ordinal);

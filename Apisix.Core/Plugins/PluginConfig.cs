@@ -14,8 +14,8 @@ namespace Apisix.Core.Plugins;
 public static class PluginConfig
 {
     /// <summary><c>plugin_config.get(id)</c>.</summary>
-    public static StoreEntry? Get(ConfigStore store, string id) =>
-        store.Get(ConfigStore.DefaultPrefix + "/plugin_configs/" + id) is { Value: JsonObject } e ? e : null;
+    public static StoreEntry? Get(ConfigStore store, string id, Func<StoreEntry, bool>? refused = null) =>
+        store.Get(ConfigStore.DefaultPrefix + "/plugin_configs/" + id) is { Value: JsonObject } e && (refused == null || !refused(e)) ? e : null;
 
     /// <summary>
     /// <c>plugin_config.merge(route_conf, plugin_config)</c>: a copy of the route whose plugins

@@ -100,6 +100,8 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => ApisixStatus.InitWorker(w, config, _store)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w =>
             Apisix.Core.Upstream.ForwardedHeaders.InitWorker(config, msg => nginx.Log(w, LogLevel.Info, msg, null))));
+        // the config sync of each worker (and, with master_on as t::APISIX sets it, of the privileged agent)
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.HttpInitWorker(w, privilegedAgent: w.Id == 0 && file.Settings.MasterOn != false)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 

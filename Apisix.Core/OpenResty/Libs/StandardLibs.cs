@@ -14,7 +14,7 @@ public static class StandardLibs
         "ngx.re", "ngx.re_impl", "ngx.base64",
         "resty.http", "resty.http_headers", "resty.redis",
         "resty.aes", "resty.string", "resty.digest", "resty.hmac", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
-        "resty.core",
+        "resty.core", "ffi",
         "xml2lua", "xmlhandler.tree", "lyaml", "rapidjson",
     ];
 
@@ -41,6 +41,7 @@ public static class StandardLibs
             modules.AddFallback(m, () => LuaModules.ReadResource(asm, res));
         }
         modules.AddObject("cjson", CJsonLib.Create);
+        modules.AddObject("ffi", FfiLib.Create);
         modules.AddObject("ngx.re", NgxRegexLib.Create);
         modules.AddObject("crypto", CryptoLib.Create);
         modules.AddObject("xml2lua", w => new Xml2LuaBridge(w));

@@ -14,7 +14,8 @@ namespace Apisix.Core.Plugins.Builtin;
 /// <c>route_id: "no-matched"</c>) and queues it in the Lua batch processor "http logger"; a
 /// batch is POSTed to <c>uri</c> as one JSON object, a JSON array or JSON lines
 /// (<c>concat_method</c>), with <c>auth_header</c> as Authorization, through resty.http.
-/// Not ported: plugin metadata's <c>log_format</c>, response body collection
+/// The plugin metadata's <c>log_format</c> applies when the conf has none.
+/// Not ported: response body collection
 /// (<c>include_resp_body</c>) and <c>*_body_expr</c> conditions.
 /// </summary>
 public sealed class HttpLoggerPlugin : IPlugin, ILogPhase
@@ -196,7 +197,7 @@ public sealed class HttpLoggerPlugin : IPlugin, ILogPhase
         var worker = ctx.Request.Worker;
         if (worker == null) return;
         var entry = KafkaLoggerPlugin.BuildEntry(new JsonObject(conf.Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))
-            .Where(p => p.Key != "meta_format")), ctx) as JsonObject;
+            .Where(p => p.Key != "meta_format")), ctx, Name) as JsonObject;
         if (entry == null) return;
         if (entry["route_id"] == null) entry["route_id"] = "no-matched";
 

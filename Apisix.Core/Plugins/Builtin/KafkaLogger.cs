@@ -219,14 +219,18 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
     /// The entry kafka-logger sends: <c>get_req_original</c> for <c>meta_format: origin</c>,
     /// otherwise <c>log-util.get_log_entry</c>.
     /// </summary>
-    public static JsonNode? BuildEntry(JsonObject conf, ApiCtx ctx)
+    public static JsonNode? BuildEntry(JsonObject conf, ApiCtx ctx, string? pluginName = null)
     {
         if (JsonScalars.TryGetString(conf["meta_format"], out var mf) && mf == "origin")
             return JsonValue.Create(OriginalRequest(conf, ctx));
 
-        JsonObject entry = conf["log_format"] is JsonObject format && format.Count > 0
+        // get_log_entry: the conf's log_format, else the plugin metadata's (when it has keys)
+        var metaFormat = pluginName == null ? null : MetadataLogFormat(ctx, pluginName);
+        JsonObject entry = conf["log_format"] is JsonObject format && (format.Count > 0 || pluginName != null)
             ? CustomFormatLog(ctx, format, conf)
-            : FullLog(conf, ctx);
+            : metaFormat != null
+                ? CustomFormatLog(ctx, metaFormat, conf)
+                : FullLog(conf, ctx);
 
         foreach (var field in new[] { "llm_summary", "llm_request", "llm_response_text" })
         {
@@ -234,6 +238,14 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
                 entry[field] = node.DeepClone();
         }
         return entry;
+    }
+
+    /// <summary><c>plugin.plugin_metadata(name).value.log_format</c> when it has keys, or null.</summary>
+    private static JsonObject? MetadataLogFormat(ApiCtx ctx, string pluginName)
+    {
+        var prefix = ctx.Config?.EtcdPrefix ?? Store.ConfigStore.DefaultPrefix;
+        var metadata = ctx.Store?.Get(prefix + "/plugin_metadata/" + pluginName)?.Value as JsonObject;
+        return metadata?["log_format"] is JsonObject f && f.Count > 0 ? f : null;
     }
 
     private static string? RequestBody(JsonObject conf, ApiCtx ctx)

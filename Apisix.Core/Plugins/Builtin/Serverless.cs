@@ -45,7 +45,7 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
 
     // Compiles and calls the functions in order; the first code or body returned ends the loop.
     private static readonly LuaChunk Runner = new("""
-        local srcs, conf, vars, route, route_key, matched = ...
+        local srcs, conf, vars, route, route_key, matched, resp_source, proxied = ...
         -- one ctx per request (ngx.ctx.api_ctx), so values the functions or registered
         -- variable getters keep on it last from phase to phase
         local ctx = ngx.ctx.api_ctx
@@ -60,6 +60,13 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         end
         if route and not ctx.matched_route then
             ctx.matched_route = { key = route_key, value = route }
+        end
+        -- what the C# gateway knows of the response's source (core.response.get_response_source reads these)
+        if resp_source and rawget(ctx, "_resp_source") == nil then
+            ctx._resp_source = resp_source
+        end
+        if proxied then
+            ctx._apisix_proxied = true
         end
         if matched and not ctx.curr_req_matched then
             ctx.curr_req_matched = matched
@@ -128,7 +135,8 @@ public sealed class ServerlessPlugin : IPlugin, IRewritePhase, IAccessPhase, IBe
         var routeKey = ctx.RouteId == null ? null : "/apisix/routes/" + ctx.RouteId;
         var matched = ctx.CurrReqMatched == null ? null
             : LuaJson.FromJson(worker.Lua, new JsonObject(ctx.CurrReqMatched.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))));
-        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf, new LuaVars(ctx.Var), route, routeKey, matched);
+        var r = await worker.RunEntry(worker.Chunk(Runner), ctx.Request, srcs, luaConf, new LuaVars(ctx.Var), route, routeKey, matched,
+            ctx.RespSource, ctx.Items.TryGetValue("_apisix_proxied", out var proxied) && proxied is true);
         if (!r.Ok)
         {
             ctx.Log(LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}");
