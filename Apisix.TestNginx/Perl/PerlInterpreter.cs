@@ -43,6 +43,9 @@ public sealed class PerlInterpreter
 
     public Dictionary<string, PerlFunction> Functions { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>How many times a while/until loop may run before it is taken for an endless one.</summary>
+    public const long MaxLoopIterations = 10_000_000;
+
     /// <summary>Receives <c>use Module LIST;</c>; without one, <c>use</c> is an error.</summary>
     public Action<string, IReadOnlyList<PerlValue>, int>? UseHandler { get; set; }
 
@@ -180,7 +183,14 @@ public sealed class PerlInterpreter
             case BlockStmt b:
                 return ExecBlock(b.Body, scope);
             case WhileStmt w:
-                while (PerlOps.Truthy(Scalar(w.Cond, scope)) != w.Until) ExecBlock(w.Body, scope);
+                // a test file's loops build requests and headers; one that never ends is a bug in
+                // the file, reported instead of hanging the runner
+                for (var n = 0L; PerlOps.Truthy(Scalar(w.Cond, scope)) != w.Until; n++)
+                {
+                    if (n == MaxLoopIterations)
+                        throw new PerlException(w.Line, $"'{(w.Until ? "until" : "while")}' loop still running after {MaxLoopIterations} iterations: stopped");
+                    ExecBlock(w.Body, scope);
+                }
                 return PerlValue.Undef;
             case ForeachStmt f:
                 foreach (var item in List(f.List, scope))

@@ -14,7 +14,7 @@ public class ParseOnlyCommandTests : IDisposable
     public void Reports_each_file_and_a_summary()
     {
         _files.Write("t/b/good.t", "use t::APISIX 'no_plan';\nrun_tests();\n__DATA__\n=== one\n=== two\n");
-        _files.Write("t/a/bad.t", "use t::APISIX 'no_plan';\nwhile (1) { }\n__DATA__\n=== one\n");
+        _files.Write("t/a/bad.t", "use t::APISIX 'no_plan';\nfor (my $i = 0; $i < 1; $i++) { }\n__DATA__\n=== one\n");
         _files.Write("t/a/notes.txt", "not a test");
         var output = new StringWriter();
 
@@ -23,7 +23,7 @@ public class ParseOnlyCommandTests : IDisposable
         rc.Should().Be(1);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         lines.Should().HaveCount(3);
-        lines[0].Should().Match("*t/a/bad.t: ERROR 'while' statements are not supported (line 2)");
+        lines[0].Should().Match("*t/a/bad.t: ERROR 'for' statements are not supported (line 2)");
         lines[1].Should().Match("*t/b/good.t: 2 blocks");
         lines[2].Should().Be("parsed 2 files, 2 blocks, 1 errors");
     }

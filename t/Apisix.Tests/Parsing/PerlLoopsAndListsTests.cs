@@ -45,6 +45,14 @@ public class PerlLoopsAndListsTests
     }
 
     [Fact]
+    public void An_endless_loop_is_stopped_with_a_clear_error()
+    {
+        var perl = new PerlInterpreter(Path.GetTempPath());
+        var act = () => perl.EvalList(perl.Parse("my $i = 0;\nwhile (1) { $i++; }", 1));
+        act.Should().Throw<PerlException>().Where(e => e.Line == 2 && e.Message.StartsWith("'while' loop still running after"));
+    }
+
+    [Fact]
     public void Two_argument_open_reads_the_file_named_after_its_mode()
     {
         var dir = Directory.CreateTempSubdirectory();
