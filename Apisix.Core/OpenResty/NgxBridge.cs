@@ -110,6 +110,13 @@ public sealed class NgxBridge(LuaWorker worker)
     public object? ParseHttpTime(string s) =>
         DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeSeconds() : null;
 
+    /// <summary>ngx.location.capture: an op whose results are status, headers ("name\0value\0"...) and body.</summary>
+    public long Capture(string uri, string method, string? args, string? body)
+    {
+        var req = Req ?? throw new NLua.Exceptions.LuaScriptException("no request found", "");
+        return worker.NewOp(req.Nginx.CaptureAsync(worker, req, uri, method, args, body));
+    }
+
     public long Sleep(double seconds) => worker.NewOp(SleepOp(seconds, Req != null ? Nginx.RequestSleeps : null, worker.Stopping));
 
     /// <summary>Sleeps on a request's path are metered; a timer's background sleeps are not.</summary>
