@@ -228,10 +228,8 @@ public sealed class Nginx : IAsyncDisposable
     /// ngx.location.capture: serve `uri` inside the same worker as a subrequest of `parent` (its
     /// request headers and read body are inherited) and collect what it would have sent.
     /// </summary>
-    internal async Task<object?[]> CaptureAsync(LuaWorker w, NgxRequest parent, string uri, string method, string? args, string? body)
+    internal NgxRequest NewSubrequest(LuaWorker w, NgxRequest parent, string uri, string method, string? args, string? body, bool alwaysForwardBody)
     {
-        // the parent's Lua yields first; the subrequest starts on the next turn of the loop
-        await Task.Yield();
         var q = uri.IndexOf('?');
         if (q >= 0)
         {
@@ -243,8 +241,7 @@ public sealed class Nginx : IAsyncDisposable
         http.Request.Method = method;
         http.Request.Protocol = parent.Protocol;
         http.Features.Get<IHttpRequestFeature>()!.RawTarget = uri + (args != null ? "?" + args : "");
-        var output = new MemoryStream();
-        http.Response.Body = output;
+        http.Response.Body = new MemoryStream();
         http.Connection.LocalIpAddress = parent.Http.Connection.LocalIpAddress;
         http.Connection.LocalPort = parent.Http.Connection.LocalPort;
         http.Connection.RemoteIpAddress = parent.Http.Connection.RemoteIpAddress;
@@ -257,9 +254,24 @@ public sealed class Nginx : IAsyncDisposable
         sub.RequestHeaders.Clear();
         sub.RequestHeaders.AddRange(parent.RequestHeaders);
         if (body != null) { sub.Body = body; sub.BodyRead = true; }
-        else if (parent.BodyRead) { sub.Body = parent.Body; sub.BodyRead = true; }
+        // without a body option the parent's body goes along to PUT and POST only (or always_forward_body)
+        else if (parent.BodyRead && (alwaysForwardBody || method is "PUT" or "POST")) { sub.Body = parent.Body; sub.BodyRead = true; }
+        else if (parent.BodyRead) { sub.Body = null; sub.BodyRead = true; }
         if (location?.Regex?.Match(Uri.UnescapeDataString(uri)) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) sub.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
+        return sub;
+    }
+
+    internal async Task<object?[]> CaptureAsync(LuaWorker w, NgxRequest sub)
+    {
+        // the parent's Lua yields first; the subrequest starts on the next turn of the loop
+        await Task.Yield();
+        var parent = sub.Parent!;
+        var http = sub.Http;
+        var output = (MemoryStream)http.Response.Body;
+        var location = sub.Location == NotFound ? null : sub.Location;
+        var uri = sub.Uri;
+        var args = sub.Args;
         Log(w, LogLevel.Debug, $"lua http subrequest \"{uri}?{args}\"", parent);
         try
         {
@@ -280,7 +292,8 @@ public sealed class Nginx : IAsyncDisposable
         foreach (var (name, values) in http.Response.Headers)
             foreach (var v in values)
                 headers.Append(name).Append('\0').Append(v).Append('\0');
-        return [(long)http.Response.StatusCode, headers.ToString(), System.Text.Encoding.Latin1.GetString(output.ToArray())];
+        var text = sub.Method == "HEAD" ? "" : System.Text.Encoding.Latin1.GetString(output.ToArray());
+        return [(long)http.Response.StatusCode, headers.ToString(), text];
     }
 
     private static readonly System.Text.RegularExpressions.Regex SetVarPattern = new(@"\$\{(\w+)\}|\$(\w+)");

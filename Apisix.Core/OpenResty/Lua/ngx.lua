@@ -596,7 +596,13 @@ local function start_capture(uri, opts, level)
         end
         if opts.body ~= nil then body = tostring(opts.body) end
     end
-    return cs:Capture(uri, method, args, body)
+    local forward = opts ~= nil and opts.always_forward_body and true or false
+    local op = cs:Capture(uri, method, args, body, forward)
+    if opts ~= nil and opts.ctx ~= nil then
+        if type(opts.ctx) ~= "table" then error("Bad ctx option value type " .. type(opts.ctx) .. ", expected a Lua table", level) end
+        rt.set_ctx_of(cs:LastSubrequestId(), opts.ctx)
+    end
+    return op
 end
 local function capture_result(status, headers, body)
     local header = {}
