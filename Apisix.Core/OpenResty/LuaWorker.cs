@@ -97,6 +97,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
             local id = cs:CurrentRequestId()
             if id then ctxs[id] = v end
         end
+        function rt.set_ctx_of(id, v) ctxs[id] = v end
         function rt.free_request(id) ctxs[id] = nil end
         function rt.timer_entry(id, premature, every)
             local t = rt.timer_fns[id]

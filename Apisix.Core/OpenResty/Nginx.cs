@@ -224,6 +224,78 @@ public sealed class Nginx : IAsyncDisposable
         finally { Interlocked.Decrement(ref _inFlight); }
     }
 
+    /// <summary>
+    /// ngx.location.capture: serve `uri` inside the same worker as a subrequest of `parent` (its
+    /// request headers and read body are inherited) and collect what it would have sent.
+    /// </summary>
+    internal NgxRequest NewSubrequest(LuaWorker w, NgxRequest parent, string uri, string method, string? args, string? body, bool alwaysForwardBody)
+    {
+        var q = uri.IndexOf('?');
+        if (q >= 0)
+        {
+            var own = uri[(q + 1)..];
+            uri = uri[..q];
+            args = args is { Length: > 0 } ? own + "&" + args : own;
+        }
+        var http = new DefaultHttpContext();
+        http.Request.Method = method;
+        http.Request.Protocol = parent.Protocol;
+        http.Features.Get<IHttpRequestFeature>()!.RawTarget = uri + (args != null ? "?" + args : "");
+        http.Response.Body = new MemoryStream();
+        http.Connection.LocalIpAddress = parent.Http.Connection.LocalIpAddress;
+        http.Connection.LocalPort = parent.Http.Connection.LocalPort;
+        http.Connection.RemoteIpAddress = parent.Http.Connection.RemoteIpAddress;
+        http.Connection.RemotePort = parent.Http.Connection.RemotePort;
+        var location = parent.Server.Match(Uri.UnescapeDataString(uri));
+        var sub = new NgxRequest(http, parent.Server, location ?? NotFound, parent.Connection)
+        {
+            Nginx = this, Worker = w, Parent = parent,
+        };
+        sub.RequestHeaders.Clear();
+        sub.RequestHeaders.AddRange(parent.RequestHeaders);
+        if (body != null) { sub.Body = body; sub.BodyRead = true; }
+        // without a body option the parent's body goes along to PUT and POST only (or always_forward_body)
+        else if (parent.BodyRead && (alwaysForwardBody || method is "PUT" or "POST")) { sub.Body = parent.Body; sub.BodyRead = true; }
+        else if (parent.BodyRead) { sub.Body = null; sub.BodyRead = true; }
+        if (location?.Regex?.Match(Uri.UnescapeDataString(uri)) is { Success: true } m)
+            for (var g = 1; g < m.Groups.Count; g++) sub.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
+        return sub;
+    }
+
+    internal async Task<object?[]> CaptureAsync(LuaWorker w, NgxRequest sub)
+    {
+        // the parent's Lua yields first; the subrequest starts on the next turn of the loop
+        await Task.Yield();
+        var parent = sub.Parent!;
+        var http = sub.Http;
+        var output = (MemoryStream)http.Response.Body;
+        var location = sub.Location == NotFound ? null : sub.Location;
+        var uri = sub.Uri;
+        var args = sub.Args;
+        Log(w, LogLevel.Debug, $"lua http subrequest \"{uri}?{args}\"", parent);
+        try
+        {
+            if (location == null) await ServeStaticAsync(sub, null);
+            else await ServeLocationAsync(w, sub, internalRedirects: 0);
+            await sub.FinishAsync();
+        }
+        catch (Exception e)
+        {
+            Log(w, LogLevel.Error, $"unexpected error while serving the subrequest: {e.Message}", parent);
+            if (!sub.HeadersSent) { sub.Status = 500; sub.SendHeaders(); }
+        }
+        finally
+        {
+            w.FreeRequest(sub.Id);
+        }
+        var headers = new System.Text.StringBuilder();
+        foreach (var (name, values) in http.Response.Headers)
+            foreach (var v in values)
+                headers.Append(name).Append('\0').Append(v).Append('\0');
+        var text = sub.Method == "HEAD" ? "" : System.Text.Encoding.Latin1.GetString(output.ToArray());
+        return [(long)http.Response.StatusCode, headers.ToString(), text];
+    }
+
     private static readonly System.Text.RegularExpressions.Regex SetVarPattern = new(@"\$\{(\w+)\}|\$(\w+)");
 
     private static readonly LocationConf NotFound = new() { Modifier = "=", Pattern = "" };
@@ -451,7 +523,7 @@ public sealed class Nginx : IAsyncDisposable
     private async Task ServeLocationAsync(LuaWorker w, NgxRequest req, int internalRedirects)
     {
         var loc = req.Location;
-        if (loc.Internal && internalRedirects == 0)
+        if (loc.Internal && internalRedirects == 0 && !req.IsSubrequest)
         {
             // `internal`: a client's request never reaches it
             await SendErrorPage(req, 404);

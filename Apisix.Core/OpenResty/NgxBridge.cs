@@ -110,6 +110,19 @@ public sealed class NgxBridge(LuaWorker worker)
     public object? ParseHttpTime(string s) =>
         DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeSeconds() : null;
 
+    /// <summary>ngx.location.capture: an op whose results are status, headers ("name\0value\0"...) and body.</summary>
+    public long Capture(string uri, string method, string? args, string? body, bool alwaysForwardBody)
+    {
+        var req = Req ?? throw new NLua.Exceptions.LuaScriptException("no request found", "");
+        var sub = req.Nginx.NewSubrequest(worker, req, uri, method, args, body, alwaysForwardBody);
+        _lastSubrequest = sub.Id;
+        return worker.NewOp(req.Nginx.CaptureAsync(worker, sub));
+    }
+
+    private long _lastSubrequest;
+    /// <summary>The id of the subrequest the last Capture created (its ngx.ctx is set from the ctx option).</summary>
+    public long LastSubrequestId() => _lastSubrequest;
+
     public long Sleep(double seconds) => worker.NewOp(SleepOp(seconds, Req != null ? Nginx.RequestSleeps : null, worker.Stopping));
 
     /// <summary>Sleeps on a request's path are metered; a timer's background sleeps are not.</summary>

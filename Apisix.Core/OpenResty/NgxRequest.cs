@@ -45,6 +45,13 @@ public sealed class NgxRequest
 
     public long Id { get; }
 
+    /// <summary>A subrequest (ngx.location.capture): may enter `internal` locations, has no log phase.</summary>
+    public bool IsSubrequest => Parent != null;
+    /// <summary>The request that issued this subrequest; null for a main request.</summary>
+    public NgxRequest? Parent { get; init; }
+    /// <summary>The main request (nginx's r->main).</summary>
+    public NgxRequest Main => Parent?.Main ?? this;
+
     /// <summary>The nginx and worker serving this request (set when it is dispatched).</summary>
     public Nginx Nginx { get; set; } = null!;
     public LuaWorker? Worker { get; set; }

@@ -19,7 +19,8 @@ public static class NgxVars
             case "args":
             case "query_string": return r.Args;
             case "is_args": return string.IsNullOrEmpty(r.Args) ? "" : "?";
-            case "request_method": return r.Method;
+            case "request_method": return r.Main.Method; // nginx reads the main request's
+            case "echo_request_method": return r.Method; // the echo module's: the (sub)request's own method
             case "scheme": return http.Features.Get<Net.TlsInfo>() != null ? "https" : "http";
             case "https": return http.Features.Get<Net.TlsInfo>() != null ? "on" : "";
             case "ssl_server_name": return http.Features.Get<Net.TlsInfo>()?.ServerName;

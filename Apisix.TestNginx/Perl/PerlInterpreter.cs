@@ -404,6 +404,7 @@ public sealed class PerlInterpreter
             case "@": return new PerlString(_evalError);
             case "?": return new PerlString(_childStatus.ToString(System.Globalization.CultureInfo.InvariantCulture));
             case "/": return _slurp ? PerlValue.Undef : new PerlString("\n");
+            case "&": return _lastMatch is { } whole ? new PerlString(whole.Value) : PerlValue.Undef;
             case [>= '1' and <= '9', ..] when name.All(char.IsAsciiDigit):
                 var n = int.Parse(name, System.Globalization.CultureInfo.InvariantCulture);
                 return _lastMatch is { } m && n < m.Groups.Count && m.Groups[n].Success ? new PerlString(m.Groups[n].Value) : PerlValue.Undef;
@@ -576,6 +577,10 @@ public sealed class PerlInterpreter
             case "join":
                 if (args.Count == 0) throw new PerlException(c.Line, "Not enough arguments for join");
                 return new PerlString(string.Join(PerlOps.Str(args[0], c.Line), args.Skip(1).Select(a => PerlOps.Str(a, c.Line))));
+            case "length":
+                if (args.Count != 1) throw new PerlException(c.Line, "length() takes one argument");
+                return args[0] is PerlUndef ? PerlValue.Undef
+                    : new PerlString(PerlOps.Str(args[0], c.Line).Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
             case "int":
                 var number = args.Count > 0 ? PerlOps.Num(args[0], c.Line) : 0;
                 return new PerlString(Math.Truncate(number).ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -490,7 +490,15 @@ public sealed class PerlLexer
                     i = j - 1;
                     continue;
                 }
-                else if (char.IsAsciiDigit(n) || n is '&' or '$' or '@')
+                else if (n == '&')
+                {
+                    // $&: the whole text of the last successful match
+                    Flush();
+                    parts.Add(new ScalarPart("&"));
+                    i++;
+                    continue;
+                }
+                else if (char.IsAsciiDigit(n) || n is '$' or '@')
                     throw Error(start, $"interpolating ${n} in a string is not supported");
 
                 if (name != null)

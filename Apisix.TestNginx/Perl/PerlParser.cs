@@ -11,7 +11,7 @@ namespace Apisix.TestNginx.Perl;
 public sealed class PerlParser
 {
     /// <summary>Functions the interpreter itself implements (the host adds its own names).</summary>
-    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close", "system", "unlink", "join", "int", "dirname", "basename" };
+    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close", "system", "unlink", "join", "int", "dirname", "basename", "length" };
 
     /// <summary>
     /// Names Perl or the test modules define that the subset doesn't implement: using one is a

@@ -104,3 +104,34 @@ decoded
 ["GET /v2/models.json", "GET /v2/models-json"]
 --- response_body eval
 ["version 2, item models\n", "fallback"]
+
+
+
+=== TEST 7: ngx.location.capture runs an internal location as a subrequest and returns its status, header and body
+--- config
+    location = /inner {
+        internal;
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.status = 201
+            ngx.header["X-Inner"] = "yes"
+            ngx.print(ngx.req.get_method(), " ", ngx.var.args, " ", ngx.req.get_body_data())
+        }
+    }
+    location = /t {
+        content_by_lua_block {
+            local res = ngx.location.capture("/inner?a=1",
+                { method = ngx.HTTP_POST, args = { b = 2 }, body = "payload" })
+            ngx.say(res.status, " ", res.header["X-Inner"], " ", res.body)
+            local a, b = ngx.location.capture_multi({ { "/inner", { body = "one" } }, { "/inner", { body = "two" } } })
+            ngx.say(a.body, "|", b.body)
+        }
+    }
+--- request
+GET /t
+--- response_body
+201 yes POST a=1&b=2 payload
+GET nil one|GET nil two
+--- log_level: debug
+--- error_log
+lua http subrequest "/inner?a=1&b=2"

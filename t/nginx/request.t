@@ -257,3 +257,20 @@ args: k=v w list=1+2
 cleared: nil nil
 body before: original
 body after: a=1&b=2 b=2
+
+
+
+=== TEST 13: a request with 150 header lines is served (nginx limits header bytes, not lines)
+--- config
+    location /t {
+        content_by_lua_block {
+            local h = ngx.req.get_headers(200)
+            ngx.say(h["x-line-1"], " ", h["x-line-150"])
+        }
+    }
+--- request
+GET /t
+--- more_headers eval
+join "\n", map { "X-Line-$_: v$_" } 1..150
+--- response_body
+v1 v150

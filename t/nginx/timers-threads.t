@@ -239,3 +239,26 @@ GET /t
 --- response_body
 every: 1 nil
 ticked several times
+
+
+
+=== TEST 11: coroutine.wrap keeps working with coroutine.resume cleared, and a wrapped error lists every coroutine
+--- config
+    location /t {
+        content_by_lua_block {
+            coroutine.resume = nil
+            local counter = coroutine.wrap(function()
+                for n = 1, 3 do coroutine.yield(n * 10) end
+            end)
+            ngx.log(ngx.WARN, "counted ", counter(), " ", counter(), " ", counter())
+            local inner = coroutine.wrap(function() error("inner blew up") end)
+            local outer = coroutine.wrap(function() inner() end)
+            outer()
+        }
+    }
+--- request
+GET /t
+--- error_code: 500
+--- error_log eval
+["counted 10 20 30", qr/lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):\d+: inner blew up/,
+ "stack traceback:", "coroutine 0:", "coroutine 1:", "coroutine 2:"]

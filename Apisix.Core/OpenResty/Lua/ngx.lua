@@ -573,9 +573,64 @@ real.worker = {
     pid = function() return cs:WorkerPid() end,
     exiting = function() return cs:Exiting() end,
 }
+-- ngx.location.capture: the subrequest runs the location's phases in C# and hands back its
+-- status, headers (name, value pairs joined by "\0") and body.
+local subrequest_methods = {
+    [2] = "GET", [4] = "HEAD", [8] = "POST", [16] = "PUT", [32] = "DELETE", [64] = "MKCOL", [128] = "COPY",
+    [256] = "MOVE", [512] = "OPTIONS", [1024] = "PROPFIND", [2048] = "PROPPATCH", [4096] = "LOCK",
+    [8192] = "UNLOCK", [16384] = "PATCH", [32768] = "TRACE",
+}
+local function start_capture(uri, opts, level)
+    if type(uri) ~= "string" then error("bad argument #1 to 'capture' (string expected, got " .. type(uri) .. ")", level) end
+    local method, args, body = "GET", nil, nil
+    if opts ~= nil then
+        if type(opts) ~= "table" then error("the 2nd argument is not a table", level) end
+        if opts.method ~= nil then
+            method = subrequest_methods[opts.method]
+            if not method then error("unsupported HTTP method: " .. tostring(opts.method), level) end
+        end
+        args = opts.args
+        if type(args) == "table" then args = real.encode_args(args)
+        elseif args ~= nil and type(args) ~= "string" then
+            error("Bad args option value", level)
+        end
+        if opts.body ~= nil then body = tostring(opts.body) end
+    end
+    local forward = opts ~= nil and opts.always_forward_body and true or false
+    local op = cs:Capture(uri, method, args, body, forward)
+    if opts ~= nil and opts.ctx ~= nil then
+        if type(opts.ctx) ~= "table" then error("Bad ctx option value type " .. type(opts.ctx) .. ", expected a Lua table", level) end
+        rt.set_ctx_of(cs:LastSubrequestId(), opts.ctx)
+    end
+    return op
+end
+local function capture_result(status, headers, body)
+    local header = {}
+    local i = 1
+    for name, value in string.gmatch(headers or "", "([^%z]*)%z([^%z]*)%z") do
+        local old = header[name]
+        if old == nil then header[name] = value
+        elseif type(old) == "table" then old[#old + 1] = value
+        else header[name] = { old, value } end
+        i = i + 1
+    end
+    return { status = status, header = header, body = body, truncated = false }
+end
 real.location = {
-    capture = function() error("ngx.location.capture is not supported by this runner", 2) end,
-    capture_multi = function() error("ngx.location.capture_multi is not supported by this runner", 2) end,
+    capture = function(uri, opts)
+        return capture_result(await(start_capture(uri, opts, 3)))
+    end,
+    capture_multi = function(reqs)
+        if type(reqs) ~= "table" then error("only one argument is allowed", 2) end
+        local ops = {}
+        for i, r in ipairs(reqs) do
+            if type(r) ~= "table" then error("the query argument " .. i .. " is not a table, but a " .. type(r), 2) end
+            ops[i] = start_capture(r[1], r[2], 3)
+        end
+        local res = {}
+        for i, op in ipairs(ops) do res[i] = capture_result(await(op)) end
+        return table.unpack(res, 1, #ops)
+    end,
 }
 real.arg = {}
 function real.md5(s) return cs:Md5(tostring(s)) end

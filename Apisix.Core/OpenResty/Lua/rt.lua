@@ -3,12 +3,34 @@
 -- with the op's results when the op completes. ngx.exit yields EXIT to end the entry thread.
 
 local raw_resume, co_create, co_status, co_yield = coroutine.resume, coroutine.create, coroutine.status, coroutine.yield
-local pack, unpack = table.pack, table.unpack
+local pack, unpack, concat = table.pack, table.unpack, table.concat
 local traceback = debug.traceback
+local ipairs = ipairs
 
 local rt = { YIELD = setmetatable({}, { __name = "ngx.yield" }), EXIT = setmetatable({}, { __name = "ngx.exit" }) }
 local YIELD, EXIT = rt.YIELD, rt.EXIT
 local cos = {}
+
+-- lua-nginx-module prints a failed thread's traceback coroutine by coroutine, innermost first
+-- ("coroutine 0:", "coroutine 1:", ...). coroutine.wrap hands its child's frames up with the error.
+local wrapped_err, wrapped_frames
+
+local function frames(co)
+    return (traceback(co):gsub("^stack traceback:\n?", ""))
+end
+
+local function thread_traceback(co, err)
+    local parts, n = { "stack traceback:" }, 0
+    if wrapped_frames and rawequal(wrapped_err, err) then
+        for _, f in ipairs(wrapped_frames) do
+            parts[#parts + 1] = "coroutine " .. n .. ":\n" .. f
+            n = n + 1
+        end
+    end
+    wrapped_err, wrapped_frames = nil, nil
+    parts[#parts + 1] = "coroutine " .. n .. ":\n" .. frames(co)
+    return concat(parts, "\n")
+end
 
 function rt.new(id, fn)
     cos[id] = co_create(fn)
@@ -21,7 +43,7 @@ function rt.step(id, ...)
     local r = pack(raw_resume(co, ...))
     if not r[1] then
         cos[id] = nil
-        return "error", r[2], traceback(co)
+        return "error", r[2], thread_traceback(co, r[2])
     end
     if co_status(co) == "dead" then
         cos[id] = nil
@@ -50,7 +72,7 @@ function rt.await(op)
 end
 
 -- User coroutines must let the scheduler's yields through (OpenResty does the same).
-function coroutine.resume(co, ...)
+local function resume(co, ...)
     local r = pack(raw_resume(co, ...))
     while r[1] and co_status(co) == "suspended" and (r[2] == YIELD or r[2] == EXIT) do
         if r[2] == EXIT then return co_yield(EXIT) end
@@ -59,12 +81,18 @@ function coroutine.resume(co, ...)
     end
     return unpack(r, 1, r.n)
 end
+coroutine.resume = resume
 
 function coroutine.wrap(fn)
     local co = co_create(fn)
     return function(...)
-        local r = pack(coroutine.resume(co, ...))
-        if not r[1] then error(r[2], 0) end
+        local r = pack(resume(co, ...))
+        if not r[1] then
+            local chain = (wrapped_frames and rawequal(wrapped_err, r[2])) and wrapped_frames or {}
+            chain[#chain + 1] = frames(co)
+            wrapped_err, wrapped_frames = r[2], chain
+            error(r[2], 0)
+        end
         return unpack(r, 2, r.n)
     end
 end

@@ -18,6 +18,9 @@ public sealed class HttpServerHost : IAsyncDisposable
 
     private HttpServerHost(WebApplication app) => _app = app;
 
+    /// <summary>Kestrel stops at 100 header lines by default; nginx has no such count.</summary>
+    public const int NginxHeaderLineCeiling = 1 << 20;
+
     public static async Task<HttpServerHost> StartInMemoryAsync(LoopbackNetwork network, RequestDelegate handler)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -33,6 +36,8 @@ public sealed class HttpServerHost : IAsyncDisposable
             o.Limits.MinRequestBodyDataRate = null;
             o.Limits.MinResponseDataRate = null;
             o.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(68);
+            // nginx bounds header bytes (large_client_header_buffers), never the number of header lines.
+            o.Limits.MaxRequestHeaderCount = NginxHeaderLineCeiling;
             o.Listen(new IPEndPoint(IPAddress.Loopback, 1),
                 lo => lo.Use(TlsConnectionMiddleware.Create(c => network.TlsFor(c.LocalEndPoint))));
         });
@@ -64,6 +69,7 @@ public sealed class HttpServerHost : IAsyncDisposable
             o.Limits.MinResponseDataRate = null;
             o.Limits.KeepAliveTimeout = keepAliveTimeout ?? TimeSpan.FromSeconds(60);
             o.AllowSynchronousIO = false;
+            o.Limits.MaxRequestHeaderCount = NginxHeaderLineCeiling;
             kestrel?.Invoke(o);
             foreach (var ep in endpoints) o.Listen(ep);
         });

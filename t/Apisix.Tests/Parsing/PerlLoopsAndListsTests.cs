@@ -32,6 +32,8 @@ public class PerlLoopsAndListsTests
     [InlineData("dirname('/a/b/c.t') . ' ' . basename('/a/b/c.t')", "/a/b c.t")]
     [InlineData("dirname('c.t')", ".")]
     [InlineData("('a', , 'b', , )", "a|b")]
+    [InlineData("my $s = 'abc'; (' ' x (6 - length($s))) . $s", "   abc")]
+    [InlineData("my $k = 'key42'; if ($k =~ /\\d+/) { $k .= \" = $&\"; } $k", "key42 = 42")]
     public void Evaluates(string code, string expected) => Eval(code).Should().Be(expected);
 
     [Fact]
