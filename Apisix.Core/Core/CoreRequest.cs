@@ -46,7 +46,9 @@ public static class CoreRequest
             if (err != null) return (null, err);
         }
         await ctx.Request.ReadBodyAsync();
-        var body = ctx.Request.Body;
+        if (ctx.Request is { Body: null, BodyFile: { } file })
+            ctx.Log(OpenResty.LogLevel.Info, "attempt to read body from file: " + file);
+        var body = ctx.Request.BodyText();
         if (string.IsNullOrEmpty(body)) return (null, null);
         var sizeErr = CheckSize(body.Length, maxSize);
         return sizeErr != null ? (null, sizeErr) : (body, null);

@@ -127,7 +127,7 @@ public sealed class CtxVar
         if (_ctx.Items.GetValueOrDefault("req_post_args") is not Dictionary<string, object> args)
         {
             args = new Dictionary<string, object>(StringComparer.Ordinal);
-            foreach (var pair in (req.BodyRead ? req.Body ?? "" : "").Split('&'))
+            foreach (var pair in (req.BodyText() ?? "").Split('&'))
             {
                 if (pair.Length == 0) continue;
                 var eq = pair.IndexOf('=');

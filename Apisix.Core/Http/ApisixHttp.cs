@@ -112,7 +112,7 @@ public sealed class ApisixHttp
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in req.RequestHeaders) headers.TryAdd(name.ToLowerInvariant(), value);
         var uri = req.Uri;
-        var body = req.Body is { Length: > 0 } b ? b : null;
+        var body = req.BodyText() is { Length: > 0 } b ? b : null;
         Action<string, string> log = (level, message) => req.Log(ErrorLog.Parse(level), message);
         var standalone = new StandaloneHost(req.Nginx, Store, log);
         var resp = AdminOffLoop
