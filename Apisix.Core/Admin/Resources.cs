@@ -186,7 +186,7 @@ internal sealed class Resources
 
         if (conf["vars"] is JsonArray vars)
         {
-            var verr = (_options.ValidateVars ?? (v => Utils.ExprV1.New(v).Error))(vars);
+            var verr = (_options.ValidateVars ?? (v => Utils.ExprV1.New(v).Error ?? PostArgCheck.ValidatePostArg(v)))(vars);
             if (verr != null) return CheckResult.Fail("failed to validate the 'vars' expression: " + verr);
         }
 

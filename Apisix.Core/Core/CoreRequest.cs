@@ -46,7 +46,9 @@ public static class CoreRequest
             if (err != null) return (null, err);
         }
         await ctx.Request.ReadBodyAsync();
-        var body = ctx.Request.Body;
+        if (ctx.Request is { Body: null, BodyFile: { } file })
+            ctx.Log(OpenResty.LogLevel.Info, "attempt to read body from file: " + file);
+        var body = ctx.Request.BodyText();
         if (string.IsNullOrEmpty(body)) return (null, null);
         var sizeErr = CheckSize(body.Length, maxSize);
         return sizeErr != null ? (null, sizeErr) : (body, null);
@@ -54,10 +56,40 @@ public static class CoreRequest
 
     /// <summary>
     /// <c>get_request_body_table(ctx, content_type, max_size)</c>: the body parsed by its
-    /// Content-Type (JSON here; forms are not ported), cached in <c>ctx._request_body_table</c>
-    /// so every caller gets the same table.
+    /// Content-Type (JSON, a urlencoded form or multipart/form-data), cached in
+    /// <c>ctx._request_body_table</c> so every caller gets the same table.
     /// </summary>
     public static async Task<(JsonNode? Body, string? Error)> GetRequestBodyTableAsync(ApiCtx ctx, string? contentType, long? maxSize)
+    {
+        if (!ctx.Items.ContainsKey("_request_body_table"))
+        {
+            var ct = contentType ?? Header(ctx, "Content-Type") ?? "";
+            if (SupportedType(ct) != null && !OverDeclaredLimit(ctx, maxSize)) await ctx.Request.ReadBodyAsync();
+        }
+        return GetRequestBodyTable(ctx, contentType, maxSize);
+    }
+
+    private static string? SupportedType(string ct) =>
+        ct.Contains(ContentTypeJson, StringComparison.Ordinal) ? ContentTypeJson
+        : ct.Contains(ContentTypeForm, StringComparison.Ordinal) ? ContentTypeForm
+        : ct.Contains(ContentTypeMultipart, StringComparison.Ordinal) ? ContentTypeMultipart
+        : null;
+
+    private static bool OverDeclaredLimit(ApiCtx ctx, long? maxSize) =>
+        maxSize != null && long.TryParse(ctx.Var.GetString("http_content_length"), NumberStyles.Integer,
+            CultureInfo.InvariantCulture, out var declared) && CheckSize(declared, maxSize) != null;
+
+    /// <summary>
+    /// Whether a route condition reads the body (<c>post_arg.*</c> variables); the router reads
+    /// the body before evaluating such conditions, as the Lua call would.
+    /// </summary>
+    public static bool BodyTableWanted(ApiCtx ctx) => SupportedType(Header(ctx, "Content-Type") ?? "") != null;
+
+    /// <summary>
+    /// <see cref="GetRequestBodyTableAsync"/> once the body was read (the router and ctx.var
+    /// read it first): parses what <c>ngx.req</c> holds.
+    /// </summary>
+    public static (JsonNode? Body, string? Error) GetRequestBodyTable(ApiCtx ctx, string? contentType, long? maxSize)
     {
         if (ctx.Items.TryGetValue("_request_body_table", out var cached) && cached != null)
         {
@@ -69,21 +101,114 @@ public static class CoreRequest
         }
 
         var ct = contentType ?? Header(ctx, "Content-Type") ?? "";
-        if (!ct.Contains(ContentTypeJson, StringComparison.Ordinal))
+        var detected = SupportedType(ct);
+        JsonNode? result;
+        if (detected == ContentTypeForm)
         {
-            if (ct.Contains(ContentTypeForm, StringComparison.Ordinal) || ct.Contains(ContentTypeMultipart, StringComparison.Ordinal))
-                return (null, "failed to parse form data: not supported by this port");
+            result = ParseForm(ReadBody(ctx, null).Body ?? "");
+        }
+        else if (detected != null)
+        {
+            var (body, bodyErr) = ReadBody(ctx, maxSize);
+            if (body == null) return (null, "could not get body: " + (bodyErr ?? "request body is empty"));
+            if (detected == ContentTypeJson)
+            {
+                var (decoded, err) = CJson.Decode(body);
+                if (err != null || decoded == null) return (null, "could not parse JSON request body: " + (err ?? "invalid JSON"));
+                result = decoded;
+            }
+            else
+            {
+                result = ParseMultipart(body, ct);
+                if (result == null) return (null, "failed to parse multipart form data");
+            }
+        }
+        else
+        {
             return (null, $"unsupported content-type: {ct}, supported types are: {ContentTypeJson}, {ContentTypeForm}, {ContentTypeMultipart}");
         }
 
-        var (body, bodyErr) = await GetBodyAsync(maxSize, ctx);
-        if (body == null) return (null, "could not get body: " + (bodyErr ?? "request body is empty"));
-        var (result, err) = CJson.Decode(body);
-        if (err != null || result == null) return (null, "could not parse JSON request body: " + (err ?? "invalid JSON"));
-
         ctx.Items["_request_body_table"] = result;
-        ctx.Items["_request_body_type"] = ContentTypeJson;
+        ctx.Items["_request_body_type"] = detected;
         return (result, null);
+    }
+
+    // get_body on a body already read: in memory, or in nginx's client_body_temp file
+    private static (string? Body, string? Error) ReadBody(ApiCtx ctx, long? maxSize)
+    {
+        if (OverDeclaredLimit(ctx, maxSize))
+        {
+            long.TryParse(ctx.Var.GetString("http_content_length"), out var declared);
+            return (null, CheckSize(declared, maxSize));
+        }
+        var req = ctx.Request;
+        var body = req.Body;
+        if (string.IsNullOrEmpty(body) && req.BodyFile is { } file)
+        {
+            ctx.Log(OpenResty.LogLevel.Info, "attempt to read body from file: " + file);
+            try { body = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(file)); }
+            catch (IOException e) { return (null, e.Message); }
+        }
+        if (string.IsNullOrEmpty(body)) return (null, null);
+        var sizeErr = CheckSize(body.Length, maxSize);
+        return sizeErr != null ? (null, sizeErr) : (body, null);
+    }
+
+    /// <summary><c>ngx.req.get_post_args(0)</c> as a table: a repeated name holds an array, a name without '=' holds true.</summary>
+    public static JsonObject ParseForm(string body)
+    {
+        var args = new JsonObject();
+        foreach (var pair in body.Split('&'))
+        {
+            if (pair.Length == 0) continue;
+            var eq = pair.IndexOf('=');
+            var k = CtxVar.FormUnescape(eq < 0 ? pair : pair[..eq]);
+            if (k.Length == 0) continue;
+            JsonNode v = eq < 0 ? JsonValue.Create(true) : JsonValue.Create(CtxVar.FormUnescape(pair[(eq + 1)..]));
+            Add(args, k, v);
+        }
+        return args;
+    }
+
+    private static void Add(JsonObject o, string k, JsonNode v)
+    {
+        if (!o.TryGetPropertyValue(k, out var prev)) o[k] = v;
+        else if (prev is JsonArray a) a.Add(v);
+        else o[k] = new JsonArray(prev?.DeepClone(), v);
+    }
+
+    /// <summary>
+    /// The <c>multipart</c> rock's <c>multipart(body, content_type):get_all()</c>: each part's
+    /// value by its form name (a repeated name holds an array); null when the Content-Type has
+    /// no boundary.
+    /// </summary>
+    public static JsonObject? ParseMultipart(string body, string contentType)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(contentType, "boundary=(?:\"([^\"]+)\"|([^;\\s]+))", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        if (!m.Success) return null;
+        var delimiter = "--" + (m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value);
+        var result = new JsonObject();
+        var chunks = body.Split(delimiter);
+        for (var i = 1; i < chunks.Length; i++)
+        {
+            var part = chunks[i];
+            if (part.StartsWith("--", StringComparison.Ordinal)) break;
+            if (part.StartsWith("\r\n", StringComparison.Ordinal)) part = part[2..];
+            else if (part.StartsWith('\n')) part = part[1..];
+            var sep = part.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            var sepLen = 4;
+            var lf = part.IndexOf("\n\n", StringComparison.Ordinal);
+            if (sep < 0 || (lf >= 0 && lf < sep)) { sep = lf; sepLen = 2; }
+            if (sep < 0) continue;
+            var headers = part[..sep];
+            var value = part[(sep + sepLen)..];
+            if (value.EndsWith("\r\n", StringComparison.Ordinal)) value = value[..^2];
+            else if (value.EndsWith('\n')) value = value[..^1];
+            var name = System.Text.RegularExpressions.Regex.Match(headers, "name=\"([^\"]*)\"|name=([^;\\s]+)", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+            if (!name.Success) continue;
+            Add(result, name.Groups[1].Success ? name.Groups[1].Value : name.Groups[2].Value, JsonValue.Create(value));
+        }
+        return result;
     }
 
     /// <summary>

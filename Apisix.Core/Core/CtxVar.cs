@@ -65,6 +65,7 @@ public sealed class CtxVar
             "resp_body" => "",
             // ctx.lua: a header variable's name is lowercased with '-' as '_' first
             _ when name.StartsWith("post_arg_", StringComparison.Ordinal) => PostArg(name[9..]),
+            _ when name.StartsWith("post_arg.", StringComparison.Ordinal) => BodyArg(name[9..]),
             _ when name.StartsWith("http_", StringComparison.Ordinal) =>
                 NgxVars.Get(_ctx.Request.Nginx, _ctx.Request, name.ToLowerInvariant().Replace('-', '_')),
             _ when name.StartsWith("uri_param_", StringComparison.Ordinal)
@@ -82,6 +83,39 @@ public sealed class CtxVar
     /// <c>ctx.req_post_args</c>). The body must have been read already (the router and
     /// traffic-split read it first when a condition names such a variable).
     /// </summary>
+    /// <summary>
+    /// <c>post_arg.PATH</c>: a value of the body parsed by its Content-Type
+    /// (<c>request.get_request_body_table</c>); PATH is a JSONPath (a list of matches) when it has
+    /// '[', '*' or '..', else dot-separated keys (a Lua table indexed by strings: arrays give nil). The body must have been read already.
+    /// </summary>
+    private object? BodyArg(string key)
+    {
+        var (body, err) = CoreRequest.GetRequestBodyTable(_ctx, null, null);
+        if (body == null)
+        {
+            _ctx.Log(LogLevel.Warn, $"failed to fetch post args value by key: {key} error: {err}");
+            return null;
+        }
+        if (key.IndexOfAny(['[', '*']) >= 0 || key.Contains("..", StringComparison.Ordinal))
+        {
+            var (results, _) = Utils.JsonPath.Query(body, "$." + key);
+            if (results == null || results.Count == 0) return null;
+            return new JsonArray(results.Select(r => r?.DeepClone()).ToArray());
+        }
+        JsonNode? current = body;
+        foreach (var part in key.Split('.'))
+        {
+            if (part.Length == 0) continue;
+            current = current switch
+            {
+                JsonObject o => o[part],
+                _ => null,
+            };
+            if (current == null) return null;
+        }
+        return current;
+    }
+
     /// <summary>Whether the form body was parsed (<c>ctx.req_post_args</c> is set).</summary>
     public bool PostArgsParsed => _ctx.Items.ContainsKey("req_post_args");
 
@@ -93,7 +127,7 @@ public sealed class CtxVar
         if (_ctx.Items.GetValueOrDefault("req_post_args") is not Dictionary<string, object> args)
         {
             args = new Dictionary<string, object>(StringComparer.Ordinal);
-            foreach (var pair in (req.BodyRead ? req.Body ?? "" : "").Split('&'))
+            foreach (var pair in (req.BodyText() ?? "").Split('&'))
             {
                 if (pair.Length == 0) continue;
                 var eq = pair.IndexOf('=');
@@ -106,7 +140,7 @@ public sealed class CtxVar
         return args.GetValueOrDefault(key);
     }
 
-    private static string FormUnescape(string s)
+    internal static string FormUnescape(string s)
     {
         if (s.IndexOfAny(['%', '+']) < 0) return s;
         var bytes = new List<byte>();

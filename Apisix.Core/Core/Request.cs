@@ -42,4 +42,11 @@ public sealed class CoreRequestLua(LuaWorker worker)
     public string? CheckSize(double size, object? maxSize) => maxSize is long or double && size > Convert.ToDouble(maxSize)
         ? $"request size {Json.LuaNumber.ToLuaString(size)} is greater than the maximum size {CtxVar.ToVarString(maxSize)} allowed"
         : null;
+
+    /// <summary>
+    /// The <c>multipart</c> rock's <c>multipart(body, content_type):get_all()</c> as JSON text
+    /// (Lua decodes it), or null when the body does not parse (<see cref="CoreRequest.ParseMultipart"/>).
+    /// </summary>
+    public string? ParseMultipart(string body, string contentType) =>
+        CoreRequest.ParseMultipart(body, contentType)?.ToJsonString();
 }

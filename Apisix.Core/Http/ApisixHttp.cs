@@ -112,7 +112,7 @@ public sealed class ApisixHttp
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, value) in req.RequestHeaders) headers.TryAdd(name.ToLowerInvariant(), value);
         var uri = req.Uri;
-        var body = req.Body is { Length: > 0 } b ? b : null;
+        var body = req.BodyText() is { Length: > 0 } b ? b : null;
         Action<string, string> log = (level, message) => req.Log(ErrorLog.Parse(level), message);
         var standalone = new StandaloneHost(req.Nginx, Store, log);
         var resp = AdminOffLoop
@@ -190,9 +190,13 @@ public sealed class ApisixHttp
     {
         var req = ctx.Request;
         if (req.BodyRead) return;
+        var texts = conditions.Where(c => c != null).Select(c => c!.ToJsonString()).ToList();
         var contentType = req.RequestHeader("Content-Type");
-        if (contentType == null || !contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal)) return;
-        if (conditions.Any(c => c != null && c.ToJsonString().Contains("\"post_arg_", StringComparison.Ordinal)))
+        if (contentType != null && contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal)
+            && texts.Any(t => t.Contains("\"post_arg_", StringComparison.Ordinal)))
+            await req.ReadBodyAsync();
+        // post_arg.* reads the body parsed by its Content-Type (request.get_request_body_table)
+        else if (CoreRequest.BodyTableWanted(ctx) && texts.Any(t => t.Contains("\"post_arg.", StringComparison.Ordinal)))
             await req.ReadBodyAsync();
     }
 

@@ -238,14 +238,29 @@ public sealed class NgxRequest
         try { await Http.Request.Body.CopyToAsync(ms); }
         catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
         BodyRead = true;
-        if (Location.ClientBodyInFileOnly || ms.Length > Location.ClientBodyBufferSize)
+        if (Location.ClientBodyInFileOnly || ms.Length > (Location.ClientBodyBufferSize ?? Nginx?.Conf.ClientBodyBufferSize))
         {
             // nginx keeps such a body in a client_body_temp file: get_body_data() is nil then
             BodyFile = ClientBodyTemp.Write(ms.ToArray());
             Body = null;
+            // ngx_http_request_body_save_filter's notice, at warn unless the file is asked for
+            if (!Location.ClientBodyInFileOnly)
+                Log(LogLevel.Warn, "a client request body is buffered to a temporary file " + BodyFile);
             return;
         }
         Body = Encoding.Latin1.GetString(ms.ToArray());
+    }
+
+    /// <summary>
+    /// The body read, wherever nginx keeps it: in memory, or else the client_body_temp file's
+    /// content (what the gateway forwards and what core.request.get_body returns); null when none.
+    /// </summary>
+    public string? BodyText()
+    {
+        if (!BodyRead) return null;
+        if (Body != null || BodyFile == null) return Body;
+        try { return Encoding.Latin1.GetString(File.ReadAllBytes(BodyFile)); }
+        catch (IOException) { return null; }
     }
 
     /// <summary>The temp file holding the request body (ngx.req.get_body_file); null when it is in memory.</summary>

@@ -55,7 +55,7 @@ internal static class ProxyPass
         }
 
         await req.ReadBodyAsync();
-        var body = req.Body ?? "";
+        var body = req.BodyText() ?? "";
         var head = new StringBuilder();
         head.Append(req.Method).Append(' ').Append(uri).Append(" HTTP/").Append(loc.ProxyHttpVersion).Append("\r\n");
         var set = new List<(string Name, string Value)> { ("Host", hostPart), ("Connection", "close") };

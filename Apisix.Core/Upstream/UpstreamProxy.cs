@@ -586,7 +586,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         Line("X-Forwarded-Host", Var("var_x_forwarded_host") ?? Var("host"));
         Line("X-Forwarded-Port", Var("var_x_forwarded_port") ?? Var("server_port"));
 
-        var body = req.Body ?? "";
+        var body = req.BodyText() ?? "";
         var hadBody = body.Length > 0 || req.RequestHeader("Content-Length") != null || req.RequestHeader("Transfer-Encoding") != null;
         if (hadBody) Line("Content-Length", body.Length.ToString(CultureInfo.InvariantCulture));
         foreach (var (name, value) in req.RequestHeaders)

@@ -191,7 +191,7 @@ public class ProviderBase
 
         if (!ai.RequestBodyChanged)
         {
-            ai.RawRequestBody ??= ctx.Request.Body;
+            ai.RawRequestBody ??= ctx.Request.BodyText();
             pars.Body = ai.RawRequestBody != null ? (object)ai.RawRequestBody : requestBody;
         }
         else

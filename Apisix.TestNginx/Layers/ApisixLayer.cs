@@ -58,6 +58,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.SkipReason = NeedsInternet(block);
         base.Build(world, block, file);
         world.LogSocketErrors = false; // lua_socket_log_errors off
+        world.Conf.ClientBodyBufferSize ??= 8 * 1024; // client_body_buffer_size 8k: larger bodies go to a temp file
         foreach (var d in SharedDictNames) world.Conf.SharedDicts.TryAdd(d, 10 * 1024 * 1024);
 
         // t/toolkit is a git submodule (api7's test-toolkit) a source tree may lack; tests also

@@ -55,7 +55,7 @@ public static class CiServices
         var stream = false;
         try
         {
-            if (JsonNode.Parse(Encoding.Latin1.GetBytes(req.Body ?? "")) is JsonObject o && o["stream"] is JsonValue v && v.TryGetValue(out bool b))
+            if (JsonNode.Parse(Encoding.Latin1.GetBytes(req.BodyText() ?? "")) is JsonObject o && o["stream"] is JsonValue v && v.TryGetValue(out bool b))
                 stream = b;
         }
         catch (JsonException) { }
@@ -102,11 +102,11 @@ public static class CiServices
         var headers = new JsonObject();
         foreach (var (n, v) in req.RequestHeaders) headers[n] = v;
         JsonNode? json = null;
-        try { json = JsonNode.Parse(Encoding.Latin1.GetBytes(req.Body ?? "")); } catch (JsonException) { }
+        try { json = JsonNode.Parse(Encoding.Latin1.GetBytes(req.BodyText() ?? "")); } catch (JsonException) { }
         var echo = new JsonObject
         {
             ["args"] = new JsonObject(),
-            ["data"] = req.Body ?? "",
+            ["data"] = req.BodyText() ?? "",
             ["files"] = new JsonObject(),
             ["form"] = new JsonObject(),
             ["headers"] = headers,

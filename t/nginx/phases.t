@@ -224,3 +224,26 @@ longer than four
 --- response_body
 nil true
 tiny false
+
+
+
+=== TEST 11: client_body_buffer_size at http level applies to a location without its own, with nginx's warn line
+--- http_config
+    client_body_buffer_size 8;
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.say(ngx.req.get_body_data(), " ", ngx.req.get_body_file() ~= nil)
+            -- LuaJIT truncates a fractional count where Lua 5.4 would raise
+            ngx.say(string.rep("ab", 2.7), " ", ("pebble"):sub(1.9, 3.2))
+        }
+    }
+--- request
+POST /t
+a body well over eight bytes
+--- response_body
+nil true
+abab peb
+--- error_log
+a client request body is buffered to a temporary file

@@ -27,6 +27,8 @@ public sealed class HttpConf
     /// <summary>`real_ip_header` / `set_real_ip_from` at http level, for locations without their own.</summary>
     public string? RealIpHeader { get; set; }
     public List<string> SetRealIpFrom { get; } = new();
+    /// <summary>`client_body_buffer_size` at http level, for locations without their own (null: bodies stay in memory).</summary>
+    public long? ClientBodyBufferSize { get; set; }
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
@@ -154,8 +156,8 @@ public sealed class LocationConf
     public bool ClientBodyInFileOnly { get; set; }
     /// <summary>
     /// `client_body_buffer_size` in this location: a larger body goes to a temp file. Null when the
-    /// location does not set it: then bodies stay in memory whatever their size (nginx's default
-    /// buffer, 8k/16k, is not applied).
+    /// location does not set it: then the http level's applies, and without one bodies stay in
+    /// memory whatever their size (nginx's default buffer, 8k/16k, is not applied).
     /// </summary>
     public long? ClientBodyBufferSize { get; set; }
 }

@@ -66,6 +66,7 @@ public static class HttpConfBuilder
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
+                case "client_body_buffer_size": conf.ClientBodyBufferSize = ParseSize(d.Arg(0)); break;
                 case "real_ip_header": conf.RealIpHeader = d.Arg(0); break;
                 case "set_real_ip_from": conf.SetRealIpFrom.Add(d.Arg(0)); break;
                 case "upstream":

@@ -59,6 +59,21 @@ table.concat = function(t, sep, i, j)
     return tconcat(copy, sep)
 end
 
+-- LuaJIT truncates a non-integral count or position (lua_Number cast to int); 5.4 raises
+-- "number has no integer representation". string.rep("a", 1024 * 1024 * 1.6) is common in tests.
+local function trunc(n)
+    if mtype(n) == "float" and n == n and n ~= math.huge and n ~= -math.huge then
+        return n >= 0 and math.floor(n) or math.ceil(n)
+    end
+    return n
+end
+local srep, ssub = string.rep, string.sub
+string.rep = function(s, n, sep) return srep(s, trunc(n), sep) end
+string.sub = function(s, i, j)
+    if mtype(i) == "float" or mtype(j) == "float" then return ssub(s, trunc(i), j and trunc(j)) end
+    return ssub(s, i, j)
+end
+
 unpack = table.unpack
 loadstring = load
 table.getn = function(t) return #t end

@@ -250,7 +250,7 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
 
     private static string? RequestBody(JsonObject conf, ApiCtx ctx)
     {
-        var body = ctx.Request.Body;
+        var body = ctx.Request.BodyText();
         if (body == null) return null;
         var max = JsonScalars.TryGetNumber(conf["max_req_body_bytes"], out var m) ? (int)m : 524288;
         return body.Length >= max ? body[..max] : body;

@@ -227,7 +227,16 @@ local function get_request_body_table(ctx, content_type, max_size)
         result = _M.get_post_args()
         detected = CONTENT_TYPE_FORM_URLENCODED
     elseif core_str.find(ct, CONTENT_TYPE_MULTIPART_FORM) then
-        return nil, "failed to parse multipart form data: not supported by this port"
+        local body, body_err = _M.get_body(max_size, ctx)
+        if not body then
+            return nil, "could not get body: " .. (body_err or "request body is empty")
+        end
+        local all = bridge:ParseMultipart(body, ct)
+        if not all then
+            return nil, "failed to parse multipart form data"
+        end
+        result = json.decode(all)
+        detected = CONTENT_TYPE_MULTIPART_FORM
     else
         return nil, "unsupported content-type: " .. ct .. ", supported types are: "
                     .. CONTENT_TYPE_JSON .. ", " .. CONTENT_TYPE_FORM_URLENCODED .. ", "
