@@ -10,7 +10,7 @@ namespace Apisix.Core.OpenResty.Net;
 
 /// <summary>
 /// One Kestrel server serving every endpoint of a network. The transport is chosen here and only
-/// here: in-memory for the test runner; a socket transport would make it a real gateway.
+/// here: in-memory for the test runner, sockets for the gateway host.
 /// </summary>
 public sealed class HttpServerHost : IAsyncDisposable
 {
@@ -28,23 +28,11 @@ public sealed class HttpServerHost : IAsyncDisposable
         builder.Services.AddSingleton<IConnectionListenerFactory>(new InMemoryTransportFactory(network));
         builder.WebHost.UseKestrel(o =>
         {
-            o.AddServerHeader = false;
-            // nginx passes header bytes through; keep one char per byte both ways.
-            o.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
-            o.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
-            o.Limits.MaxRequestBodySize = null;
-            o.Limits.MinRequestBodyDataRate = null;
-            o.Limits.MinResponseDataRate = null;
-            o.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(68);
-            // nginx bounds header bytes (large_client_header_buffers), never the number of header lines.
-            o.Limits.MaxRequestHeaderCount = NginxHeaderLineCeiling;
+            ActLikeNginx(o, TimeSpan.FromSeconds(68));
             o.Listen(new IPEndPoint(IPAddress.Loopback, 1),
                 lo => lo.Use(TlsConnectionMiddleware.Create(c => network.TlsFor(c.LocalEndPoint))));
         });
-        var app = builder.Build();
-        app.Run(handler);
-        await app.StartAsync();
-        return new HttpServerHost(app);
+        return await StartAsync(builder, handler);
     }
 
     /// <summary>
@@ -61,18 +49,31 @@ public sealed class HttpServerHost : IAsyncDisposable
         configure?.Invoke(builder);
         builder.WebHost.UseKestrel(o =>
         {
-            o.AddServerHeader = false;
-            o.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
-            o.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
-            o.Limits.MaxRequestBodySize = null;
-            o.Limits.MinRequestBodyDataRate = null;
-            o.Limits.MinResponseDataRate = null;
-            o.Limits.KeepAliveTimeout = keepAliveTimeout ?? TimeSpan.FromSeconds(60);
+            ActLikeNginx(o, keepAliveTimeout ?? TimeSpan.FromSeconds(60));
             o.AllowSynchronousIO = false;
-            o.Limits.MaxRequestHeaderCount = NginxHeaderLineCeiling;
             kestrel?.Invoke(o);
             foreach (var ep in endpoints) o.Listen(ep);
         });
+        return await StartAsync(builder, handler);
+    }
+
+    // Kestrel's defaults that nginx does not share, the same on both transports.
+    private static void ActLikeNginx(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions o, TimeSpan keepAlive)
+    {
+        o.AddServerHeader = false;
+        // nginx passes header bytes through; keep one char per byte both ways.
+        o.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+        o.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+        o.Limits.MaxRequestBodySize = null;
+        o.Limits.MinRequestBodyDataRate = null;
+        o.Limits.MinResponseDataRate = null;
+        o.Limits.KeepAliveTimeout = keepAlive;
+        // nginx bounds header bytes (large_client_header_buffers), never the number of header lines.
+        o.Limits.MaxRequestHeaderCount = NginxHeaderLineCeiling;
+    }
+
+    private static async Task<HttpServerHost> StartAsync(WebApplicationBuilder builder, RequestDelegate handler)
+    {
         var app = builder.Build();
         app.Run(handler);
         await app.StartAsync();
