@@ -63,20 +63,7 @@ public sealed class HttpLoggerPlugin : IPlugin, ILogPhase
         ["required"] = new JsonArray("uri"),
     };
 
-    private readonly JsonObject _metadataSchema = new()
-    {
-        ["type"] = "object",
-        ["properties"] = new JsonObject
-        {
-            ["log_format"] = new JsonObject { ["type"] = "object" },
-            ["max_pending_entries"] = new JsonObject
-            {
-                ["type"] = "integer",
-                ["description"] = "maximum number of pending entries in the batch processor",
-                ["minimum"] = 1,
-            },
-        },
-    };
+    private readonly JsonObject _metadataSchema = LoggerMetadataSchema.Create();
 
     public string Name => "http-logger";
     public int Priority => 410;

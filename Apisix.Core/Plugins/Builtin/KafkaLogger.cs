@@ -29,20 +29,7 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
     public const string ManagerName = "kafka logger";
 
     private readonly JsonObject _schema = BuildSchema();
-    private readonly JsonObject _metadataSchema = new()
-    {
-        ["type"] = "object",
-        ["properties"] = new JsonObject
-        {
-            ["log_format"] = new JsonObject { ["type"] = "object" },
-            ["max_pending_entries"] = new JsonObject
-            {
-                ["type"] = "integer",
-                ["description"] = "maximum number of pending entries in the batch processor",
-                ["minimum"] = 1,
-            },
-        },
-    };
+    private readonly JsonObject _metadataSchema = LoggerMetadataSchema.Create();
 
     public string Name => "kafka-logger";
     public int Priority => 403;
