@@ -199,6 +199,28 @@ public sealed class Nginx : IAsyncDisposable
                + (host != null ? $", host: \"{host}\"" : "");
     }
 
+    private sealed class ConnectionState(long number)
+    {
+        public long Number { get; } = number;
+        public int Requests;
+    }
+
+    /// <summary>
+    /// <c>$connection</c> and <c>$connection_requests</c>: the client connection's serial number,
+    /// given at its first request and kept for the keepalive requests that follow on it, and how
+    /// many requests it has carried so far.
+    /// </summary>
+    private (long Number, int Requests) ConnectionOf(HttpContext http)
+    {
+        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        if (items == null) return (Interlocked.Increment(ref _connections), 1);
+        if (items.TryGetValue(typeof(ConnectionState), out var found) && found is ConnectionState known)
+            return (known.Number, Interlocked.Increment(ref known.Requests));
+        var state = new ConnectionState(Interlocked.Increment(ref _connections)) { Requests = 1 };
+        items[typeof(ConnectionState)] = state;
+        return (state.Number, 1);
+    }
+
     /// <summary>The Kestrel entry point: pick server, location and worker, and serve on that worker's loop.</summary>
     public async Task HandleAsync(HttpContext http)
     {
@@ -214,8 +236,8 @@ public sealed class Nginx : IAsyncDisposable
         var path = raw.Split('?')[0];
         var location = server.Match(Uri.UnescapeDataString(path));
         var worker = Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
-        var conn = Interlocked.Increment(ref _connections);
-        var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker };
+        var (conn, connRequests) = ConnectionOf(http);
+        var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker, ConnectionRequests = connRequests };
         // a regex location's captures are $1, $2... (ngx.var[1])
         if (location?.Regex?.Match(Uri.UnescapeDataString(path)) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;

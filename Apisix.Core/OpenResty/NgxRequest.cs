@@ -63,6 +63,8 @@ public sealed class NgxRequest
     /// <summary>The location serving the request (a rewrite can move it to another).</summary>
     public LocationConf Location { get; set; }
     public long Connection { get; }
+    /// <summary><c>$connection_requests</c>: requests the client connection has carried, this one included.</summary>
+    public int ConnectionRequests { get; init; } = 1;
     public DateTimeOffset StartTime { get; }
 
     public string Method { get; set; }

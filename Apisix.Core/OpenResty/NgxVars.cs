@@ -59,6 +59,7 @@ public static class NgxVars
                 }
             case "time_iso8601": return DateTimeOffset.Now.ToString("yyyy-MM-ddTHH:mm:sszzz", CultureInfo.InvariantCulture);
             case "connection": return r.Connection.ToString(CultureInfo.InvariantCulture);
+            case "connection_requests": return r.ConnectionRequests.ToString(CultureInfo.InvariantCulture);
             case "request_id": return r.Id.ToString("x32", CultureInfo.InvariantCulture);
             case "document_root":
             case "realpath_root": return Path.Combine(nginx.Prefix, "html");

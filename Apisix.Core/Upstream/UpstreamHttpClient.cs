@@ -28,7 +28,8 @@ public sealed record UpstreamResponseHead(int Status, string Reason, List<(strin
 /// request goes out byte for byte as nginx builds it (header order and case, Latin-1 bytes, no
 /// headers added or validated), so that each timeout maps to the nginx step it belongs to
 /// (sending, reading the header, reading the body), and so that the body can be handed on one
-/// read at a time. One request per connection; the caller disposes it.
+/// read at a time. A connection whose response ended cleanly may serve further requests from
+/// the keepalive pool (<see cref="UpstreamKeepalive"/>); otherwise the caller disposes it.
 /// </summary>
 public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
 {
@@ -41,10 +42,44 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     private long _remaining;      // bytes left: of the body (Length) or of the current chunk (Chunked)
     private bool _chunkNeedsCrlf; // a chunk's data was read, its CRLF not yet
     private bool _done;
+    private bool _keepAlive;    // the response allows another request on this connection
+    private Task<int>? _idleRead; // the read posted while the connection sat in the keepalive pool
+
+    /// <summary>Requests sent on this connection (nginx's <c>c->requests</c>, bounded by keepalive_requests).</summary>
+    public int Requests { get; private set; }
+
+    /// <summary>
+    /// The response is read to its end, framed by length or chunks, nothing beyond it arrived, and
+    /// neither side asked to close: nginx's keepalive module may cache the connection.
+    /// </summary>
+    public bool Reusable => _done && _keepAlive && _framing != Framing.UntilClose && _start == _end && !_eof;
+
+    /// <summary>
+    /// Parks the connection in the keepalive pool: as nginx keeps an idle connection's read event
+    /// armed, a read stays posted, and <paramref name="lost"/> runs when it completes (the peer
+    /// closed the connection or sent something unasked). A request on the connection later takes
+    /// that read over as the first read of its response.
+    /// </summary>
+    internal void Park(Action<UpstreamHttpConnection> lost)
+    {
+        _framing = Framing.None;
+        _remaining = 0;
+        _chunkNeedsCrlf = false;
+        _done = false;
+        _keepAlive = false;
+        _start = _end = 0;
+        var read = stream.ReadAsync(_buf.AsMemory()).AsTask();
+        _idleRead = read;
+        read.ContinueWith(_ => lost(this), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>The read posted while parked has completed: the connection cannot serve another request.</summary>
+    internal bool ClosedWhileIdle => _idleRead is { IsCompleted: true };
 
     /// <summary>Write the whole request; nginx's send timeout bounds it.</summary>
     public async Task<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
     {
+        Requests++;
         using var cts = new CancellationTokenSource(timeout);
         try
         {
@@ -74,7 +109,11 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            var n = await stream.ReadAsync(_buf.AsMemory(_end), cts.Token);
+            var pending = _idleRead;
+            _idleRead = null;
+            var n = pending != null
+                ? await pending.WaitAsync(cts.Token)
+                : await stream.ReadAsync(_buf.AsMemory(_end), cts.Token);
             if (n == 0)
             {
                 _eof = true;
@@ -132,6 +171,9 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             headers.Add((line[..colon].TrimEnd(), line[(colon + 1)..].Trim(' ', '\t')));
         }
         var head = new UpstreamResponseHead(code, reason, headers);
+        // as ngx_http_proxy_module: an HTTP/1.0 answer or `Connection: close` ends the connection
+        var connection = head.Header("Connection");
+        _keepAlive = !http10 && (connection == null || !connection.Contains("close", StringComparison.OrdinalIgnoreCase));
 
         if (headRequest || code is (>= 100 and < 200) or 204 or 304) _framing = Framing.None;
         else if (!http10 && head.Header("Transfer-Encoding") is { } te && te.Contains("chunked", StringComparison.OrdinalIgnoreCase))

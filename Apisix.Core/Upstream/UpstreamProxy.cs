@@ -362,7 +362,9 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                 server = server with { Host = server.Host[..colon], Port = p };
             }
 
-            var outcome = await TryOnceAsync(ctx, server, scheme, connectTimeout, sendTimeout, readTimeout, vars);
+            var keepalive = UpstreamKeepalive.TargetFor(config, up, scheme, server.Host, server.Port,
+                NgxVars.Get(req.Nginx, req, "upstream_host"));
+            var outcome = await TryOnceAsync(ctx, server, scheme, connectTimeout, sendTimeout, readTimeout, vars, keepalive);
             if (outcome == UpstreamFailure.None) return;
             lastFailure = outcome;
             if (outcome == UpstreamFailure.InvalidHeader || attempt >= tries) break;
@@ -377,15 +379,40 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// the client has the header there is no retry), else the failure that may lead to the next peer.
     /// </summary>
     private static async Task<UpstreamFailure> TryOnceAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan connectTimeout,
-        TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars)
+        TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars, UpstreamKeepalive.Target keepalive)
+    {
+        if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs)
+            bs.LastUpstreamUrl = scheme + "://" + server.Address + UpstreamUri(ctx.Request);
+        var pools = ctx.Request.Worker is { } worker ? UpstreamKeepalive.Of(worker) : null;
+        var conn = pools?.Take(keepalive);
+        var clock = Stopwatch.StartNew();
+        if (conn == null)
+        {
+            var (opened, failure) = await ConnectAsync(ctx, server, scheme, connectTimeout, vars, clock);
+            if (opened == null) return failure;
+            conn = opened;
+        }
+        var keep = false;
+        try
+        {
+            var outcome = await ExchangeAsync(ctx, server, scheme, sendTimeout, readTimeout, vars, clock, conn);
+            keep = outcome == UpstreamFailure.None && conn.Reusable;
+            return outcome;
+        }
+        finally
+        {
+            if (keep && pools != null) await pools.SaveOrCloseAsync(keepalive, conn);
+            else await conn.DisposeAsync();
+        }
+    }
+
+    /// <summary>A new connection to the peer (TLS for https), or the failure, logged as nginx does.</summary>
+    private static async Task<(UpstreamHttpConnection? Conn, UpstreamFailure Failure)> ConnectAsync(ApiCtx ctx, UpstreamNode server,
+        string scheme, TimeSpan connectTimeout, UpstreamVarsRecorder vars, Stopwatch clock)
     {
         var req = ctx.Request;
-        var uri = UpstreamUri(req);
         var peer = server.Address;
-        var upstreamUrl = scheme + "://" + peer + uri;
-        if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs) bs.LastUpstreamUrl = upstreamUrl;
-        var clock = Stopwatch.StartNew();
-
+        var upstreamUrl = scheme + "://" + peer + UpstreamUri(req);
         Stream? stream = null;
         var timedOut = false;
         using (var cts = new CancellationTokenSource(connectTimeout))
@@ -401,7 +428,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                 : "connect() failed (111: Connection refused) while connecting to upstream", upstreamUrl);
             var failure = timedOut ? UpstreamFailure.Timeout : UpstreamFailure.Error;
             vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
-            return failure;
+            return (null, failure);
         }
         if (scheme == "https")
         {
@@ -415,13 +442,25 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                     : "peer closed connection in SSL handshake while SSL handshaking to upstream", upstreamUrl);
                 var failure = sslErr == "timeout" ? UpstreamFailure.Timeout : UpstreamFailure.Error;
                 vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
-                return failure;
+                return (null, failure);
             }
             stream = ssl;
         }
-        var connectTime = clock.Elapsed;
+        return (new UpstreamHttpConnection(stream), UpstreamFailure.None);
+    }
 
-        await using var conn = new UpstreamHttpConnection(stream);
+    /// <summary>
+    /// The request on a connection (new or from the keepalive pool) and the response relayed to the
+    /// client. None when a response was relayed, completely or not.
+    /// </summary>
+    private static async Task<UpstreamFailure> ExchangeAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan sendTimeout,
+        TimeSpan readTimeout, UpstreamVarsRecorder vars, Stopwatch clock, UpstreamHttpConnection conn)
+    {
+        var req = ctx.Request;
+        var uri = UpstreamUri(req);
+        var peer = server.Address;
+        var upstreamUrl = scheme + "://" + peer + uri;
+        var connectTime = clock.Elapsed;
         var sent = await conn.SendAsync(BuildRequest(ctx, uri), sendTimeout);
         if (sent != UpstreamFailure.None)
         {

@@ -1,5 +1,6 @@
 # Proxying to a route's upstream: nodes in both forms, weighted round robin, retries past a dead
-# node, upstream_id, an upstream from a service, pass_host, timeouts, and the request-id plugin.
+# node, upstream_id, an upstream from a service, pass_host, timeouts, the request-id plugin, and
+# the keepalive pool of upstream connections.
 # Two small backends (declared below in http_config) stand in for the upstream servers; the
 # admin API is called with resty.http from /t locations.
 use t::APISIX 'no_plan';
@@ -51,6 +52,12 @@ add_block_preprocessor(sub {
             content_by_lua_block {
                 ngx.sleep(1)
                 ngx.say("too late")
+            }
+        }
+
+        location /conn {
+            content_by_lua_block {
+                ngx.say("requests on this connection: ", ngx.var.connection_requests)
             }
         }
 
@@ -366,3 +373,46 @@ qr{\nx-trace-me=[-_0-9a-zA-Z]{21}\n}
 --- response_body
 400
 400
+
+
+
+=== TEST 18: keepalive pools: the default one, and one that retires a connection after two requests
+--- config
+    location /t {
+        content_by_lua_block {
+            local http = require("resty.http")
+            local routes = {
+                ["routes/20"] = [[{"uri":"/conn","upstream":{"nodes":{"127.0.0.1:6810":1}}}]],
+                ["routes/21"] = [[{"uri":"/two/conn","plugins":{"proxy-rewrite":{"uri":"/conn"}},
+                    "upstream":{"nodes":{"127.0.0.1:6811":1},"keepalive_pool":{"size":4,"idle_timeout":30,"requests":2}}}]],
+            }
+            for path, body in pairs(routes) do
+                local httpc = http.new()
+                local res = assert(httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port
+                    .. "/apisix/admin/" .. path, {method = "PUT", body = body}))
+                if res.status >= 300 then
+                    ngx.say(path, ": ", res.body)
+                    return
+                end
+            end
+            ngx.say("passed")
+        }
+    }
+--- response_body
+passed
+
+
+
+=== TEST 19: the upstream connection serves one request after another
+--- request eval
+["GET /conn", "GET /conn", "GET /conn"]
+--- response_body eval
+["requests on this connection: 1\n", "requests on this connection: 2\n", "requests on this connection: 3\n"]
+
+
+
+=== TEST 20: keepalive_pool.requests = 2: the third request opens a new connection
+--- request eval
+["GET /two/conn", "GET /two/conn", "GET /two/conn"]
+--- response_body eval
+["requests on this connection: 1\n", "requests on this connection: 2\n", "requests on this connection: 1\n"]

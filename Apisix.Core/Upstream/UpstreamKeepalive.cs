@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using Apisix.Core.Config;
+using Apisix.Core.Json;
+using Apisix.Core.OpenResty;
+
+namespace Apisix.Core.Upstream;
+
+/// <summary>
+/// One worker's upstream keepalive pools: what <c>set_current_peer</c> in apisix/balancer.lua asks
+/// of lua-nginx-module's balancer keepalive. A pool is named
+/// <c>scheme#host#port</c> (plus <c>#sni</c>, and <c>#client_cert</c>, for https), its size is
+/// fixed by the first request that names it, and it caches idle connections most recent first,
+/// closing the oldest one when full. A cached connection leaves the pool when its peer closes it,
+/// when it has been idle for idle_timeout, or when it has served <c>requests</c> requests.
+/// </summary>
+public sealed class UpstreamKeepalive
+{
+    private static readonly ConditionalWeakTable<LuaWorker, UpstreamKeepalive> PerWorker = new();
+
+    /// <summary>The pools of a worker (nginx keeps them per worker process).</summary>
+    public static UpstreamKeepalive Of(LuaWorker worker) => PerWorker.GetValue(worker, _ => new UpstreamKeepalive());
+
+    /// <summary>A pool's name and the limits that apply to the request's connection.</summary>
+    public sealed record Target(string Pool, int Size, TimeSpan IdleTimeout, int Requests);
+
+    private sealed class Pool(int size)
+    {
+        public int Size { get; } = size;
+        public LinkedList<(UpstreamHttpConnection Conn, CancellationTokenSource Idle)> Idle { get; } = new();
+    }
+
+    private readonly Dictionary<string, Pool> _pools = new(StringComparer.Ordinal);
+    private readonly object _lock = new();
+
+    /// <summary>
+    /// The target for an upstream: its <c>keepalive_pool</c>, else the defaults of
+    /// <c>nginx_config.http.upstream</c> (keepalive, keepalive_timeout, keepalive_requests).
+    /// </summary>
+    public static Target TargetFor(ApisixConfig config, UpstreamConf up, string scheme, string host, int port, string? sni)
+    {
+        int size, requests;
+        double idle;
+        if (up.Raw?["keepalive_pool"] is JsonObject kp)
+        {
+            size = JsonScalars.TryGetNumber(kp["size"], out var s) ? (int)s : 320;
+            idle = JsonScalars.TryGetNumber(kp["idle_timeout"], out var t) ? t : 60;
+            requests = JsonScalars.TryGetNumber(kp["requests"], out var r) ? (int)r : 1000;
+        }
+        else
+        {
+            var conf = config.Get("nginx_config", "http", "upstream") as JsonObject;
+            size = JsonScalars.TryGetNumber(conf?["keepalive"], out var s) ? (int)s : 320;
+            requests = JsonScalars.TryGetNumber(conf?["keepalive_requests"], out var r) ? (int)r : 1000;
+            idle = conf?["keepalive_timeout"] switch
+            {
+                JsonValue v when v.TryGetValue(out string? text) => ConfigUtil.ParseTimeUnit(text).Seconds ?? 60,
+                var v when JsonScalars.TryGetNumber(v, out var n) => n,
+                _ => 60,
+            };
+        }
+        var pool = scheme + "#" + host + "#" + port.ToString(CultureInfo.InvariantCulture);
+        if (scheme is "https" or "grpcs")
+        {
+            pool += "#" + sni;
+            if (up.Raw?["tls"] is JsonObject tls && JsonScalars.TryGetString(tls["client_cert"], out var cert)) pool += "#" + cert;
+        }
+        return new Target(pool, size, TimeSpan.FromSeconds(idle), requests);
+    }
+
+    /// <summary>The most recently cached idle connection of the pool, if any.</summary>
+    public UpstreamHttpConnection? Take(Target target)
+    {
+        lock (_lock)
+        {
+            if (!_pools.TryGetValue(target.Pool, out var pool) || pool.Idle.First is not { } first) return null;
+            pool.Idle.RemoveFirst();
+            first.Value.Idle.Dispose();
+            return first.Value.Conn;
+        }
+    }
+
+    /// <summary>
+    /// After a response: cache the connection if it may serve another request, else close it.
+    /// </summary>
+    public async ValueTask SaveOrCloseAsync(Target target, UpstreamHttpConnection conn)
+    {
+        if (!conn.Reusable || conn.Requests >= target.Requests || target.IdleTimeout <= TimeSpan.Zero)
+        {
+            await conn.DisposeAsync();
+            return;
+        }
+        // the read is posted before the connection can be taken, so a taker always finds it
+        conn.Park(Drop);
+        UpstreamHttpConnection? evicted = null;
+        lock (_lock)
+        {
+            if (!_pools.TryGetValue(target.Pool, out var pool)) _pools[target.Pool] = pool = new Pool(target.Size);
+            var idle = new CancellationTokenSource(target.IdleTimeout);
+            pool.Idle.AddFirst((conn, idle));
+            if (pool.Idle.Count > pool.Size)
+            {
+                var last = pool.Idle.Last!.Value;
+                pool.Idle.RemoveLast();
+                last.Idle.Dispose();
+                evicted = last.Conn;
+            }
+            idle.Token.Register(() => Drop(conn));
+        }
+        if (conn.ClosedWhileIdle) Drop(conn); // the peer closed it before it was in the pool
+        if (evicted != null) await evicted.DisposeAsync();
+    }
+
+    /// <summary>A cached connection closed by its peer or idle too long: out of the pool, closed.</summary>
+    private void Drop(UpstreamHttpConnection conn)
+    {
+        var found = false;
+        lock (_lock)
+        {
+            foreach (var pool in _pools.Values)
+            {
+                for (var node = pool.Idle.First; node != null; node = node.Next)
+                {
+                    if (!ReferenceEquals(node.Value.Conn, conn)) continue;
+                    pool.Idle.Remove(node);
+                    node.Value.Idle.Dispose();
+                    found = true;
+                    break;
+                }
+                if (found) break;
+            }
+        }
+        if (found) _ = conn.DisposeAsync().AsTask();
+    }
+
+    /// <summary>Idle connections cached in all pools (for tests and diagnostics).</summary>
+    public int IdleCount
+    {
+        get { lock (_lock) return _pools.Values.Sum(p => p.Idle.Count); }
+    }
+}
