@@ -36,6 +36,7 @@ public static class CorePlugins
         registry.Register(new HmacAuthPlugin());
         registry.Register(new JwtAuthPlugin());
         registry.Register(new BodyTransformerPlugin());
+        registry.Register(new ClickhouseLoggerPlugin());
     }
 
     /// <summary>
