@@ -17,10 +17,10 @@ namespace Apisix.Core.Plugins.Builtin;
 /// <c>INSERT INTO &lt;logtable&gt; FORMAT JSONEachRow</c> followed by the JSON rows (one object, or
 /// several separated by a space), with the user, password and database in the
 /// <c>X-ClickHouse-*</c> headers. With <c>endpoint_addrs</c> each batch goes to one address picked
-/// at random. Not ported: response body collection (<c>include_resp_body</c>) and the
-/// <c>*_body_expr</c> conditions, as in http-logger.
+/// at random. <c>include_resp_body</c> keeps the response body (body_filter) for the entry.
+/// Not ported: the <c>*_body_expr</c> conditions.
 /// </summary>
-public sealed class ClickhouseLoggerPlugin : IPlugin, ILogPhase
+public sealed class ClickhouseLoggerPlugin : IPlugin, IBodyFilterPhase, ILogPhase
 {
     public const string PluginName = "clickhouse-logger";
 
@@ -173,6 +173,12 @@ public sealed class ClickhouseLoggerPlugin : IPlugin, ILogPhase
         local ctx = { var = { route_id = route_id, server_addr = server_addr } }
         manager:add_entry_to_new_processor(conf, entry, ctx, func, max_pending_entries)
         """, "clickhouse-logger", 1);
+
+    public (string Chunk, bool Eof) BodyFilter(JsonObject conf, ApiCtx ctx, string chunk, bool eof)
+    {
+        KafkaLoggerPlugin.CollectBody(conf, ctx, chunk, eof);
+        return (chunk, eof);
+    }
 
     public async ValueTask LogAsync(JsonObject conf, ApiCtx ctx)
     {

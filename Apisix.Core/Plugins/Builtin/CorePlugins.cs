@@ -37,6 +37,7 @@ public static class CorePlugins
         registry.Register(new JwtAuthPlugin());
         registry.Register(new BodyTransformerPlugin());
         registry.Register(new ClickhouseLoggerPlugin());
+        registry.Register(new UdpLoggerPlugin());
     }
 
     /// <summary>
@@ -46,6 +47,7 @@ public static class CorePlugins
     public static void RegisterLua(LuaModules modules)
     {
         modules.AddObject(PrometheusBridge.Name, w => new PrometheusBridge(w));
+        modules.AddObject(UdpSender.Name, w => new UdpSender(w));
         var registry = new PluginRegistry();
         Register(registry);
         foreach (var name in registry.AvailableNames.ToList())
