@@ -38,6 +38,7 @@ public static class CorePlugins
         registry.Register(new BodyTransformerPlugin());
         registry.Register(new ClickhouseLoggerPlugin());
         registry.Register(new UdpLoggerPlugin());
+        registry.Register(new NodeStatusPlugin());
     }
 
     /// <summary>
