@@ -39,6 +39,7 @@ public static class CorePlugins
         registry.Register(new ClickhouseLoggerPlugin());
         registry.Register(new UdpLoggerPlugin());
         registry.Register(new NodeStatusPlugin());
+        registry.Register(new KafkaProxyPlugin());
     }
 
     /// <summary>
