@@ -40,6 +40,7 @@ public static class CorePlugins
         registry.Register(new UdpLoggerPlugin());
         registry.Register(new NodeStatusPlugin());
         registry.Register(new KafkaProxyPlugin());
+        registry.Register(new GrpcTranscodePlugin());
     }
 
     /// <summary>
