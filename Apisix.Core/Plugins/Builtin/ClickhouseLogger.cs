@@ -214,11 +214,11 @@ public sealed class ClickhouseLoggerPlugin : IPlugin, IBodyFilterPhase, ILogPhas
     }
 
     /// <summary>The conf as get_log_entry sees it: this plugin has no <c>meta_format</c>.</summary>
-    internal static JsonObject WithoutMetaFormat(JsonObject conf) =>
+    public static JsonObject WithoutMetaFormat(JsonObject conf) =>
         new(conf.Where(p => p.Key != "meta_format").Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone())));
 
     /// <summary><c>plugin.plugin_metadata(name).value</c>, or null when none is set.</summary>
-    internal static JsonObject? PluginMetadata(ApiCtx ctx, string pluginName)
+    public static JsonObject? PluginMetadata(ApiCtx ctx, string pluginName)
     {
         var prefix = ctx.Config?.EtcdPrefix ?? Store.ConfigStore.DefaultPrefix;
         return ctx.Store?.Get(prefix + "/plugin_metadata/" + pluginName)?.Value as JsonObject;
@@ -228,7 +228,7 @@ public sealed class ClickhouseLoggerPlugin : IPlugin, IBodyFilterPhase, ILogPhas
     /// What <c>net.url.parse</c> gives send_http_data: host, port (80 or 443 by scheme when the
     /// address has none), path ("/" when empty) and query; null when it is not an absolute URL.
     /// </summary>
-    internal static JsonObject? ParseEndpoint(string addr)
+    public static JsonObject? ParseEndpoint(string addr)
     {
         if (!Uri.TryCreate(addr, UriKind.Absolute, out var u)) return null;
         var scheme = u.Scheme;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Apisix.Core.Admin;
 using Apisix.Core.Config;
 using Apisix.Core.Json;
+using Apisix.Core.Schema;
 using Apisix.Core.OpenResty;
 
 namespace Apisix.Core.Plugins.Builtin;
@@ -75,6 +76,9 @@ public sealed class GrpcTranscodePlugin : IPlugin, IAccessPhase
         ["additionalProperties"] = true,
         ["required"] = new JsonArray("proto_id", "service", "method"),
     };
+
+    /// <summary><c>check_schema(conf)</c>: the schema only, whatever the schema type.</summary>
+    public (bool Ok, string? Error) CheckSchema(JsonObject conf, SchemaType type) => JsonSchema.Check(Schema, conf);
 
     public ValueTask<PhaseResult> AccessAsync(JsonObject conf, ApiCtx ctx)
     {

@@ -1,6 +1,7 @@
 // Twin of apisix/plugins/kafka-proxy.lua
 using System.Text.Json.Nodes;
 using Apisix.Core.Json;
+using Apisix.Core.Schema;
 
 namespace Apisix.Core.Plugins.Builtin;
 
@@ -36,6 +37,9 @@ public sealed class KafkaProxyPlugin : IPlugin, IAccessPhase
         },
         ["encrypt_fields"] = new JsonArray("sasl.password"),
     };
+
+    /// <summary><c>check_schema(conf)</c>: the schema only, whatever the schema type.</summary>
+    public (bool Ok, string? Error) CheckSchema(JsonObject conf, SchemaType type) => JsonSchema.Check(Schema, conf);
 
     public ValueTask<PhaseResult> AccessAsync(JsonObject conf, ApiCtx ctx)
     {

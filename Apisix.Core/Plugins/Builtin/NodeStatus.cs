@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Apisix.Core.Http;
 using Apisix.Core.Json;
+using Apisix.Core.Schema;
 
 namespace Apisix.Core.Plugins.Builtin;
 
@@ -24,6 +25,9 @@ public sealed class NodeStatusPlugin : IPlugin, IPluginApi
     public string? Scope => "global";
 
     public JsonNode Schema { get; } = new JsonObject { ["type"] = "object" };
+
+    /// <summary><c>check_schema(conf)</c>: the schema only, whatever the schema type.</summary>
+    public (bool Ok, string? Error) CheckSchema(JsonObject conf, SchemaType type) => JsonSchema.Check(Schema, conf);
 
     private static readonly string[] NgxStatusItems =
         ["active", "accepted", "handled", "total", "reading", "writing", "waiting"];
