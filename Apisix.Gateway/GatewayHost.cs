@@ -127,7 +127,8 @@ public sealed class GatewayHost : IAsyncDisposable
         var network = new SocketNetwork();
         var nginx = new Nginx(conf, network, errorLog, modules, prefix, Workers(config)) { LogSocketErrors = false, BasePid = Environment.ProcessId };
         nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, store, config));
-        nginx.WorkerInit.Add(w => global::Apisix.Core.CoreId.Init(w, null));
+        var apisixId = global::Apisix.Core.Json.JsonScalars.TryGetString(config.Get("apisix", "id"), out var cid) ? cid : null;
+        nginx.WorkerInit.Add(w => global::Apisix.Core.CoreId.Init(w, apisixId));
         nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => Task.Run(() =>
             {

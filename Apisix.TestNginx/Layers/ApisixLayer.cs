@@ -97,7 +97,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         ApisixLuaModules.Register(world.Modules, Root, _store, config, registry, AiProxyPlugins.RegisterLua);
         // http_init_worker: the health-check manager's timers start with each worker
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => AiProxyMultiPlugin.InitWorker(w, _store, config)));
-        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, null)));
+        // core.id.init: apisix.id from the config, else a generated uid
+        var apisixId = Apisix.Core.Json.JsonScalars.TryGetString(config.Get("apisix", "id"), out var cid) ? cid : null;
+        world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => Apisix.Core.CoreId.Init(w, apisixId)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => ApisixStatus.InitWorker(w, config, _store)));
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w =>
             Apisix.Core.Upstream.ForwardedHeaders.InitWorker(config, msg => nginx.Log(w, LogLevel.Info, msg, null))));

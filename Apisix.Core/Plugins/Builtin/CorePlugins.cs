@@ -36,6 +36,11 @@ public static class CorePlugins
         registry.Register(new HmacAuthPlugin());
         registry.Register(new JwtAuthPlugin());
         registry.Register(new BodyTransformerPlugin());
+        registry.Register(new ClickhouseLoggerPlugin());
+        registry.Register(new UdpLoggerPlugin());
+        registry.Register(new NodeStatusPlugin());
+        registry.Register(new KafkaProxyPlugin());
+        registry.Register(new GrpcTranscodePlugin());
     }
 
     /// <summary>
@@ -45,6 +50,7 @@ public static class CorePlugins
     public static void RegisterLua(LuaModules modules)
     {
         modules.AddObject(PrometheusBridge.Name, w => new PrometheusBridge(w));
+        modules.AddObject(UdpSender.Name, w => new UdpSender(w));
         var registry = new PluginRegistry();
         Register(registry);
         foreach (var name in registry.AvailableNames.ToList())

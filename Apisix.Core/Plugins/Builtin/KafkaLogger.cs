@@ -354,6 +354,10 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
         };
         if (ctx.ConsumerName != null) log["consumer"] = new JsonObject { ["username"] = ctx.ConsumerName };
 
+        if (JsonScalars.TryGetBoolean(conf["include_resp_body"], out var irsb) && irsb
+            && ctx.Items.TryGetValue("resp_body", out var respBody) && respBody is string rb)
+            ((JsonObject)log["response"]!)["body"] = rb;
+
         if (JsonScalars.TryGetBoolean(conf["include_req_body"], out var irb) && irb && RequestBody(conf, ctx) is { } body)
             ((JsonObject)log["request"]!)["body"] = body;
 
@@ -365,6 +369,25 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
             foreach (var k in o.Where(p => p.Value == null).Select(p => p.Key).ToList()) o.Remove(k);
         }
         return log;
+    }
+
+    /// <summary>
+    /// <c>log-util.collect_body</c> for a body_filter: with <c>include_resp_body</c>, gathers the
+    /// response chunks (at most <c>max_resp_body_bytes</c>) and, at the last one, leaves the body
+    /// in <c>ctx.resp_body</c> (<see cref="ApiCtx.Items"/>) for the log entry. The
+    /// <c>include_resp_body_expr</c> condition and compressed bodies are not handled.
+    /// </summary>
+    public static void CollectBody(JsonObject conf, ApiCtx ctx, string chunk, bool eof)
+    {
+        if (!JsonScalars.TryGetBoolean(conf["include_resp_body"], out var on) || !on) return;
+        var max = JsonScalars.TryGetNumber(conf["max_resp_body_bytes"], out var m) ? (int)m : 524288;
+        if (!ctx.Items.TryGetValue("resp_body_chunks", out var held) || held is not System.Text.StringBuilder sb)
+        {
+            sb = new System.Text.StringBuilder();
+            ctx.Items["resp_body_chunks"] = sb;
+        }
+        if (sb.Length < max) sb.Append(chunk.Length > max - sb.Length ? chunk[..(max - sb.Length)] : chunk);
+        if (eof) ctx.Items["resp_body"] = sb.ToString();
     }
 
     /// <summary><c>log-util.get_req_original</c>: the request line, headers and (optionally) body.</summary>
