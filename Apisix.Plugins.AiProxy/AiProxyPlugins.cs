@@ -25,6 +25,7 @@ public static class AiProxyPlugins
         new AiPromptGuardPlugin(),
         new AiPromptTemplatePlugin(),
         new AiRequestRewritePlugin(),
+        new AiRagPlugin(),
     ];
 
     /// <summary>
