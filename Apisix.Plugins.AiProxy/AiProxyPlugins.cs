@@ -26,6 +26,7 @@ public static class AiProxyPlugins
         new AiPromptTemplatePlugin(),
         new AiRequestRewritePlugin(),
         new AiRagPlugin(),
+        new AiAwsContentModerationPlugin(),
     ];
 
     /// <summary>
