@@ -25,6 +25,8 @@ public static class AiProxyPlugins
         new AiPromptGuardPlugin(),
         new AiPromptTemplatePlugin(),
         new AiRequestRewritePlugin(),
+        new AiRagPlugin(),
+        new AiAwsContentModerationPlugin(),
     ];
 
     /// <summary>

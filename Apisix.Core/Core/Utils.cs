@@ -249,4 +249,60 @@ public static class CoreUtils
         LuaNative.PushBytes(L, new Plugins.Builtin.RequestIdAlgorithms().UuidV7());
         return 1;
     });
+
+    /// <summary>
+    /// <c>get_root_conf(str, conf)</c>: for a dotted path <c>a.b.c</c>, the object that holds
+    /// <c>c</c> and the name <c>c</c>; null when a step on the way is not an object.
+    /// </summary>
+    private static (System.Text.Json.Nodes.JsonObject? Conf, string Field) GetRootConf(string path, System.Text.Json.Nodes.JsonObject conf)
+    {
+        var parts = path.Split('.', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) return (conf, path);
+        System.Text.Json.Nodes.JsonNode? node = conf;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            node = (node as System.Text.Json.Nodes.JsonObject)?[parts[i]];
+            if (node is not System.Text.Json.Nodes.JsonObject) return (null, "");
+        }
+        return ((System.Text.Json.Nodes.JsonObject)node!, parts[^1]);
+    }
+
+    /// <summary>
+    /// <c>check_https(fields, conf, plugin_name)</c>: the warn lines Lua logs for each configured
+    /// field (string, or each string of an array) that does not start with "https".
+    /// </summary>
+    public static List<string> CheckHttps(IEnumerable<string> fields, System.Text.Json.Nodes.JsonObject conf, string pluginName)
+    {
+        var warnings = new List<string>();
+        foreach (var field in fields)
+        {
+            var (root, name) = GetRootConf(field, conf);
+            if (root?[name] is not { } value) continue;
+            IEnumerable<System.Text.Json.Nodes.JsonNode?> values = value is System.Text.Json.Nodes.JsonArray arr ? arr : new[] { value };
+            foreach (var v in values)
+            {
+                if (Json.JsonScalars.TryGetString(v, out var s) && !s.StartsWith("https", StringComparison.Ordinal))
+                    warnings.Add($"Using {pluginName} {field} with no TLS is a security risk");
+            }
+        }
+        return warnings;
+    }
+
+    /// <summary>
+    /// <c>check_tls_bool(fields, conf, plugin_name)</c>: the warn lines Lua logs for each field set
+    /// to anything but true (stops at the first path that does not resolve, as Lua returns).
+    /// </summary>
+    public static List<string> CheckTlsBool(IEnumerable<string> fields, System.Text.Json.Nodes.JsonObject conf, string pluginName)
+    {
+        var warnings = new List<string>();
+        foreach (var field in fields)
+        {
+            var (root, name) = GetRootConf(field, conf);
+            if (root == null) break;
+            var value = root[name];
+            if (value != null && !(Json.JsonScalars.TryGetBoolean(value, out var b) && b))
+                warnings.Add($"Keeping {field} disabled in {pluginName} configuration is a security risk");
+        }
+        return warnings;
+    }
 }

@@ -88,6 +88,7 @@ public static class CiServices
 
     private static ServerConf Httpbin() => Server(8280,
         new LocationConf { Modifier = "=", Pattern = "/post", Handler = HttpbinPost },
+        new LocationConf { Modifier = "^~", Pattern = "/anything", Handler = HttpbinAnything },
         new LocationConf { Modifier = "", Pattern = "/", Handler = r => Nginx.SendErrorPage(r, 404) });
 
     /// <summary>httpbin's `POST /post`: 200 with the request echoed as JSON.</summary>
@@ -98,6 +99,14 @@ public static class CiServices
             await Nginx.SendErrorPage(req, 405);
             return;
         }
+        await HttpbinEcho(req, withMethod: false);
+    }
+
+    /// <summary>httpbin's `/anything[/...]`: any method, the request echoed as JSON with its method.</summary>
+    private static Task HttpbinAnything(NgxRequest req) => HttpbinEcho(req, withMethod: true);
+
+    private static async Task HttpbinEcho(NgxRequest req, bool withMethod)
+    {
         await req.ReadBodyAsync();
         var headers = new JsonObject();
         foreach (var (n, v) in req.RequestHeaders) headers[n] = v;
@@ -111,9 +120,11 @@ public static class CiServices
             ["form"] = new JsonObject(),
             ["headers"] = headers,
             ["json"] = json,
-            ["origin"] = "127.0.0.1",
-            ["url"] = "http://" + (req.RequestHeader("Host") ?? "httpbin.local") + req.RequestUri,
         };
+        // httpbin's keys come sorted
+        if (withMethod) echo["method"] = req.Method;
+        echo["origin"] = "127.0.0.1";
+        echo["url"] = "http://" + (req.RequestHeader("Host") ?? "httpbin.local") + req.RequestUri;
         await req.SendSimpleAsync(200, echo.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n", "application/json");
     }
 }

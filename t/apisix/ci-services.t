@@ -84,3 +84,29 @@ true
 GET /t
 --- response_body
 200 1 {"a":1}
+
+
+
+=== TEST 4: httpbin's /anything echoes any method and path, the method included
+--- config
+    location /t {
+        content_by_lua_block {
+            local http = require("resty.http")
+            local cjson = require("cjson.safe")
+            for _, m in ipairs({"POST", "PUT"}) do
+                local res = assert(http.new():request_uri("http://httpbin.local:8280/anything/x?q=1", {
+                    method = m, body = "plain words", headers = { ["Content-Type"] = "text/plain" },
+                }))
+                local doc = cjson.decode(res.body)
+                ngx.say(res.status, " ", doc.method, " ", doc.data, " ", doc.url)
+            end
+            local res = assert(http.new():request_uri("http://httpbin.local:8280/post", {method = "PUT"}))
+            ngx.say(res.status)
+        }
+    }
+--- request
+GET /t
+--- response_body
+200 POST plain words http://httpbin.local:8280/anything/x?q=1
+200 PUT plain words http://httpbin.local:8280/anything/x?q=1
+405
