@@ -42,6 +42,17 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     private bool _chunkNeedsCrlf; // a chunk's data was read, its CRLF not yet
     private bool _done;
 
+    /// <summary>The connection itself (for a tunnel after a 101).</summary>
+    public Stream Stream => stream;
+
+    /// <summary>Bytes read past the response head and not yet returned.</summary>
+    public byte[] TakeBuffered()
+    {
+        var data = _buf.AsSpan(_start, _end - _start).ToArray();
+        _start = _end = 0;
+        return data;
+    }
+
     /// <summary>Write the whole request; nginx's send timeout bounds it.</summary>
     public async Task<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
     {
