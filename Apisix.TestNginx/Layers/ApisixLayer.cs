@@ -165,11 +165,12 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         server.Locations.Add(new LocationConf { Modifier = "", Pattern = "/apisix/admin", Handler = apisix.HttpAdminAsync });
         if (controlApi)
         {
-            // The control API is not ported; like a missing route it answers 404.
+            // t::APISIX's `location /v1/`: the control API (its health-check views; other paths 404)
+            var control = new Apisix.Core.Control.V1(apisix.Config, apisix.Store);
             server.Locations.Add(new LocationConf
             {
                 Modifier = "", Pattern = "/v1/",
-                Handler = req => Nginx.SendErrorPage(req, 404),
+                Handler = control.HandleAsync,
             });
         }
         var gateway = new LocationConf
