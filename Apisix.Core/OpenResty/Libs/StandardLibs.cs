@@ -16,6 +16,7 @@ public static class StandardLibs
         "resty.aes", "resty.string", "resty.digest", "resty.hmac", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
         "resty.core", "ffi",
         "resty.websocket.protocol", "resty.websocket.common", "resty.websocket.server", "resty.websocket.client",
+        "pl.stringx",
         "xml2lua", "xmlhandler.tree", "lyaml", "rapidjson",
     ];
 
