@@ -314,6 +314,36 @@ public sealed class Healthchecker
         return (ok == true, err);
     }
 
+    /// <summary>
+    /// `get_target_list(name, shm_name)`: the targets of checker <paramref name="name"/> as its
+    /// shm holds them, each with its state and its four counters; null when the shm is missing.
+    /// </summary>
+    public static JsonArray? GetTargetList(Nginx nginx, string name, string shmName)
+    {
+        if (!nginx.SharedDicts.TryGetValue(shmName, out var shm)) return null;
+        var prefix = ShmPrefix + name;
+        var raw = shm.Get(prefix + ":target_list").Value as string;
+        var list = raw == null ? new() : JsonSerializer.Deserialize<List<ShmTarget>>(raw) ?? new();
+        var nodes = new JsonArray();
+        foreach (var t in list)
+        {
+            var node = new JsonObject { ["ip"] = t.Ip, ["port"] = t.Port, ["hostname"] = t.Hostname };
+            if (t.HostHeader != null) node["hostheader"] = t.HostHeader;
+            if (t.PurgeTime != null) node["purge_time"] = t.PurgeTime;
+            if (StateName(shm.Get(KeyFor(prefix + ":state", t.Ip, t.Port, t.Hostname)).Value) is { } status) node["status"] = status;
+            var counter = shm.Get(KeyFor(prefix + ":counter", t.Ip, t.Port, t.Hostname)).Value is double c ? (long)c : 0;
+            node["counter"] = new JsonObject
+            {
+                ["success"] = counter & 0xff,
+                ["http_failure"] = (counter >> 8) & 0xff,
+                ["tcp_failure"] = (counter >> 16) & 0xff,
+                ["timeout_failure"] = (counter >> 24) & 0xff,
+            };
+            nodes.Add(node);
+        }
+        return nodes;
+    }
+
     /// <summary>`get_target_status`: true if healthy (or mostly), false if not, null + "target not found".</summary>
     public (bool? Status, string? Error) GetTargetStatus(string ip, int port, string? hostname = null)
     {

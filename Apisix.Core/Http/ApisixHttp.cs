@@ -266,6 +266,7 @@ public sealed class ApisixHttp
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;
         var ownPlugins = route["plugins"] as JsonObject;
+        var enableWebsocket = route["enable_websocket"];
         if (PluginConfig.IdOf(route) is { } pcId)
         {
             if (PluginConfig.Get(Store, pcId, RefusedBySync(ctx)) is not { } pc)
@@ -288,7 +289,12 @@ public sealed class ApisixHttp
                 await CoreResponse.ExitAsync(ctx, req, 404, null);
                 return;
             }
+            // plugin.merge_service_route's lines: both config items as config_etcd holds them
+            ctx.Log(LogLevel.Info, "merge_service_route(): service conf: " + ConfItemJson(service, serviceValue));
+            ctx.Log(LogLevel.Info, "merge_service_route():   route conf: "
+                + ConfItemJson(Store.Get(Config.EtcdPrefix + "/routes/" + match.Id), route));
             route = PluginRunner.MergeServiceRoute(serviceValue, route);
+            enableWebsocket ??= serviceValue["enable_websocket"];
             PluginMeta.SetParent(ctx, serviceValue["plugins"] as JsonObject, service.Key, onlyNew: true);
             ctx.ConfType = "route&service";
             ctx.ConfVersion = routeVersion + "&" + service.ModifiedIndex.ToString(CultureInfo.InvariantCulture);
@@ -297,6 +303,7 @@ public sealed class ApisixHttp
             ctx.ServiceName = JsonScalars.TryGetString(serviceValue["name"], out var sn) ? sn : null;
         }
         PluginMeta.SetParent(ctx, ownPlugins, "/apisix/routes/" + match.Id);
+        if (JsonScalars.TryGetBoolean(enableWebsocket, out var websocket) && websocket) ctx.Items[EnableWebsocketItem] = true;
         route = CheckedConf(ctx.ConfId, ctx.ConfVersion, route);
         ctx.MatchedRoute = route;
         ctx.RouteId = match.Id;
@@ -447,6 +454,18 @@ public sealed class ApisixHttp
         _confCache[id] = (version, copy);
         return copy;
     }
+
+    /// <summary>The route (or else its service) has <c>enable_websocket</c>: handle_upstream's argument.</summary>
+    public const string EnableWebsocketItem = "enable_websocket";
+
+    /// <summary>A config item as config_etcd keeps it ({key, value, createdIndex, modifiedIndex}), as JSON for a log line.</summary>
+    private static string ConfItemJson(StoreEntry? entry, JsonObject value) => CJson.Encode(new JsonObject
+    {
+        ["createdIndex"] = entry?.CreatedIndex ?? 0,
+        ["key"] = entry?.Key,
+        ["modifiedIndex"] = entry?.ModifiedIndex ?? 0,
+        ["value"] = value.DeepClone(),
+    });
 
     /// <summary>
     /// `handle_upstream`: plugins that call the upstream themselves run before_proxy; otherwise the

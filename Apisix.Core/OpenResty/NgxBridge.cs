@@ -347,6 +347,50 @@ public sealed class NgxBridge(LuaWorker worker)
         return [id];
     }
 
+    /// <summary>
+    /// <c>ngx.req.socket(true)</c>: the client connection itself once the response head is out; the
+    /// raw form is only for a request that switched protocols (a 101), as this emulation has no
+    /// other way to hand Kestrel's connection over. The plain form (reading the body) is not emulated.
+    /// </summary>
+    public long ReqSocket(bool raw) => worker.NewOp(ReqSocketOp(raw));
+
+    private async Task<object?[]> ReqSocketOp(bool raw)
+    {
+        var r = Req;
+        if (r == null) return [null, "no request found"];
+        if (!raw) return [null, "not supported"];
+        if (r.UpgradedStream == null)
+        {
+            if (!r.HeadersSent || r.Status != 101) return [null, "raw request socket is only supported after a 101 response here"];
+            var err = await r.FlushAsync();
+            if (err != null) return [null, err];
+        }
+        if (r.UpgradedStream == null) return [null, "raw request socket is only supported after a 101 response here"];
+        var id = ++_nextSock;
+        Sockets[id] = new Cosocket(new NonClosingStream(r.UpgradedStream));
+        return [id];
+    }
+
+    /// <summary>The request's own connection: closing the Lua socket leaves it to the request's end.</summary>
+    private sealed class NonClosingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) => inner.ReadAsync(buffer, ct);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default) => inner.WriteAsync(buffer, ct);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => inner.ReadAsync(buffer, offset, count, ct);
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) => inner.WriteAsync(buffer, offset, count, ct);
+        public override Task FlushAsync(CancellationToken ct) => inner.FlushAsync(ct);
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
     public void SockTimeouts(long id, object? c, object? s, object? r)
     {
         if (!Sockets.TryGetValue(id, out var sock)) return;

@@ -118,12 +118,49 @@ public sealed class NgxRequest
     /// </summary>
     public Func<string, bool, string>? BodyFilter { get; set; }
 
+    /// <summary>
+    /// The connection after a 101 answer to an Upgrade request: raw bytes both ways, as nginx
+    /// leaves it to `ngx.req.socket(true)` or to the proxy module's tunnel. Null before.
+    /// </summary>
+    public Stream? UpgradedStream { get; private set; }
+
+    /// <summary>Whether the client asked to switch protocols (Connection: upgrade), so a 101 can be sent.</summary>
+    public bool IsUpgradable => Http.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true;
+
+    /// <summary>
+    /// Send a 101 head and take the connection over (Kestrel's upgrade): the headers set so far go
+    /// with it. Null, or the error when the request cannot switch protocols.
+    /// </summary>
+    private async Task<string?> UpgradeAsync()
+    {
+        if (UpgradedStream != null) return null;
+        if (Http.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true } upgrade)
+            return "the request did not ask to upgrade";
+        UpgradedStream = await upgrade.UpgradeAsync();
+        return null;
+    }
+
     private async Task<string?> FlushAsync(bool last)
     {
         if (ClientGone) return "broken pipe";
         try
         {
             SendHeaders();
+            if (Http.Response.StatusCode == 101 && IsUpgradable || UpgradedStream != null)
+            {
+                // a switched connection carries no HTTP body: what was printed goes out as raw bytes
+                var err = await UpgradeAsync();
+                if (err != null) return err;
+                foreach (var piece in _pending)
+                {
+                    var raw = Encoding.Latin1.GetBytes(piece);
+                    BytesSent += raw.Length;
+                    await UpgradedStream!.WriteAsync(raw, Http.RequestAborted);
+                }
+                _pending.Clear();
+                await UpgradedStream!.FlushAsync(Http.RequestAborted);
+                return null;
+            }
             // taken first: a light thread may print while a write is awaited
             var pieces = _pending.ToArray();
             _pending.Clear();
@@ -179,7 +216,7 @@ public sealed class NgxRequest
         if (reason != Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(resp.StatusCode)
             && Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>() is { } feature)
             feature.ReasonPhrase = reason;
-        if (!ResponseHeaders.ContainsKey("Content-Type"))
+        if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101)
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
             resp.Headers.ContentType = type;

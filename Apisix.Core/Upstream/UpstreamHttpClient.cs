@@ -76,6 +76,17 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     /// <summary>The read posted while parked has completed: the connection cannot serve another request.</summary>
     internal bool ClosedWhileIdle => _idleRead is { IsCompleted: true };
 
+    /// <summary>The connection itself (for a tunnel after a 101).</summary>
+    public Stream Stream => stream;
+
+    /// <summary>Bytes read past the response head and not yet returned.</summary>
+    public byte[] TakeBuffered()
+    {
+        var data = _buf.AsSpan(_start, _end - _start).ToArray();
+        _start = _end = 0;
+        return data;
+    }
+
     /// <summary>Write the whole request; nginx's send timeout bounds it.</summary>
     public async Task<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
     {

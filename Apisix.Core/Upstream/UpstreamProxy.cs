@@ -80,6 +80,14 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                           + key[(key.IndexOf('#') + 1)..];
         }
 
+        if (ctx.Items.ContainsKey(ApisixHttp.EnableWebsocketItem))
+        {
+            // APISIX's nginx.conf sends these two variables as the Upgrade and Connection headers
+            ctx.Var["upstream_upgrade"] = ctx.Var.GetString("http_upgrade");
+            ctx.Var["upstream_connection"] = ctx.Var.GetString("http_connection");
+            ctx.Log(LogLevel.Info, "enabled websocket for route: " + ctx.RouteId);
+        }
+
         // set_by_route
         if (upValue == null)
         {
@@ -484,6 +492,11 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             return headFailure;
         }
         var headerTime = clock.Elapsed;
+        if (head.Status == 101 && req.IsUpgradable && !string.IsNullOrEmpty(NgxVars.Get(req.Nginx, req, "upstream_upgrade")))
+        {
+            await TunnelAsync(ctx, conn, head, vars, peer, connectTime, headerTime, clock);
+            return UpstreamFailure.None;
+        }
 
         // the response: status and end-to-end headers, then the body read by read
         req.Status = head.Status;
@@ -522,6 +535,65 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         vars.Finish(clock.Elapsed, received);
         await req.FinishAsync();
         return UpstreamFailure.None;
+    }
+
+    /// <summary>
+    /// The proxy module's upgrade (<c>ngx_http_upstream_upgrade</c>): the upstream switched
+    /// protocols, so the client gets the 101 with the upstream's headers (Upgrade included),
+    /// then bytes flow both ways until either side closes.
+    /// </summary>
+    private static async Task TunnelAsync(ApiCtx ctx, UpstreamHttpConnection conn, UpstreamResponseHead head,
+        UpstreamVarsRecorder vars, string peer, TimeSpan connectTime, TimeSpan headerTime, Stopwatch clock)
+    {
+        var req = ctx.Request;
+        req.Status = 101;
+        foreach (var (name, value) in head.Headers)
+        {
+            if (name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) { req.ResponseHeaders[name] = [value]; continue; }
+            if (HiddenResponseHeaders.Contains(name) || name.StartsWith("X-Accel-", StringComparison.OrdinalIgnoreCase)) continue;
+            if (req.ResponseHeaders.TryGetValue(name, out var list)) list.Add(value);
+            else req.ResponseHeaders[name] = [value];
+            req.Vars["upstream_http_" + name.ToLowerInvariant().Replace('-', '_')] = value;
+        }
+        vars.Add(peer, 101, null, connectTime, headerTime, 0);
+        ctx.RespSource = "upstream";
+        if (await req.FlushAsync() != null || req.UpgradedStream is not { } client)
+        {
+            vars.Finish(clock.Elapsed, 0);
+            return;
+        }
+        long received = 0;
+        using var done = new CancellationTokenSource();
+        var upstream = conn.Stream;
+        async Task Pump(Stream from, Stream to, byte[]? first, bool count)
+        {
+            var buf = new byte[16384];
+            try
+            {
+                if (first is { Length: > 0 })
+                {
+                    await to.WriteAsync(first, done.Token);
+                    await to.FlushAsync(done.Token);
+                    if (count) received += first.Length;
+                }
+                while (true)
+                {
+                    var n = await from.ReadAsync(buf, done.Token);
+                    if (n == 0) break;
+                    await to.WriteAsync(buf.AsMemory(0, n), done.Token);
+                    await to.FlushAsync(done.Token);
+                    if (count) received += n;
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException) { }
+        }
+        var down = Pump(upstream, client, conn.TakeBuffered(), count: true);
+        var up = Pump(client, upstream, null, count: false);
+        await Task.WhenAny(down, up);
+        done.Cancel();
+        try { await Task.WhenAll(down, up); } catch (Exception) { }
+        vars.Finish(clock.Elapsed, received);
+        await req.FinishAsync();
     }
 
     /// <summary>

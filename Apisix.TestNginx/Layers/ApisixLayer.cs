@@ -108,6 +108,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 
+        // t::APISIX's init_by_lua: apisix.http_init(args), whose args carry the DNS servers
+        world.Conf.InitByLua.Add(new LuaChunk("require(\"apisix.core.resolver\").init_resolver({dns_resolver = "
+            + DnsResolverTable(file) + "})", "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "extra_init_by_lua") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "extra_init_worker_by_lua") is { } initWorker)
@@ -160,6 +163,25 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         };
     }
 
+    /// <summary>
+    /// t::APISIX's <c>$dns_addrs_tbl_str</c>: with ENABLE_LOCAL_DNS the IPv4 nameservers of
+    /// /etc/resolv.conf, else Google's and 114's; CUSTOM_DNS_SERVER replaces either.
+    /// </summary>
+    private static string DnsResolverTable(TestFile file)
+    {
+        if (Env(file, "CUSTOM_DNS_SERVER") is { Length: > 0 } custom) return "{\"" + custom + "\"}";
+        if (string.IsNullOrEmpty(Env(file, "ENABLE_LOCAL_DNS"))) return "{\"8.8.8.8\", \"114.114.114.114\"}";
+        var addrs = new List<string>();
+        try
+        {
+            foreach (var line in File.ReadAllLines("/etc/resolv.conf"))
+                if (System.Text.RegularExpressions.Regex.Match(line, @"^nameserver\s+(\d+[.]\d+[.]\d+[.]\d+)\s*$") is { Success: true } m)
+                    addrs.Add(m.Groups[1].Value);
+        }
+        catch (IOException) { }
+        return "{" + string.Concat(addrs.Select(a => "\"" + a + "\", ")) + "}";
+    }
+
     private static void ConfigureApisixLocations(BlockWorld world, TestBlock block, ApisixHttp apisix, bool controlApi)
     {
         var server = world.Conf.Servers[0];
@@ -167,11 +189,12 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         server.Locations.Add(new LocationConf { Modifier = "", Pattern = "/apisix/admin", Handler = apisix.HttpAdminAsync });
         if (controlApi)
         {
-            // The control API is not ported; like a missing route it answers 404.
+            // t::APISIX's `location /v1/`: the control API (its health-check views; other paths 404)
+            var control = new Apisix.Core.Control.V1(apisix.Config, apisix.Store);
             server.Locations.Add(new LocationConf
             {
                 Modifier = "", Pattern = "/v1/",
-                Handler = req => Nginx.SendErrorPage(req, 404),
+                Handler = control.HandleAsync,
             });
         }
         var gateway = new LocationConf

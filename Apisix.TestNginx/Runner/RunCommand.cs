@@ -49,6 +49,7 @@ public static class RunCommand
         if (parseOnly) return ParseOnlyCommand.Run(root, paths, output);
 
         var files = Expand(root, paths, error);
+        _ = Task.Run(Apisix.Core.OpenResty.Net.ServerTls.WarmUpAsync); // nginx starts with OpenSSL loaded
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var tap = new TapReporter(output);
         var outcomes = new FileOutcome[files.Count];

@@ -1,7 +1,7 @@
 namespace Apisix.Core.OpenResty.Libs;
 
 /// <summary>
-/// The OpenResty libraries this port provides in its own code: lua-cjson, ngx.re, lua-resty-http, lua-resty-redis,
+/// The OpenResty libraries this port provides in its own code: lua-cjson, ngx.re, lua-resty-http, lua-resty-redis, lua-resty-websocket,
 /// the small lua-resty-* helpers, and test fallbacks. A host enables them with
 /// <c>StandardLibs.Register(modules)</c> before starting nginx.
 /// </summary>
@@ -15,6 +15,8 @@ public static class StandardLibs
         "resty.http", "resty.http_headers", "resty.redis",
         "resty.aes", "resty.string", "resty.digest", "resty.hmac", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
         "resty.core", "ffi",
+        "resty.websocket.protocol", "resty.websocket.common", "resty.websocket.server", "resty.websocket.client",
+        "pl.stringx",
         "xml2lua", "xmlhandler.tree", "lyaml", "rapidjson",
     ];
 

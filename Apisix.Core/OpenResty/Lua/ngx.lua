@@ -14,6 +14,7 @@ local ngx = setmetatable({}, {
     __index = function(_, k)
         if k == "status" then return cs:GetStatus() end
         if k == "ctx" then return rt.request_ctx() end
+        if k == "headers_sent" then return cs:HeadersSent() end
         return real[k]
     end,
     __newindex = function(_, k, v)
@@ -338,7 +339,6 @@ function req.clear_header(name) cs:SetReqHeader(tostring(name), nil) end
 function req.start_time() return cs:StartTime() end
 function req.raw_header(no_request_line) return cs:RawHeader(no_request_line and true or false) end
 function req.is_internal() return false end
-function req.socket() return nil, "not supported" end
 
 real.resp = {
     get_headers = function(max, raw) return headers_table(cs:RespHeaders() or "", raw) end,
@@ -551,6 +551,15 @@ function sock_mt.setkeepalive(self)
 end
 
 real.re = setmetatable({}, { __index = function(t, k) local m = require("ngx.re_impl") for n, f in pairs(m) do rawset(t, n, f) end return m[k] end })
+-- ngx.req.socket(true): the client's connection after a 101 (see NgxBridge.ReqSocket)
+function req.socket(raw)
+    local id, e = await(cs:ReqSocket(raw and true or false))
+    if not id then return nil, e end
+    local sock = new_tcp()
+    sock.id = id
+    return sock
+end
+
 real.socket = { tcp = new_tcp, stream = new_tcp, udp = function() return nil, "udp not supported" end }
 
 -- ngx.ssl (lua-resty-core): what a handshake's Lua hook can ask; the SNI the client sent, or nil

@@ -30,7 +30,7 @@ public sealed class HttpServerHost : IAsyncDisposable
         {
             ActLikeNginx(o, TimeSpan.FromSeconds(68));
             o.Listen(new IPEndPoint(IPAddress.Loopback, 1),
-                lo => lo.Use(TlsConnectionMiddleware.Create(c => network.TlsFor(c.LocalEndPoint))));
+                lo => lo.Use(TlsConnectionMiddleware.Create(c => network.TlsFor(c.LocalEndPoint))).Use(UpgradeHeadMiddleware.Create()));
         });
         return await StartAsync(builder, handler);
     }
@@ -52,7 +52,7 @@ public sealed class HttpServerHost : IAsyncDisposable
             ActLikeNginx(o, keepAliveTimeout ?? TimeSpan.FromSeconds(60));
             o.AllowSynchronousIO = false;
             kestrel?.Invoke(o);
-            foreach (var ep in endpoints) o.Listen(ep);
+            foreach (var ep in endpoints) o.Listen(ep, lo => lo.Use(UpgradeHeadMiddleware.Create()));
         });
         return await StartAsync(builder, handler);
     }

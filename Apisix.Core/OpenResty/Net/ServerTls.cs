@@ -17,8 +17,45 @@ public sealed class ServerTls(X509Certificate2 certificate)
 {
     public X509Certificate2 Certificate { get; } = certificate;
 
+    /// <summary>
+    /// The certificate as the handshake sends it, its chain built once and offline: nginx sends
+    /// what the file holds and never fetches issuers, while .NET's default would try the network.
+    /// </summary>
+    public SslStreamCertificateContext Context => _context ??= SslStreamCertificateContext.Create(Certificate, null, offline: true);
+    private SslStreamCertificateContext? _context;
+
     /// <summary>Called with the SNI (null when the client sent none); false fails the handshake.</summary>
     public Func<string?, Task<bool>>? OnServerName { get; init; }
+
+    /// <summary>
+    /// Pay .NET's one-time TLS costs (loading OpenSSL, the first certificate import, chain
+    /// building, a handshake: seconds on a busy machine) once, off the request path, as an nginx
+    /// process has OpenSSL ready when it starts. A host calls it at start-up without waiting.
+    /// </summary>
+    public static async Task WarmUpAsync()
+    {
+        try
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            var request = new CertificateRequest("CN=warm-up", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var ephemeral = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            var pem = ephemeral.ExportCertificatePem();
+            var tls = new ServerTls(LoadPem(pem, key.ExportPkcs8PrivateKeyPem()));
+            var toServer = new System.IO.Pipelines.Pipe();
+            var toClient = new System.IO.Pipelines.Pipe();
+            await using var serverSide = new SslStream(new DuplexPipeStream(toServer.Reader, toClient.Writer));
+            await using var clientSide = new DuplexPipeStream(toClient.Reader, toServer.Writer);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var server = serverSide.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificateContext = tls.Context }, cts.Token);
+            var (client, _) = await ClientTls.HandshakeAsync(clientSide, "warm-up", verify: false, null, cts.Token);
+            await server;
+            if (client != null) await client.DisposeAsync();
+        }
+        catch (Exception)
+        {
+            // only an optimisation: a failure here shows up, with its real cause, in the first real handshake
+        }
+    }
 
     /// <summary>A certificate and its key from PEM text, as `ssl_certificate` / `ssl_certificate_key` load them.</summary>
     public static X509Certificate2 LoadPem(string certPem, string keyPem)
@@ -63,7 +100,7 @@ public static class TlsConnectionMiddleware
                     sni = string.IsNullOrEmpty(hello.ServerName) ? null : hello.ServerName;
                     if (tls.OnServerName != null && !await tls.OnServerName(sni))
                         throw new AuthenticationException("ssl_certificate_by_lua failed");
-                    return new SslServerAuthenticationOptions { ServerCertificate = tls.Certificate };
+                    return new SslServerAuthenticationOptions { ServerCertificateContext = tls.Context };
                 }, null, cts.Token);
             }
             catch (Exception)

@@ -10,7 +10,9 @@ local ipairs, table_sort = ipairs, table.sort
 local _M = {}
 
 function _M.init_resolver(args)
-    utils.set_resolver(args and args.dns_resolver)
+    local dns_resolver = args and args.dns_resolver
+    utils.set_resolver(dns_resolver)
+    ngx.log(ngx.INFO, "dns resolver ", json.encode(dns_resolver))
 end
 
 function _M.parse_domain(host)
