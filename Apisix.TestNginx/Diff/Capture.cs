@@ -126,5 +126,7 @@ public sealed class CapturedBlock
         e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static int? Int(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : null;
+        !e.TryGetProperty(name, out var v) ? null
+        : v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i
+        : v.ValueKind == JsonValueKind.String && int.TryParse(v.GetString(), out var j) ? j : null;
 }

@@ -192,7 +192,9 @@ public sealed class RealSide(DiffOptions options)
         foreach (var a in new[] { "-c", "exec \"$@\" 2>&1", "sh", options.Prove!, "-v", "--nocolor", "-I" + options.TestNginxLib! })
             psi.ArgumentList.Add(a);
         if (apisix) psi.ArgumentList.Add("-I.");
-        psi.ArgumentList.Add(path);
+        // relative to where prove runs, so TAP names read as in a plain run (t/x.t TEST 1: ...)
+        var rel = Path.GetRelativePath(options.Root, Path.GetFullPath(path, options.Root));
+        psi.ArgumentList.Add(rel.StartsWith("..", StringComparison.Ordinal) ? path : rel);
 
         var env = psi.Environment;
         env["TEST_NGINX_NO_SHUFFLE"] = "1";
