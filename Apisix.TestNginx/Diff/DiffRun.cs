@@ -166,7 +166,9 @@ public static partial class FileComparer
                     if (row.Real == "?") row.Real = "-";
                     if (row.Ours == "?") row.Ours = "-";
                 }
-                BlockComparer.Compare(row, real, ourOutcome == null ? null : CapturedBlock.FromOutcome(ourOutcome, r), options);
+                // a block skipped on either side has nothing to compare but its verdict
+                if (row.Real != "skip" && row.Ours != "skip")
+                    BlockComparer.Compare(row, real, ourOutcome == null ? null : CapturedBlock.FromOutcome(ourOutcome, r), options);
                 diff.Blocks.Add(row);
             }
         }

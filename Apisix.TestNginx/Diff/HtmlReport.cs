@@ -13,6 +13,7 @@ namespace Apisix.TestNginx.Diff;
 /// (a &lt;details&gt; element) to both verdicts' messages and, per request, the request, then real and
 /// ours side by side: status, headers (differing ones marked), the body as a line diff (JSON
 /// pretty-printed with sorted keys), then the block's error-log lines (warn and above, normalised).
+/// "open all differing" (or the page's address ending in <c>#open</c>) opens every amber and red row.
 /// </summary>
 public static class HtmlReport
 {
@@ -142,7 +143,7 @@ public static class HtmlReport
         }
         else if ((b.RealLog?.Count ?? 0) > 0)
         {
-            sb.Append("<details class=\"bodysame\"><summary>error log: ").Append(b.RealLog!.Count).Append(" lines at warn and above, the same on both sides</summary><pre>")
+            sb.Append("<details class=\"bodysame\"><summary>error log: ").Append(b.RealLog!.Count).Append(b.RealLog.Count == 1 ? " line" : " lines").Append(" at warn and above, the same on both sides</summary><pre>")
               .Append(H(string.Join("\n", b.RealLog))).Append("</pre></details>");
         }
     }
@@ -191,7 +192,7 @@ public static class HtmlReport
         .sw{display:inline-block;width:12px;height:12px;border-radius:2px;margin:0 4px -1px 10px;border:1px solid #0002}
         section.file{padding:0 22px 10px}
         .row{display:grid;grid-template-columns:38px minmax(200px,1fr) 52px 52px 110px 190px 62px 62px;gap:6px;align-items:center;padding:4px 8px}
-        .head{font-weight:600;color:#5b6570;border-bottom:1px solid #d8dde3}
+        .head{font-weight:600;color:#5b6570;border-bottom:1px solid #d8dde3} .head span{color:#5b6570;font-size:13px}
         details.blk{border-bottom:1px solid #e3e7ec} details.blk>summary{cursor:pointer;list-style:none}
         details.blk>summary::-webkit-details-marker{display:none}
         details.blk>summary .ix::before{content:"▸ ";color:#8a949e} details.blk[open]>summary .ix::before{content:"▾ "}
@@ -222,5 +223,6 @@ public static class HtmlReport
     private const string Script = """
         document.getElementById('onlydiff').addEventListener('change', e => document.body.classList.toggle('onlydiff', e.target.checked));
         document.getElementById('openall').addEventListener('click', () => document.querySelectorAll('details.blk.fields, details.blk.verdict').forEach(d => d.open = true));
+        if (location.hash === '#open') document.getElementById('openall').click();
         """;
 }

@@ -24,10 +24,16 @@ public sealed partial class TapOutput
 
     public List<string> Lines { get; } = new();
 
+    /// <summary>
+    /// Reads prove's merged output. Test::More prints a failure's <c>#</c> lines on stderr, which
+    /// reaches the merged stream before or after the <c>not ok</c> line on stdout; so each
+    /// <c>#   Failed test 'NAME'</c> group goes to the first failed test of that name.
+    /// </summary>
     public static TapOutput Parse(IEnumerable<string> lines)
     {
         var tap = new TapOutput();
-        TapTest? last = null;
+        var groups = new List<(string Name, bool Complete, List<string> Lines)>();
+        List<string>? group = null;
         foreach (var raw in lines)
         {
             var line = raw.TrimEnd('\r');
@@ -38,18 +44,36 @@ public sealed partial class TapOutput
                 var directive = m.Groups[4].Success ? m.Groups[4].Value.ToLowerInvariant() : null;
                 var text = m.Groups[3].Success ? m.Groups[3].Value : "";
                 if (directive == "skip" && m.Groups[5].Value.Length > 0 && text.Length == 0) text = m.Groups[5].Value;
-                last = new TapTest(int.Parse(m.Groups[2].Value), !m.Groups[1].Success, directive, text, []);
-                tap.Tests.Add(last);
+                tap.Tests.Add(new TapTest(int.Parse(m.Groups[2].Value), !m.Groups[1].Success, directive, text, []));
                 continue;
             }
             if (SkipAllLine().Match(line) is { Success: true } s) { tap.SkipAll = s.Groups[1].Value.Trim(); continue; }
-            if (line.StartsWith("Bail out!", StringComparison.Ordinal)) { tap.BailOut = line; last = null; continue; }
+            if (line.StartsWith("Bail out!", StringComparison.Ordinal)) { tap.BailOut = line; group = null; continue; }
             if (PlanLine().Match(line) is { Success: true } p) tap.Plan = $"planned {p.Groups[1].Value}, ran {p.Groups[2].Value}";
-            if (line.StartsWith('#') && last != null && !last.Ok) last.Diagnostics.Add(line);
-            else if (!line.StartsWith('#')) last = null;
+            if (FailedLine().Match(line) is { Success: true } f)
+            {
+                var name = f.Groups[1].Value;
+                var complete = name.EndsWith('\'');
+                group = new List<string> { line };
+                groups.Add((complete ? name[..^1] : name, complete, group));
+                continue;
+            }
+            if (line.StartsWith('#') && group != null) group.Add(line);
+            else if (!line.StartsWith('#')) group = null;
+        }
+        var used = new bool[groups.Count];
+        foreach (var t in tap.Tests.Where(t => !t.Ok))
+        {
+            var i = groups.FindIndex(g => !used[groups.IndexOf(g)] && (g.Complete ? g.Name == t.Text : t.Text.StartsWith(g.Name, StringComparison.Ordinal)));
+            if (i < 0) continue;
+            used[i] = true;
+            t.Diagnostics.AddRange(groups[i].Lines);
         }
         return tap;
     }
+
+    [GeneratedRegex(@"^#\s+Failed (?:\(TODO\) )?test '(.*)$")]
+    private static partial Regex FailedLine();
 
     [GeneratedRegex(@"^(not )?ok (\d+)(?: - (.*?))?(?:\s*(?<!\\)#\s*(skip|SKIP|TODO|todo)\b\s*(.*))?\s*$")]
     private static partial Regex TestLine();

@@ -70,7 +70,7 @@ sub install {
     my $helper = $Test::Nginx::Util::RunTestHelper;
     $Test::Nginx::Util::RunTestHelper = sub {
         my ($block, $dry_run, $repeat) = @_;
-        if ($Current && defined $repeat && $repeat != $Current->{repeat} && @{ $Current->{requests} }) {
+        if ($Current && defined $repeat && $repeat != $Current->{repeat}) {
             # repeat_each: each repetition gets a record of its own
             my $first = Test::More->builder->current_test + 1;
             flush();
