@@ -63,7 +63,7 @@ public sealed class BlockDiff
     public double? OursSeconds { get; set; }
     public List<RequestDiff> Requests { get; } = new();
 
-    /// <summary>Normalised warn-and-above log lines of the block, each side (null when that side has no capture).</summary>
+    /// <summary>Normalised warn-and-above log messages of the block (a message with its continuation lines), each side (null when that side has no capture).</summary>
     public List<string>? RealLog { get; set; }
     public List<string>? OursLog { get; set; }
     public List<DiffRow>? Log { get; set; }
@@ -102,8 +102,8 @@ public static class BlockComparer
             for (var i = 0; i < n; i++)
                 diff.Requests.Add(CompareOne(i, i < real.Requests.Count ? real.Requests[i] : null,
                     i < ours.Requests.Count ? ours.Requests[i] : null, options));
-        if (real?.ErrorLog != null) diff.RealLog = ErrorLogLines.AtLeastWarn(real.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.RealServroot)).ToList();
-        if (ours?.ErrorLog != null) diff.OursLog = ErrorLogLines.AtLeastWarn(ours.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.OursServroot)).ToList();
+        if (real?.ErrorLog != null) diff.RealLog = ErrorLogLines.Messages(real.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.RealServroot)).ToList();
+        if (ours?.ErrorLog != null) diff.OursLog = ErrorLogLines.Messages(ours.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.OursServroot)).ToList();
         if (diff.RealLog != null && diff.OursLog != null)
         {
             // compared as multisets: a timer may log during one request on one side and the next on the other

@@ -36,6 +36,21 @@ public static partial class ErrorLogLines
         return kept;
     }
 
+    /// <summary>
+    /// The lines at warn and above as messages: a line with nginx's prefix and the unprefixed lines
+    /// that continue it (a Lua traceback), joined with "\n", so a sorted list keeps them together.
+    /// </summary>
+    public static List<string> Messages(IEnumerable<string> lines)
+    {
+        var messages = new List<string>();
+        foreach (var line in AtLeastWarn(lines))
+        {
+            if (Prefix().IsMatch(line) || messages.Count == 0) messages.Add(line);
+            else messages[^1] += "\n" + line;
+        }
+        return messages;
+    }
+
     /// <summary>One line with its run-to-run parts replaced (see the class summary).</summary>
     public static string Normalize(string line, string? servroot = null)
     {

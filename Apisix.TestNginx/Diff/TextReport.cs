@@ -79,8 +79,11 @@ public static class TextReport
             if (r.Log != null)
             {
                 notes.Add("    error log (warn and above, normalised; - real, + ours):");
-                notes.AddRange(r.Log.Where(x => x.Kind != DiffRow.Same).Take(8).Select(x =>
-                    "      " + (x.Kind == DiffRow.OursOnly ? "+ " + x.Ours : x.Kind == DiffRow.RealOnly ? "- " + x.Real : $"- {x.Real}\n      + {x.Ours}")));
+                foreach (var x in r.Log.Where(x => x.Kind != DiffRow.Same).Take(8))
+                {
+                    if (x.Real != null && x.Kind != DiffRow.OursOnly) notes.Add("      - " + x.Real.Replace("\n", "\n        "));
+                    if (x.Ours != null && x.Kind != DiffRow.RealOnly) notes.Add("      + " + x.Ours.Replace("\n", "\n        "));
+                }
             }
         }
         if (notes.Count == 0) return;

@@ -169,6 +169,9 @@ public class DiffComparisonTests
         kept.Should().Equal(
             "2026/01/01 00:00:00 [error] 1#1: *5 lua entry thread aborted: runtime error: x", "stack traceback:", "\tcoroutine 0:",
             "2026/01/01 00:00:00 [] 1#1: *5 [lua] stderr line");
+        ErrorLogLines.Messages(kept).Should().Equal(
+            "2026/01/01 00:00:00 [error] 1#1: *5 lua entry thread aborted: runtime error: x\nstack traceback:\n\tcoroutine 0:",
+            "2026/01/01 00:00:00 [] 1#1: *5 [lua] stderr line");
         ErrorLogLines.Normalize("2026/12/06 19:52:24 [warn] 4706#4706: *12 table: 0x7f3a2c0d1e40 seen, client: 127.0.0.1:53422")
             .Should().Be("[warn]#: *N table: 0xADDR seen, client: 127.0.0.1:PORT");
     }
