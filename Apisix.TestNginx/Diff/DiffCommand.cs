@@ -137,7 +137,13 @@ public static partial class DiffCommand
                 output.Flush();
                 if (!apisix) RealSide.WaitPortFree(o.Port);
                 var before = File.ReadAllBytes(path);
-                var realRun = real.Run(path, apisix, hup);
+                RealRun realRun;
+                try { realRun = real.Run(path, apisix, hup); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or InvalidOperationException)
+                {
+                    // prove could not start or its output could not be read: the file's rows say so
+                    realRun = new RealRun { Output = [$"Bail out! the real side did not run: {e.Message}"] };
+                }
                 output.WriteLine($"{display}: ours {mode} ...");
                 output.Flush();
                 var sw = System.Diagnostics.Stopwatch.StartNew();
