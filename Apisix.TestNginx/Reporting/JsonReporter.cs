@@ -12,6 +12,12 @@ namespace Apisix.TestNginx.Reporting;
 /// </code>
 /// A file with an error also has <c>"error":"..."</c>; a block with warnings also has <c>"warnings":[...]</c>.
 /// Names and messages are byte strings; their bytes are decoded as UTF-8.
+/// <para>A block that sent requests also has what `diff` compares, in the shape the Perl capture
+/// module (tools/perl/TestNginxCapture.pm) writes for the real side:
+/// <c>"requests":[{"request":"GET /t HTTP/1.1\r\n...","status":200,"raw_headers":"HTTP/1.1 200 OK\r\n...","body":"...","error":null}]</c>
+/// and <c>"error_log":[["... [warn] ...", ...], ...]</c> (the warn-and-above lines each log check saw).
+/// These strings are kept as byte strings, one JSON character per byte (the byte 0xE9 is "\u00e9"),
+/// so that both sides compare byte for byte.</para>
 /// </summary>
 public static class JsonReporter
 {
@@ -51,6 +57,7 @@ public static class JsonReporter
                 json.WriteNumber("elapsed_ms", (long)b.Elapsed.TotalMilliseconds);
                 json.WriteNumber("slept_ms", (long)b.Slept.TotalMilliseconds);
                 json.WriteNumber("subtests", b.Subtests);
+                WriteRecords(json, b);
                 if (b.Warnings.Count > 0)
                 {
                     json.WriteStartArray("warnings");
@@ -70,6 +77,39 @@ public static class JsonReporter
         json.WriteNumber("skipped", totals.Skipped);
         json.WriteEndObject();
         json.WriteEndObject();
+    }
+
+    private static void WriteRecords(Utf8JsonWriter json, BlockOutcome b)
+    {
+        if (b.Requests.Count > 0)
+        {
+            json.WriteStartArray("requests");
+            foreach (var r in b.Requests)
+            {
+                json.WriteStartObject();
+                json.WriteString("request", r.Request);
+                if (r.Status is { } status) json.WriteNumber("status", status);
+                else json.WriteNull("status");
+                json.WriteString("raw_headers", r.RawHeaders);
+                if (r.Body == null) json.WriteNull("body");
+                else json.WriteString("body", r.Body);
+                if (r.Error == null) json.WriteNull("error");
+                else json.WriteString("error", r.Error);
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        if (b.ErrorLog != null)
+        {
+            json.WriteStartArray("error_log");
+            foreach (var slice in b.ErrorLog)
+            {
+                json.WriteStartArray();
+                foreach (var line in slice) json.WriteStringValue(line);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+        }
     }
 
     public static string ToJson(IEnumerable<FileOutcome> files)

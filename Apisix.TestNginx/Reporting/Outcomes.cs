@@ -29,6 +29,15 @@ public sealed class BlockOutcome
     /// <summary>Of <see cref="Elapsed"/>, the time the block's own sleeps took (`ngx.sleep` on requests, `--- wait`).</summary>
     public TimeSpan Slept { get; set; }
 
+    /// <summary>What each request sent and got back, in order (empty when the block sent none).</summary>
+    public List<RequestRecord> Requests { get; set; } = new();
+
+    /// <summary>
+    /// The error-log lines at warn and above that each log check saw (one entry per check: after
+    /// each request, as Test::Nginx checks), for `diff`; null when the block never reached its checks.
+    /// </summary>
+    public List<IReadOnlyList<string>>? ErrorLog { get; set; }
+
     /// <summary>The outcome of a checked block: pass or fail with the checker's messages and warnings.</summary>
     public static BlockOutcome From(int index, string name, BlockCheckResult check, TimeSpan elapsed) => new()
     {
@@ -40,6 +49,28 @@ public sealed class BlockOutcome
         Subtests = check.Passed.Count + check.Failures.Count,
         Elapsed = elapsed,
     };
+}
+
+/// <summary>
+/// One request of a block and its response, as `diff` compares them; every string is a byte string
+/// (one char per byte), the shape the Perl capture module writes for the real side.
+/// </summary>
+public sealed class RequestRecord
+{
+    /// <summary>The request bytes as sent.</summary>
+    public string Request { get; set; } = "";
+
+    /// <summary>The status code, or null when no status line was received.</summary>
+    public int? Status { get; set; }
+
+    /// <summary>The status line and header lines as received, up to the CRLF before the empty line.</summary>
+    public string RawHeaders { get; set; } = "";
+
+    /// <summary>The body as the checks saw it (chunked-decoded, cut at Content-Length); null when unparsable.</summary>
+    public string? Body { get; set; }
+
+    /// <summary>A transport error (the client timed out, the connection failed), or null.</summary>
+    public string? Error { get; set; }
 }
 
 /// <summary>How one .t file went; <see cref="Error"/> is set when the file could not be loaded or run to the end.</summary>

@@ -174,6 +174,7 @@ public sealed class FileRunner(string root)
             if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
             var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
             outcome.Slept = sleeps.Total;
+            Record(outcome, requests, results, logSlices);
             return outcome;
         }
         catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
@@ -216,6 +217,26 @@ public sealed class FileRunner(string root)
         var servroot = TestNginxPaths.ServerRoot(root);
         return Failed(block, $"{block.Name} - Cannot start nginx using command \"nginx -p {servroot}/ -c {servroot}/conf/nginx.conf\"\n"
                              + $"# nginx: [emerg] {message}", sw);
+    }
+
+    /// <summary>What `diff` compares: each request and response, the warn-and-above log lines each check saw.</summary>
+    private static void Record(BlockOutcome outcome, IReadOnlyList<byte[]> requests, List<HttpResult> results,
+        List<IReadOnlyList<string>> logSlices)
+    {
+        for (var i = 0; i < results.Count; i++)
+        {
+            var r = results[i];
+            var parsed = r.ParseError == null && r.Status != 0;
+            outcome.Requests.Add(new RequestRecord
+            {
+                Request = i < requests.Count ? System.Text.Encoding.Latin1.GetString(requests[i]) : "",
+                Status = parsed ? r.Status : null,
+                RawHeaders = parsed ? r.RawHeaders : "",
+                Body = r.ParseError == null ? r.Body : null,
+                Error = r.Error ?? r.ParseError,
+            });
+        }
+        outcome.ErrorLog = logSlices.Select(s => (IReadOnlyList<string>)Diff.ErrorLogLines.AtLeastWarn(s)).ToList();
     }
 
     private static bool PerlTrue(string? value) => !string.IsNullOrEmpty(value) && value != "0";

@@ -4,7 +4,8 @@ using Apisix.TestNginx.Reporting;
 namespace Apisix.TestNginx.Runner;
 
 /// <summary>
-/// The command line: `[--root DIR] [--json FILE] [--jobs N] [--parse-only] [--bench] FILE_OR_DIR...`.
+/// The command line: `[--root DIR] [--json FILE] [--jobs N] [--parse-only] [--bench] FILE_OR_DIR...`,
+/// or `diff [options] FILE_OR_DIR...` (see <see cref="Diff.DiffCommand"/>).
 /// Files run in parallel (each on its own in-memory network, so no port clashes), blocks of a
 /// file in order; TAP is printed file by file, then `N passed, N failed, N skipped`.
 /// Exit code 0 when nothing failed, 1 on failures, 2 on bad usage.
@@ -13,6 +14,8 @@ public static class RunCommand
 {
     public static async Task<int> MainAsync(string[] args, TextWriter output, TextWriter error)
     {
+        // `diff ...`: the same files on the real side and here, compared (Apisix.TestNginx/Diff)
+        if (args.Length > 0 && args[0] == "diff") return await Diff.DiffCommand.MainAsync(args[1..], output, error);
         var root = Directory.GetCurrentDirectory();
         string? json = null;
         var parseOnly = false;
@@ -30,6 +33,7 @@ public static class RunCommand
                 case "--bench": bench = true; break;
                 case "-h" or "--help":
                     output.WriteLine("usage: Apisix.TestNginx [--root DIR] [--json FILE] [--jobs N] [--parse-only] [--bench] FILE_OR_DIR...");
+                    output.WriteLine("       Apisix.TestNginx diff [options] FILE_OR_DIR...   (diff --help)");
                     return 0;
                 default:
                     if (args[i].StartsWith("--", StringComparison.Ordinal))
