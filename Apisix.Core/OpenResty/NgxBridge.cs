@@ -215,6 +215,8 @@ public sealed class NgxBridge(LuaWorker worker)
         return [];
     }
 
+    /// <summary>Whether the request body has been read (lua_need_request_body or ngx.req.read_body).</summary>
+    public bool BodyRead() => Req is { BodyRead: true };
     public string? GetBody() => Req is { BodyRead: true, Body: { Length: > 0 } b } ? b : null;
 
     public void SetBody(string? data)

@@ -224,13 +224,15 @@ function real.escape_uri(s, typ)
     return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
+-- As lua-nginx-module's ngx_http_lua_parse_args: pairs end at "&"; a pair with an empty key is
+-- dropped but still counts towards max (default 100, 0 = no limit); reaching max at an "&" stops
+-- with "truncated", even when nothing follows.
 function real.decode_args(str, max)
+    if max == nil then max = 100 end
     local args = {}
     if not str or str == "" then return args end
-    local n = 0
-    for pair in str:gmatch("[^&]+") do
-        n = n + 1
-        if max and max > 0 and n > max then return args, "truncated" end
+    local count, pos = 0, 1
+    local function add(pair)
         local k, v = pair:match("^([^=]*)=(.*)$")
         if k then
             k, v = unescape(k), unescape(v)
@@ -244,6 +246,18 @@ function real.decode_args(str, max)
             else args[k] = { old, v } end
         end
     end
+    while true do
+        local amp = str:find("&", pos, true)
+        if not amp then break end
+        add(str:sub(pos, amp - 1))
+        pos = amp + 1
+        count = count + 1
+        if max > 0 and count == max then
+            if cs:LogEnabled(8) then cs:Log(8, "lua hit query args limit " .. max) end
+            return args, "truncated"
+        end
+    end
+    if pos <= #str then add(str:sub(pos)) end
     return args
 end
 
@@ -322,13 +336,16 @@ function req.set_body_data(data) cs:SetBody(data) end
 function req.init_body() end
 function req.append_body(data) cs:SetBody((cs:GetBody() or "") .. data) end
 function req.finish_body() end
-function req.get_post_args(max)
-    local body = cs:GetBody()
-    if not body then
-        if cs:GetBodyFile() then return nil, "request body in temp file not supported" end
-        return nil, "request body not read"
+function req.get_post_args(...)
+    local n = select("#", ...)
+    if n > 1 then error("expecting 0 or 1 arguments but seen " .. n, 0) end
+    if not cs:BodyRead() then
+        error("no request body found; maybe you should turn on lua_need_request_body?", 0)
     end
-    return real.decode_args(body, max or 100)
+    if cs:GetBodyFile() then return nil, "request body in temp file not supported" end
+    local body = cs:GetBody()
+    if not body then return {} end
+    return real.decode_args(body, (...) or 100)
 end
 function req.set_header(name, value)
     if type(value) == "table" then value = value[#value] end
