@@ -84,7 +84,7 @@ public sealed class NgxRequest
     public long BytesSent { get; private set; }
 
     /// <summary>Variables set with `ngx.var.x = ...` (and by C# phases).</summary>
-    public Dictionary<string, string?> Vars { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string?> Vars { get; init; } = new(StringComparer.Ordinal);
 
     public string? RequestHeader(string name)
     {
@@ -110,6 +110,29 @@ public sealed class NgxRequest
     /// <summary>Send headers (if not yet) and any queued body; null on success, else the error.</summary>
     public Task<string?> FlushAsync() => FlushAsync(last: false);
 
+    /// <summary>lua-nginx-module's ctx->eof: ngx.eof() ran (or a HEAD response went out); Lua output then fails with "seen eof".</summary>
+    public bool LuaEof { get; set; }
+
+    /// <summary>ctx->seen_body_data: Lua printed some body.</summary>
+    public bool SeenBodyData { get; set; }
+
+    /// <summary>
+    /// ctx->buffering (lua_http10_buffering): Lua output to an HTTP/1.0 client is held, headers
+    /// included, until the response ends, and then goes out with a Content-Length.
+    /// </summary>
+    public bool Http10Buffering { get; private set; }
+
+    /// <summary>r->header_only: a HEAD request whose header has gone out has no body to send.</summary>
+    public bool HeaderOnly => HeadersSent && Method == "HEAD";
+
+    /// <summary>As ngx_http_lua_send_chain_link starts each Lua output: decides whether this response is buffered for HTTP/1.0.</summary>
+    public void StartLuaOutput()
+    {
+        if (!Http10Buffering && !HeadersSent && !IsSubrequest && Protocol == "HTTP/1.0"
+            && (Location.Http10Buffering ?? true) && !ResponseHeaders.ContainsKey("Content-Length"))
+            Http10Buffering = true;
+    }
+
     /// <summary>
     /// The body filter phase (body_filter_by_lua, plugins' body_filter): each printed piece, then an
     /// empty one with eof, become what is sent instead (empty holds it); eof comes once.
@@ -119,6 +142,13 @@ public sealed class NgxRequest
     private async Task<string?> FlushAsync(bool last)
     {
         if (ClientGone) return "broken pipe";
+        if (Http10Buffering && !HeadersSent)
+        {
+            if (!last) return null; // held until the end
+            // ngx_http_lua_send_http10_headers: the length of what was held
+            if (!ResponseHeaders.ContainsKey("Content-Length") && Method != "HEAD")
+                SetResponseHeader("Content-Length", _pending.Sum(p => (long)p.Length).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         try
         {
             SendHeaders();

@@ -408,3 +408,32 @@ POST /both
 posted text
 --- response_body
 from the server; body=posted text
+
+
+
+=== TEST 24: content_by_lua_file: variables in the path, a #! first line skipped (lines still counted)
+--- config
+    location ~ ^/run/(\w+)$ {
+        content_by_lua_file html/$1.lua;
+    }
+--- user_files
+>>> hello.lua
+#!/usr/bin/env luajit
+ngx.say("hello from line ", debug.getinfo(1).currentline, ", x=", ngx.var.arg_x)
+--- request
+GET /run/hello?x=7
+--- response_body
+hello from line 2, x=7
+
+
+
+=== TEST 25: content_by_lua_file naming a missing file: 404 and the loader's error
+--- config
+    location /t {
+        content_by_lua_file html/absent.lua;
+    }
+--- request
+GET /t
+--- error_code: 404
+--- error_log eval
+qr/failed to load external Lua file ".*?absent\.lua": cannot open .*?absent\.lua: No such file or directory/

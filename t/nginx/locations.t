@@ -135,3 +135,38 @@ GET nil one|GET nil two
 --- log_level: debug
 --- error_log
 lua http subrequest "/inner?a=1&b=2"
+
+
+
+=== TEST 8: capture's share_all_vars, copy_all_vars and vars options
+--- config
+    location /peek {
+        content_by_lua_block {
+            ngx.print(ngx.var.colour, "/", ngx.var.size)
+            ngx.var.colour = "changed"
+        }
+    }
+    location /t {
+        set $colour "red";
+        set $size "";
+        content_by_lua_block {
+            local r = ngx.location.capture("/peek")
+            ngx.say("own: [", r.body, "] ", ngx.var.colour)
+            r = ngx.location.capture("/peek", { copy_all_vars = true })
+            ngx.say("copy: [", r.body, "] ", ngx.var.colour)
+            r = ngx.location.capture("/peek", { vars = { size = 42 }, copy_all_vars = true })
+            ngx.say("vars: [", r.body, "] ", ngx.var.colour)
+            r = ngx.location.capture("/peek", { share_all_vars = true })
+            ngx.say("share: [", r.body, "] ", ngx.var.colour)
+            local ok, err = pcall(ngx.location.capture, "/peek", { share_all_vars = 1 })
+            ngx.say(err)
+        }
+    }
+--- request
+GET /t
+--- response_body
+own: [nil/nil] red
+copy: [red/] red
+vars: [red/42] red
+share: [red/] changed
+Bad share_all_vars option value

@@ -269,3 +269,112 @@ still running after eof, say gives: nil
 GET /t
 --- response_body
 x-one=1 X_One=1 two=a,b
+
+
+
+=== TEST 16: after ngx.eof, output and a second eof fail with "seen eof"; headers_sent follows the first byte
+--- config
+    location /t {
+        content_by_lua_block {
+            local before = ngx.headers_sent
+            ngx.say("sent: ", tostring(before))
+            ngx.say("now: ", tostring(ngx.headers_sent))
+            assert(ngx.eof())
+            local ok, err = ngx.say("late")
+            ngx.log(ngx.WARN, "say after eof: ", ok, " ", err)
+            ok, err = ngx.eof()
+            ngx.log(ngx.WARN, "eof again: ", ok, " ", err)
+            ok, err = ngx.flush()
+            ngx.log(ngx.WARN, "flush after eof: ", ok, " ", err)
+        }
+    }
+--- request
+GET /t
+--- response_body
+sent: false
+now: true
+--- error_log
+say after eof: nil seen eof
+eof again: nil seen eof
+flush after eof: nil seen eof
+
+
+
+=== TEST 17: a HEAD response ends with its header: later output reports "header only"
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.send_headers()
+            local ok, err = ngx.print("body")
+            ngx.log(ngx.WARN, "print on HEAD: ", ok, " ", err)
+            ok, err = ngx.flush(true)
+            ngx.log(ngx.WARN, "flush on HEAD: ", ok, " ", err)
+        }
+    }
+--- request
+HEAD /t
+--- response_body
+--- error_log
+print on HEAD: nil header only
+flush on HEAD: nil header only
+
+
+
+=== TEST 18: ngx.flush before the header went out has nothing to flush and leaves the status free
+--- config
+    location /t {
+        content_by_lua_block {
+            local ok, err = ngx.flush()
+            ngx.status = 201
+            ngx.say("flush: ", ok, " ", err)
+        }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_body
+flush: nil nothing to flush
+
+
+
+=== TEST 19: an HTTP/1.0 response from Lua is held and sent with its Content-Length; flush reports "buffering"
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.print("abc")
+            local ok, err = ngx.flush(true)
+            ngx.print("defg", " ", tostring(ok), " ", err)
+        }
+    }
+--- request
+GET /t HTTP/1.0
+--- response_headers
+Content-Length: 21
+--- response_body chop
+abcdefg nil buffering
+--- log_level: debug
+--- error_log
+lua buffering output bufs for the HTTP 1.0 request
+lua http 1.0 buffering makes ngx.flush() a no-op
+
+
+
+=== TEST 20: lua_http10_buffering off: an HTTP/1.0 response streams without a length
+--- config
+    location /t {
+        lua_http10_buffering off;
+        content_by_lua_block {
+            ngx.print("abc")
+            local ok, err = ngx.flush(true)
+            ngx.print(" flushed: ", tostring(ok))
+        }
+    }
+--- request
+GET /t HTTP/1.0
+--- response_headers
+!Content-Length
+--- response_body chop
+abc flushed: 1
+--- log_level: debug
+--- no_error_log
+lua buffering output bufs

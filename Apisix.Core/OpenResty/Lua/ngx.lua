@@ -14,6 +14,7 @@ local ngx = setmetatable({}, {
     __index = function(_, k)
         if k == "status" then return cs:GetStatus() end
         if k == "ctx" then return rt.request_ctx() end
+        if k == "headers_sent" then return cs:HeadersSent() end
         return real[k]
     end,
     __newindex = function(_, k, v)
@@ -74,8 +75,14 @@ end
 
 function real.say(...) return output("ngx.say", true, ...) end
 function real.print(...) return output("ngx.print", false, ...) end
-function real.flush(wait)
-    local op = cs:Flush()
+function real.flush(...)
+    local n = select("#", ...)
+    if n > 1 then error("attempt to pass " .. n .. " arguments, but accepted 0 or 1", 2) end
+    local wait = ...
+    if n == 1 and type(wait) ~= "boolean" then
+        error("bad argument #1 to 'flush' (boolean expected, got " .. type(wait) .. ")", 2)
+    end
+    local op = cs:Flush(wait and true or false)
     if not op then return nil, err() end
     local ok, e = await(op)
     if not ok then return nil, e end
@@ -614,7 +621,28 @@ local function start_capture(uri, opts, level)
         if opts.body ~= nil then body = tostring(opts.body) end
     end
     local forward = opts ~= nil and opts.always_forward_body and true or false
-    local op = cs:Capture(uri, method, args, body, forward)
+    local vars_mode, extra_vars
+    if opts ~= nil then
+        local vars = opts.vars
+        if vars ~= nil then
+            if type(vars) ~= "table" then error("Bad vars option value", level) end
+            local buf = {}
+            for k, v in pairs(vars) do
+                local tk, tv = type(k), type(v)
+                if tk ~= "string" and tk ~= "number" then error("attempt to use a non-string key in the \"vars\" option table", level) end
+                if tv ~= "string" and tv ~= "number" then error("attempt to use bad variable value type " .. tv, level) end
+                buf[#buf + 1] = tostring(k) .. "\0" .. tostring(v) .. "\0"
+            end
+            extra_vars = concat(buf)
+        end
+        for _, name in ipairs({ "share_all_vars", "copy_all_vars" }) do
+            local flag = opts[name]
+            if flag ~= nil and type(flag) ~= "boolean" then error("Bad " .. name .. " option value", level) end
+        end
+        if opts.copy_all_vars then vars_mode = "copy" end
+        if opts.share_all_vars then vars_mode = "share" end
+    end
+    local op = cs:Capture(uri, method, args, body, forward, vars_mode, extra_vars)
     if opts ~= nil and opts.ctx ~= nil then
         if type(opts.ctx) ~= "table" then error("Bad ctx option value type " .. type(opts.ctx) .. ", expected a Lua table", level) end
         rt.set_ctx_of(cs:LastSubrequestId(), opts.ctx)
@@ -658,7 +686,12 @@ function real.crc32_short(s) return cs:Crc32(tostring(s)) end
 real.crc32_long = real.crc32_short
 function real.encode_base64(s, no_padding) return cs:EncodeBase64(tostring(s), no_padding and true or false) end
 function real.decode_base64(s) return cs:DecodeBase64(tostring(s)) end
-function real.quote_sql_str(s) return "'" .. tostring(s):gsub("\\", "\\\\"):gsub("'", "\\'") .. "'" end
+-- as ngx_http_lua_ngx_escape_sql_str: NUL, \b, \n, \r, \t, ^Z, backslash and both quotes get a backslash
+local sql_escapes = { ["\0"] = "\\0", ["\b"] = "\\b", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+    ["\26"] = "\\Z", ["\\"] = "\\\\", ["'"] = "\\'", ['"'] = '\\"' }
+function real.quote_sql_str(s)
+    return "'" .. (tostring(s):gsub("[\0\b\n\r\t\26\\'\"]", sql_escapes)) .. "'"
+end
 function real.get_request() return cs:CurrentRequestId() end
 
 return ngx
