@@ -150,9 +150,7 @@ lua http subrequest "/inner?a=1&b=2"
         set $colour "red";
         set $size "";
         content_by_lua_block {
-            local r = ngx.location.capture("/peek")
-            ngx.say("own: [", r.body, "] ", ngx.var.colour)
-            r = ngx.location.capture("/peek", { copy_all_vars = true })
+            local r = ngx.location.capture("/peek", { copy_all_vars = true })
             ngx.say("copy: [", r.body, "] ", ngx.var.colour)
             r = ngx.location.capture("/peek", { vars = { size = 42 }, copy_all_vars = true })
             ngx.say("vars: [", r.body, "] ", ngx.var.colour)
@@ -165,8 +163,37 @@ lua http subrequest "/inner?a=1&b=2"
 --- request
 GET /t
 --- response_body
-own: [nil/nil] red
 copy: [red/] red
 vars: [red/42] red
 share: [red/] changed
 Bad share_all_vars option value
+
+
+
+
+=== TEST 9: content_by_lua_file: variables in the path, a #! first line skipped (lines still counted)
+--- config
+    location ~ ^/run/(\w+)$ {
+        content_by_lua_file html/$1.lua;
+    }
+--- user_files
+>>> hello.lua
+#!/usr/bin/env luajit
+ngx.say("hello from line ", debug.getinfo(1).currentline, ", x=", ngx.var.arg_x)
+--- request
+GET /run/hello?x=7
+--- response_body
+hello from line 2, x=7
+
+
+
+=== TEST 10: content_by_lua_file naming a missing file: 404 and the loader's error
+--- config
+    location /t {
+        content_by_lua_file html/absent.lua;
+    }
+--- request
+GET /t
+--- error_code: 404
+--- error_log eval
+qr/failed to load external Lua file ".*?absent\.lua": cannot open .*?absent\.lua: No such file or directory/

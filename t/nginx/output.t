@@ -378,3 +378,77 @@ abc flushed: 1
 --- log_level: debug
 --- no_error_log
 lua buffering output bufs
+
+
+
+=== TEST 21: ngx.redirect refuses a URI with control bytes, logging it with those bytes escaped
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.redirect("/next\r\nX-Injected: \"yes\"\\")
+        }
+    }
+--- request
+GET /t
+--- error_code: 500
+--- response_headers
+!X-Injected
+!Location
+--- error_log
+unsafe byte "0x0d" in redirect uri "/next\x0D\x0AX-Injected: \x22yes\x22\x5C"
+
+
+
+=== TEST 22: ngx.redirect needs one or two arguments
+--- config
+    location /t {
+        content_by_lua_block {
+            local ok, err = pcall(ngx.redirect)
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+            ok, err = pcall(ngx.redirect, "/a", 302, "extra")
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+        }
+    }
+--- request
+GET /t
+--- response_body
+expecting one or two arguments
+expecting one or two arguments
+
+
+
+=== TEST 23: ngx.exit with an error status after the header went out: logged, and the response ends as sent
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("partial")
+            ngx.exit(ngx.HTTP_NOT_FOUND)
+            ngx.say("not reached")
+        }
+    }
+--- request
+GET /t
+--- response_body
+partial
+--- error_log
+attempt to set status 404 via ngx.exit after sending out the response status 200
+
+
+
+=== TEST 24: ngx.exit refuses ngx.AGAIN and ngx.DONE; HTTP_NOT_IMPLEMENTED is 501
+--- config
+    location /t {
+        content_by_lua_block {
+            for _, rc in ipairs({ ngx.AGAIN, ngx.DONE }) do
+                local ok, err = pcall(ngx.exit, rc)
+                ngx.say((err:gsub("^.-:%d+: ", "")))
+            end
+            ngx.say(ngx.HTTP_NOT_IMPLEMENTED, " ", ngx.HTTP_METHOD_NOT_IMPLEMENTED)
+        }
+    }
+--- request
+GET /t
+--- response_body
+bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE
+bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE
+501 501

@@ -42,7 +42,7 @@ local status_codes = {
     HTTP_FORBIDDEN = 403, HTTP_NOT_FOUND = 404, HTTP_NOT_ALLOWED = 405, HTTP_NOT_ACCEPTABLE = 406,
     HTTP_REQUEST_TIMEOUT = 408, HTTP_CONFLICT = 409, HTTP_GONE = 410, HTTP_UPGRADE_REQUIRED = 426,
     HTTP_TOO_MANY_REQUESTS = 429, HTTP_CLOSE = 444, HTTP_ILLEGAL = 451, HTTP_INTERNAL_SERVER_ERROR = 500,
-    HTTP_METHOD_NOT_IMPLEMENTED = 501, HTTP_BAD_GATEWAY = 502, HTTP_SERVICE_UNAVAILABLE = 503,
+    HTTP_NOT_IMPLEMENTED = 501, HTTP_METHOD_NOT_IMPLEMENTED = 501, HTTP_BAD_GATEWAY = 502, HTTP_SERVICE_UNAVAILABLE = 503,
     HTTP_GATEWAY_TIMEOUT = 504, HTTP_VERSION_NOT_SUPPORTED = 505, HTTP_INSUFFICIENT_STORAGE = 507,
 }
 for k, v in pairs(status_codes) do real[k] = v end
@@ -93,20 +93,51 @@ function real.eof()
     if not op then return nil, err() end
     return await(op)
 end
+-- as ngx_http_lua_ffi_exit: NGX_AGAIN and NGX_DONE are refused; an error status once the header
+-- is out can't be sent any more: logged (when it differs), and the request ends as 200
 function real.exit(status)
-    cs:Exit(status or 0)
+    status = status or 0
+    if status == real.AGAIN or status == real.DONE then
+        error("bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE", 2)
+    end
+    if type(status) == "number" and status >= 300 and status ~= 408 and status ~= 499 and status ~= 444
+        and cs:HeadersSent() then
+        local sent = cs:GetStatus()
+        if status ~= sent then
+            cs:Log(4, "attempt to set status " .. num2str(status) .. " via ngx.exit after sending out the response status " .. num2str(sent))
+        end
+        status = 200
+    end
+    cs:Exit(status)
     coroutine.yield(rt.EXIT)
 end
 -- ngx.redirect: Location exactly as given (lua-nginx-module keeps nginx from making it
 -- absolute), then the status as ngx.exit sends it
-function real.redirect(uri, status)
-    status = status or 302
+-- ngx_http_lua_check_unsafe_uri_bytes: control bytes but tab, and DEL; the error log shows the
+-- URI with control bytes, '"', '\\' and bytes >= 0x80 as \xHH (ngx_http_lua_escape_log)
+local function escape_log(s)
+    return (s:gsub('[%c"\\\128-\255]', function(c) return string.format("\\x%02X", c:byte()) end))
+end
+function real.redirect(...)
+    local n = select("#", ...)
+    if n ~= 1 and n ~= 2 then error("expecting one or two arguments", 2) end
+    local uri, status = ...
+    if type(uri) == "number" then uri = num2str(uri) end
+    if type(uri) ~= "string" then
+        error("bad argument #1 to 'redirect' (string expected, got " .. type(uri) .. ")", 2)
+    end
+    if status == nil then status = 302 end
+    if type(status) ~= "number" then status = tonumber(status) or 0 end
     if status ~= 301 and status ~= 302 and status ~= 303 and status ~= 307 and status ~= 308 then
         error("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, "
             .. "ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed", 2)
     end
     if cs:HeadersSent() then error("attempt to call ngx.redirect after sending out the headers", 2) end
-    cs:SetRespHeader("Location", tostring(uri))
+    local bad = uri:find("[\0-\8\10-\31\127]")
+    if bad then
+        error(string.format('unsafe byte "0x%02x" in redirect uri "%s"', uri:byte(bad), escape_log(uri)), 2)
+    end
+    cs:SetRespHeader("Location", uri)
     return real.exit(status)
 end
 function real.get_phase() return cs:Phase() end
@@ -222,14 +253,44 @@ function real.unescape_uri(s)
     return unescape(tostring(s))
 end
 
-function real.escape_uri(s, typ)
-    if s == nil then return "" end
-    s = tostring(s)
-    if typ == 0 then
-        return (s:gsub("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%[%]]", function(c) return string.format("%%%02X", c:byte()) end))
+-- ngx.escape_uri(s, type): lua-nginx-module's escape tables, as 8 words of 32 bits (bit n of
+-- word w: byte 32*w+n is escaped). 0 uri, 1 args, 2 uri component (the default), 3 html,
+-- 4 refresh, 5 memcached, 6 mail auth (memcached's table).
+local escape_maps = {}
+do
+    local high = { 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff }
+    local words = {
+        [0] = { 0xffffffff, 0x80000029, 0x00000000, 0x80000000 },
+        [1] = { 0xffffffff, 0x80000829, 0x00000000, 0x80000000 },
+        [2] = { 0xffffffff, 0xfc00987d, 0x78000001, 0xb8000001 },
+        [3] = { 0xffffffff, 0x000000ad, 0x00000000, 0x80000000 },
+        [4] = { 0xffffffff, 0x00000085, 0x00000000, 0x80000000 },
+        [5] = { 0xffffffff, 0x00000021, 0x00000000, 0x00000000, 0, 0, 0, 0 },
+    }
+    words[6] = words[5]
+    for typ, w in pairs(words) do
+        local set = {}
+        for byte = 0, 255 do
+            local word = w[(byte >> 5) + 1] or high[(byte >> 5) - 3]
+            if (word >> (byte & 31)) & 1 == 1 then set[string.char(byte)] = string.format("%%%02X", byte) end
+        end
+        escape_maps[typ] = set
     end
-    return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
+function real.escape_uri(s, typ)
+    if type(s) ~= "string" then
+        if not s then s = "" else s = tostring(s) end
+    end
+    if typ == nil then
+        typ = 2
+    else
+        if type(typ) ~= "number" then error('"type" is not a number', 3) end
+        if typ < 0 or typ > 6 then error('"type" ' .. num2str(typ) .. " out of range", 3) end
+    end
+    local map = escape_maps[math.floor(typ)]
+    return (s:gsub(".", map))
+end
+
 
 -- As lua-nginx-module's ngx_http_lua_parse_args: pairs end at "&"; a pair with an empty key is
 -- dropped but still counts towards max (default 100, 0 = no limit); reaching max at an "&" stops
@@ -345,9 +406,9 @@ function req.append_body(data) cs:SetBody((cs:GetBody() or "") .. data) end
 function req.finish_body() end
 function req.get_post_args(...)
     local n = select("#", ...)
-    if n > 1 then error("expecting 0 or 1 arguments but seen " .. n, 0) end
+    if n > 1 then error("expecting 0 or 1 arguments but seen " .. n, 2) end
     if not cs:BodyRead() then
-        error("no request body found; maybe you should turn on lua_need_request_body?", 0)
+        error("no request body found; maybe you should turn on lua_need_request_body?", 2)
     end
     if cs:GetBodyFile() then return nil, "request body in temp file not supported" end
     local body = cs:GetBody()
