@@ -210,8 +210,9 @@ public sealed class NgxRequest
         if (!ResponseHeaders.ContainsKey("Content-Type"))
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
-            resp.Headers.ContentType = type;
+            resp.Headers.ContentType = WithCharset(type);
         }
+        else if (ResponseHeaders["Content-Type"] is [var given]) ResponseHeaders["Content-Type"] = [WithCharset(given)];
         foreach (var (name, values) in ResponseHeaders)
         {
             if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
@@ -222,6 +223,21 @@ public sealed class NgxRequest
             if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
             resp.Headers[name] = values.ToArray();
         }
+    }
+
+    private static readonly string[] DefaultCharsetTypes =
+        ["text/html", "text/xml", "text/plain", "text/vnd.wap.wml", "application/javascript", "application/rss+xml"];
+
+    /// <summary>nginx's charset filter (main requests): `charset X` appends "; charset=X" to a Content-Type of
+    /// `charset_types` that names no charset yet.</summary>
+    private string WithCharset(string contentType)
+    {
+        if (IsSubrequest || Location.Charset is not { } charset || charset == "off") return contentType;
+        if (contentType.Contains("charset=", StringComparison.OrdinalIgnoreCase)) return contentType;
+        var mime = contentType.Split(';')[0].Trim();
+        var types = Location.CharsetTypes ?? [.. DefaultCharsetTypes];
+        if (!types.Contains("*") && !types.Any(t => t.Equals(mime, StringComparison.OrdinalIgnoreCase))) return contentType;
+        return contentType + "; charset=" + charset;
     }
 
     /// <summary>End the response: flush what is queued and mark the request finished.</summary>

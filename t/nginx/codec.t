@@ -158,3 +158,25 @@ k%20e%25y
 "type" 7 out of range
 "type" -1 out of range
 "type" is not a number
+
+
+
+=== TEST 7: digests and base64 take nil as the empty string; decode_base64 wants a string
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say(ngx.md5(nil) == ngx.md5(""), " ", ngx.encode_base64(nil), "|", ngx.encode_base64(12))
+            ngx.say(ngx.encode_base64(ngx.sha1_bin(nil)))
+            local ok, err = pcall(ngx.decode_base64, nil)
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+            ok, err = pcall(ngx.encode_base64, "a", "yes")
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+        }
+    }
+--- request
+GET /t
+--- response_body
+true |MTI=
+2jmj7l5rSw0yVb/vlWAYkK/YBwk=
+string argument only
+bad no_padding: boolean expected, got string

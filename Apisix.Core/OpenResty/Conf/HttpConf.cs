@@ -124,6 +124,12 @@ public sealed class LocationConf
     public bool Internal { get; set; }
     /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase.</summary>
     public bool NeedRequestBody { get; set; }
+    /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
+    public bool ProxyInterceptErrors { get; set; }
+    /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>
+    public string? Charset { get; set; }
+    /// <summary>`charset_types`: the MIME types `charset` applies to (nginx's defaults when not given).</summary>
+    public List<string>? CharsetTypes { get; set; }
     /// <summary>`lua_http10_buffering` (inherited from server and http; on when never given): Lua output
     /// to an HTTP/1.0 client is held until the end, to send it with a Content-Length.</summary>
     public bool? Http10Buffering { get; set; }

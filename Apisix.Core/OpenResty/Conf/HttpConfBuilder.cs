@@ -30,7 +30,7 @@ public static class HttpConfBuilder
         "lua_code_cache", "lua_regex_cache_max_entries", "lua_regex_match_limit", "lua_max_pending_timers",
         "lua_max_running_timers", "lua_thread_cache_max_entries", "lua_malloc_trim", "lua_socket_buffer_size",
         "lua_socket_pool_size", "lua_socket_keepalive_timeout", "lua_socket_connect_timeout",
-        "lua_socket_send_timeout", "lua_socket_read_timeout", "lua_check_client_abort",
+        "lua_socket_send_timeout", "lua_socket_read_timeout", "lua_check_client_abort", "lingering_close",
         "lua_load_resty_core", "lua_package_cpath", "lua_ssl_trusted_certificate", "lua_ssl_verify_depth",
         "lua_ssl_protocols", "lua_ssl_ciphers",
         // nginx core: connection and buffer tuning, logging switches
@@ -251,6 +251,9 @@ public static class HttpConfBuilder
                     break;
                 case "lua_need_request_body": loc.NeedRequestBody = x.Arg(0) == "on"; break;
                 case "lua_http10_buffering": loc.Http10Buffering = x.Arg(0) == "on"; break;
+                case "proxy_intercept_errors": loc.ProxyInterceptErrors = x.Arg(0) == "on"; break;
+                case "charset": loc.Charset = x.Arg(0); break;
+                case "charset_types": loc.CharsetTypes = [.. x.Args]; break;
                 case "add_header":
                     loc.AddHeaders.Add((x.Arg(0), x.Arg(1), x.Args.Count > 2 && x.Args[2] == "always"));
                     break;

@@ -739,14 +739,28 @@ real.location = {
     end,
 }
 real.arg = {}
-function real.md5(s) return cs:Md5(tostring(s)) end
-function real.md5_bin(s) return cs:Md5Bin(tostring(s)) end
-function real.sha1_bin(s) return cs:Sha1Bin(tostring(s)) end
+-- resty.core's string arguments: nil and false are "", anything else not a string goes through tostring
+local function str_arg(s)
+    if type(s) == "string" then return s end
+    if not s then return "" end
+    return tostring(s)
+end
+function real.md5(s) return cs:Md5(str_arg(s)) end
+function real.md5_bin(s) return cs:Md5Bin(str_arg(s)) end
+function real.sha1_bin(s) return cs:Sha1Bin(str_arg(s)) end
 function real.hmac_sha1(k, s) return cs:HmacSha1(tostring(k), tostring(s)) end
-function real.crc32_short(s) return cs:Crc32(tostring(s)) end
+function real.crc32_short(s) return cs:Crc32(str_arg(s)) end
 real.crc32_long = real.crc32_short
-function real.encode_base64(s, no_padding) return cs:EncodeBase64(tostring(s), no_padding and true or false) end
-function real.decode_base64(s) return cs:DecodeBase64(tostring(s)) end
+function real.encode_base64(s, no_padding)
+    if no_padding and no_padding ~= true then
+        error("bad no_padding: boolean expected, got " .. type(no_padding), 2)
+    end
+    return cs:EncodeBase64(str_arg(s), no_padding and true or false)
+end
+function real.decode_base64(s)
+    if type(s) ~= "string" then error("string argument only", 2) end
+    return cs:DecodeBase64(s)
+end
 -- as ngx_http_lua_ngx_escape_sql_str: NUL, \b, \n, \r, \t, ^Z, backslash and both quotes get a backslash
 local sql_escapes = { ["\0"] = "\\0", ["\b"] = "\\b", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
     ["\26"] = "\\Z", ["\\"] = "\\\\", ["'"] = "\\'", ['"'] = '\\"' }
