@@ -193,7 +193,16 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new LuaChunkException($"failed to load external Lua file \"{path}\": cannot open {path}");
+                // ngx_http_lua_cache_loadfile: a missing file is 404, another open failure 503
+                var missing = e is FileNotFoundException or DirectoryNotFoundException;
+                var reason = missing ? "No such file or directory" : e is UnauthorizedAccessException ? "Permission denied" : e.Message;
+                throw new LuaChunkException($"failed to load external Lua file \"{path}\": cannot open {path}: {reason}") { Status = missing ? 404 : 503 };
+            }
+            // as Lua's file loader: a first line starting with '#' (#!/usr/bin/lua) is skipped, its line still counted
+            if (code.StartsWith('#'))
+            {
+                var eol = code.IndexOf('\n');
+                code = eol < 0 ? "" : code[eol..];
             }
         }
         else code = chunk.Code;
@@ -390,6 +399,9 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
 /// <summary>A configuration chunk that cannot be loaded; the message is nginx's error-log text.</summary>
 public sealed class LuaChunkException(string message, string? luaError = null) : Exception(message)
 {
+    /// <summary>The status the request ends with when its chunk can't be loaded.</summary>
+    public int Status { get; init; } = 500;
+
     /// <summary>The Lua loader's own message (`chunk:LINE: error`), or the file error.</summary>
     public string LuaError { get; } = luaError ?? message;
 }

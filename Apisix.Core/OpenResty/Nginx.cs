@@ -250,7 +250,10 @@ public sealed class Nginx : IAsyncDisposable
     /// ngx.location.capture: serve `uri` inside the same worker as a subrequest of `parent` (its
     /// request headers and read body are inherited) and collect what it would have sent.
     /// </summary>
-    internal NgxRequest NewSubrequest(LuaWorker w, NgxRequest parent, string uri, string method, string? args, string? body, bool alwaysForwardBody)
+    /// <param name="varsMode">capture's share_all_vars ("share": the parent's variables themselves) or
+    /// copy_all_vars ("copy": a copy of them); null: the subrequest starts with none of its own.</param>
+    internal NgxRequest NewSubrequest(LuaWorker w, NgxRequest parent, string uri, string method, string? args, string? body, bool alwaysForwardBody,
+        string? varsMode = null, IReadOnlyList<(string Name, string Value)>? extraVars = null)
     {
         var q = uri.IndexOf('?');
         if (q >= 0)
@@ -272,7 +275,12 @@ public sealed class Nginx : IAsyncDisposable
         var sub = new NgxRequest(http, parent.Server, location ?? NotFound, parent.Connection)
         {
             Nginx = this, Worker = w, Parent = parent,
+            Vars = varsMode == "share" ? parent.Vars
+                : varsMode == "copy" ? new Dictionary<string, string?>(parent.Vars, StringComparer.Ordinal)
+                : new Dictionary<string, string?>(StringComparer.Ordinal),
         };
+        // the vars option: set in the subrequest (after share/copy, as ngx_http_lua_subrequest_add_extra_vars runs last)
+        foreach (var (name, value) in extraVars ?? []) sub.Vars[name.ToLowerInvariant()] = value;
         sub.RequestHeaders.Clear();
         sub.RequestHeaders.AddRange(parent.RequestHeaders);
         if (body != null) { sub.Body = body; sub.BodyRead = true; }
@@ -646,11 +654,13 @@ public sealed class Nginx : IAsyncDisposable
     {
         req.Phase = phase;
         NLua.LuaFunction fn;
+        // *_by_lua_file's path may hold variables ($1 of a regex location, $arg_x...)
+        if (chunk.File is { } file && file.Contains('$')) chunk = chunk with { File = Interpolate(req, file) };
         try { fn = w.Chunk(chunk); }
         catch (LuaChunkException e)
         {
             Log(w, LogLevel.Error, e.Message, req);
-            if (!req.HeadersSent) await SendErrorPage(req, 500);
+            if (!req.HeadersSent) await SendErrorPage(req, e.Status);
             else await req.FinishAsync();
             return false;
         }

@@ -58,16 +58,37 @@ public sealed class NgxBridge(LuaWorker worker)
     {
         var r = Req;
         if (r == null) { _err = "no request found"; return false; }
+        // ngx_http_lua_ngx_echo's checks, in its order
+        if (r.HeaderOnly) { _err = "header only"; return false; }
+        if (r.LuaEof) { _err = "seen eof"; return false; }
+        r.StartLuaOutput();
+        if (data.Length > 0) r.SeenBodyData = true;
         if (!r.Append(data)) { _err = r.ClientGone ? "broken pipe" : "nginx output filter error"; return false; }
+        if (r.Http10Buffering && !r.HeadersSent)
+        {
+            if (data.Length > 0) Nginx.Log(worker, LogLevel.Debug, "lua buffering output bufs for the HTTP 1.0 request", r);
+            return true;
+        }
         // as ngx_http_lua_send_header_if_needed: the first output sends the status and headers
         r.SendHeaders();
+        // a HEAD response ends with its header (r->header_only): ctx->eof
+        if (r.HeaderOnly) r.LuaEof = true;
         return true;
     }
 
-    public object? Flush()
+    public object? Flush(bool wait)
     {
         var r = Req;
         if (r == null) return Fail("no request found");
+        // ngx_http_lua_ngx_flush's checks, in its order
+        if (r.HeaderOnly) return Fail("header only");
+        if (r.LuaEof) return Fail("seen eof");
+        if (r.Http10Buffering && !r.HeadersSent)
+        {
+            Nginx.Log(worker, LogLevel.Debug, "lua http 1.0 buffering makes ngx.flush() a no-op", r);
+            return Fail("buffering");
+        }
+        if (!r.HeadersSent || !r.SeenBodyData && !wait) return Fail("nothing to flush");
         if (r.ClientGone) return Fail("broken pipe");
         return worker.NewOp(FlushOp(r));
     }
@@ -82,6 +103,9 @@ public sealed class NgxBridge(LuaWorker worker)
     {
         var r = Req;
         if (r == null) return Fail("no request found");
+        if (r.LuaEof) return Fail("seen eof");
+        r.StartLuaOutput();
+        r.LuaEof = true;
         return worker.NewOp(EofOp(r));
     }
 
@@ -97,7 +121,12 @@ public sealed class NgxBridge(LuaWorker worker)
     }
 
     public string Phase() => Req?.Phase ?? worker.Phase;
-    public void SendHeaders() => Req?.SendHeaders();
+    public void SendHeaders()
+    {
+        // ngx_http_lua_send_header_if_needed: with HTTP/1.0 buffering on, the headers wait for the body
+        if (Req is not { } r || r.Http10Buffering) return;
+        r.SendHeaders();
+    }
     public bool HeadersSent() => Req?.HeadersSent ?? false;
 
     // Logging and time ------------------------------------------------------------------------
@@ -111,10 +140,18 @@ public sealed class NgxBridge(LuaWorker worker)
         DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeSeconds() : null;
 
     /// <summary>ngx.location.capture: an op whose results are status, headers ("name\0value\0"...) and body.</summary>
-    public long Capture(string uri, string method, string? args, string? body, bool alwaysForwardBody)
+    /// <param name="varsMode">"share" (share_all_vars), "copy" (copy_all_vars) or null.</param>
+    /// <param name="extraVars">The vars option as "name\0value\0" pairs; null when not given.</param>
+    public long Capture(string uri, string method, string? args, string? body, bool alwaysForwardBody, string? varsMode, string? extraVars)
     {
         var req = Req ?? throw new NLua.Exceptions.LuaScriptException("no request found", "");
-        var sub = req.Nginx.NewSubrequest(worker, req, uri, method, args, body, alwaysForwardBody);
+        var pairs = new List<(string, string)>();
+        if (extraVars != null)
+        {
+            var parts = extraVars.Split('\0');
+            for (var i = 0; i + 1 < parts.Length; i += 2) pairs.Add((parts[i], parts[i + 1]));
+        }
+        var sub = req.Nginx.NewSubrequest(worker, req, uri, method, args, body, alwaysForwardBody, varsMode, pairs);
         _lastSubrequest = sub.Id;
         return worker.NewOp(req.Nginx.CaptureAsync(worker, sub));
     }
@@ -215,6 +252,8 @@ public sealed class NgxBridge(LuaWorker worker)
         return [];
     }
 
+    /// <summary>Whether the request body has been read (lua_need_request_body or ngx.req.read_body).</summary>
+    public bool BodyRead() => Req is { BodyRead: true };
     public string? GetBody() => Req is { BodyRead: true, Body: { Length: > 0 } b } ? b : null;
 
     public void SetBody(string? data)

@@ -86,7 +86,7 @@ public sealed class NgxRequest
     public long BytesSent { get; private set; }
 
     /// <summary>Variables set with `ngx.var.x = ...` (and by C# phases).</summary>
-    public Dictionary<string, string?> Vars { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string?> Vars { get; init; } = new(StringComparer.Ordinal);
 
     public string? RequestHeader(string name)
     {
@@ -111,6 +111,29 @@ public sealed class NgxRequest
 
     /// <summary>Send headers (if not yet) and any queued body; null on success, else the error.</summary>
     public Task<string?> FlushAsync() => FlushAsync(last: false);
+
+    /// <summary>lua-nginx-module's ctx->eof: ngx.eof() ran (or a HEAD response went out); Lua output then fails with "seen eof".</summary>
+    public bool LuaEof { get; set; }
+
+    /// <summary>ctx->seen_body_data: Lua printed some body.</summary>
+    public bool SeenBodyData { get; set; }
+
+    /// <summary>
+    /// ctx->buffering (lua_http10_buffering): Lua output to an HTTP/1.0 client is held, headers
+    /// included, until the response ends, and then goes out with a Content-Length.
+    /// </summary>
+    public bool Http10Buffering { get; private set; }
+
+    /// <summary>r->header_only: a HEAD request whose header has gone out has no body to send.</summary>
+    public bool HeaderOnly => HeadersSent && Method == "HEAD";
+
+    /// <summary>As ngx_http_lua_send_chain_link starts each Lua output: decides whether this response is buffered for HTTP/1.0.</summary>
+    public void StartLuaOutput()
+    {
+        if (!Http10Buffering && !HeadersSent && !IsSubrequest && Protocol == "HTTP/1.0"
+            && (Location.Http10Buffering ?? true) && !ResponseHeaders.ContainsKey("Content-Length"))
+            Http10Buffering = true;
+    }
 
     /// <summary>
     /// The body filter phase (body_filter_by_lua, plugins' body_filter): each printed piece, then an
@@ -143,6 +166,13 @@ public sealed class NgxRequest
     private async Task<string?> FlushAsync(bool last)
     {
         if (ClientGone) return "broken pipe";
+        if (Http10Buffering && !HeadersSent)
+        {
+            if (!last) return null; // held until the end
+            // ngx_http_lua_send_http10_headers: the length of what was held
+            if (!ResponseHeaders.ContainsKey("Content-Length") && Method != "HEAD")
+                SetResponseHeader("Content-Length", _pending.Sum(p => (long)p.Length).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         try
         {
             SendHeaders();
@@ -219,8 +249,9 @@ public sealed class NgxRequest
         if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101)
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
-            resp.Headers.ContentType = type;
+            resp.Headers.ContentType = WithCharset(type);
         }
+        else if (ResponseHeaders["Content-Type"] is [var given]) ResponseHeaders["Content-Type"] = [WithCharset(given)];
         foreach (var (name, values) in ResponseHeaders)
         {
             if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
@@ -231,6 +262,21 @@ public sealed class NgxRequest
             if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
             resp.Headers[name] = values.ToArray();
         }
+    }
+
+    private static readonly string[] DefaultCharsetTypes =
+        ["text/html", "text/xml", "text/plain", "text/vnd.wap.wml", "application/javascript", "application/rss+xml"];
+
+    /// <summary>nginx's charset filter (main requests): `charset X` appends "; charset=X" to a Content-Type of
+    /// `charset_types` that names no charset yet.</summary>
+    private string WithCharset(string contentType)
+    {
+        if (IsSubrequest || Location.Charset is not { } charset || charset == "off") return contentType;
+        if (contentType.Contains("charset=", StringComparison.OrdinalIgnoreCase)) return contentType;
+        var mime = contentType.Split(';')[0].Trim();
+        var types = Location.CharsetTypes ?? [.. DefaultCharsetTypes];
+        if (!types.Contains("*") && !types.Any(t => t.Equals(mime, StringComparison.OrdinalIgnoreCase))) return contentType;
+        return contentType + "; charset=" + charset;
     }
 
     /// <summary>End the response: flush what is queued and mark the request finished.</summary>

@@ -102,6 +102,12 @@ internal static class ProxyPass
             await Nginx.SendErrorPage(req, failure == UpstreamFailure.Timeout ? 504 : 502);
             return;
         }
+        // proxy_intercept_errors: an error status that has an error_page is answered by the page instead
+        if (loc.ProxyInterceptErrors && response.Status >= 300 && loc.ErrorPages.ContainsKey(response.Status) && !req.ErrorPageUsed)
+        {
+            await Nginx.SendErrorPage(req, response.Status);
+            return;
+        }
         req.Status = response.Status;
         foreach (var (name, value) in response.Headers)
         {

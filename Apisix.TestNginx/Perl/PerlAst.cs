@@ -28,10 +28,21 @@ public sealed record LiteralExpr(PerlValue Value, int Line) : Expr(Line);
 public sealed record InterpolatedExpr(IReadOnlyList<StringPart> Parts, int Line) : Expr(Line);
 /// <summary>A scalar variable; without <c>use strict</c> in force (Strict false) an undeclared one is the package global.</summary>
 public sealed record ScalarVarExpr(string Name, int Line, bool Strict = true) : Expr(Line);
-/// <summary>Only <c>@_</c> is supported.</summary>
-public sealed record ArrayVarExpr(string Name, int Line) : Expr(Line);
+/// <summary><c>@_</c> (the sub's arguments) or a named array: its elements in list context, its length in scalar context.</summary>
+public sealed record ArrayVarExpr(string Name, int Line, bool Strict = true) : Expr(Line);
+/// <summary><c>$name[INDEX]</c>: one element of a named array (a negative index counts from the end).</summary>
+public sealed record ArrayElemExpr(string Name, Expr Index, int Line, bool Strict = true) : Expr(Line);
+/// <summary><c>push</c>/<c>unshift @a, LIST</c> and <c>pop</c>/<c>shift @a</c> on a named array.</summary>
+public sealed record ArrayOpExpr(string Op, ArrayVarExpr Array, IReadOnlyList<Expr> Items, int Line) : Expr(Line);
+/// <summary><c>sort LIST</c> (string order) or <c>sort { ... $a ... $b } LIST</c>.</summary>
+public sealed record SortExpr(Block? Comparator, Expr List, int Line) : Expr(Line);
+/// <summary><c>reverse LIST</c>: the list backwards (in scalar context: the concatenation, reversed).</summary>
+public sealed record ReverseExpr(Expr List, int Line) : Expr(Line);
+/// <summary><c>scalar(EXPR)</c>: EXPR in scalar context (an array's length).</summary>
+public sealed record ScalarCtxExpr(Expr Operand, int Line) : Expr(Line);
 public sealed record EnvElemExpr(Expr Key, int Line) : Expr(Line);
-/// <summary><c>my $x</c>, <c>my ($a, $b)</c>, <c>our $x</c>; Parenthesized makes assignment list-wise.</summary>
+/// <summary><c>my $x</c>, <c>my @a</c>, <c>my ($a, @rest)</c>, <c>our $x</c>; Parenthesized makes assignment list-wise.
+/// An array's name is kept with its sigil ("@a"), a scalar's without.</summary>
 public sealed record DeclExpr(string Kind, IReadOnlyList<string> Names, bool Parenthesized, int Line) : Expr(Line);
 /// <summary><c>local $/</c>: the only <c>local</c> the subset knows (slurp mode for the enclosing block).</summary>
 public sealed record LocalExpr(string Name, int Line) : Expr(Line);

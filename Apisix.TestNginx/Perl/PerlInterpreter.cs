@@ -14,9 +14,10 @@ public delegate PerlValue PerlFunction(IReadOnlyList<PerlValue> args, int line);
 /// specific (settings calls, <c>use</c>, preprocessors) is plugged in through <see cref="Functions"/>
 /// and <see cref="UseHandler"/>, see <c>TestNginxFunctions</c>.
 /// </summary>
-public sealed class PerlInterpreter
+public sealed partial class PerlInterpreter
 {
     private readonly Dictionary<string, PerlCell> _packageVars = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<PerlCell>> _packageArrays = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PerlCode> _subs = new(StringComparer.Ordinal); // named subs
     private bool _slurp;           // $/ is undef: <$fh> reads the rest of the file
     private string _errno = "";    // $!
@@ -193,10 +194,11 @@ public sealed class PerlInterpreter
                 }
                 return PerlValue.Undef;
             case ForeachStmt f:
-                foreach (var item in List(f.List, scope))
+                // the loop variable aliases each element: assigning to it changes the array
+                foreach (var cell in Cells(f.List, scope))
                 {
                     var loop = new PerlScope(scope);
-                    loop.Declare(f.Var).Value = item;
+                    loop.Alias(f.Var, cell);
                     try { ExecStatements(f.Body.Statements, loop); }
                     finally { RunRestores(loop); }
                 }
@@ -224,8 +226,24 @@ public sealed class PerlInterpreter
                 return new PerlString(Interpolate(s, scope));
             case ScalarVarExpr v:
                 return ReadScalar(v.Name, v.Line, scope, v.Strict);
-            case ArrayVarExpr a:
+            case ArrayVarExpr { Name: "_" } a:
                 return new PerlString((ArgsOf(scope, a.Line).Count).ToString());
+            case ArrayVarExpr a:
+                return new PerlString(ArrayOf(a.Name, a.Line, scope, a.Strict).Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            case ArrayElemExpr e:
+                return LValue(e, scope).Get();
+            case ArrayOpExpr op:
+                return ArrayOp(op, scope);
+            case ScalarCtxExpr sc:
+                return Scalar(sc.Operand, scope);
+            case ReverseExpr r:
+            {
+                var chars = string.Concat(List(r.List, scope).Select(v => PerlOps.Str(v, r.Line))).ToCharArray();
+                Array.Reverse(chars);
+                return new PerlString(new string(chars));
+            }
+            case SortExpr:
+                throw new PerlException(expr.Line, "'sort' is only supported in list context");
             case EnvElemExpr env:
                 return GetEnv(PerlOps.Str(Scalar(env.Key, scope), env.Line)) is { } value ? new PerlString(value) : PerlValue.Undef;
             case DeclExpr d:
@@ -238,11 +256,12 @@ public sealed class PerlInterpreter
                 return Assign(a, scope);
             case IncDecExpr inc:
             {
-                var cell = inc.Target is DeclExpr decl ? Declare(decl, decl.Names[0], scope) : CellOf(((ScalarVarExpr)inc.Target).Name, inc.Line, scope);
-                var before = cell.Value is PerlUndef ? 0 : PerlOps.Num(cell.Value, inc.Line);
-                var after = inc.Op == "++" ? before + 1 : before - 1;
-                cell.Value = new PerlString(after.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                return inc.Prefix ? cell.Value : new PerlString(before.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var place = LValue(inc.Target, scope);
+                var current = place.Get();
+                var before = current is PerlUndef ? 0 : PerlOps.Num(current, inc.Line);
+                var after = new PerlString((inc.Op == "++" ? before + 1 : before - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                place.Set(after);
+                return inc.Prefix ? after : new PerlString(before.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             case RangeExpr or MapExpr:
                 var items = List(expr, scope); // scalar context: the count for map; a range's flip-flop is not supported
@@ -339,8 +358,11 @@ public sealed class PerlInterpreter
                 return l.Items.SelectMany(i => List(i, scope)).ToList();
             case RangeExpr r:
             {
-                var from = (long)PerlOps.Num(Scalar(r.From, scope), r.Line);
-                var to = (long)PerlOps.Num(Scalar(r.To, scope), r.Line);
+                var fromValue = Scalar(r.From, scope);
+                var toValue = Scalar(r.To, scope);
+                if (MagicRange(fromValue, toValue, r.Line) is { } letters) return letters;
+                var from = (long)PerlOps.Num(fromValue, r.Line);
+                var to = (long)PerlOps.Num(toValue, r.Line);
                 var items = new List<PerlValue>();
                 for (var i = from; i <= to; i++) items.Add(new PerlString(i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                 return items;
@@ -357,8 +379,23 @@ public sealed class PerlInterpreter
                 }
                 return result;
             }
-            case ArrayVarExpr a:
+            case ArrayVarExpr { Name: "_" } a:
                 return [.. ArgsOf(scope, a.Line)];
+            case ArrayVarExpr a:
+                return ArrayOf(a.Name, a.Line, scope, a.Strict).Select(c => c.Value).ToList();
+            case SortExpr so:
+                return Sort(so, scope);
+            case ReverseExpr r:
+            {
+                var items = List(r.List, scope);
+                items.Reverse();
+                return items;
+            }
+            case ScalarCtxExpr sc:
+                return [Scalar(sc.Operand, scope)];
+            case AssignExpr { Target: ArrayVarExpr or DeclExpr { Parenthesized: false, Names: [['@', ..]] } } a:
+                Assign(a, scope);
+                return List(a.Target is DeclExpr ad ? new ArrayVarExpr(ad.Names[0][1..], ad.Line) : a.Target, scope);
             case ReadLineExpr r:
                 return ReadLines(r, scope, all: true);
             case BacktickExpr b:
@@ -372,11 +409,50 @@ public sealed class PerlInterpreter
                 return PerlOps.Truthy(Scalar(t.Cond, scope)) ? List(t.Then, scope) : List(t.Else, scope);
             case AssignExpr { Target: DeclExpr { Parenthesized: true } or ListExpr } a:
                 Assign(a, scope);
-                return List(a.Target is DeclExpr d ? new ListExpr(d.Names.Select(n => (Expr)new ScalarVarExpr(n, d.Line)).ToList(), d.Line) : a.Target, scope);
+                return List(a.Target is DeclExpr d ? new ListExpr(d.Names.Select(n => n.StartsWith('@') ? new ArrayVarExpr(n[1..], d.Line) : (Expr)new ScalarVarExpr(n, d.Line)).ToList(), d.Line) : a.Target, scope);
             default:
                 return [Scalar(expr, scope)];
         }
     }
+
+    // 'a'..'e', 'aa'..'zz': a range of strings that are not numbers uses Perl's magic string
+    // increment ("az" -> "ba", "zz" -> "aaa"), stopping at the end value or when longer than it.
+    private static List<PerlValue>? MagicRange(PerlValue from, PerlValue to, int line)
+    {
+        if (from is not PerlString { Bytes: var start } || to is not PerlString { Bytes: var end }) return null;
+        if (start.Length == 0 || MagicIncrementable().IsMatch(start) == false || LooksLikeNumber().IsMatch(start)) return null;
+        var items = new List<PerlValue>();
+        for (var s = start; s.Length <= end.Length; s = MagicIncrement(s))
+        {
+            items.Add(new PerlString(s));
+            if (s == end) break;
+            if (items.Count >= MaxLoopIterations) throw new PerlException(line, "range too long");
+        }
+        return items;
+    }
+
+    private static string MagicIncrement(string s)
+    {
+        var chars = s.ToCharArray();
+        for (var i = chars.Length - 1; i >= 0; i--)
+        {
+            switch (chars[i])
+            {
+                case 'z': chars[i] = 'a'; continue;
+                case 'Z': chars[i] = 'A'; continue;
+                case '9': chars[i] = '0'; continue;
+                default: chars[i]++; return new string(chars);
+            }
+        }
+        var first = s[0] switch { >= 'a' and <= 'z' => 'a', >= 'A' and <= 'Z' => 'A', _ => '1' };
+        return first + new string(chars);
+    }
+
+    [GeneratedRegex("^[a-zA-Z]*[0-9]*$")]
+    private static partial Regex MagicIncrementable();
+
+    [GeneratedRegex(@"^\s*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)\s*$")]
+    private static partial Regex LooksLikeNumber();
 
     private string Interpolate(InterpolatedExpr s, PerlScope scope) => Interpolate(s.Parts, s.Line, scope);
 
@@ -416,11 +492,77 @@ public sealed class PerlInterpreter
     {
         if (name.Contains("::")) return Global(name);
         if (name == "_") return scope.Find("_") ?? Global("main::_"); // $_: map's element, else the global
+        if (name is "a" or "b") return scope.Find(name) ?? Global("main::" + name); // sort's $a and $b are exempt from strict
         if (name.Length == 1 && !char.IsLetter(name[0]) || name.All(char.IsAsciiDigit))
             throw new PerlException(line, $"the special variable ${name} is not supported here");
         // Without strict, an undeclared name is the package global $main::name.
         return scope.Find(name) ?? (strict ? null : Global("main::" + name))
             ?? throw new PerlException(line, $"Global symbol \"${name}\" requires explicit package name (did you forget to declare \"my ${name}\"?)", compileError: true);
+    }
+
+    private List<PerlCell> ArrayOf(string name, int line, PerlScope scope, bool strict = true)
+    {
+        if (name.Contains("::")) return GlobalArray(name);
+        return scope.FindArray(name) ?? (strict ? null : GlobalArray("main::" + name))
+            ?? throw new PerlException(line, $"Global symbol \"@{name}\" requires explicit package name (did you forget to declare \"my @{name}\"?)", compileError: true);
+    }
+
+    private List<PerlCell> GlobalArray(string name)
+    {
+        if (!_packageArrays.TryGetValue(name, out var array)) _packageArrays[name] = array = new List<PerlCell>();
+        return array;
+    }
+
+    // The places a foreach walks: an array's own cells (so the loop variable aliases them), a
+    // scalar variable's cell, or fresh cells holding any other value.
+    private List<PerlCell> Cells(Expr expr, PerlScope scope) => expr switch
+    {
+        ListExpr l => l.Items.SelectMany(i => Cells(i, scope)).ToList(),
+        ArrayVarExpr { Name: not "_" } a => [.. ArrayOf(a.Name, a.Line, scope, a.Strict)],
+        ScalarVarExpr v when v.Name.All(c => char.IsLetterOrDigit(c) || c is '_' or ':') && !v.Name.All(char.IsAsciiDigit)
+            => [CellOf(v.Name, v.Line, scope, v.Strict)],
+        _ => List(expr, scope).Select(v => new PerlCell { Value = v }).ToList(),
+    };
+
+    private PerlValue ArrayOp(ArrayOpExpr op, PerlScope scope)
+    {
+        var array = ArrayOf(op.Array.Name, op.Array.Line, scope, op.Array.Strict);
+        switch (op.Op)
+        {
+            case "push" or "unshift":
+                var cells = op.Items.SelectMany(i => List(i, scope)).Select(v => new PerlCell { Value = v }).ToList();
+                if (op.Op == "push") array.AddRange(cells);
+                else array.InsertRange(0, cells);
+                return new PerlString(array.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            default: // pop, shift
+                if (array.Count == 0) return PerlValue.Undef;
+                var index = op.Op == "pop" ? array.Count - 1 : 0;
+                var value = array[index].Value;
+                array.RemoveAt(index);
+                return value;
+        }
+    }
+
+    // Perl's sort is a stable merge sort; without a block it compares as strings (byte order).
+    private List<PerlValue> Sort(SortExpr so, PerlScope scope)
+    {
+        var items = List(so.List, scope);
+        if (so.Comparator == null)
+            return items.Select(v => (Key: PerlOps.Str(v, so.Line), Value: v)).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value).ToList();
+        var a = Global("main::a");
+        var b = Global("main::b");
+        var (savedA, savedB) = (a.Value, b.Value);
+        try
+        {
+            var comparer = Comparer<PerlValue>.Create((x, y) =>
+            {
+                a.Value = x;
+                b.Value = y;
+                return Math.Sign(PerlOps.Num(ExecBlock(so.Comparator, scope), so.Line));
+            });
+            return items.OrderBy(v => v, comparer).ToList();
+        }
+        finally { (a.Value, b.Value) = (savedA, savedB); }
     }
 
     private PerlCell Global(string name)
@@ -441,6 +583,20 @@ public sealed class PerlInterpreter
                 var key = PerlOps.Str(Scalar(env.Key, scope), env.Line);
                 return (() => GetEnv(key) is { } value ? new PerlString(value) : PerlValue.Undef,
                     x => Env[key] = x is PerlUndef ? null : PerlOps.Str(x, env.Line));
+            case ArrayElemExpr e:
+            {
+                var array = ArrayOf(e.Name, e.Line, scope, e.Strict);
+                var i = (long)PerlOps.Num(Scalar(e.Index, scope), e.Line);
+                if (i < 0) i += array.Count;
+                var index = i;
+                return (() => index >= 0 && index < array.Count ? array[(int)index].Value : PerlValue.Undef,
+                    x =>
+                    {
+                        if (index < 0) throw new PerlException(e.Line, "Modification of non-creatable array value attempted, subscript " + (index - array.Count), died: true);
+                        while (array.Count <= index) array.Add(new PerlCell());
+                        array[(int)index].Value = x;
+                    });
+            }
             case DeclExpr { Parenthesized: false, Names: [var name] } decl:
                 var declared = Declare(decl, name, scope);
                 return (() => declared.Value, x => declared.Value = x);
@@ -451,9 +607,22 @@ public sealed class PerlInterpreter
 
     private PerlCell Declare(DeclExpr decl, string name, PerlScope scope)
     {
+        if (name.StartsWith('@'))
+        {
+            DeclareArray(decl, name[1..], scope);
+            return new PerlCell(); // an array declared in scalar context (my @a;): nothing to hold
+        }
         if (decl.Kind != "our") return scope.Declare(name);
         var global = CellOf("main::" + name, decl.Line, scope);
         scope.Alias(name, global);
+        return global;
+    }
+
+    private List<PerlCell> DeclareArray(DeclExpr decl, string name, PerlScope scope)
+    {
+        if (decl.Kind != "our") return scope.DeclareArray(name);
+        var global = GlobalArray("main::" + name);
+        scope.AliasArray(name, global);
         return global;
     }
 
@@ -469,13 +638,47 @@ public sealed class PerlInterpreter
 
     private PerlValue Assign(AssignExpr a, PerlScope scope)
     {
+        if (a.Target is ArrayVarExpr or DeclExpr { Parenthesized: false, Names: [['@', ..]] })
+        {
+            var values = List(a.Value, scope); // evaluated first: @a = sort @a reads the old contents
+            var array = a.Target is DeclExpr ad ? DeclareArray(ad, ad.Names[0][1..], scope)
+                : ArrayOf(((ArrayVarExpr)a.Target).Name, a.Line, scope, ((ArrayVarExpr)a.Target).Strict);
+            array.Clear();
+            array.AddRange(values.Select(v => new PerlCell { Value = v }));
+            return new PerlString(values.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         if (a.Target is DeclExpr { Parenthesized: true } or ListExpr)
         {
             var values = List(a.Value, scope);
+            // each target is a scalar place or an array, which takes all the values left
             var targets = a.Target is DeclExpr d
-                ? d.Names.Select(n => Declare(d, n, scope)).ToList()
-                : ((ListExpr)a.Target).Items.Select(i => i is DeclExpr one ? Declare(one, one.Names[0], scope) : CellOf(((ScalarVarExpr)i).Name, i.Line, scope)).ToList();
-            for (var i = 0; i < targets.Count; i++) targets[i].Value = i < values.Count ? values[i] : PerlValue.Undef;
+                ? d.Names.Select(n => n.StartsWith('@') ? (object)DeclareArray(d, n[1..], scope) : Declare(d, n, scope)).ToList()
+                : ((ListExpr)a.Target).Items.Select(i => i switch
+                {
+                    DeclExpr { Names: [['@', ..] arrayName] } one => (object)DeclareArray(one, arrayName[1..], scope),
+                    DeclExpr one => Declare(one, one.Names[0], scope),
+                    ArrayVarExpr av => ArrayOf(av.Name, av.Line, scope, av.Strict),
+                    _ => (object)LValue(i, scope),
+                }).ToList();
+            var next = 0;
+            foreach (var target in targets)
+            {
+                switch (target)
+                {
+                    case PerlCell cell:
+                        cell.Value = next < values.Count ? values[next++] : PerlValue.Undef;
+                        break;
+                    case List<PerlCell> array:
+                        array.Clear();
+                        array.AddRange(values.Skip(next).Select(v => new PerlCell { Value = v }));
+                        next = values.Count;
+                        break;
+                    case ValueTuple<Func<PerlValue>, Action<PerlValue>> place:
+                        place.Item2(next < values.Count ? values[next++] : PerlValue.Undef);
+                        break;
+                }
+            }
             return new PerlString(values.Count.ToString());
         }
 
@@ -541,6 +744,10 @@ public sealed class PerlInterpreter
             case ">": return PerlOps.Bool(N(l) > N(r));
             case "<=": return PerlOps.Bool(N(l) <= N(r));
             case ">=": return PerlOps.Bool(N(l) >= N(r));
+            case "<=>":
+                var (x, y) = (N(l), N(r));
+                return double.IsNaN(x) || double.IsNaN(y) ? PerlValue.Undef : new PerlString(x < y ? "-1" : x > y ? "1" : "0");
+            case "cmp": return new PerlString(Math.Sign(string.CompareOrdinal(S(l), S(r))).ToString(System.Globalization.CultureInfo.InvariantCulture));
             case "eq": return PerlOps.Bool(S(l) == S(r));
             case "ne": return PerlOps.Bool(S(l) != S(r));
             case "lt": return PerlOps.Bool(string.CompareOrdinal(S(l), S(r)) < 0);
@@ -581,6 +788,20 @@ public sealed class PerlInterpreter
                 if (args.Count != 1) throw new PerlException(c.Line, "length() takes one argument");
                 return args[0] is PerlUndef ? PerlValue.Undef
                     : new PerlString(PerlOps.Str(args[0], c.Line).Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            case "uc" or "lc" or "ucfirst" or "lcfirst":
+            {
+                if (args.Count != 1) throw new PerlException(c.Line, $"{c.Name}() takes one argument ($_ is not supported)");
+                var text = PerlOps.Str(args[0], c.Line);
+                // byte strings: only ASCII letters change case, as Perl does without "use utf8"/locale
+                static string Ascii(string t, bool upper) => string.Concat(t.Select(ch => ch < 0x80 ? (upper ? char.ToUpperInvariant(ch) : char.ToLowerInvariant(ch)) : ch));
+                return new PerlString(c.Name switch
+                {
+                    "uc" => Ascii(text, true),
+                    "lc" => Ascii(text, false),
+                    "ucfirst" => text.Length == 0 ? text : Ascii(text[..1], true) + text[1..],
+                    _ => text.Length == 0 ? text : Ascii(text[..1], false) + text[1..],
+                });
+            }
             case "int":
                 var number = args.Count > 0 ? PerlOps.Num(args[0], c.Line) : 0;
                 return new PerlString(Math.Truncate(number).ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -11,7 +11,7 @@ namespace Apisix.TestNginx.Perl;
 public sealed class PerlParser
 {
     /// <summary>Functions the interpreter itself implements (the host adds its own names).</summary>
-    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close", "system", "unlink", "join", "int", "dirname", "basename", "length" };
+    public static readonly IReadOnlySet<string> Builtins = new HashSet<string>(StringComparer.Ordinal) { "print", "die", "close", "system", "unlink", "join", "int", "dirname", "basename", "length", "uc", "lc", "ucfirst", "lcfirst" };
 
     /// <summary>
     /// Names Perl or the test modules define that the subset doesn't implement: using one is a
@@ -279,10 +279,12 @@ public sealed class PerlParser
     {
         var ok = target switch
         {
-            ScalarVarExpr or EnvElemExpr => true,
+            ScalarVarExpr or EnvElemExpr or ArrayElemExpr => true,
+            ArrayVarExpr { Name: not "_" } => op.Text == "=",
+            DeclExpr { Parenthesized: false, Names: [['@', ..]] } => op.Text == "=",
             DeclExpr { Parenthesized: false, Names.Count: 1 } => true, // my $x ||= ... assigns to the new, undefined $x
             DeclExpr or LocalExpr => op.Text == "=",
-            ListExpr l => op.Text == "=" && l.Items.All(i => i is ScalarVarExpr or DeclExpr { Parenthesized: false }),
+            ListExpr l => op.Text == "=" && l.Items.All(i => i is ScalarVarExpr or ArrayElemExpr or DeclExpr { Parenthesized: false } or ArrayVarExpr { Name: not "_" }),
             _ => false,
         };
         if (!ok) throw Error(op, $"can't assign with '{op.Text}' to this expression");
@@ -331,7 +333,7 @@ public sealed class PerlParser
     private Expr ParseEquality()
     {
         var left = ParseRelational();
-        while (Cur.IsOp("==") || Cur.IsOp("!=") || Cur.IsIdent("eq") || Cur.IsIdent("ne"))
+        while (Cur.IsOp("==") || Cur.IsOp("!=") || Cur.IsOp("<=>") || Cur.IsIdent("eq") || Cur.IsIdent("ne") || Cur.IsIdent("cmp"))
         {
             var op = Take();
             left = new BinaryExpr(op.Text, left, ParseRelational(), op.Line);
@@ -459,7 +461,7 @@ public sealed class PerlParser
     }
 
     private static Expr IncDecTarget(Expr e, Token op) =>
-        e is ScalarVarExpr or DeclExpr { Parenthesized: false, Names.Count: 1 } ? e
+        e is ScalarVarExpr or ArrayElemExpr or DeclExpr { Parenthesized: false, Names.Count: 1 } ? e
         : throw Error(op, $"'{op.Text}' is only supported on a scalar variable");
 
     private List<Expr> ParseParenArgs()
@@ -503,8 +505,7 @@ public sealed class PerlParser
             case TokenKind.Scalar:
                 return ParseScalar(t);
             case TokenKind.Array:
-                if (t.Text != "_") throw Error(t, $"arrays other than @_ are not supported (@{t.Text})");
-                return new ArrayVarExpr("_", t.Line);
+                return new ArrayVarExpr(t.Text, t.Line, _strict);
             case TokenKind.Hash:
                 throw Error(t, $"hashes are not supported (%{t.Text}); only $ENV{{...}} elements are");
             case TokenKind.Ident:
@@ -532,7 +533,14 @@ public sealed class PerlParser
     private Expr ParseScalar(Token t)
     {
         if (Cur.IsOp("["))
-            throw Error(t, $"array elements (${t.Text}[...]) are not supported");
+        {
+            if (t.Text == "_" || t.Text.Length == 1 && !char.IsLetter(t.Text[0]))
+                throw Error(t, $"array elements (${t.Text}[...]) are only supported on named arrays");
+            Take();
+            var index = ParseExpression();
+            Expect("]");
+            return new ArrayElemExpr(t.Text, index, t.Line, _strict);
+        }
         if (!Cur.IsOp("{")) return new ScalarVarExpr(t.Text, t.Line, _strict);
         if (t.Text != "ENV")
             throw Error(t, $"hash elements (${t.Text}{{...}}) are not supported; only $ENV{{...}} is");
@@ -575,11 +583,44 @@ public sealed class PerlParser
             case "eval":
                 if (!Cur.IsOp("{")) throw Error(t, "only 'eval { ... }' blocks are supported (not eval STRING)");
                 return new EvalBlockExpr(ParseBlock(), t.Line);
-            case "shift":
-                if (Cur.IsOp("(")) { Take(); if (Cur.Kind == TokenKind.Array && Cur.Text == "_") Take(); Expect(")"); }
-                else if (Cur.Kind == TokenKind.Array && Cur.Text == "_") Take();
-                else if (Cur.Kind == TokenKind.Array) throw Error(t, "only 'shift' of @_ is supported");
+            case "shift" or "pop":
+            {
+                var paren = TakeOp("(");
+                ArrayVarExpr? array = null;
+                if (Cur.Kind == TokenKind.Array && Cur.Text != "_") { var a = Take(); array = new ArrayVarExpr(a.Text, a.Line, _strict); }
+                else if (Cur.Kind == TokenKind.Array) Take();
+                else if (!(paren ? Cur.IsOp(")") : IsListEnd(Cur) || IsBinaryOperator(Cur)))
+                    throw Error(t, $"only '{t.Text}' of an array variable is supported");
+                if (paren) Expect(")");
+                if (array != null) return new ArrayOpExpr(t.Text, array, [], t.Line);
+                if (t.Text == "pop") throw Error(t, "'pop' of @_ is not supported");
                 return new ShiftExpr(t.Line);
+            }
+            case "push" or "unshift":
+            {
+                var args = Cur.IsOp("(") ? ParseParenArgs() : IsListEnd(Cur) ? [] : Flatten(ParseComma());
+                if (args is not [ArrayVarExpr { Name: not "_" } array, ..])
+                    throw Error(t, $"'{t.Text}' needs a named array as its first argument");
+                return new ArrayOpExpr(t.Text, array, args.Skip(1).ToList(), t.Line);
+            }
+            case "sort":
+            {
+                var paren = TakeOp("(");
+                Block? comparator = null;
+                if (Cur.IsOp("{")) { comparator = ParseBlock(); TakeOp(","); }
+                else if (Cur.Kind == TokenKind.Ident && _userSubs.Contains(Cur.Text) && PeekAt(1).Kind is TokenKind.Array or TokenKind.Scalar)
+                    throw Error(t, "only 'sort LIST' and 'sort { ... } LIST' are supported (no SUBNAME)");
+                Expr list = (paren ? Cur.IsOp(")") : IsListEnd(Cur)) ? new ListExpr([], t.Line) : ParseComma();
+                if (paren) Expect(")");
+                return new SortExpr(comparator, list, t.Line);
+            }
+            case "reverse":
+            {
+                if (Cur.IsOp("(")) return new ReverseExpr(new ListExpr(ParseParenArgs(), t.Line), t.Line);
+                return new ReverseExpr(IsListEnd(Cur) ? new ListExpr([], t.Line) : ParseComma(), t.Line);
+            }
+            case "scalar":
+                return new ScalarCtxExpr(ParseNamedUnaryOperand(t), t.Line);
             case "return":
                 return new ReturnExpr(IsListEnd(Cur) ? null : ParseComma(), t.Line);
             case "open":
@@ -631,18 +672,20 @@ public sealed class PerlParser
     {
         if (Cur.Kind == TokenKind.Scalar)
             return new DeclExpr(kw.Text, [Take().Text], false, kw.Line);
+        if (Cur.Kind == TokenKind.Array)
+            return new DeclExpr(kw.Text, ["@" + Take().Text], false, kw.Line);
         if (TakeOp("("))
         {
             var names = new List<string>();
             while (!TakeOp(")"))
             {
-                if (Cur.Kind != TokenKind.Scalar) throw Error(Cur, $"only scalars can be declared with '{kw.Text}' (found {Cur})");
-                names.Add(Take().Text);
+                if (Cur.Kind is not (TokenKind.Scalar or TokenKind.Array)) throw Error(Cur, $"only scalars and arrays can be declared with '{kw.Text}' (found {Cur})");
+                names.Add((Cur.Kind == TokenKind.Array ? "@" : "") + Take().Text);
                 if (!Cur.IsOp(")")) Expect(",");
             }
             return new DeclExpr(kw.Text, names, true, kw.Line);
         }
-        throw Error(kw, $"only scalars can be declared with '{kw.Text}' (found {Cur})");
+        throw Error(kw, $"only scalars and arrays can be declared with '{kw.Text}' (found {Cur})");
     }
 
     // The operand of undef / delete / chomp, with or without parentheses.

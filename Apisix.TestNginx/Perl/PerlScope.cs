@@ -15,6 +15,7 @@ public sealed class PerlCell
 public sealed class PerlScope(PerlScope? parent)
 {
     private readonly Dictionary<string, PerlCell> _scalars = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<PerlCell>> _arrays = new(StringComparer.Ordinal);
 
     /// <summary>The sub's <c>@_</c>, when this scope is a sub call.</summary>
     public List<PerlValue>? Args { get; init; }
@@ -38,6 +39,19 @@ public sealed class PerlScope(PerlScope? parent)
     {
         for (var s = this; s != null; s = s.Parent)
             if (s._scalars.TryGetValue(name, out var cell)) return cell;
+        return null;
+    }
+
+    /// <summary><c>my @name</c>: a new, empty array; each element is a cell so <c>foreach</c> can alias it.</summary>
+    public List<PerlCell> DeclareArray(string name) => _arrays[name] = new List<PerlCell>();
+
+    /// <summary><c>our @name</c>: binds the name here to a package array.</summary>
+    public void AliasArray(string name, List<PerlCell> array) => _arrays[name] = array;
+
+    public List<PerlCell>? FindArray(string name)
+    {
+        for (var s = this; s != null; s = s.Parent)
+            if (s._arrays.TryGetValue(name, out var array)) return array;
         return null;
     }
 

@@ -126,3 +126,57 @@ GET /t
 table 12 [x y!] true []
 1 2 nil
 v&=?
+
+
+
+=== TEST 6: escape_uri's type: 0 keeps URI syntax, 2 (the default) only escapes component delimiters; bad types are errors
+--- config
+    location /t {
+        content_by_lua_block {
+            local s = "/p?q=a b&r=(x)!*'#"
+            ngx.say(ngx.escape_uri(s, 0))
+            ngx.say(ngx.escape_uri("a+b", 0), " ", ngx.escape_uri("a+b", 1))
+            ngx.say(ngx.escape_uri(s))
+            ngx.say(ngx.escape_uri("<\"a\">", 3))
+            ngx.say(ngx.escape_uri("k e%y", 5))
+            for _, bad in ipairs({ 7, -1 }) do
+                local ok, err = pcall(ngx.escape_uri, s, bad)
+                ngx.say((err:gsub("^.-:%d+: ", "")))
+            end
+            local ok, err = pcall(ngx.escape_uri, s, "2")
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+        }
+    }
+--- request
+GET /t
+--- response_body
+/p%3Fq=a%20b&r=(x)!*'%23
+a+b a%2Bb
+%2Fp%3Fq%3Da%20b%26r%3D(x)!*'%23
+<%22a%22>
+k%20e%25y
+"type" 7 out of range
+"type" -1 out of range
+"type" is not a number
+
+
+
+=== TEST 7: digests and base64 take nil as the empty string; decode_base64 wants a string
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say(ngx.md5(nil) == ngx.md5(""), " ", ngx.encode_base64(nil), "|", ngx.encode_base64(12))
+            ngx.say(ngx.encode_base64(ngx.sha1_bin(nil)))
+            local ok, err = pcall(ngx.decode_base64, nil)
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+            ok, err = pcall(ngx.encode_base64, "a", "yes")
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+        }
+    }
+--- request
+GET /t
+--- response_body
+true |MTI=
+2jmj7l5rSw0yVb/vlWAYkK/YBwk=
+string argument only
+bad no_padding: boolean expected, got string

@@ -135,3 +135,144 @@ GET nil one|GET nil two
 --- log_level: debug
 --- error_log
 lua http subrequest "/inner?a=1&b=2"
+
+
+
+=== TEST 8: capture's share_all_vars, copy_all_vars and vars options
+--- config
+    location /peek {
+        content_by_lua_block {
+            ngx.print(ngx.var.colour, "/", ngx.var.size)
+            ngx.var.colour = "changed"
+        }
+    }
+    location /t {
+        set $colour "red";
+        set $size "";
+        content_by_lua_block {
+            local r = ngx.location.capture("/peek", { copy_all_vars = true })
+            ngx.say("copy: [", r.body, "] ", ngx.var.colour)
+            r = ngx.location.capture("/peek", { vars = { size = 42 }, copy_all_vars = true })
+            ngx.say("vars: [", r.body, "] ", ngx.var.colour)
+            r = ngx.location.capture("/peek", { share_all_vars = true })
+            ngx.say("share: [", r.body, "] ", ngx.var.colour)
+            local ok, err = pcall(ngx.location.capture, "/peek", { share_all_vars = 1 })
+            ngx.say(err)
+        }
+    }
+--- request
+GET /t
+--- response_body
+copy: [red/] red
+vars: [red/42] red
+share: [red/] changed
+Bad share_all_vars option value
+
+
+
+
+=== TEST 9: content_by_lua_file: variables in the path, a #! first line skipped (lines still counted)
+--- config
+    location ~ ^/run/(\w+)$ {
+        content_by_lua_file html/$1.lua;
+    }
+--- user_files
+>>> hello.lua
+#!/usr/bin/env luajit
+ngx.say("hello from line ", debug.getinfo(1).currentline, ", x=", ngx.var.arg_x)
+--- request
+GET /run/hello?x=7
+--- response_body
+hello from line 2, x=7
+
+
+
+=== TEST 10: content_by_lua_file naming a missing file: 404 and the loader's error
+--- config
+    location /t {
+        content_by_lua_file html/absent.lua;
+    }
+--- request
+GET /t
+--- error_code: 404
+--- error_log eval
+qr/failed to load external Lua file ".*?absent\.lua": cannot open .*?absent\.lua: No such file or directory/
+
+
+
+=== TEST 11: charset adds itself to a Content-Type of charset_types that has none
+--- config
+    location /plain {
+        charset koi8-r;
+        content_by_lua_block { ngx.say("plain") }
+    }
+    location /own {
+        charset koi8-r;
+        content_by_lua_block {
+            ngx.header.content_type = "text/html; charset=utf-8"
+            ngx.say("own")
+        }
+    }
+    location /json {
+        default_type application/json;
+        charset utf-8;
+        charset_types application/json;
+        lingering_close off;
+        content_by_lua_block { ngx.say("{}") }
+    }
+    location /t {
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            for _, path in ipairs({ "/plain", "/own", "/json" }) do
+                assert(sock:connect("127.0.0.1", ngx.var.server_port))
+                assert(sock:send("GET " .. path .. " HTTP/1.0\r\nHost: x\r\n\r\n"))
+                local data = sock:receive("*a")
+                ngx.say(path, ": ", data:match("[Cc]ontent%-[Tt]ype: ([^\r]*)"))
+                sock:close()
+            end
+        }
+    }
+--- request
+GET /t
+--- response_body
+/plain: text/plain; charset=koi8-r
+/own: text/html; charset=utf-8
+/json: application/json; charset=utf-8
+
+
+
+=== TEST 12: proxy_intercept_errors hands an upstream error with an error_page to that page
+--- config
+    location = /front {
+        proxy_pass http://127.0.0.1:$server_port/failing;
+        proxy_intercept_errors on;
+        error_page 503 = /sorry;
+    }
+    location = /plain {
+        proxy_pass http://127.0.0.1:$server_port/failing;
+    }
+    location = /failing {
+        return 503 "upstream says no";
+    }
+    location = /sorry {
+        internal;
+        content_by_lua_block { ngx.say("sorry page for ", ngx.var.request_uri) }
+    }
+    location = /t {
+        content_by_lua_block {
+            local sock = ngx.socket.tcp()
+            for _, path in ipairs({ "/front", "/plain" }) do
+                assert(sock:connect("127.0.0.1", ngx.var.server_port))
+                assert(sock:send("GET " .. path .. " HTTP/1.0\r\nHost: x\r\n\r\n"))
+                local data = sock:receive("*a")
+                ngx.say(data:match("^HTTP/1%.%d (%d+)"), " ", data:match("\r\n\r\n(.*)$"))
+                sock:close()
+            end
+        }
+    }
+--- request
+GET /t
+--- response_body
+200 sorry page for /front
+
+503 upstream says no

@@ -122,3 +122,50 @@ nil 0
 GET /t
 --- response_body
 five 2
+
+
+
+=== TEST 7: runtime errors are worded as LuaJIT words them (pcall, xpcall, coroutines)
+--- config
+    location /t {
+        content_by_lua_block {
+            local function show(err) ngx.say((tostring(err):gsub("^.-:%d+: ", ""))) end
+            local t = {}
+            local _, err = pcall(function() return t.missing.field end)
+            show(err)
+            _, err = pcall(function() local f; f() end)
+            show(err)
+            _, err = pcall(function() return t.n + 1 end)
+            show(err)
+            xpcall(function() return undefined_global .. "x" end, show)
+            local co = coroutine.create(function() t.method_missing() end)
+            _, err = coroutine.resume(co)
+            show(err)
+            _, err = pcall(error, { code = 1 })
+            ngx.say(type(err))
+        }
+    }
+--- request
+GET /t
+--- response_body
+attempt to index field 'missing' (a nil value)
+attempt to call local 'f' (a nil value)
+attempt to perform arithmetic on field 'n' (a nil value)
+attempt to concatenate global 'undefined_global' (a nil value)
+attempt to call field 'method_missing' (a nil value)
+table
+
+
+
+=== TEST 8: an entry thread's runtime error is logged in LuaJIT's words
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.no_such_function("x")
+        }
+    }
+--- request
+GET /t
+--- error_code: 500
+--- error_log eval
+qr/lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):2: attempt to call field 'no_such_function' \(a nil value\)/

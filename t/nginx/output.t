@@ -269,3 +269,186 @@ still running after eof, say gives: nil
 GET /t
 --- response_body
 x-one=1 X_One=1 two=a,b
+
+
+
+=== TEST 16: after ngx.eof, output and a second eof fail with "seen eof"; headers_sent follows the first byte
+--- config
+    location /t {
+        content_by_lua_block {
+            local before = ngx.headers_sent
+            ngx.say("sent: ", tostring(before))
+            ngx.say("now: ", tostring(ngx.headers_sent))
+            assert(ngx.eof())
+            local ok, err = ngx.say("late")
+            ngx.log(ngx.WARN, "say after eof: ", ok, " ", err)
+            ok, err = ngx.eof()
+            ngx.log(ngx.WARN, "eof again: ", ok, " ", err)
+            ok, err = ngx.flush()
+            ngx.log(ngx.WARN, "flush after eof: ", ok, " ", err)
+        }
+    }
+--- request
+GET /t
+--- response_body
+sent: false
+now: true
+--- error_log
+say after eof: nil seen eof
+eof again: nil seen eof
+flush after eof: nil seen eof
+
+
+
+=== TEST 17: a HEAD response ends with its header: later output reports "header only"
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.send_headers()
+            local ok, err = ngx.print("body")
+            ngx.log(ngx.WARN, "print on HEAD: ", ok, " ", err)
+            ok, err = ngx.flush(true)
+            ngx.log(ngx.WARN, "flush on HEAD: ", ok, " ", err)
+        }
+    }
+--- request
+HEAD /t
+--- response_body
+--- error_log
+print on HEAD: nil header only
+flush on HEAD: nil header only
+
+
+
+=== TEST 18: ngx.flush before the header went out has nothing to flush and leaves the status free
+--- config
+    location /t {
+        content_by_lua_block {
+            local ok, err = ngx.flush()
+            ngx.status = 201
+            ngx.say("flush: ", ok, " ", err)
+        }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_body
+flush: nil nothing to flush
+
+
+
+=== TEST 19: an HTTP/1.0 response from Lua is held and sent with its Content-Length; flush reports "buffering"
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.print("abc")
+            local ok, err = ngx.flush(true)
+            ngx.print("defg", " ", tostring(ok), " ", err)
+        }
+    }
+--- request
+GET /t HTTP/1.0
+--- response_headers
+Content-Length: 21
+--- response_body chop
+abcdefg nil buffering
+--- log_level: debug
+--- error_log
+lua buffering output bufs for the HTTP 1.0 request
+lua http 1.0 buffering makes ngx.flush() a no-op
+
+
+
+=== TEST 20: lua_http10_buffering off: an HTTP/1.0 response streams without a length
+--- config
+    location /t {
+        lua_http10_buffering off;
+        content_by_lua_block {
+            ngx.print("abc")
+            local ok, err = ngx.flush(true)
+            ngx.print(" flushed: ", tostring(ok))
+        }
+    }
+--- request
+GET /t HTTP/1.0
+--- response_headers
+!Content-Length
+--- response_body chop
+abc flushed: 1
+--- log_level: debug
+--- no_error_log
+lua buffering output bufs
+
+
+
+=== TEST 21: ngx.redirect refuses a URI with control bytes, logging it with those bytes escaped
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.redirect("/next\r\nX-Injected: \"yes\"\\")
+        }
+    }
+--- request
+GET /t
+--- error_code: 500
+--- response_headers
+!X-Injected
+!Location
+--- error_log
+unsafe byte "0x0d" in redirect uri "/next\x0D\x0AX-Injected: \x22yes\x22\x5C"
+
+
+
+=== TEST 22: ngx.redirect needs one or two arguments
+--- config
+    location /t {
+        content_by_lua_block {
+            local ok, err = pcall(ngx.redirect)
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+            ok, err = pcall(ngx.redirect, "/a", 302, "extra")
+            ngx.say((err:gsub("^.-:%d+: ", "")))
+        }
+    }
+--- request
+GET /t
+--- response_body
+expecting one or two arguments
+expecting one or two arguments
+
+
+
+=== TEST 23: ngx.exit with an error status after the header went out: logged, and the response ends as sent
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("partial")
+            ngx.exit(ngx.HTTP_NOT_FOUND)
+            ngx.say("not reached")
+        }
+    }
+--- request
+GET /t
+--- response_body
+partial
+--- error_log
+attempt to set status 404 via ngx.exit after sending out the response status 200
+
+
+
+=== TEST 24: ngx.exit refuses ngx.AGAIN and ngx.DONE; HTTP_NOT_IMPLEMENTED is 501
+--- config
+    location /t {
+        content_by_lua_block {
+            for _, rc in ipairs({ ngx.AGAIN, ngx.DONE }) do
+                local ok, err = pcall(ngx.exit, rc)
+                ngx.say((err:gsub("^.-:%d+: ", "")))
+            end
+            ngx.say(ngx.HTTP_NOT_IMPLEMENTED, " ", ngx.HTTP_METHOD_NOT_IMPLEMENTED)
+        }
+    }
+--- request
+GET /t
+--- response_body
+bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE
+bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE
+501 501

@@ -274,3 +274,83 @@ GET /t
 join "\n", map { "X-Line-$_: v$_" } 1..150
 --- response_body
 v1 v150
+
+
+
+=== TEST 14: get_post_args before the body is read is a Lua error (500)
+--- config
+    location /t {
+        content_by_lua_block {
+            local args = ngx.req.get_post_args()
+            ngx.say("not reached")
+        }
+    }
+--- request
+POST /t
+colour=blue
+--- error_code: 500
+--- error_log
+no request body found; maybe you should turn on lua_need_request_body?
+
+
+
+=== TEST 15: get_post_args on an empty body that was read: an empty table, no error
+--- config
+    location /t {
+        lua_need_request_body on;
+        content_by_lua_block {
+            local args, err = ngx.req.get_post_args()
+            ngx.say(type(args), " ", next(args), " ", err)
+        }
+    }
+--- request
+POST /t
+--- response_body
+table nil nil
+
+
+
+=== TEST 16: get_post_args stops at its max with "truncated" and a debug log line
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.req.read_body()
+            local args, err = ngx.req.get_post_args(3)
+            local names = {}
+            for k in pairs(args) do names[#names + 1] = k end
+            table.sort(names)
+            ngx.say(table.concat(names, ","), " ", err)
+        }
+    }
+--- request
+POST /t
+p=1&&q=2&r=3
+--- response_body
+p,q truncated
+--- log_level: debug
+--- error_log
+lua hit query args limit 3
+
+
+
+=== TEST 17: a response built with Perl arrays (push, sort, aliasing foreach, string ranges)
+--- config
+    location /t {
+        content_by_lua_block {
+            for _, c in ipairs({"c", "m", "x"}) do ngx.say(c, "=", c:upper()) end
+        }
+    }
+--- request
+GET /t
+--- response_body eval
+my @lines = ('x');
+push @lines, 'm', 'c';
+my $first = shift @lines;
+push @lines, $first;
+@lines = sort @lines;
+for my $l (@lines) {
+    $l .= "=" . uc($l) . "\n";
+}
+die "string range" unless join(",", 'y' .. 'ab') eq "y,z,aa,ab";
+die "last element" unless $lines[-1] eq "x=X\n" && scalar(@lines) == 3;
+CORE::join("", @lines)

@@ -31,6 +31,8 @@ public sealed class HttpConf
     public long? ClientBodyBufferSize { get; set; }
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
+    /// <summary>`lua_http10_buffering` at http level (null: not given, on).</summary>
+    public bool? Http10Buffering { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
     public List<string> Ignored { get; } = new();
     /// <summary>
@@ -55,6 +57,8 @@ public sealed class ServerConf
     public List<SetStep> SetSteps { get; } = new();
     /// <summary>`lua_need_request_body on` at server level, for every location.</summary>
     public bool NeedRequestBody { get; set; }
+    /// <summary>`lua_http10_buffering` at server level (null: the http level's).</summary>
+    public bool? Http10Buffering { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
     /// <summary>`ssl_certificate` / `ssl_certificate_key`: PEM paths as written (relative ones are under the conf directory).</summary>
@@ -120,6 +124,15 @@ public sealed class LocationConf
     public bool Internal { get; set; }
     /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase.</summary>
     public bool NeedRequestBody { get; set; }
+    /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
+    public bool ProxyInterceptErrors { get; set; }
+    /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>
+    public string? Charset { get; set; }
+    /// <summary>`charset_types`: the MIME types `charset` applies to (nginx's defaults when not given).</summary>
+    public List<string>? CharsetTypes { get; set; }
+    /// <summary>`lua_http10_buffering` (inherited from server and http; on when never given): Lua output
+    /// to an HTTP/1.0 client is held until the end, to send it with a Content-Length.</summary>
+    public bool? Http10Buffering { get; set; }
     /// <summary>`add_header NAME VALUE [always]` in order; `$var` in the value is interpolated.</summary>
     public List<(string Name, string Value, bool Always)> AddHeaders { get; } = new();
     /// <summary>echo-nginx-module's `echo [-n] args...` in order: the location's content (args interpolated).</summary>

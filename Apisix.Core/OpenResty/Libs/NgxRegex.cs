@@ -227,47 +227,55 @@ public sealed class NgxRegex
 
     private static readonly ConcurrentDictionary<(long, string), Template?> Templates = new();
 
-    public Template? CompileTemplate(string replace)
+    private static readonly ConcurrentDictionary<string, string> TemplateErrors = new();
+
+    /// <summary>
+    /// Compiles a replacement template as ngx_http_lua_compile_complex_value does: $N and ${N} are
+    /// captures, $$ a dollar; a name ($x, ${x}) is refused (named captures are not supported there).
+    /// Null when it does not compile, with the error-log line in <paramref name="logLine"/>.
+    /// </summary>
+    public Template? CompileTemplate(string replace) => CompileTemplate(replace, out _);
+
+    public Template? CompileTemplate(string replace, out string? logLine)
     {
-        return Templates.GetOrAdd((Id, replace), k =>
+        var template = Templates.GetOrAdd((Id, replace), k => Compile(k.Item2));
+        logLine = template == null ? TemplateErrors.GetValueOrDefault(replace) : null;
+        return template;
+
+        static Template? Compile(string s)
         {
-            var s = k.Item2;
             var parts = new List<object>();
             var lit = new StringBuilder();
+            Template? Fail(string line)
+            {
+                TemplateErrors[s] = line;
+                return null;
+            }
             for (int i = 0; i < s.Length; i++)
             {
                 char c = s[i];
                 if (c != '$') { lit.Append(c); continue; }
-                if (i + 1 >= s.Length) return null;
-                char n = s[i + 1];
-                if (n == '$') { lit.Append('$'); i++; continue; }
-                if (char.IsAsciiDigit(n))
+                var j = i + 1;
+                if (j == s.Length) return Fail($"lua script: invalid capturing variable name found in \"{s}\"");
+                if (s[j] == '$') { lit.Append('$'); i = j; continue; }
+                var bracket = s[j] == '{';
+                if (bracket && ++j == s.Length) return Fail($"lua script: invalid capturing variable name found in \"{s}\"");
+                var numeric = char.IsAsciiDigit(s[j]);
+                var start = j;
+                var closed = false;
+                for (; j < s.Length; j++)
                 {
-                    int j = i + 1;
-                    while (j < s.Length && char.IsAsciiDigit(s[j])) j++;
-                    Flush();
-                    parts.Add(int.Parse(s.AsSpan(i + 1, j - i - 1), CultureInfo.InvariantCulture));
-                    i = j - 1;
-                    continue;
+                    var ch = s[j];
+                    if (ch == '}' && bracket) { closed = true; break; }
+                    if (numeric ? !char.IsAsciiDigit(ch) : !(char.IsAsciiLetterOrDigit(ch) || ch == '_')) break;
                 }
-                if (n == '{')
-                {
-                    int close = s.IndexOf('}', i + 2);
-                    if (close < 0) return null;
-                    var name = s.Substring(i + 2, close - i - 2);
-                    if (name.Length == 0) return null;
-                    Flush();
-                    if (name.All(char.IsAsciiDigit)) parts.Add(int.Parse(name, CultureInfo.InvariantCulture));
-                    else
-                    {
-                        var g = Names.Where(x => x.Name == name).Select(x => x.Group).DefaultIfEmpty(-1).First();
-                        if (g < 0) return null;
-                        parts.Add(g);
-                    }
-                    i = close;
-                    continue;
-                }
-                return null;
+                var name = s[start..j];
+                if (bracket && !closed) return Fail($"the closing bracket in \"{name}\" variable is missing");
+                if (name.Length == 0) return Fail($"lua script: invalid capturing variable name found in \"{s}\"");
+                if (!numeric) return Fail($"attempt to use named capturing variable \"{name}\" (named captures not supported yet)");
+                Flush();
+                parts.Add(int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : int.MaxValue);
+                i = closed ? j : j - 1;
             }
             Flush();
             return new Template(parts);
@@ -277,7 +285,7 @@ public sealed class NgxRegex
                 if (lit.Length > 0) parts.Add(lit.ToString());
                 lit.Clear();
             }
-        });
+        }
     }
 
     // The translator ------------------------------------------------------------------------------

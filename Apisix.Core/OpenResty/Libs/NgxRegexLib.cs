@@ -212,8 +212,15 @@ public static class NgxRegexLib
     {
         var (re, s, err) = Args(L);
         if (re == null || s == null) return LuaNative.Fail(L, err!);
-        var template = re.CompileTemplate(LuaNative.ToBytes(L, 3) ?? "");
-        if (template == null) return LuaNative.Fail(L, "failed to compile the replacement template");
+        var template = re.CompileTemplate(LuaNative.ToBytes(L, 3) ?? "", out var logLine);
+        if (template == null)
+        {
+            // the compiler's reason goes to the error log, the caller gets the generic message
+            L.PushNil();
+            L.PushString("failed to compile the replacement template");
+            L.PushString(logLine ?? "");
+            return 3;
+        }
         bool global = L.ToBoolean(4);
         string? matchErr = null;
         var outp = new MemoryStream(s.ByteLength + 16);

@@ -42,7 +42,7 @@ local status_codes = {
     HTTP_FORBIDDEN = 403, HTTP_NOT_FOUND = 404, HTTP_NOT_ALLOWED = 405, HTTP_NOT_ACCEPTABLE = 406,
     HTTP_REQUEST_TIMEOUT = 408, HTTP_CONFLICT = 409, HTTP_GONE = 410, HTTP_UPGRADE_REQUIRED = 426,
     HTTP_TOO_MANY_REQUESTS = 429, HTTP_CLOSE = 444, HTTP_ILLEGAL = 451, HTTP_INTERNAL_SERVER_ERROR = 500,
-    HTTP_METHOD_NOT_IMPLEMENTED = 501, HTTP_BAD_GATEWAY = 502, HTTP_SERVICE_UNAVAILABLE = 503,
+    HTTP_NOT_IMPLEMENTED = 501, HTTP_METHOD_NOT_IMPLEMENTED = 501, HTTP_BAD_GATEWAY = 502, HTTP_SERVICE_UNAVAILABLE = 503,
     HTTP_GATEWAY_TIMEOUT = 504, HTTP_VERSION_NOT_SUPPORTED = 505, HTTP_INSUFFICIENT_STORAGE = 507,
 }
 for k, v in pairs(status_codes) do real[k] = v end
@@ -75,8 +75,14 @@ end
 
 function real.say(...) return output("ngx.say", true, ...) end
 function real.print(...) return output("ngx.print", false, ...) end
-function real.flush(wait)
-    local op = cs:Flush()
+function real.flush(...)
+    local n = select("#", ...)
+    if n > 1 then error("attempt to pass " .. n .. " arguments, but accepted 0 or 1", 2) end
+    local wait = ...
+    if n == 1 and type(wait) ~= "boolean" then
+        error("bad argument #1 to 'flush' (boolean expected, got " .. type(wait) .. ")", 2)
+    end
+    local op = cs:Flush(wait and true or false)
     if not op then return nil, err() end
     local ok, e = await(op)
     if not ok then return nil, e end
@@ -87,20 +93,51 @@ function real.eof()
     if not op then return nil, err() end
     return await(op)
 end
+-- as ngx_http_lua_ffi_exit: NGX_AGAIN and NGX_DONE are refused; an error status once the header
+-- is out can't be sent any more: logged (when it differs), and the request ends as 200
 function real.exit(status)
-    cs:Exit(status or 0)
+    status = status or 0
+    if status == real.AGAIN or status == real.DONE then
+        error("bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE", 2)
+    end
+    if type(status) == "number" and status >= 300 and status ~= 408 and status ~= 499 and status ~= 444
+        and cs:HeadersSent() then
+        local sent = cs:GetStatus()
+        if status ~= sent then
+            cs:Log(4, "attempt to set status " .. num2str(status) .. " via ngx.exit after sending out the response status " .. num2str(sent))
+        end
+        status = 200
+    end
+    cs:Exit(status)
     coroutine.yield(rt.EXIT)
 end
 -- ngx.redirect: Location exactly as given (lua-nginx-module keeps nginx from making it
 -- absolute), then the status as ngx.exit sends it
-function real.redirect(uri, status)
-    status = status or 302
+-- ngx_http_lua_check_unsafe_uri_bytes: control bytes but tab, and DEL; the error log shows the
+-- URI with control bytes, '"', '\\' and bytes >= 0x80 as \xHH (ngx_http_lua_escape_log)
+local function escape_log(s)
+    return (s:gsub('[%c"\\\128-\255]', function(c) return string.format("\\x%02X", c:byte()) end))
+end
+function real.redirect(...)
+    local n = select("#", ...)
+    if n ~= 1 and n ~= 2 then error("expecting one or two arguments", 2) end
+    local uri, status = ...
+    if type(uri) == "number" then uri = num2str(uri) end
+    if type(uri) ~= "string" then
+        error("bad argument #1 to 'redirect' (string expected, got " .. type(uri) .. ")", 2)
+    end
+    if status == nil then status = 302 end
+    if type(status) ~= "number" then status = tonumber(status) or 0 end
     if status ~= 301 and status ~= 302 and status ~= 303 and status ~= 307 and status ~= 308 then
         error("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, "
             .. "ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed", 2)
     end
     if cs:HeadersSent() then error("attempt to call ngx.redirect after sending out the headers", 2) end
-    cs:SetRespHeader("Location", tostring(uri))
+    local bad = uri:find("[\0-\8\10-\31\127]")
+    if bad then
+        error(string.format('unsafe byte "0x%02x" in redirect uri "%s"', uri:byte(bad), escape_log(uri)), 2)
+    end
+    cs:SetRespHeader("Location", uri)
     return real.exit(status)
 end
 function real.get_phase() return cs:Phase() end
@@ -216,22 +253,54 @@ function real.unescape_uri(s)
     return unescape(tostring(s))
 end
 
-function real.escape_uri(s, typ)
-    if s == nil then return "" end
-    s = tostring(s)
-    if typ == 0 then
-        return (s:gsub("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%[%]]", function(c) return string.format("%%%02X", c:byte()) end))
+-- ngx.escape_uri(s, type): lua-nginx-module's escape tables, as 8 words of 32 bits (bit n of
+-- word w: byte 32*w+n is escaped). 0 uri, 1 args, 2 uri component (the default), 3 html,
+-- 4 refresh, 5 memcached, 6 mail auth (memcached's table).
+local escape_maps = {}
+do
+    local high = { 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff }
+    local words = {
+        [0] = { 0xffffffff, 0x80000029, 0x00000000, 0x80000000 },
+        [1] = { 0xffffffff, 0x80000829, 0x00000000, 0x80000000 },
+        [2] = { 0xffffffff, 0xfc00987d, 0x78000001, 0xb8000001 },
+        [3] = { 0xffffffff, 0x000000ad, 0x00000000, 0x80000000 },
+        [4] = { 0xffffffff, 0x00000085, 0x00000000, 0x80000000 },
+        [5] = { 0xffffffff, 0x00000021, 0x00000000, 0x00000000, 0, 0, 0, 0 },
+    }
+    words[6] = words[5]
+    for typ, w in pairs(words) do
+        local set = {}
+        for byte = 0, 255 do
+            local word = w[(byte >> 5) + 1] or high[(byte >> 5) - 3]
+            if (word >> (byte & 31)) & 1 == 1 then set[string.char(byte)] = string.format("%%%02X", byte) end
+        end
+        escape_maps[typ] = set
     end
-    return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+function real.escape_uri(s, typ)
+    if type(s) ~= "string" then
+        if not s then s = "" else s = tostring(s) end
+    end
+    if typ == nil then
+        typ = 2
+    else
+        if type(typ) ~= "number" then error('"type" is not a number', 3) end
+        if typ < 0 or typ > 6 then error('"type" ' .. num2str(typ) .. " out of range", 3) end
+    end
+    local map = escape_maps[math.floor(typ)]
+    return (s:gsub(".", map))
 end
 
+
+-- As lua-nginx-module's ngx_http_lua_parse_args: pairs end at "&"; a pair with an empty key is
+-- dropped but still counts towards max (default 100, 0 = no limit); reaching max at an "&" stops
+-- with "truncated", even when nothing follows.
 function real.decode_args(str, max)
+    if max == nil then max = 100 end
     local args = {}
     if not str or str == "" then return args end
-    local n = 0
-    for pair in str:gmatch("[^&]+") do
-        n = n + 1
-        if max and max > 0 and n > max then return args, "truncated" end
+    local count, pos = 0, 1
+    local function add(pair)
         local k, v = pair:match("^([^=]*)=(.*)$")
         if k then
             k, v = unescape(k), unescape(v)
@@ -245,6 +314,18 @@ function real.decode_args(str, max)
             else args[k] = { old, v } end
         end
     end
+    while true do
+        local amp = str:find("&", pos, true)
+        if not amp then break end
+        add(str:sub(pos, amp - 1))
+        pos = amp + 1
+        count = count + 1
+        if max > 0 and count == max then
+            if cs:LogEnabled(8) then cs:Log(8, "lua hit query args limit " .. max) end
+            return args, "truncated"
+        end
+    end
+    if pos <= #str then add(str:sub(pos)) end
     return args
 end
 
@@ -323,13 +404,16 @@ function req.set_body_data(data) cs:SetBody(data) end
 function req.init_body() end
 function req.append_body(data) cs:SetBody((cs:GetBody() or "") .. data) end
 function req.finish_body() end
-function req.get_post_args(max)
-    local body = cs:GetBody()
-    if not body then
-        if cs:GetBodyFile() then return nil, "request body in temp file not supported" end
-        return nil, "request body not read"
+function req.get_post_args(...)
+    local n = select("#", ...)
+    if n > 1 then error("expecting 0 or 1 arguments but seen " .. n, 2) end
+    if not cs:BodyRead() then
+        error("no request body found; maybe you should turn on lua_need_request_body?", 2)
     end
-    return real.decode_args(body, max or 100)
+    if cs:GetBodyFile() then return nil, "request body in temp file not supported" end
+    local body = cs:GetBody()
+    if not body then return {} end
+    return real.decode_args(body, (...) or 100)
 end
 function req.set_header(name, value)
     if type(value) == "table" then value = value[#value] end
@@ -606,7 +690,28 @@ local function start_capture(uri, opts, level)
         if opts.body ~= nil then body = tostring(opts.body) end
     end
     local forward = opts ~= nil and opts.always_forward_body and true or false
-    local op = cs:Capture(uri, method, args, body, forward)
+    local vars_mode, extra_vars
+    if opts ~= nil then
+        local vars = opts.vars
+        if vars ~= nil then
+            if type(vars) ~= "table" then error("Bad vars option value", level) end
+            local buf = {}
+            for k, v in pairs(vars) do
+                local tk, tv = type(k), type(v)
+                if tk ~= "string" and tk ~= "number" then error("attempt to use a non-string key in the \"vars\" option table", level) end
+                if tv ~= "string" and tv ~= "number" then error("attempt to use bad variable value type " .. tv, level) end
+                buf[#buf + 1] = tostring(k) .. "\0" .. tostring(v) .. "\0"
+            end
+            extra_vars = concat(buf)
+        end
+        for _, name in ipairs({ "share_all_vars", "copy_all_vars" }) do
+            local flag = opts[name]
+            if flag ~= nil and type(flag) ~= "boolean" then error("Bad " .. name .. " option value", level) end
+        end
+        if opts.copy_all_vars then vars_mode = "copy" end
+        if opts.share_all_vars then vars_mode = "share" end
+    end
+    local op = cs:Capture(uri, method, args, body, forward, vars_mode, extra_vars)
     if opts ~= nil and opts.ctx ~= nil then
         if type(opts.ctx) ~= "table" then error("Bad ctx option value type " .. type(opts.ctx) .. ", expected a Lua table", level) end
         rt.set_ctx_of(cs:LastSubrequestId(), opts.ctx)
@@ -642,15 +747,34 @@ real.location = {
     end,
 }
 real.arg = {}
-function real.md5(s) return cs:Md5(tostring(s)) end
-function real.md5_bin(s) return cs:Md5Bin(tostring(s)) end
-function real.sha1_bin(s) return cs:Sha1Bin(tostring(s)) end
+-- resty.core's string arguments: nil and false are "", anything else not a string goes through tostring
+local function str_arg(s)
+    if type(s) == "string" then return s end
+    if not s then return "" end
+    return tostring(s)
+end
+function real.md5(s) return cs:Md5(str_arg(s)) end
+function real.md5_bin(s) return cs:Md5Bin(str_arg(s)) end
+function real.sha1_bin(s) return cs:Sha1Bin(str_arg(s)) end
 function real.hmac_sha1(k, s) return cs:HmacSha1(tostring(k), tostring(s)) end
-function real.crc32_short(s) return cs:Crc32(tostring(s)) end
+function real.crc32_short(s) return cs:Crc32(str_arg(s)) end
 real.crc32_long = real.crc32_short
-function real.encode_base64(s, no_padding) return cs:EncodeBase64(tostring(s), no_padding and true or false) end
-function real.decode_base64(s) return cs:DecodeBase64(tostring(s)) end
-function real.quote_sql_str(s) return "'" .. tostring(s):gsub("\\", "\\\\"):gsub("'", "\\'") .. "'" end
+function real.encode_base64(s, no_padding)
+    if no_padding and no_padding ~= true then
+        error("bad no_padding: boolean expected, got " .. type(no_padding), 2)
+    end
+    return cs:EncodeBase64(str_arg(s), no_padding and true or false)
+end
+function real.decode_base64(s)
+    if type(s) ~= "string" then error("string argument only", 2) end
+    return cs:DecodeBase64(s)
+end
+-- as ngx_http_lua_ngx_escape_sql_str: NUL, \b, \n, \r, \t, ^Z, backslash and both quotes get a backslash
+local sql_escapes = { ["\0"] = "\\0", ["\b"] = "\\b", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
+    ["\26"] = "\\Z", ["\\"] = "\\\\", ["'"] = "\\'", ['"'] = '\\"' }
+function real.quote_sql_str(s)
+    return "'" .. (tostring(s):gsub("[\0\b\n\r\t\26\\'\"]", sql_escapes)) .. "'"
+end
 function real.get_request() return cs:CurrentRequestId() end
 
 return ngx

@@ -11,6 +11,37 @@ local rt = { YIELD = setmetatable({}, { __name = "ngx.yield" }), EXIT = setmetat
 local YIELD, EXIT = rt.YIELD, rt.EXIT
 local cos = {}
 
+-- Runtime errors as LuaJIT words them. Lua 5.4 puts the variable after the type
+-- ("attempt to index a nil value (local 'x')", "field 'f' is not callable (a nil value)");
+-- LuaJIT puts it first ("attempt to index local 'x' (a nil value)", "attempt to call field 'f'
+-- (a nil value)"), and names no constant or for iterator.
+local function luajit_wording(msg)
+    if type(msg) ~= "string" or not msg:find(" value", 1, true) then return msg end
+    msg = msg:gsub("(%a[%a ]-) '([^']*)' is not callable %(a (%a+) value%)", function(kind, name, typ)
+        if kind == "constant" or kind == "for iterator" then return "attempt to call a " .. typ .. " value" end
+        return "attempt to call " .. kind .. " '" .. name .. "' (a " .. typ .. " value)"
+    end)
+    msg = msg:gsub("attempt to (%a[%a ]-) a (%a+) value %((%a[%a ]-) '([^']*)'%)", function(what, typ, kind, name)
+        if kind == "constant" or kind == "for iterator" then return "attempt to " .. what .. " a " .. typ .. " value" end
+        return "attempt to " .. what .. " " .. kind .. " '" .. name .. "' (a " .. typ .. " value)"
+    end)
+    return msg
+end
+rt.luajit_wording = luajit_wording
+
+local raw_pcall, raw_xpcall, select = pcall, xpcall, select
+local function reword(ok, ...)
+    if ok then return ok, ... end
+    return false, luajit_wording((...)), select(2, ...)
+end
+function pcall(f, ...) return reword(raw_pcall(f, ...)) end
+function xpcall(f, handler, ...)
+    if handler == traceback then -- the traceback starts where the error was raised, not here
+        return raw_xpcall(f, function(e) return traceback(luajit_wording(e), 2) end, ...)
+    end
+    return raw_xpcall(f, function(e) return handler(luajit_wording(e)) end, ...)
+end
+
 -- lua-nginx-module prints a failed thread's traceback coroutine by coroutine, innermost first
 -- ("coroutine 0:", "coroutine 1:", ...). coroutine.wrap hands its child's frames up with the error.
 local wrapped_err, wrapped_frames
@@ -43,7 +74,7 @@ function rt.step(id, ...)
     local r = pack(raw_resume(co, ...))
     if not r[1] then
         cos[id] = nil
-        return "error", r[2], thread_traceback(co, r[2])
+        return "error", luajit_wording(r[2]), thread_traceback(co, r[2])
     end
     if co_status(co) == "dead" then
         cos[id] = nil
@@ -79,6 +110,7 @@ local function resume(co, ...)
         local res = pack(co_yield(YIELD, r[3]))
         r = pack(raw_resume(co, unpack(res, 1, res.n)))
     end
+    if not r[1] then r[2] = luajit_wording(r[2]) end
     return unpack(r, 1, r.n)
 end
 coroutine.resume = resume

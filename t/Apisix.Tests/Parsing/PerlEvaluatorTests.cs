@@ -132,7 +132,7 @@ public class PerlEvaluatorTests
 
     [Theory]
     [InlineData("foo(1);", "line 1: unsupported function 'foo'")]
-    [InlineData("my %h = ();", "line 1: only scalars can be declared with 'my'*")]
+    [InlineData("my %h = ();", "line 1: only scalars and arrays can be declared with 'my'*")]
     [InlineData("my $x = 1;\nfor (my $i = 0; $i < 2; $i++) { }", "line 2: 'for' statements are not supported")]
     [InlineData("my $x = 'a';\n$x =~ tr/a/b/;", "line 2: the transliteration operator tr/// is not supported")]
     [InlineData("my $x = 'a';\nmy $y = 'b';\nprint 1 if $x =~ $y;", "line 3: '=~' must be followed by m//, s/// or qr//*")]

@@ -34,7 +34,29 @@ public class PerlLoopsAndListsTests
     [InlineData("('a', , 'b', , )", "a|b")]
     [InlineData("my $s = 'abc'; (' ' x (6 - length($s))) . $s", "   abc")]
     [InlineData("my $k = 'key42'; if ($k =~ /\\d+/) { $k .= \" = $&\"; } $k", "key42 = 42")]
+    // arrays: my @a, push/unshift/pop/shift, element access, list assignment, sort, reverse, scalar()
+    [InlineData("my @k; push @k, 'b', 'a'; unshift @k, 'c'; @k", "c|b|a")]
+    [InlineData("my @k = (3, 1, 2); @k = sort @k; @k", "1|2|3")]
+    [InlineData("my @k = ('a10', 'a9', 'a1'); sort @k", "a1|a10|a9")]
+    [InlineData("sort { $a <=> $b } 10, 9, 100", "9|10|100")]
+    [InlineData("sort { $b cmp $a } 'x', 'z', 'y'", "z|y|x")]
+    [InlineData("reverse 1..3", "3|2|1")]
+    [InlineData("my @k = (1, 2, 3); my $n = @k; my $p = pop @k; my $s = shift @k; \"$n $p $s \" . scalar(@k)", "3 3 1 1")]
+    [InlineData("my @k = ('x', 'y'); $k[3] = 'z'; $k[-1] . $k[0] . (defined $k[2] ? 'def' : 'undef')", "zxundef")]
+    [InlineData("my @k = (1, 2); for my $x (@k) { $x .= '!'; } @k", "1!|2!")]
+    [InlineData("my ($first, @rest) = (1, 2, 3); \"$first \" . join(',', @rest)", "1 2,3")]
+    [InlineData("join ',', 'a' .. 'e'", "a,b,c,d,e")]
+    [InlineData("join ',', 'y' .. 'ab'", "y,z,aa,ab")]
+    [InlineData("uc('ab') . lc('CD') . ucfirst('ef') . lcfirst('GH')", "ABcdEfgH")]
     public void Evaluates(string code, string expected) => Eval(code).Should().Be(expected);
+
+    [Fact]
+    public void An_undeclared_array_is_a_strict_error()
+    {
+        var perl = new PerlInterpreter(Path.GetTempPath());
+        var act = () => perl.EvalList(perl.Parse("push @nope, 1;", 1));
+        act.Should().Throw<PerlException>().WithMessage("*Global symbol \"@nope\" requires explicit package name*");
+    }
 
     [Fact]
     public void Map_restores_the_outer_topic()

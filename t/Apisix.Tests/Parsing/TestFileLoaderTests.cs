@@ -173,10 +173,10 @@ public class TestFileLoaderTests : IDisposable
     [Fact]
     public void Unsupported_preamble_construct_names_file_and_line()
     {
-        var act = () => _files.Load("use t::APISIX 'no_plan';\n\nmy @list = (1, 2);\n__DATA__\n");
+        var act = () => _files.Load("use t::APISIX 'no_plan';\n\nmy %map = (1, 2);\n__DATA__\n");
 
         act.Should().Throw<TestFileException>()
-            .Which.Message.Should().MatchRegex(@"sample\.t:3: only scalars can be declared with 'my' \(found @list\)$");
+            .Which.Message.Should().MatchRegex(@"sample\.t:3: only scalars and arrays can be declared with 'my' \(found %map\)$");
     }
 
     [Fact]

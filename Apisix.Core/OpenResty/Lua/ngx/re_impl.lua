@@ -100,8 +100,11 @@ local function sub_helper(subj, regex, replace, opts, global, name)
     if not id then return nil, nil, err end
     local rt = type(replace)
     if rt == "string" or rt == "number" then
-        local s, n = n_gsub(id, subj, tostring(replace), global)
-        if s == nil then return nil, nil, n end
+        local s, n, why = n_gsub(id, subj, tostring(replace), global)
+        if s == nil then
+            if why and why ~= "" then ngx.log(ngx.ERR, why) end
+            return nil, nil, n
+        end
         return s, n
     end
     if rt ~= "function" then
