@@ -204,7 +204,7 @@ public sealed class PluginRunner(PluginRegistry registry)
         foreach (var (plugin, conf) in ctx.Plugins)
         {
             if (plugin is not ILuaBodyFilter p) continue;
-            var (code, newBody) = p.LuaBodyFilter(conf, ctx, headers, body);
+            var (code, newBody) = await p.LuaBodyFilterAsync(conf, ctx, headers, body);
             if (code != null)
             {
                 if (code != 0) ctx.Request.Status = code.Value;

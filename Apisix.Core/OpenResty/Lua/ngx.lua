@@ -221,7 +221,8 @@ function real.escape_uri(s, typ)
     if typ == 0 then
         return (s:gsub("[^%w%-%._~!%$&'%(%)%*%+,;=:@/%?#%[%]]", function(c) return string.format("%%%02X", c:byte()) end))
     end
-    return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+    -- ngx_lua's uri_component table: !'()* stay as they are
+    return (s:gsub("[^%w%-%._~!'%(%)%*]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
 function real.decode_args(str, max)
