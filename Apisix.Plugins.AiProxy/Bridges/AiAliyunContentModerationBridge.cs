@@ -37,7 +37,7 @@ public sealed class AiAliyunContentModerationBridge(LuaWorker worker)
         {
             if (Json(conf) is not JsonObject confT)
             {
-                err = "attempt to index local 'conf' (a " + SseBridgeTypeName(conf) + " value)";
+                err = "attempt to index local 'conf' (a " + LuaTypeName(conf) + " value)";
                 return null;
             }
             var ctxT = Json(ctxTable) as JsonObject ?? new JsonObject();
@@ -97,5 +97,5 @@ public sealed class AiAliyunContentModerationBridge(LuaWorker worker)
         }
     }
 
-    private static string SseBridgeTypeName(object? v) => AiTransport.SseBridge.LuaTypeName(v);
+    private static string LuaTypeName(object? v) => AiTransport.SseBridge.LuaTypeName(v);
 }
