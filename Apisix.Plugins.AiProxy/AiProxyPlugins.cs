@@ -27,6 +27,7 @@ public static class AiProxyPlugins
         new AiRequestRewritePlugin(),
         new AiRagPlugin(),
         new AiAwsContentModerationPlugin(),
+        new AiAliyunContentModerationPlugin(),
     ];
 
     /// <summary>
@@ -42,10 +43,14 @@ public static class AiProxyPlugins
         {
             var module = "apisix.plugins." + plugin.Name;
             var name = plugin.Name;
-            modules.AddOverride(module, () => "return require(\"apisix.bridge.plugin\")(\"" + module + "\")");
+            // a plugin with a Lua face of its own (Bridges/Lua) keeps it
+            if (modules.Override(module) == null)
+                modules.AddOverride(module, () => "return require(\"apisix.bridge.plugin\")(\"" + module + "\")");
             modules.AddObject(module, w => new PluginSchemaBridge(w, Siblings().First(p => p.Name == name)));
         }
         modules.AddObject(Bridges.AiProxyMultiBridge.Name, worker => new Bridges.AiProxyMultiBridge(worker));
+        modules.AddObject(Bridges.AiAliyunContentModerationBridge.Name,
+            worker => new Bridges.AiAliyunContentModerationBridge(worker));
         modules.AddObject(Bridges.ProviderBaseBridge.Name, worker => new Bridges.ProviderBaseBridge(worker));
         modules.AddObject(AiTransport.HttpBridge.Name, worker => new AiTransport.HttpBridge(worker));
         modules.AddObject(AiTransport.SseBridge.Name, worker => new AiTransport.SseBridge(worker));

@@ -65,8 +65,11 @@ public interface IDelayedBodyFilterPhase
 /// <summary><c>_M.lua_body_filter(conf, ctx, headers, body)</c>: sees each chunk a plugin writes itself.</summary>
 public interface ILuaBodyFilter
 {
-    /// <summary>A code ends the response with <c>Body</c>; otherwise a non-null body replaces the chunk.</summary>
-    (int? Code, string? Body) LuaBodyFilter(JsonObject conf, ApiCtx ctx, IReadOnlyDictionary<string, string> headers, string body);
+    /// <summary>
+    /// A code ends the response with <c>Body</c> (0, ngx.OK, keeps the status); otherwise a non-null
+    /// body replaces the chunk. Asynchronous, since a filter may call out (content moderation).
+    /// </summary>
+    ValueTask<(int? Code, string? Body)> LuaBodyFilterAsync(JsonObject conf, ApiCtx ctx, IReadOnlyDictionary<string, string> headers, string body);
 }
 
 /// <summary><c>_M.log(conf, ctx)</c>: after the response is sent.</summary>

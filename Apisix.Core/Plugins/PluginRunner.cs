@@ -194,6 +194,12 @@ public sealed class PluginRunner(PluginRegistry registry)
     }
 
     /// <summary>
+    /// The error <see cref="LuaResponseFilterAsync"/> gives when a filter ended the response
+    /// (Lua's <c>ngx.exit</c>: the caller's code after it never runs).
+    /// </summary>
+    public const string LuaResponseFilterExited = "exited";
+
+    /// <summary>
     /// <c>plugin.lua_response_filter(ctx, headers, body, no_flush, wait)</c>: a chunk a plugin
     /// writes to the client itself, through every <c>lua_body_filter</c>, then printed and
     /// (unless <paramref name="noFlush"/>) flushed. False and the error when the client is gone.
@@ -204,14 +210,14 @@ public sealed class PluginRunner(PluginRegistry registry)
         foreach (var (plugin, conf) in ctx.Plugins)
         {
             if (plugin is not ILuaBodyFilter p) continue;
-            var (code, newBody) = p.LuaBodyFilter(conf, ctx, headers, body);
+            var (code, newBody) = await p.LuaBodyFilterAsync(conf, ctx, headers, body);
             if (code != null)
             {
                 if (code != 0) ctx.Request.Status = code.Value;
                 ctx.Request.Append(newBody ?? "");
                 ctx.Request.ExitStatus = 0;
                 await ctx.Request.FinishAsync();
-                return (false, "exited");
+                return (false, LuaResponseFilterExited);
             }
             if (newBody != null) body = newBody;
         }

@@ -7,7 +7,7 @@ namespace Apisix.Core.Utils;
 
 /// <summary>
 /// <c>ngx.encode_args(table)</c>: "k=v" pairs joined with "&amp;", keys and values escaped as URI
-/// components (everything but letters, digits and <c>-._~</c> as %XX); <c>true</c> gives a bare
+/// components (everything but letters, digits, <c>-._~</c> and <c>!'()*</c> as %XX); <c>true</c> gives a bare
 /// key, <c>false</c> is left out, an array repeats the key. Pairs come in the object's order
 /// (Lua's is its hash order).
 /// </summary>
@@ -51,7 +51,7 @@ public static class NgxEncodeArgs
         foreach (var b in ByteString.ToBytes(s))
         {
             var c = (char)b;
-            if (c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '.' or '_' or '~') sb.Append(c);
+            if (Apisix.Core.OpenResty.NgxArgs.IsUriComponentSafe(c)) sb.Append(c);
             else sb.Append('%').Append(b.ToString("X2"));
         }
         return sb.ToString();

@@ -439,6 +439,13 @@ public class ProviderBase
 
         void AbortOnDisconnect(string? err)
         {
+            if (err == PluginRunner.LuaResponseFilterExited)
+            {
+                // a lua_body_filter ended the response (ngx.exit in Lua): nothing more runs here
+                KillFlushThread();
+                res.Close();
+                return;
+            }
             ctx.Log(LogLevel.Info, "client disconnected during AI streaming, aborting upstream read: " + err);
             KillFlushThread();
             res.Close();

@@ -50,15 +50,24 @@ public static class NgxArgs
         return sb.ToString();
     }
 
-    /// <summary><c>ngx.escape_uri(s)</c>: every byte but letters, digits and <c>-._~</c> as %XX.</summary>
+    /// <summary>
+    /// <c>ngx.escape_uri(s)</c>: every byte but letters, digits, <c>-._~</c> and <c>!'()*</c> as %XX
+    /// (ngx_lua's uri_component table leaves those five sub-delimiters alone, whatever its
+    /// comment says; APISIX's Aliyun signing escapes them itself for that reason).
+    /// </summary>
     public static string EscapeUri(string s)
     {
         var sb = new StringBuilder(s.Length);
         foreach (var c in s)
         {
-            if (c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '-' or '.' or '_' or '~') sb.Append(c);
+            if (IsUriComponentSafe(c)) sb.Append(c);
             else foreach (var b in c <= 0xFF ? [(byte)c] : Encoding.UTF8.GetBytes(c.ToString())) sb.Append('%').Append(b.ToString("X2"));
         }
         return sb.ToString();
     }
+
+    /// <summary>The bytes ngx_lua's <c>NGX_ESCAPE_URI_COMPONENT</c> keeps as they are.</summary>
+    public static bool IsUriComponentSafe(char c) =>
+        c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9')
+            or '-' or '.' or '_' or '~' or '!' or '\'' or '(' or ')' or '*';
 }
