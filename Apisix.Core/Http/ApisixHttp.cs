@@ -154,6 +154,9 @@ public sealed class ApisixHttp
         }
         finally
         {
+            // http_log_phase: the `set` at the start of the request saw no upstream yet
+            if (string.IsNullOrEmpty(ctx.Var.GetString("apisix_upstream_response_time")))
+                ctx.Var["apisix_upstream_response_time"] = NgxVars.Get(req.Nginx, req, "upstream_response_time");
             if (ctx.Plugins.Count > 0 || ctx.Items.ContainsKey(PluginRunner.GlobalPlugins)) await Runner.RunLogAsync(ctx);
             Upstream.UpstreamProxy.LogPhase(ctx);
         }
