@@ -184,7 +184,8 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         var head = new UpstreamResponseHead(code, reason, headers);
         // as ngx_http_proxy_module: an HTTP/1.0 answer or `Connection: close` ends the connection
         var connection = head.Header("Connection");
-        _keepAlive = !http10 && (connection == null || !connection.Contains("close", StringComparison.OrdinalIgnoreCase));
+        // a 101 hands the connection over to another protocol: it never returns to a pool
+        _keepAlive = !http10 && code != 101 && (connection == null || !connection.Contains("close", StringComparison.OrdinalIgnoreCase));
 
         if (headRequest || code is (>= 100 and < 200) or 204 or 304) _framing = Framing.None;
         else if (!http10 && head.Header("Transfer-Encoding") is { } te && te.Contains("chunked", StringComparison.OrdinalIgnoreCase))

@@ -71,6 +71,7 @@ public class UpstreamKeepaliveTests : IAsyncLifetime
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")]
     [InlineData("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")]
+    [InlineData("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n")]
     public async Task A_response_that_ends_the_connection_is_not_cached(string response)
     {
         var pools = new UpstreamKeepalive();
