@@ -315,7 +315,7 @@ public sealed class ApisixHttp
         ctx.RouteName = JsonScalars.TryGetString(route["name"], out var rn) ? rn : null;
 
         if (await RunGlobalRulesAsync(ctx, "rewrite")) return;
-        ctx.Plugins = Runner.Filter(route);
+        ctx.Plugins = Runner.Filter(route, ctx.Request.Worker);
         if (await Runner.RunPluginAsync("rewrite", ctx)) return;
         if (Consumer.Of(ctx) is { } consumer)
         {
@@ -341,7 +341,7 @@ public sealed class ApisixHttp
             {
                 route = merged;
                 ctx.MatchedRoute = route;
-                ctx.Plugins = Runner.Filter(route);
+                ctx.Plugins = Runner.Filter(route, ctx.Request.Worker);
                 if (await Runner.RunPluginAsync("rewrite_in_consumer", ctx)) return;
             }
         }
@@ -414,7 +414,7 @@ public sealed class ApisixHttp
             var (rulePlugins, version, parents) = merged.Value;
             foreach (var (name, key) in parents) PluginMeta.SetParent(ctx, new JsonObject { [name] = null }, key, global: true);
             var checkedRule = CheckedConf("global_rule#dummy", version, new JsonObject { ["plugins"] = rulePlugins });
-            plugins = Runner.Filter(checkedRule);
+            plugins = Runner.Filter(checkedRule, ctx.Request.Worker);
             // run_policy "prefer_route": the route's own (enabled) conf wins over the global rule's
             if (ctx.MatchedRoute?["plugins"] is JsonObject routePlugins)
                 plugins.RemoveAll(p => p.Item1.RunPolicy == "prefer_route" && routePlugins[p.Item1.Name] is JsonObject rc

@@ -13,9 +13,10 @@ public sealed class PluginRunner(PluginRegistry registry)
 {
     /// <summary>
     /// <c>plugin.filter(ctx, route)</c>: the enabled plugins configured on the route, highest
-    /// priority first, skipping confs whose <c>_meta.disable</c> is true.
+    /// priority first, skipping confs whose <c>_meta.disable</c> is true, with secret references
+    /// resolved (<see cref="SecretRefs"/>) when the request's worker is given.
     /// </summary>
-    public List<(IPlugin Plugin, JsonObject Conf)> Filter(JsonObject route)
+    public List<(IPlugin Plugin, JsonObject Conf)> Filter(JsonObject route, OpenResty.LuaWorker? worker = null)
     {
         var list = new List<(IPlugin, JsonObject)>();
         if (route["plugins"] is not JsonObject userConf || userConf.Count == 0) return list;
@@ -32,6 +33,9 @@ public sealed class PluginRunner(PluginRegistry registry)
                 .OrderByDescending(t => JsonScalars.TryGetNumber(t.p.Item2["_meta"]?["priority"], out var pr) ? pr : t.p.Item1.Priority)
                 .ThenBy(t => t.i).Select(t => t.p).ToList();
         }
+        // $env:// and $secret:// references in the confs, resolved into copies
+        for (var i = 0; i < list.Count; i++)
+            list[i] = (list[i].Item1, SecretRefs.Resolve(list[i].Item2, worker));
         return list;
     }
 
