@@ -384,6 +384,26 @@ public sealed class NgxBridge(LuaWorker worker)
         return res;
     }
 
+    /// <summary>
+    /// ngx.req.socket(): a read-only cosocket over the request body (what is left of Content-Length),
+    /// or nil and lua-nginx-module's reason. Reading it sends "100 Continue" to a client that expects it.
+    /// </summary>
+    public object? ReqSocket(bool raw)
+    {
+        var r = Req;
+        if (r == null) return Fail("no request found");
+        if (r.IsSubrequest) return Fail("nginx subrequest not supported");
+        if (r.BodyRead || r.ReqSocketTaken) return Fail("request body already exists");
+        var chunked = r.RequestHeader("Transfer-Encoding") is { } te && te.Contains("chunked", StringComparison.OrdinalIgnoreCase);
+        if (!raw && chunked) return Fail("chunked request bodies not supported yet");
+        if (!raw && !chunked && !(long.TryParse(r.RequestHeader("Content-Length"), out var length) && length > 0))
+            return Fail("no body");
+        r.ReqSocketTaken = true;
+        var id = ++_nextSock;
+        Sockets[id] = new Cosocket(r.Http.Request.Body, leaveOpen: true);
+        return id;
+    }
+
     public void SockClose(long id)
     {
         if (Sockets.Remove(id, out var s)) s.Dispose();

@@ -74,6 +74,8 @@ public sealed class NgxRequest
     /// <summary>The request body once read (ngx.req.read_body); null before.</summary>
     public string? Body { get; set; }
     public bool BodyRead { get; set; }
+    /// <summary>ngx.req.socket() took the body: it can be neither read again nor taken twice.</summary>
+    public bool ReqSocketTaken { get; set; }
 
     public int Status { get; set; } = 0;
     public Dictionary<string, List<string>> ResponseHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);

@@ -338,7 +338,7 @@ function req.clear_header(name) cs:SetReqHeader(tostring(name), nil) end
 function req.start_time() return cs:StartTime() end
 function req.raw_header(no_request_line) return cs:RawHeader(no_request_line and true or false) end
 function req.is_internal() return false end
-function req.socket() return nil, "not supported" end
+
 
 real.resp = {
     get_headers = function(max, raw) return headers_table(cs:RespHeaders() or "", raw) end,
@@ -532,9 +532,17 @@ function sock_mt.receiveany(self, max)
 end
 function sock_mt.receiveuntil(self, pattern, opts)
     local inclusive = opts and opts.inclusive or false
+    local reached = false
     return function(size)
         if not self.id then return nil, "closed" end
-        return await(cs:SockReceiveUntil(self.id, pattern, inclusive and true or false, size or 0))
+        -- after a sized read reached the pattern, one nil, nil, nil ends the part
+        if reached then
+            reached = false
+            return nil, nil, nil
+        end
+        local data, e, partial, at_pattern = await(cs:SockReceiveUntil(self.id, pattern, inclusive and true or false, size or 0))
+        if at_pattern then reached = true end
+        return data, e, partial
     end
 end
 function sock_mt.close(self)
@@ -548,6 +556,25 @@ function sock_mt.setkeepalive(self)
     cs:SockClose(self.id)
     self.id = nil
     return 1
+end
+
+-- ngx.req.socket(): reads the rest of the request body; only receive* and settimeout*, and
+-- only while its own request lasts ("closed" afterwards)
+local req_sock_mt = {}
+req_sock_mt.__index = req_sock_mt
+function req.socket(raw)
+    local id = cs:ReqSocket(raw and true or false)
+    if not id then return nil, err() end
+    return setmetatable({ id = id, owner = cs:CurrentRequestId(), timeouts = { 60000, 60000, 60000 } }, req_sock_mt)
+end
+for _, name in ipairs({ "receive", "receiveany", "receiveuntil", "settimeout", "settimeouts" }) do
+    req_sock_mt[name] = function(self, ...)
+        if self.id and self.owner ~= cs:CurrentRequestId() then
+            cs:SockClose(self.id)
+            self.id = nil
+        end
+        return sock_mt[name](self, ...)
+    end
 end
 
 real.re = setmetatable({}, { __index = function(t, k) local m = require("ngx.re_impl") for n, f in pairs(m) do rawset(t, n, f) end return m[k] end })
