@@ -193,7 +193,13 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new LuaChunkException($"failed to load external Lua file \"{path}\": cannot open {path}");
+                // luaL_loadfile's "cannot open NAME: strerror"; a missing file answers 404 (ngx_http_lua_cache_loadfile)
+                var missing = e is FileNotFoundException or DirectoryNotFoundException;
+                var reason = missing ? "No such file or directory" : e is UnauthorizedAccessException ? "Permission denied" : e.Message;
+                throw new LuaChunkException($"failed to load external Lua file \"{path}\": cannot open {path}: {reason}")
+                {
+                    Status = missing ? 404 : 500,
+                };
             }
         }
         else code = chunk.Code;
@@ -392,4 +398,7 @@ public sealed class LuaChunkException(string message, string? luaError = null) :
 {
     /// <summary>The Lua loader's own message (`chunk:LINE: error`), or the file error.</summary>
     public string LuaError { get; } = luaError ?? message;
+
+    /// <summary>The status a *_by_lua_file phase answers with: 404 when the file is missing, else 500.</summary>
+    public int Status { get; init; } = 500;
 }

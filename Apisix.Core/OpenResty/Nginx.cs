@@ -543,7 +543,7 @@ public sealed class Nginx : IAsyncDisposable
         }
         // only a location with a body filter joins each flush's pieces into one
         req.BodyFilter = loc.BodyFilterByLua is { } bodyFilter ? (data, last) => RunBodyFilter(w, req, bodyFilter, data, last) : null;
-        if (loc.NeedRequestBody) await req.ReadBodyAsync();
+        if (loc.NeedRequestBody ?? req.Server.NeedRequestBody ?? Conf.NeedRequestBody) await req.ReadBodyAsync();
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)
             NgxVars.Set(req, name, Interpolate(req, value));
@@ -624,11 +624,13 @@ public sealed class Nginx : IAsyncDisposable
     {
         req.Phase = phase;
         NLua.LuaFunction fn;
+        // *_by_lua_file's path may hold variables ($1 of a regex location...), set per request
+        if (chunk.File is { } file && file.Contains('$')) chunk = chunk with { File = Interpolate(req, file) };
         try { fn = w.Chunk(chunk); }
         catch (LuaChunkException e)
         {
             Log(w, LogLevel.Error, e.Message, req);
-            if (!req.HeadersSent) await SendErrorPage(req, 500);
+            if (!req.HeadersSent) await SendErrorPage(req, e.Status);
             else await req.FinishAsync();
             return false;
         }
@@ -638,6 +640,11 @@ public sealed class Nginx : IAsyncDisposable
             Log(w, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", req);
             if (!req.HeadersSent) await SendErrorPage(req, 500);
             else await req.FinishAsync();
+            return false;
+        }
+        if (req.ExecUri is { } execUri)
+        {
+            await ExecAsync(w, req, execUri, req.ExecArgs);
             return false;
         }
         if (req.ExitStatus is int st)
@@ -659,6 +666,53 @@ public sealed class Nginx : IAsyncDisposable
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// ngx.exec's internal redirect: the request starts over in the location of the new URI (or the
+    /// named location), from the server's rewrite phase, with a fresh ngx.ctx; at most 10 times.
+    /// </summary>
+    private async Task ExecAsync(LuaWorker w, NgxRequest req, string uri, string? args)
+    {
+        req.ExecUri = null;
+        req.ExecArgs = null;
+        req.ExitStatus = null;
+        if (++req.InternalRedirects > 10)
+        {
+            req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while internally redirecting to \"{uri}\"");
+            await SendErrorPage(req, 500);
+            return;
+        }
+        w.FreeRequest(req.Id); // nginx clears the modules' contexts: ngx.ctx starts empty
+        LocationConf? next;
+        if (uri.StartsWith('@'))
+        {
+            next = req.Server.Locations.FirstOrDefault(l => l.Pattern == uri);
+            if (next == null)
+            {
+                req.Log(LogLevel.Error, $"could not find named location \"{uri}\"");
+                await SendErrorPage(req, 500);
+                return;
+            }
+        }
+        else
+        {
+            req.Uri = uri;
+            req.Args = args;
+            next = req.Server.Match(uri);
+            if (next?.Regex?.Match(uri) is { Success: true } m)
+                for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
+            foreach (var step in req.Server.SetSteps) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+        }
+        if (next == null)
+        {
+            await ServeStaticAsync(req, null);
+            await req.FinishAsync();
+            return;
+        }
+        req.Location = next;
+        await ServeLocationAsync(w, req, Math.Max(1, req.InternalRedirects));
+        await req.FinishAsync();
     }
 
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;

@@ -93,7 +93,40 @@ public sealed class NgxBridge(LuaWorker worker)
 
     public void Exit(object? status)
     {
-        if (Req is { } r) r.ExitStatus = Convert.ToInt32(status ?? 0, CultureInfo.InvariantCulture);
+        if (Req is not { } r) return;
+        var st = Convert.ToInt32(status ?? 0, CultureInfo.InvariantCulture);
+        // a status can no longer go out once the headers have: 200 it is (408, 499 and 444 still close)
+        if (r.HeadersSent && st >= 300 && st is not (408 or 499 or 444))
+        {
+            var sent = r.Http.Response.StatusCode;
+            if (st != sent)
+                Nginx.Log(worker, LogLevel.Error, $"attempt to set status {st} via ngx.exit after sending out the response status {sent}", r);
+            st = 200;
+        }
+        r.ExitStatus = st;
+    }
+
+    /// <summary>ngx.exec: note the internal redirect (done when the handler ends); an error message, else null.</summary>
+    public string? Exec(string uri, string? userArgs)
+    {
+        if (Req is not { } r) return "no request object found";
+        string? args = null;
+        var q = uri.IndexOf('?');
+        if (q >= 0)
+        {
+            args = uri[(q + 1)..];
+            uri = uri[..q];
+        }
+        // ngx_http_parse_unsafe_uri: no ".." path segment, no control characters
+        if (uri.Any(c => c < 0x20 || c == 0x7f) || uri == ".." || uri.StartsWith("../", StringComparison.Ordinal)
+            || uri.Contains("/../", StringComparison.Ordinal) || uri.EndsWith("/..", StringComparison.Ordinal))
+            return "unsafe uri";
+        if (userArgs is { Length: > 0 }) args = args is { Length: > 0 } ? args + "&" + userArgs : userArgs;
+        if (r.HeadersSent) return "attempt to call ngx.exec after sending out response headers";
+        r.ExecUri = uri;
+        r.ExecArgs = args;
+        Nginx.Log(worker, LogLevel.Debug, $"lua exec \"{uri}?{args}\"", r);
+        return null;
     }
 
     public string Phase() => Req?.Phase ?? worker.Phase;
@@ -111,10 +144,19 @@ public sealed class NgxBridge(LuaWorker worker)
         DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeSeconds() : null;
 
     /// <summary>ngx.location.capture: an op whose results are status, headers ("name\0value\0"...) and body.</summary>
-    public long Capture(string uri, string method, string? args, string? body, bool alwaysForwardBody)
+    public long Capture(string uri, string method, string? args, string? body, bool alwaysForwardBody, string? varsMode = null, LuaTable? vars = null)
     {
         var req = Req ?? throw new NLua.Exceptions.LuaScriptException("no request found", "");
         var sub = req.Nginx.NewSubrequest(worker, req, uri, method, args, body, alwaysForwardBody);
+        if (varsMode != null) sub.TakeVarsOf(req, share: varsMode == "share");
+        if (vars != null)
+            foreach (System.Collections.DictionaryEntry e in vars)
+                NgxVars.Set(sub, Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value switch
+                {
+                    null => null,
+                    double d => Apisix.Core.Json.LuaNumber.ToLuaString(d),
+                    var o => Convert.ToString(o, CultureInfo.InvariantCulture),
+                });
         _lastSubrequest = sub.Id;
         return worker.NewOp(req.Nginx.CaptureAsync(worker, sub));
     }

@@ -86,7 +86,11 @@ public sealed class NgxRequest
     public long BytesSent { get; private set; }
 
     /// <summary>Variables set with `ngx.var.x = ...` (and by C# phases).</summary>
-    public Dictionary<string, string?> Vars { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string?> Vars { get; private set; } = new(StringComparer.Ordinal);
+
+    /// <summary>ngx.location.capture's share_all_vars (the parent's very variables) or copy_all_vars (a copy).</summary>
+    public void TakeVarsOf(NgxRequest parent, bool share) =>
+        Vars = share ? parent.Vars : new Dictionary<string, string?>(parent.Vars, StringComparer.Ordinal);
 
     public string? RequestHeader(string name)
     {
@@ -228,6 +232,11 @@ public sealed class NgxRequest
 
     /// <summary>The status given to ngx.exit, if it was called.</summary>
     public int? ExitStatus { get; set; }
+    /// <summary>ngx.exec's target (a URI or "@name") and arguments, taken when the handler ends.</summary>
+    public string? ExecUri { get; set; }
+    public string? ExecArgs { get; set; }
+    /// <summary>Internal redirects so far (ngx.exec); nginx stops at 10.</summary>
+    public int InternalRedirects { get; set; }
 
     /// <summary>The phase running now, as ngx.get_phase() names it.</summary>
     public string Phase { get; set; } = "content";

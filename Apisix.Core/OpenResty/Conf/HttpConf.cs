@@ -29,6 +29,8 @@ public sealed class HttpConf
     public List<string> SetRealIpFrom { get; } = new();
     /// <summary>`client_body_buffer_size` at http level, for locations without their own (null: bodies stay in memory).</summary>
     public long? ClientBodyBufferSize { get; set; }
+    /// <summary>`lua_need_request_body` in http{}, for servers and locations without their own.</summary>
+    public bool NeedRequestBody { get; set; }
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>Directives accepted but not emulated, reported once as notices.</summary>
@@ -53,8 +55,8 @@ public sealed class ServerConf
     public List<LocationConf> Locations { get; } = new();
     /// <summary>`set $v value;` at server level: run in the server's rewrite phase, before the location's.</summary>
     public List<SetStep> SetSteps { get; } = new();
-    /// <summary>`lua_need_request_body on` at server level, for every location.</summary>
-    public bool NeedRequestBody { get; set; }
+    /// <summary>`lua_need_request_body` at server level, for locations without their own; null: the http{} one.</summary>
+    public bool? NeedRequestBody { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
     /// <summary>`ssl_certificate` / `ssl_certificate_key`: PEM paths as written (relative ones are under the conf directory).</summary>
@@ -76,6 +78,19 @@ public sealed class ServerConf
                     && (Prefix(loc) && Prefix(other) || loc.Modifier == "=" && other.Modifier == "="))
                     throw new NginxConfException($"duplicate location \"{loc.Pattern}\" in {where}");
         Locations.Add(loc);
+        InheritHooks(loc);
+    }
+
+    /// <summary>
+    /// Server-level Lua phases (rewrite_by_lua, access_by_lua, log_by_lua, the filters): each one a
+    /// location does not set itself is the server's, as nginx merges location configurations.
+    /// </summary>
+    public List<(Func<LocationConf, LuaChunk?> Get, Action<LocationConf, LuaChunk> Set, LuaChunk Chunk)> LuaHooks { get; } = new();
+
+    public void InheritHooks(LocationConf loc)
+    {
+        foreach (var (get, set, chunk) in LuaHooks)
+            if (get(loc) == null) set(loc, chunk);
     }
 
     public bool ListensOn(IPAddress local, int port) =>
@@ -118,8 +133,8 @@ public sealed class LocationConf
     public LuaChunk? LogByLua { get; set; }
     /// <summary>`internal`: only internal redirects reach it; a client request gets 404.</summary>
     public bool Internal { get; set; }
-    /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase.</summary>
-    public bool NeedRequestBody { get; set; }
+    /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase; null: the server's.</summary>
+    public bool? NeedRequestBody { get; set; }
     /// <summary>`add_header NAME VALUE [always]` in order; `$var` in the value is interpolated.</summary>
     public List<(string Name, string Value, bool Always)> AddHeaders { get; } = new();
     /// <summary>echo-nginx-module's `echo [-n] args...` in order: the location's content (args interpolated).</summary>

@@ -64,6 +64,7 @@ public static class HttpConfBuilder
                     break;
                 case "lua_shared_dict": conf.SharedDicts[d.Arg(0)] = ParseSize(d.Arg(1)); break;
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
+                case "lua_need_request_body": conf.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
                 case "client_body_buffer_size": conf.ClientBodyBufferSize = ParseSize(d.Arg(0)); break;
@@ -114,11 +115,31 @@ public static class HttpConfBuilder
         return s;
     }
 
+    // the Lua phases nginx also takes at server level (content_by_lua is a location's only);
+    // a location without its own inherits the server's, as nginx merges location configurations
+    private static readonly (string Phase, Func<LocationConf, LuaChunk?> Get, Action<LocationConf, LuaChunk> Set)[] ServerHooks =
+    [
+        ("rewrite_by_lua", l => l.RewriteByLua, (l, c) => l.RewriteByLua = c),
+        ("access_by_lua", l => l.AccessByLua, (l, c) => l.AccessByLua = c),
+        ("log_by_lua", l => l.LogByLua, (l, c) => l.LogByLua = c),
+        ("header_filter_by_lua", l => l.HeaderFilterByLua, (l, c) => l.HeaderFilterByLua = c),
+        ("body_filter_by_lua", l => l.BodyFilterByLua, (l, c) => l.BodyFilterByLua = c),
+    ];
+
     public static void AddServerDirectives(HttpConf conf, ServerConf s, IEnumerable<Directive> directives)
     {
         foreach (var d in directives)
         {
             if (LuaHook(d, "ssl_certificate_by_lua") is { } sslHook) { s.SslCertificateByLua = sslHook; continue; }
+            var hooked = false;
+            foreach (var (phase, get, set) in ServerHooks)
+            {
+                if (LuaHook(d, phase) is not { } chunk) continue;
+                s.LuaHooks.Add((get, set, chunk));
+                hooked = true;
+                break;
+            }
+            if (hooked) continue;
             switch (d.Name)
             {
                 case "listen": s.Listens.Add(ParseListen(d.Arg(0)) with { Ssl = d.Args.Skip(1).Contains("ssl") }); break;
@@ -139,7 +160,7 @@ public static class HttpConfBuilder
         {
             if (loc.ErrorPages.Count == 0)
                 foreach (var (code, page) in s.ErrorPages) loc.ErrorPages[code] = page;
-            loc.NeedRequestBody |= s.NeedRequestBody;
+            s.InheritHooks(loc);
         }
     }
 

@@ -90,6 +90,31 @@ function real.exit(status)
     cs:Exit(status or 0)
     coroutine.yield(rt.EXIT)
 end
+-- ngx.exec(uri, args?): an internal redirect once the running handler has ended; "@name" is a
+-- named location (whose arguments stay as they were)
+local exec_contexts = { rewrite = true, server_rewrite = true, access = true, content = true }
+function real.exec(...)
+    local n = select("#", ...)
+    if n ~= 1 and n ~= 2 then error("expecting one or two arguments, but got " .. n, 2) end
+    local uri, args = ...
+    if type(uri) == "number" then uri = num2str(uri)
+    elseif type(uri) ~= "string" then
+        error("bad argument #1 to 'exec' (string expected, got " .. (uri == nil and "nil" or type(uri)) .. ")", 2)
+    end
+    if uri == "" then error("The uri argument is empty", 2) end
+    rt.check_context(exec_contexts, 2)
+    local user_args
+    local t = type(args)
+    if t == "string" then user_args = args
+    elseif t == "number" then user_args = num2str(args)
+    elseif t == "table" then user_args = real.encode_args(args)
+    elseif t ~= "nil" then
+        error("bad argument #2 to 'exec' (string, number, or table expected, but got " .. t .. ")", 2)
+    end
+    local e = cs:Exec(uri, user_args)
+    if e then error(e, 2) end
+    coroutine.yield(rt.EXIT)
+end
 -- ngx.redirect: Location exactly as given (lua-nginx-module keeps nginx from making it
 -- absolute), then the status as ngx.exit sends it
 function real.redirect(uri, status)
@@ -155,10 +180,44 @@ function real.utctime() return os.date("!%Y-%m-%d %H:%M:%S") end
 function real.http_time(t) return os.date("!%a, %d %b %Y %H:%M:%S GMT", t) end
 function real.cookie_time(t) return os.date("!%a, %d-%b-%y %H:%M:%S GMT", t) end
 function real.parse_http_time(s) return cs:ParseHttpTime(s) end
-function real.sleep(s)
-    if type(s) ~= "number" then s = tonumber(s) end
-    if not s or s < 0 then error("invalid sleep duration", 2) end
-    await(cs:Sleep(s))
+-- lua-nginx-module's names for the contexts an API refuses ("API disabled in the context of ...")
+local context_names = {
+    init = "init_by_lua*", init_worker = "init_worker_by_lua*", set = "set_by_lua*",
+    server_rewrite = "server_rewrite_by_lua*", rewrite = "rewrite_by_lua*", access = "access_by_lua*",
+    content = "content_by_lua*", log = "log_by_lua*", header_filter = "header_filter_by_lua*",
+    body_filter = "body_filter_by_lua*", timer = "ngx.timer", balancer = "balancer_by_lua*",
+    ssl_cert = "ssl_certificate_by_lua*", exit_worker = "exit_worker_by_lua*",
+}
+local function check_context(allowed, level)
+    local phase = cs:Phase()
+    if not allowed[phase] then
+        error("API disabled in the context of " .. (context_names[phase] or phase), level + 1)
+    end
+end
+rt.check_context = check_context
+
+-- luaL_checknumber: a number or a string that reads as one
+local function check_number(v, argn, fname, level)
+    local n = type(v) == "number" and v or (type(v) == "string" and tonumber(v))
+    if not n then
+        error("bad argument #" .. argn .. " to '" .. fname .. "' (number expected, got "
+            .. (v == nil and "no value" or type(v)) .. ")", level + 1)
+    end
+    return n
+end
+rt.check_number = check_number
+
+local sleep_contexts = { rewrite = true, server_rewrite = true, access = true, content = true, timer = true, ssl_cert = true }
+function real.sleep(...)
+    local n = select("#", ...)
+    if n ~= 1 then error("attempt to pass " .. n .. " arguments, but accepted 1", 2) end
+    local delay = check_number((...), 1, "sleep", 2) * 1000
+    delay = delay < 0 and math.ceil(delay) or math.floor(delay) -- (ngx_int_t) truncates
+    if delay < 0 then error("invalid sleep duration \"" .. delay .. "\"", 2) end
+    check_context(sleep_contexts, 2)
+    cs:Log(8, "lua ready to sleep for " .. delay .. " ms")
+    await(cs:Sleep(delay / 1000))
+    cs:Log(8, "lua sleep timer expired: \"" .. (cs:GetVar("uri") or "") .. "?" .. (cs:GetVar("args") or "") .. "\"")
 end
 
 -- ngx.var and ngx.header ------------------------------------------------------------------
@@ -624,7 +683,13 @@ local function start_capture(uri, opts, level)
         if opts.body ~= nil then body = tostring(opts.body) end
     end
     local forward = opts ~= nil and opts.always_forward_body and true or false
-    local op = cs:Capture(uri, method, args, body, forward)
+    local vars_mode, vars
+    if opts ~= nil then
+        if opts.share_all_vars then vars_mode = "share" elseif opts.copy_all_vars then vars_mode = "copy" end
+        vars = opts.vars
+        if vars ~= nil and type(vars) ~= "table" then error("Bad vars option value", level) end
+    end
+    local op = cs:Capture(uri, method, args, body, forward, vars_mode, vars)
     if opts ~= nil and opts.ctx ~= nil then
         if type(opts.ctx) ~= "table" then error("Bad ctx option value type " .. type(opts.ctx) .. ", expected a Lua table", level) end
         rt.set_ctx_of(cs:LastSubrequestId(), opts.ctx)
@@ -668,7 +733,13 @@ function real.crc32_short(s) return cs:Crc32(tostring(s)) end
 real.crc32_long = real.crc32_short
 function real.encode_base64(s, no_padding) return cs:EncodeBase64(tostring(s), no_padding and true or false) end
 function real.decode_base64(s) return cs:DecodeBase64(tostring(s)) end
-function real.quote_sql_str(s) return "'" .. tostring(s):gsub("\\", "\\\\"):gsub("'", "\\'") .. "'" end
+-- as ngx_http_lua_ngx_escape_sql_str: MySQL's backslash escapes
+local sql_escapes = { ["\0"] = "\\0", ["\b"] = "\\b", ["\t"] = "\\t", ["\n"] = "\\n", ["\r"] = "\\r",
+    ["\26"] = "\\Z", ["'"] = "\\'", ['"'] = '\\"', ["\\"] = "\\\\" }
+function real.quote_sql_str(s)
+    if type(s) == "number" then s = num2str(s) elseif type(s) ~= "string" then s = tostring(s) end
+    return "'" .. s:gsub("[\0\b\t\n\r\26'\"\\]", sql_escapes) .. "'"
+end
 function real.get_request() return cs:CurrentRequestId() end
 
 return ngx
