@@ -103,7 +103,7 @@ public sealed class Nginx : IAsyncDisposable
             });
         }
         foreach (var s in Conf.Servers)
-            foreach (var l in s.Listens)
+            foreach (var l in s.Listens.Where(l => l.UnixPath == null))
                 Network.Bind(l.Address, l.Port, l.Ssl ? ServerTlsOf(s) : null);
     }
 
@@ -543,7 +543,11 @@ public sealed class Nginx : IAsyncDisposable
         }
         // only a location with a body filter joins each flush's pieces into one
         req.BodyFilter = loc.BodyFilterByLua is { } bodyFilter ? (data, last) => RunBodyFilter(w, req, bodyFilter, data, last) : null;
-        if (loc.NeedRequestBody ?? req.Server.NeedRequestBody ?? Conf.NeedRequestBody) await req.ReadBodyAsync();
+        if (loc.NeedRequestBody ?? req.Server.NeedRequestBody ?? Conf.NeedRequestBody)
+        {
+            await req.ReadBodyAsync();
+            if (req.BodyTimedOut) { req.Http.Abort(); return; }
+        }
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)
             NgxVars.Set(req, name, Interpolate(req, value));
@@ -581,13 +585,14 @@ public sealed class Nginx : IAsyncDisposable
         if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
         // the realip module's location-level settings apply from the preaccess phase
         req.ApplyRealIp();
-        if (loc.AccessHandler != null)
+        // nginx skips the whole access phase for subrequests (ngx_http_core_access_phase)
+        if (loc.AccessHandler != null && !req.IsSubrequest)
         {
             req.Phase = "access";
             await loc.AccessHandler(req);
             if (req.Finished) return;
         }
-        if (loc.AccessByLua != null && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
+        if (loc.AccessByLua != null && !req.IsSubrequest && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
         req.Phase = "content";
         if (loc.Return is { } ret)
         {
@@ -649,8 +654,8 @@ public sealed class Nginx : IAsyncDisposable
         }
         if (req.ExitStatus is int st)
         {
-            // NGX_ERROR (-1) and 444 close the connection without a response
-            if (st < 0 || st == 444)
+            // NGX_ERROR (-1), 444, and 408 / 499 (ngx_http_terminate_request) close the connection without a response
+            if (st < 0 || st is 444 or 408 or 499)
             {
                 req.Http.Abort();
                 return false;
@@ -659,7 +664,7 @@ public sealed class Nginx : IAsyncDisposable
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             return !req.Finished;
         }
-        if (phase == "access" && req.HeadersSent)
+        if (phase is "access" or "rewrite" && req.HeadersSent)
         {
             // lua-nginx-module: a response started in rewrite/access ends the request there
             await req.FinishAsync();

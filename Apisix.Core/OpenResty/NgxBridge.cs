@@ -254,7 +254,7 @@ public sealed class NgxBridge(LuaWorker worker)
     private static async Task<object?[]> ReadBodyOp(NgxRequest r)
     {
         await r.ReadBodyAsync();
-        return [];
+        return r.BodyTimedOut ? [true] : [];
     }
 
     public string? GetBody() => Req is { BodyRead: true, Body: { Length: > 0 } b } ? b : null;
@@ -377,6 +377,9 @@ public sealed class NgxBridge(LuaWorker worker)
     private async Task<object?[]> ConnectOp(string host, int port)
     {
         await Task.Yield();
+        // a host name goes to nginx's resolver, which a plain nginx.conf lacks (IP literals need none)
+        if (Nginx.Conf.HasResolver == false && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
+            return [null, $"no resolver defined to resolve \"{host}\""];
         var (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
         if (stream == null)
         {
@@ -444,6 +447,15 @@ public sealed class NgxBridge(LuaWorker worker)
         var id = ++_nextSock;
         Sockets[id] = new Cosocket(r.Http.Request.Body, leaveOpen: true);
         return id;
+    }
+
+    public bool LogSocketErrors() => Nginx.LogSocketErrors;
+
+    public void SockClosedLog(string what, bool used)
+    {
+        if (!Nginx.LogSocketErrors) return;
+        var u = used ? "00005610a0c0e0f0" : "0000000000000000";
+        Nginx.Log(worker, LogLevel.Error, $"attempt to {what} a closed socket: u:{u}, c:0000000000000000, ft:0 eof:0", Req);
     }
 
     public void SockClose(long id)

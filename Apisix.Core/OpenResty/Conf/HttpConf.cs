@@ -22,6 +22,11 @@ public sealed class HttpConf
     public string? LuaPackagePath { get; set; }
     /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>
     public bool? LuaSocketLogErrors { get; set; }
+    /// <summary>
+    /// Whether a `resolver` is configured (anywhere): without one a cosocket cannot connect to a host
+    /// name. Null: not known (the configuration is not a plain nginx.conf), taken as configured.
+    /// </summary>
+    public bool? HasResolver { get; set; }
     /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
     public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
     /// <summary>`real_ip_header` / `set_real_ip_from` at http level, for locations without their own.</summary>
@@ -29,6 +34,8 @@ public sealed class HttpConf
     public List<string> SetRealIpFrom { get; } = new();
     /// <summary>`client_body_buffer_size` at http level, for locations without their own (null: bodies stay in memory).</summary>
     public long? ClientBodyBufferSize { get; set; }
+    /// <summary>`client_body_timeout` (between two reads of the body); null: the enclosing level's, then 60s.</summary>
+    public TimeSpan? ClientBodyTimeout { get; set; }
     /// <summary>`lua_need_request_body` in http{}, for servers and locations without their own.</summary>
     public bool NeedRequestBody { get; set; }
     /// <summary>`default_type` at http level, for servers without their own.</summary>
@@ -43,7 +50,8 @@ public sealed class HttpConf
 }
 
 /// <summary>One `listen`: address, port, and whether it takes TLS (`listen 1983 ssl`).</summary>
-public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false);
+/// <summary>A `listen`: address and port, or a unix-domain socket path (not emulated: nothing reaches it).</summary>
+public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false, string? UnixPath = null);
 
 public sealed class ServerConf
 {
@@ -55,6 +63,8 @@ public sealed class ServerConf
     public List<LocationConf> Locations { get; } = new();
     /// <summary>`set $v value;` at server level: run in the server's rewrite phase, before the location's.</summary>
     public List<SetStep> SetSteps { get; } = new();
+    /// <summary>`client_body_timeout` at server level; null: http{}'s.</summary>
+    public TimeSpan? ClientBodyTimeout { get; set; }
     /// <summary>`lua_need_request_body` at server level, for locations without their own; null: the http{} one.</summary>
     public bool? NeedRequestBody { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
@@ -175,6 +185,8 @@ public sealed class LocationConf
     /// memory whatever their size (nginx's default buffer, 8k/16k, is not applied).
     /// </summary>
     public long? ClientBodyBufferSize { get; set; }
+    /// <summary>`client_body_timeout` (between two reads of the body); null: the enclosing level's, then 60s.</summary>
+    public TimeSpan? ClientBodyTimeout { get; set; }
 }
 
 /// <summary>One `set` (Lua null: Value is interpolated) or `set_by_lua*` (Args interpolated into ngx.arg).</summary>

@@ -34,7 +34,7 @@ public static class HttpConfBuilder
         "lua_load_resty_core", "lua_package_cpath", "lua_ssl_trusted_certificate", "lua_ssl_verify_depth",
         "lua_ssl_protocols", "lua_ssl_ciphers",
         // nginx core: connection and buffer tuning, logging switches
-        "server_tokens", "keepalive_timeout", "keepalive_requests", "client_body_timeout", "client_header_timeout",
+        "server_tokens", "keepalive_timeout", "keepalive_requests", "client_header_timeout",
         "send_timeout", "client_max_body_size", "client_body_buffer_size", "client_header_buffer_size",
         "large_client_header_buffers", "postpone_output", "sendfile", "tcp_nodelay", "tcp_nopush", "resolver",
         "resolver_timeout", "access_log", "error_log", "log_subrequest", "underscores_in_headers",
@@ -68,6 +68,7 @@ public static class HttpConfBuilder
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
                 case "client_body_buffer_size": conf.ClientBodyBufferSize = ParseSize(d.Arg(0)); break;
+                case "client_body_timeout": conf.ClientBodyTimeout = ParseTime(d.Arg(0)); break;
                 case "real_ip_header": conf.RealIpHeader = d.Arg(0); break;
                 case "set_real_ip_from": conf.SetRealIpFrom.Add(d.Arg(0)); break;
                 case "upstream":
@@ -90,6 +91,7 @@ public static class HttpConfBuilder
     public static void Accept(HttpConf conf, Directive d)
     {
         if (!NoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
+        if (d.Name == "resolver") conf.HasResolver = true;
         conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})");
     }
 
@@ -152,6 +154,7 @@ public static class HttpConfBuilder
                 case "error_page": AddErrorPage(s.ErrorPages, d); break;
                 case "set": s.SetSteps.Add(new SetStep(d.Arg(0).TrimStart('$'), d.Arg(1))); break;
                 case "lua_need_request_body": s.NeedRequestBody = d.Arg(0) == "on"; break;
+                case "client_body_timeout": s.ClientBodyTimeout = ParseTime(d.Arg(0)); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 default: Accept(conf, d); break;
             }
@@ -229,6 +232,7 @@ public static class HttpConfBuilder
                 case "set_real_ip_from": loc.SetRealIpFrom.Add(x.Arg(0)); break;
                 case "client_body_in_file_only": loc.ClientBodyInFileOnly = x.Arg(0) is "on" or "clean"; break;
                 case "client_body_buffer_size": loc.ClientBodyBufferSize = ParseSize(x.Arg(0)); break;
+                case "client_body_timeout": loc.ClientBodyTimeout = ParseTime(x.Arg(0)); break;
                 case "root": loc.Root = x.Arg(0); break;
                 case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;
@@ -288,12 +292,29 @@ public static class HttpConfBuilder
 
     public static ListenSpec ParseListen(string value)
     {
+        if (value.StartsWith("unix:", StringComparison.Ordinal) || value.StartsWith('/'))
+            return new ListenSpec(IPAddress.None, 0, UnixPath: value.StartsWith('/') ? value : value[5..]);
         var colon = value.LastIndexOf(':');
         if (colon < 0) return new ListenSpec(IPAddress.Any, int.Parse(value));
         var host = value[..colon].Trim('[', ']');
         var addr = host is "*" or "" ? IPAddress.Any
             : host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
         return new ListenSpec(addr, int.Parse(value[(colon + 1)..]));
+    }
+
+    /// <summary>An nginx time: a number with ms, s, m, h, d, w, M or y (seconds without a unit), or several summed ("1m30s").</summary>
+    public static TimeSpan ParseTime(string s)
+    {
+        var total = 0.0;
+        foreach (Match m in Regex.Matches(s, @"(\d+)(ms|s|m|h|d|w|M|y)?"))
+        {
+            var n = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            total += n * (m.Groups[2].Value switch
+            {
+                "ms" => 0.001, "m" => 60, "h" => 3600, "d" => 86400, "w" => 604800, "M" => 2592000, "y" => 31536000, _ => 1,
+            });
+        }
+        return TimeSpan.FromSeconds(total);
     }
 
     public static long ParseSize(string s)

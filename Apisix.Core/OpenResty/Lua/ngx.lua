@@ -117,14 +117,28 @@ function real.exec(...)
 end
 -- ngx.redirect: Location exactly as given (lua-nginx-module keeps nginx from making it
 -- absolute), then the status as ngx.exit sends it
-function real.redirect(uri, status)
-    status = status or 302
+function real.redirect(...)
+    local n = select("#", ...)
+    if n ~= 1 and n ~= 2 then error("expecting one or two arguments", 2) end
+    local uri, status = ...
+    if type(uri) == "number" then uri = num2str(uri)
+    elseif type(uri) ~= "string" then
+        error("bad argument #1 to 'redirect' (string expected, got " .. (uri == nil and "nil" or type(uri)) .. ")", 2)
+    end
+    if n == 2 then
+        status = rt.check_number(status, 2, "redirect", 2)
+        status = status < 0 and math.ceil(status) or math.floor(status)
+    else
+        status = 302
+    end
     if status ~= 301 and status ~= 302 and status ~= 303 and status ~= 307 and status ~= 308 then
         error("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, "
             .. "ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed", 2)
     end
+    rt.check_context(exec_contexts, 2)
     if cs:HeadersSent() then error("attempt to call ngx.redirect after sending out the headers", 2) end
-    cs:SetRespHeader("Location", tostring(uri))
+    if uri:find("[%c]") then error("attempt to set unsafe redirect uri", 2) end
+    cs:SetRespHeader("Location", uri)
     return real.exit(status)
 end
 function real.get_phase() return cs:Phase() end
@@ -372,7 +386,8 @@ end
 function req.set_uri(uri) cs:SetUri(uri) end
 function req.read_body()
     local op = cs:ReadBody()
-    if op then await(op) end
+    -- the body timed out (client_body_timeout): nginx ends the request there, as ngx.exit(408)
+    if op and await(op) then real.exit(408) end
 end
 function req.discard_body() end
 function req.get_body_data() return cs:GetBody() end
@@ -517,7 +532,7 @@ function real.thread.spawn(fn, ...)
         local r = table.pack(xpcall(fn, debug.traceback, ...))
         handle.results = r
         cs:ThreadDone(id)
-        if not r[1] then cs:Log(4, "lua user thread aborted: runtime error: " .. tostring(r[2])) end
+        if not r[1] then cs:Log(4, "lua user thread aborted: runtime error: " .. tostring(rt.luajit_msg(r[2]))) end
     end)
     local st, a, b = rt.step(id, ...)
     cs:AfterStep(id, st, a, b)
@@ -564,21 +579,37 @@ function sock_mt.sslhandshake(self) return true end
 function sock_mt.connect(self, host, port, opts)
     if self.id then cs:SockClose(self.id) self.id = nil end
     if type(host) ~= "string" then return nil, "bad host" end
-    if host:sub(1, 5) == "unix:" then return nil, "no such file or directory" end
+    if host:sub(1, 5) == "unix:" then
+        -- unix-domain sockets are not emulated: none exists
+        self.used = true
+        if cs:LogSocketErrors() then cs:Log(3, "connect() to " .. host .. " failed (2: No such file or directory)") end
+        return nil, "no such file or directory"
+    end
+    if port == nil or type(port) == "table" then return nil, "missing the port number" end
+    local pnum = tonumber(port)
+    if pnum and (pnum < 0 or pnum > 65535) then return nil, "bad port number: " .. math.floor(pnum) end
+    self.used = true
     local ok, e = await(cs:SockConnect(host, tonumber(port) or 0))
     if not ok then return nil, e end
     self.id = ok
     cs:SockTimeouts(self.id, self.timeouts[1], self.timeouts[2], self.timeouts[3])
     return 1
 end
+-- lua-nginx-module logs a use of a closed cosocket (unless lua_socket_log_errors is off), naming
+-- its upstream struct and connection (none here once closed), the failure type and eof flag
+local function closed(self, what)
+    cs:SockClosedLog(what, self.used and true or false)
+    return nil, "closed"
+end
+
 function sock_mt.send(self, data)
-    if not self.id then return nil, "closed" end
+    if not self.id then return closed(self, "send data on") end
     local buf = {}
     flatten(buf, data, "send")
     return await(cs:SockSend(self.id, concat(buf)))
 end
 function sock_mt.receive(self, pattern)
-    if not self.id then return nil, "closed" end
+    if not self.id then return closed(self, "receive data on") end
     if pattern == nil then pattern = "*l" end
     if type(pattern) == "number" then return await(cs:SockReceive(self.id, "n", pattern)) end
     if pattern == "*l" or pattern == "l" then return await(cs:SockReceive(self.id, "l", 0)) end

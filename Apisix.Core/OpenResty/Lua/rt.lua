@@ -32,6 +32,16 @@ local function thread_traceback(co, err)
     return concat(parts, "\n")
 end
 
+-- LuaJIT words a runtime error on a named value differently from Lua 5.4:
+-- "attempt to call field 'x' (a nil value)" for "field 'x' is not callable (a nil value)", and
+-- "attempt to index local 'x' (a nil value)" for "attempt to index a nil value (local 'x')"
+local function luajit_msg(msg)
+    if type(msg) ~= "string" then return msg end
+    msg = msg:gsub("(%a+) '([^']*)' is not callable %(a (%a+) value%)", "attempt to call %1 '%2' (a %3 value)")
+    return (msg:gsub("attempt to (%a[%a ]-) a (%a+) value %((%a+) '([^']*)'%)", "attempt to %1 %3 '%4' (a %2 value)"))
+end
+rt.luajit_msg = luajit_msg
+
 function rt.new(id, fn)
     cos[id] = co_create(fn)
 end
@@ -43,7 +53,7 @@ function rt.step(id, ...)
     local r = pack(raw_resume(co, ...))
     if not r[1] then
         cos[id] = nil
-        return "error", r[2], thread_traceback(co, r[2])
+        return "error", luajit_msg(r[2]), thread_traceback(co, r[2])
     end
     if co_status(co) == "dead" then
         cos[id] = nil
