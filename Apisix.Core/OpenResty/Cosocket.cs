@@ -120,7 +120,8 @@ public sealed class Cosocket(Stream stream, bool leaveOpen = false) : IDisposabl
             var at = delimiter.Length == 0 ? -1 : s.IndexOf(delimiter, StringComparison.Ordinal);
             if (at >= 0)
             {
-                if (size > 0 && at > size) return [Take(size)];
+                // a part that fills the size exactly goes out without the delimiter: the next call finds it
+                if (size > 0 && at >= size) return [Take(size)];
                 var data = Take(at);
                 Take(delimiter.Length);
                 return [inclusive ? data + delimiter : data, null, null, size > 0];

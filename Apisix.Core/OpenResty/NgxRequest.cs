@@ -261,8 +261,7 @@ public sealed class NgxRequest
                 try { n = await Http.Request.Body.ReadAsync(chunk, cts.Token); }
                 catch (OperationCanceledException) when (!Http.RequestAborted.IsCancellationRequested)
                 {
-                    BodyTimedOut = true;
-                    Log(LogLevel.Info, "client timed out (110: Connection timed out) while reading client request body");
+                    BodyTimedOut = true; // nginx finalizes with 408 and writes no error-log line for it
                     break;
                 }
                 if (n == 0) break;

@@ -67,7 +67,7 @@ POST /t
 one--sepxy--sep-end
 --- response_body
 1: [on][e]
-2: [xy]
+2: [xy][]
 tail: -end
 
 
@@ -107,7 +107,7 @@ function use()
 end
 --- http_config eval
     "lua_package_path '$::HtmlDir/?.lua;;';"
---- pipelined_requests eval
+--- request eval
 ["GET /nobody", "POST /read\nabc", "POST /keep\nxyz", "POST /keep\nxyz"]
 --- response_body eval
 ["nilno body\n", "nilrequest body already exists\n", "kept holder\n", "later: nilclosed\n"]
