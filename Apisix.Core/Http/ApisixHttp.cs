@@ -154,6 +154,11 @@ public sealed class ApisixHttp
         }
         finally
         {
+            // http_log_phase: the `set` at the start of the request saw no upstream yet
+            // (nil when no upstream was called, which leaves it empty)
+            if (string.IsNullOrEmpty(ctx.Var.GetString("apisix_upstream_response_time"))
+                && NgxVars.Get(req.Nginx, req, "upstream_response_time") is { Length: > 0 } upstreamTime)
+                ctx.Var["apisix_upstream_response_time"] = upstreamTime;
             if (ctx.Plugins.Count > 0 || ctx.Items.ContainsKey(PluginRunner.GlobalPlugins)) await Runner.RunLogAsync(ctx);
             Upstream.UpstreamProxy.LogPhase(ctx);
         }

@@ -690,6 +690,12 @@ public sealed class Nginx : IAsyncDisposable
                 req.Http.Abort();
                 return false;
             }
+            // ngx_http_lua_handle_exit: with HTTP/1.0 buffering and a status set, what Lua printed goes out
+            if (req.Http10Buffering && !req.HeadersSent && req.Status != 0 && st is not (408 or 499))
+            {
+                await req.FinishAsync();
+                return false;
+            }
             if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             return !req.Finished;

@@ -215,6 +215,9 @@ public static class BlockComparer
 
     private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    // the relaxed encoder still writes a quote as \u0022; a reader wants \"
+    private static string Quote(string? s) => JsonSerializer.Serialize(s, Readable).Replace("\\u0022", "\\\"");
+
     /// <summary>Pretty JSON with object keys sorted, and numbers and strings in one spelling.</summary>
     public static string Canonical(JsonNode? node)
     {
@@ -236,7 +239,7 @@ public static class BlockComparer
                 var keys = o.Select(p => p.Key).Order(StringComparer.Ordinal).ToList();
                 for (var i = 0; i < keys.Count; i++)
                 {
-                    sb.Append(pad).Append(JsonSerializer.Serialize(keys[i], Readable)).Append(": ");
+                    sb.Append(pad).Append(Quote(keys[i])).Append(": ");
                     Write(o[keys[i]], sb, depth + 1);
                     sb.Append(i < keys.Count - 1 ? ",\n" : "\n");
                 }
@@ -259,7 +262,7 @@ public static class BlockComparer
                     sb.Append(decimal.TryParse(el.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture, out var dec)
                         ? (dec == Math.Truncate(dec) && Math.Abs(dec) < 1e15m ? ((long)dec).ToString(CultureInfo.InvariantCulture) : dec.ToString("G29", CultureInfo.InvariantCulture))
                         : el.GetRawText());
-                else if (el.ValueKind == JsonValueKind.String) sb.Append(JsonSerializer.Serialize(el.GetString(), Readable));
+                else if (el.ValueKind == JsonValueKind.String) sb.Append(Quote(el.GetString()));
                 else sb.Append(el.GetRawText());
                 break;
         }

@@ -184,7 +184,7 @@ public static class HtmlReport
 
     private const string Css = """
         body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2125;background:#fafbfc}
-        header{padding:14px 22px;background:#fff;border-bottom:1px solid #d8dde3;position:sticky;top:0;z-index:2}
+        header{padding:14px 22px;background:#fff;border-bottom:1px solid #d8dde3}
         h1{font-size:20px;margin:0 0 6px} h2{font-size:16px;margin:22px 0 4px} h2 small{font-weight:normal;color:#5b6570}
         h3{font-size:13px;margin:8px 0 4px} h4{font-size:12px;margin:8px 0 2px;color:#414b55}
         .sum{margin:2px 0;color:#2f3a44} .note{margin:4px 0 0;color:#5b6570;font-size:12px} .muted{color:#6b7580}

@@ -108,9 +108,11 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         world.OnNginx.Add(nginx => nginx.WorkerInit.Add(w => apisix.Admin.InitWorker(w.Id,
             (level, msg) => nginx.Log(w, ErrorLog.Parse(level), msg, null), work => w.Loop.Post(_ => work(), null))));
 
-        // t::APISIX's init_by_lua: apisix.http_init(args), whose args carry the DNS servers
-        world.Conf.InitByLua.Add(new LuaChunk("require(\"apisix.core.resolver\").init_resolver({dns_resolver = "
-            + DnsResolverTable(file) + "})", "init_by_lua(nginx.conf:1)", 1));
+        // t::APISIX's init_by_lua: apisix.http_init(args), whose args carry the DNS servers; its
+        // init_resolver line (the Lua module is not loaded at init here: loading apisix.core
+        // modules that early changes what a block's extra_init_by_lua patches)
+        var dnsResolver = DnsResolverJson(file);
+        world.OnNginx.Add(nginx => nginx.LogInternal(LogLevel.Info, "[lua] resolver.lua:53: init_resolver(): dns resolver " + dnsResolver));
         if (Section(world, block, file, "extra_init_by_lua") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "extra_init_worker_by_lua") is { } initWorker)
@@ -167,10 +169,10 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
     /// t::APISIX's <c>$dns_addrs_tbl_str</c>: with ENABLE_LOCAL_DNS the IPv4 nameservers of
     /// /etc/resolv.conf, else Google's and 114's; CUSTOM_DNS_SERVER replaces either.
     /// </summary>
-    private static string DnsResolverTable(TestFile file)
+    private static string DnsResolverJson(TestFile file)
     {
-        if (Env(file, "CUSTOM_DNS_SERVER") is { Length: > 0 } custom) return "{\"" + custom + "\"}";
-        if (string.IsNullOrEmpty(Env(file, "ENABLE_LOCAL_DNS"))) return "{\"8.8.8.8\", \"114.114.114.114\"}";
+        if (Env(file, "CUSTOM_DNS_SERVER") is { Length: > 0 } custom) return "[\"" + custom + "\"]";
+        if (string.IsNullOrEmpty(Env(file, "ENABLE_LOCAL_DNS"))) return "[\"8.8.8.8\",\"114.114.114.114\"]";
         var addrs = new List<string>();
         try
         {
@@ -179,7 +181,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
                     addrs.Add(m.Groups[1].Value);
         }
         catch (IOException) { }
-        return "{" + string.Concat(addrs.Select(a => "\"" + a + "\", ")) + "}";
+        return "[" + string.Join(",", addrs.Select(a => "\"" + a + "\"")) + "]";
     }
 
     private static void ConfigureApisixLocations(BlockWorld world, TestBlock block, ApisixHttp apisix, bool controlApi)

@@ -141,3 +141,30 @@ GET /t
 2: a|b,c,d
 5: 1|-|2|+|3
 nil true
+
+
+
+=== TEST 8: sub templates: $N, ${N} and $$ work; a named variable or an unclosed bracket does not compile
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say((ngx.re.sub("ab", "(a)(b)", "<${2}$1$$$9>")))
+            for _, tpl in ipairs({ "[$word]", "[${12]", "[$", "[${}]" }) do
+                local s, n, err = ngx.re.sub("ab", "a", tpl)
+                ngx.say(tostring(s), " ", err)
+            end
+        }
+    }
+--- request
+GET /t
+--- response_body
+<ba$>
+nil failed to compile the replacement template
+nil failed to compile the replacement template
+nil failed to compile the replacement template
+nil failed to compile the replacement template
+--- error_log
+attempt to use named capturing variable "word" (named captures not supported yet)
+the closing bracket in "12" variable is missing
+lua script: invalid capturing variable name found in "[$"
+lua script: invalid capturing variable name found in "[${}]"

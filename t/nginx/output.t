@@ -452,3 +452,24 @@ GET /t
 bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE
 bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE
 501 501
+
+
+
+=== TEST 25: with HTTP/1.0 buffering, ngx.exit with the status already set sends what Lua printed
+--- config
+    location /t {
+        rewrite_by_lua_block {
+            ngx.status = 403
+            ngx.say("held until exit")
+            ngx.exit(403)
+        }
+    }
+--- request
+GET /t HTTP/1.0
+--- error_code: 403
+--- response_headers
+Content-Length: 16
+--- response_body
+held until exit
+--- no_error_log
+[error]

@@ -147,6 +147,13 @@ public class DiffComparisonTests
     }
 
     [Fact]
+    public void Canonical_json_keeps_strings_readable()
+    {
+        BlockComparer.Canonical(System.Text.Json.Nodes.JsonNode.Parse("{\"b\":\"say \\\"hi\\\" é\",\"a\":[]}"))
+            .Should().Be("{\n  \"a\": [],\n  \"b\": \"say \\\"hi\\\" é\"\n}");
+    }
+
+    [Fact]
     public void Repeated_headers_compare_by_their_values_in_order()
     {
         var d = BlockComparer.CompareHeaders("HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n",

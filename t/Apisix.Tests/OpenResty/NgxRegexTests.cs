@@ -59,7 +59,7 @@ public class NgxRegexTests
             ngx.say(ngx.re.sub("hello, world", "o", "0"))
             ngx.say(ngx.re.gsub("hello, world", "o", "0"))
             ngx.say(ngx.re.gsub("hello, world", "([a-z])[a-z]+", "[$0,$1]"))
-            ngx.say(ngx.re.gsub("hello, world", "(?<c>[a-z])[a-z]+", "${c}${1}$$"))
+            ngx.say(ngx.re.gsub("hello, world", "(?<c>[a-z])[a-z]+", "${1}$1$$"))
             ngx.say(ngx.re.gsub("hello, world", "[a-z]+", function(m) return m[0]:upper() end))
             ngx.say(ngx.re.gsub("baaac", "a*", "-"))
             ngx.say(ngx.re.gsub("abc", "x", "y"))
