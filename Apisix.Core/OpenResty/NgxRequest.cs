@@ -255,7 +255,7 @@ public sealed class NgxRequest
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
             resp.Headers.ContentType = WithCharset(type);
         }
-        else if (ResponseHeaders["Content-Type"] is [var given]) ResponseHeaders["Content-Type"] = [WithCharset(given)];
+        else if (ResponseHeaders.TryGetValue("Content-Type", out var ct) && ct is [var given]) ResponseHeaders["Content-Type"] = [WithCharset(given)];
         foreach (var (name, values) in ResponseHeaders)
         {
             if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
