@@ -7,7 +7,7 @@ namespace Apisix.Core.OpenResty;
 /// patterns OpenResty offers (a line, N bytes, everything, anything, up to a delimiter).
 /// Results are Lua-shaped arrays: data, or nil + error + partial data.
 /// </summary>
-public sealed class Cosocket(Stream stream) : IDisposable
+public sealed class Cosocket(Stream stream, bool leaveOpen = false) : IDisposable
 {
     private readonly byte[] _chunk = new byte[16384];
     private readonly StringBuilder _buf = new();   // bytes received but not yet returned (Latin-1 chars)
@@ -107,25 +107,42 @@ public sealed class Cosocket(Stream stream) : IDisposable
         return [Take(Math.Min(max <= 0 ? _buf.Length : max, _buf.Length))];
     }
 
-    /// <summary>Read up to (and, when inclusive, including) the delimiter; size > 0 returns at most that much.</summary>
+    /// <summary>
+    /// Read up to (and, when inclusive, including) the delimiter. With size > 0 at most size bytes
+    /// come back per call; the call that reaches the delimiter says so with a fourth result (true),
+    /// after which lua-nginx-module's iterator answers nil, nil, nil once, ending that part.
+    /// </summary>
     public async Task<object?[]> ReceiveUntilAsync(string delimiter, bool inclusive, int size)
     {
         while (true)
         {
             var s = _buf.ToString();
-            var at = s.IndexOf(delimiter, StringComparison.Ordinal);
+            var at = delimiter.Length == 0 ? -1 : s.IndexOf(delimiter, StringComparison.Ordinal);
             if (at >= 0)
             {
-                if (size > 0 && at > size) return [Take(size)];
+                // a part that fills the size exactly goes out without the delimiter: the next call finds it
+                if (size > 0 && at >= size) return [Take(size)];
                 var data = Take(at);
                 Take(delimiter.Length);
-                return [inclusive ? data + delimiter : data];
+                return [inclusive ? data + delimiter : data, null, null, size > 0];
             }
-            if (size > 0 && _buf.Length - delimiter.Length >= size) return [Take(size)];
+            // bytes that can no longer start the delimiter may go out in size mode
+            if (size > 0 && _buf.Length - PendingPrefix(s, delimiter) >= size) return [Take(size)];
             var err = await FillAsync();
             if (err != null) return [null, err, Take(_buf.Length)];
         }
     }
 
-    public void Dispose() => stream.Dispose();
+    /// <summary>The length of the longest tail of <paramref name="s"/> that begins the delimiter.</summary>
+    private static int PendingPrefix(string s, string delimiter)
+    {
+        for (var n = Math.Min(s.Length, delimiter.Length - 1); n > 0; n--)
+            if (string.CompareOrdinal(s, s.Length - n, delimiter, 0, n) == 0) return n;
+        return 0;
+    }
+
+    public void Dispose()
+    {
+        if (!leaveOpen) stream.Dispose();
+    }
 }

@@ -19,6 +19,10 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         public required long Id { get; init; }
         public NgxRequest? Request { get; init; }
         public TaskCompletionSource<LuaEntryResult>? Completion { get; init; }
+        /// <summary>For a user thread: the entry thread it belongs to (nested threads too).</summary>
+        public long Entry { get; init; }
+        /// <summary>For an entry thread that ended while its user threads run: its result, given when they end.</summary>
+        public LuaEntryResult? Pending { get; set; }
     }
 
     private readonly Dictionary<long, CoInfo> _cos = new();
@@ -27,7 +31,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     private readonly Dictionary<string, LuaFunction> _chunks = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private long _nextCo, _nextOp;
-    private LuaFunction _step = null!, _rtNew = null!, _timerEntry = null!, _freeRequest = null!;
+    private LuaFunction _step = null!, _rtNew = null!, _timerEntry = null!, _freeRequest = null!, _rtKill = null!;
     private CoInfo? _current;
 
     public LuaWorker(Nginx nginx, int id)
@@ -75,6 +79,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         lua.DoString(SetupLua, "=setup");
         _step = (LuaFunction)rt["step"];
         _rtNew = (LuaFunction)rt["new"];
+        _rtKill = (LuaFunction)rt["kill"];
         _timerEntry = (LuaFunction)rt["timer_entry"];
         _freeRequest = (LuaFunction)rt["free_request"];
         var path = string.Join(";", Nginx.Modules.PackagePath);
@@ -232,7 +237,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     public long NewThreadCo()
     {
         var id = ++_nextCo;
-        _cos[id] = new CoInfo { Id = id, Request = _current?.Request };
+        var entry = _current is { } cur ? (cur.Entry != 0 ? cur.Entry : cur.Id) : 0;
+        _cos[id] = new CoInfo { Id = id, Request = _current?.Request, Entry = entry };
         return id;
     }
 
@@ -278,27 +284,74 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
                 break;
             case "done":
                 _cos.Remove(id);
-                info.Completion?.TrySetResult(new LuaEntryResult(true, false, rest, null, null));
+                EntryEnded(info, new LuaEntryResult(true, false, rest, null, null), killThreads: false);
                 break;
             case "exit":
                 _cos.Remove(id);
-                info.Completion?.TrySetResult(new LuaEntryResult(true, true, [], null, null));
+                // ngx.exit in any thread of a request ends them all
+                if (info.Entry != 0 && _cos.TryGetValue(info.Entry, out var entryOfExit))
+                {
+                    _cos.Remove(info.Entry);
+                    _rtKill.Call(info.Entry);
+                    EntryEnded(entryOfExit, new LuaEntryResult(true, true, [], null, null), killThreads: true);
+                }
+                else if (info.Entry != 0 && _pendingEntries.Remove(info.Entry, out var waitingEntry))
+                    EntryEnded(waitingEntry, new LuaEntryResult(true, true, [], null, null), killThreads: true);
+                else EntryEnded(info, new LuaEntryResult(true, true, [], null, null), killThreads: true);
                 break;
             case "error":
                 _cos.Remove(id);
                 var msg = rest.Length > 0 ? LuaText(rest[0]) : "unknown error";
                 var tb = rest.Length > 1 ? rest[1] as string : null;
                 if (info.Completion != null)
-                    info.Completion.TrySetResult(new LuaEntryResult(false, false, [], msg, tb));
+                    EntryEnded(info, new LuaEntryResult(false, false, [], msg, tb), killThreads: true);
                 else
+                {
                     Nginx.Log(this, LogLevel.Error, $"lua user thread aborted: runtime error: {msg}\n{tb}", info.Request);
+                    EntryEnded(info, null, killThreads: false);
+                }
                 break;
             default:
                 _cos.Remove(id);
-                info.Completion?.TrySetResult(new LuaEntryResult(true, false, [], null, null));
+                EntryEnded(info, new LuaEntryResult(true, false, [], null, null), killThreads: false);
                 break;
         }
     }
+
+    /// <summary>
+    /// A coroutine ended. An entry thread's handler completes once its user threads have ended too
+    /// (lua-nginx-module waits for them), at once when it exited or failed (they are aborted). A user
+    /// thread's end may be the last one its waiting entry thread needed.
+    /// </summary>
+    private void EntryEnded(CoInfo info, LuaEntryResult? result, bool killThreads)
+    {
+        if (info.Completion == null)
+        {
+            if (info.Entry != 0 && _pendingEntries.TryGetValue(info.Entry, out var parked)
+                && !_cos.Values.Any(c => c.Entry == info.Entry))
+            {
+                _pendingEntries.Remove(info.Entry);
+                parked.Completion?.TrySetResult(parked.Pending!);
+            }
+            return;
+        }
+        var threads = _cos.Values.Where(c => c.Entry == info.Id).ToList();
+        if (threads.Count == 0 || result == null) { info.Completion.TrySetResult(result!); return; }
+        if (killThreads)
+        {
+            foreach (var t in threads)
+            {
+                _cos.Remove(t.Id);
+                _rtKill.Call(t.Id);
+            }
+            info.Completion.TrySetResult(result);
+            return;
+        }
+        info.Pending = result;
+        _pendingEntries[info.Id] = info;
+    }
+
+    private readonly Dictionary<long, CoInfo> _pendingEntries = new();
 
     private static string LuaText(object? o) => o switch
     {

@@ -103,7 +103,7 @@ public sealed class Nginx : IAsyncDisposable
             });
         }
         foreach (var s in Conf.Servers)
-            foreach (var l in s.Listens)
+            foreach (var l in s.Listens.Where(l => l.UnixPath == null))
                 Network.Bind(l.Address, l.Port, l.Ssl ? ServerTlsOf(s) : null);
     }
 
@@ -573,7 +573,11 @@ public sealed class Nginx : IAsyncDisposable
         }
         // only a location with a body filter joins each flush's pieces into one
         req.BodyFilter = loc.BodyFilterByLua is { } bodyFilter ? (data, last) => RunBodyFilter(w, req, bodyFilter, data, last) : null;
-        if (loc.NeedRequestBody) await req.ReadBodyAsync();
+        if (loc.NeedRequestBody ?? req.Server.NeedRequestBody ?? Conf.NeedRequestBody)
+        {
+            await req.ReadBodyAsync();
+            if (req.BodyTimedOut) { req.Http.Abort(); return; }
+        }
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)
             NgxVars.Set(req, name, Interpolate(req, value));
@@ -611,13 +615,14 @@ public sealed class Nginx : IAsyncDisposable
         if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
         // the realip module's location-level settings apply from the preaccess phase
         req.ApplyRealIp();
-        if (loc.AccessHandler != null)
+        // nginx skips the whole access phase for subrequests (ngx_http_core_access_phase)
+        if (loc.AccessHandler != null && !req.IsSubrequest)
         {
             req.Phase = "access";
             await loc.AccessHandler(req);
             if (req.Finished) return;
         }
-        if (loc.AccessByLua != null && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
+        if (loc.AccessByLua != null && !req.IsSubrequest && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
         req.Phase = "content";
         if (loc.Return is { } ret)
         {
@@ -672,10 +677,15 @@ public sealed class Nginx : IAsyncDisposable
             else await req.FinishAsync();
             return false;
         }
+        if (req.ExecUri is { } execUri)
+        {
+            await ExecAsync(w, req, execUri, req.ExecArgs);
+            return false;
+        }
         if (req.ExitStatus is int st)
         {
-            // NGX_ERROR (-1) and 444 close the connection without a response
-            if (st < 0 || st == 444)
+            // NGX_ERROR (-1), 444, and 408 / 499 (ngx_http_terminate_request) close the connection without a response
+            if (st < 0 || st is 444 or 408 or 499)
             {
                 req.Http.Abort();
                 return false;
@@ -690,13 +700,60 @@ public sealed class Nginx : IAsyncDisposable
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             return !req.Finished;
         }
-        if (phase == "access" && req.HeadersSent)
+        if (phase is "access" or "rewrite" && req.HeadersSent)
         {
             // lua-nginx-module: a response started in rewrite/access ends the request there
             await req.FinishAsync();
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// ngx.exec's internal redirect: the request starts over in the location of the new URI (or the
+    /// named location), from the server's rewrite phase, with a fresh ngx.ctx; at most 10 times.
+    /// </summary>
+    private async Task ExecAsync(LuaWorker w, NgxRequest req, string uri, string? args)
+    {
+        req.ExecUri = null;
+        req.ExecArgs = null;
+        req.ExitStatus = null;
+        if (++req.InternalRedirects > 10)
+        {
+            req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while internally redirecting to \"{uri}\"");
+            await SendErrorPage(req, 500);
+            return;
+        }
+        w.FreeRequest(req.Id); // nginx clears the modules' contexts: ngx.ctx starts empty
+        LocationConf? next;
+        if (uri.StartsWith('@'))
+        {
+            next = req.Server.Locations.FirstOrDefault(l => l.Pattern == uri);
+            if (next == null)
+            {
+                req.Log(LogLevel.Error, $"could not find named location \"{uri}\"");
+                await SendErrorPage(req, 500);
+                return;
+            }
+        }
+        else
+        {
+            req.Uri = uri;
+            req.Args = args;
+            next = req.Server.Match(uri);
+            if (next?.Regex?.Match(uri) is { Success: true } m)
+                for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
+            foreach (var step in req.Server.SetSteps) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+        }
+        if (next == null)
+        {
+            await ServeStaticAsync(req, null);
+            await req.FinishAsync();
+            return;
+        }
+        req.Location = next;
+        await ServeLocationAsync(w, req, Math.Max(1, req.InternalRedirects));
+        await req.FinishAsync();
     }
 
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;

@@ -115,9 +115,33 @@ public sealed class NgxBridge(LuaWorker worker)
         return [true];
     }
 
+    /// <summary>ngx.exit's status (ngx.lua has already turned an error status after the header into 200).</summary>
     public void Exit(object? status)
     {
         if (Req is { } r) r.ExitStatus = Convert.ToInt32(status ?? 0, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>ngx.exec: note the internal redirect (done when the handler ends); an error message, else null.</summary>
+    public string? Exec(string uri, string? userArgs)
+    {
+        if (Req is not { } r) return "no request object found";
+        string? args = null;
+        var q = uri.IndexOf('?');
+        if (q >= 0)
+        {
+            args = uri[(q + 1)..];
+            uri = uri[..q];
+        }
+        // ngx_http_parse_unsafe_uri: no ".." path segment, no control characters
+        if (uri.Any(c => c < 0x20 || c == 0x7f) || uri == ".." || uri.StartsWith("../", StringComparison.Ordinal)
+            || uri.Contains("/../", StringComparison.Ordinal) || uri.EndsWith("/..", StringComparison.Ordinal))
+            return "unsafe uri";
+        if (userArgs is { Length: > 0 }) args = args is { Length: > 0 } ? args + "&" + userArgs : userArgs;
+        if (r.HeadersSent) return "attempt to call ngx.exec after sending out response headers";
+        r.ExecUri = uri;
+        r.ExecArgs = args;
+        Nginx.Log(worker, LogLevel.Debug, $"lua exec \"{uri}?{args}\"", r);
+        return null;
     }
 
     public string Phase() => Req?.Phase ?? worker.Phase;
@@ -249,7 +273,7 @@ public sealed class NgxBridge(LuaWorker worker)
     private static async Task<object?[]> ReadBodyOp(NgxRequest r)
     {
         await r.ReadBodyAsync();
-        return [];
+        return r.BodyTimedOut ? [true] : [];
     }
 
     /// <summary>Whether the request body has been read (lua_need_request_body or ngx.req.read_body).</summary>
@@ -374,6 +398,9 @@ public sealed class NgxBridge(LuaWorker worker)
     private async Task<object?[]> ConnectOp(string host, int port)
     {
         await Task.Yield();
+        // a host name goes to nginx's resolver, which a plain nginx.conf lacks (IP literals need none)
+        if (Nginx.Conf.HasResolver == false && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
+            return [null, $"no resolver defined to resolve \"{host}\""];
         var (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
         if (stream == null)
         {
@@ -388,16 +415,19 @@ public sealed class NgxBridge(LuaWorker worker)
 
     /// <summary>
     /// <c>ngx.req.socket(true)</c>: the client connection itself once the response head is out; the
-    /// raw form is only for a request that switched protocols (a 101), as this emulation has no
-    /// other way to hand Kestrel's connection over. The plain form (reading the body) is not emulated.
+    /// raw form over Kestrel's upgraded connection is for a request that switched protocols (a 101),
+    /// as this emulation has no other way to hand the connection over; <see cref="ReqSocketSwitched"/>
+    /// tells ngx.lua to take this path, else it takes <see cref="ReqSocket"/> (the request body).
     /// </summary>
-    public long ReqSocket(bool raw) => worker.NewOp(ReqSocketOp(raw));
+    public long ReqSocketUpgraded() => worker.NewOp(ReqSocketUpgradedOp());
 
-    private async Task<object?[]> ReqSocketOp(bool raw)
+    /// <summary>Whether ngx.req.socket(true) takes the upgraded connection: the request answered (or is answering) 101.</summary>
+    public bool ReqSocketSwitched() => Req is { } r && (r.UpgradedStream != null || r.Status == 101);
+
+    private async Task<object?[]> ReqSocketUpgradedOp()
     {
         var r = Req;
         if (r == null) return [null, "no request found"];
-        if (!raw) return [null, "not supported"];
         if (r.UpgradedStream == null)
         {
             if (!r.HeadersSent || r.Status != 101) return [null, "raw request socket is only supported after a 101 response here"];
@@ -465,6 +495,35 @@ public sealed class NgxBridge(LuaWorker worker)
         if (res is [null, "timeout", ..] && Nginx.LogSocketErrors)
             Nginx.Log(worker, LogLevel.Error, "lua tcp socket read timed out", r);
         return res;
+    }
+
+    /// <summary>
+    /// ngx.req.socket(): a read-only cosocket over the request body (what is left of Content-Length),
+    /// or nil and lua-nginx-module's reason. Reading it sends "100 Continue" to a client that expects it.
+    /// </summary>
+    public object? ReqSocket(bool raw)
+    {
+        var r = Req;
+        if (r == null) return Fail("no request found");
+        if (r.IsSubrequest) return Fail("nginx subrequest not supported");
+        if (r.BodyRead || r.ReqSocketTaken) return Fail("request body already exists");
+        var chunked = r.RequestHeader("Transfer-Encoding") is { } te && te.Contains("chunked", StringComparison.OrdinalIgnoreCase);
+        if (!raw && chunked) return Fail("chunked request bodies not supported yet");
+        if (!raw && !chunked && !(long.TryParse(r.RequestHeader("Content-Length"), out var length) && length > 0))
+            return Fail("no body");
+        r.ReqSocketTaken = true;
+        var id = ++_nextSock;
+        Sockets[id] = new Cosocket(r.Http.Request.Body, leaveOpen: true);
+        return id;
+    }
+
+    public bool LogSocketErrors() => Nginx.LogSocketErrors;
+
+    public void SockClosedLog(string what, bool used)
+    {
+        if (!Nginx.LogSocketErrors) return;
+        var u = used ? "00005610a0c0e0f0" : "0000000000000000";
+        Nginx.Log(worker, LogLevel.Error, $"attempt to {what} a closed socket: u:{u}, c:0000000000000000, ft:0 eof:0", Req);
     }
 
     public void SockClose(long id)

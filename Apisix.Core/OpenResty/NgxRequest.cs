@@ -76,6 +76,10 @@ public sealed class NgxRequest
     /// <summary>The request body once read (ngx.req.read_body); null before.</summary>
     public string? Body { get; set; }
     public bool BodyRead { get; set; }
+    /// <summary>ngx.req.socket() took the body: it can be neither read again nor taken twice.</summary>
+    public bool ReqSocketTaken { get; set; }
+    /// <summary>client_body_timeout passed while reading the body: nginx ends the request with no response (408).</summary>
+    public bool BodyTimedOut { get; private set; }
 
     public int Status { get; set; } = 0;
     public Dictionary<string, List<string>> ResponseHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
@@ -312,6 +316,11 @@ public sealed class NgxRequest
 
     /// <summary>The status given to ngx.exit, if it was called.</summary>
     public int? ExitStatus { get; set; }
+    /// <summary>ngx.exec's target (a URI or "@name") and arguments, taken when the handler ends.</summary>
+    public string? ExecUri { get; set; }
+    public string? ExecArgs { get; set; }
+    /// <summary>Internal redirects so far (ngx.exec); nginx stops at 10.</summary>
+    public int InternalRedirects { get; set; }
 
     /// <summary>The phase running now, as ngx.get_phase() names it.</summary>
     public string Phase { get; set; } = "content";
@@ -321,7 +330,26 @@ public sealed class NgxRequest
     {
         if (BodyRead) return;
         using var ms = new MemoryStream();
-        try { await Http.Request.Body.CopyToAsync(ms); }
+        // client_body_timeout bounds the wait for each read, as nginx's read event timer does
+        var timeout = Location.ClientBodyTimeout ?? Server.ClientBodyTimeout ?? Nginx?.Conf.ClientBodyTimeout ?? TimeSpan.FromSeconds(60);
+        var chunk = new byte[16384];
+        try
+        {
+            while (true)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(Http.RequestAborted);
+                cts.CancelAfter(timeout);
+                int n;
+                try { n = await Http.Request.Body.ReadAsync(chunk, cts.Token); }
+                catch (OperationCanceledException) when (!Http.RequestAborted.IsCancellationRequested)
+                {
+                    BodyTimedOut = true; // nginx finalizes with 408 and writes no error-log line for it
+                    break;
+                }
+                if (n == 0) break;
+                ms.Write(chunk, 0, n);
+            }
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
         BodyRead = true;
         if (Location.ClientBodyInFileOnly || ms.Length > (Location.ClientBodyBufferSize ?? Nginx?.Conf.ClientBodyBufferSize))

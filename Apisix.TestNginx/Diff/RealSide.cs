@@ -170,6 +170,10 @@ public sealed class RealSide(DiffOptions options)
             apisix ? "apisix" : "plain", hup ? "hup" : "default", options.Nginx ?? "", string.Join(" ", options.Modules),
             options.Port.ToString(), options.Root, string.Join(";", options.LuaPaths),
         };
+        // plain files gained prove -I.: only those loading a t::X helper run differently with it, so
+        // only their earlier cached runs (dead on "Can't locate t/X.pm") are left behind
+        if (!apisix && System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText(path), @"^\s*use\s+t::", System.Text.RegularExpressions.RegexOptions.Multiline))
+            parts.Add("prove -I.");
         foreach (var (k, v) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
                      .Select(e => ((string)e.Key, (string?)e.Value ?? "")).Where(e => e.Item1.StartsWith("TEST_NGINX_", StringComparison.Ordinal))
                      .OrderBy(e => e.Item1, StringComparer.Ordinal))
@@ -189,8 +193,12 @@ public sealed class RealSide(DiffOptions options)
             UseShellExecute = false,
         };
         // stdout and stderr in one stream, in the order prove and the test print them
-        foreach (var a in new[] { "-c", "exec \"$@\" 2>&1", "sh", options.Prove!, "-v", "--nocolor", "-I" + options.TestNginxLib! })
+        foreach (var a in new[] { "-c", "exec \"$@\" 2>&1", "sh", options.Prove!, "-v", "--nocolor" })
             psi.ArgumentList.Add(a);
+        // plain files: prove -I. -I<lib>, as lua-nginx-module's CI runs it, so a file that uses a t::X
+        // helper (t::StapThread) finds it under the current directory, which Perl no longer searches
+        if (!apisix) psi.ArgumentList.Add("-I.");
+        psi.ArgumentList.Add("-I" + options.TestNginxLib!);
         if (apisix) psi.ArgumentList.Add("-I.");
         // relative to where prove runs, so TAP names read as in a plain run (t/x.t TEST 1: ...)
         var rel = Path.GetRelativePath(options.Root, Path.GetFullPath(path, options.Root));

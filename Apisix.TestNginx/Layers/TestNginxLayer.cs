@@ -75,6 +75,8 @@ public class TestNginxLayer(string root)
             world.Modules.PackagePath.InsertRange(0, luaPath.Split(';', StringSplitOptions.RemoveEmptyEntries)
                 .Select(p => p.Replace("$prefix", TestNginxPaths.ServerRoot(Root), StringComparison.Ordinal)));
         if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
+        // a plain Test::Nginx nginx.conf has no resolver unless the block writes one (t::APISIX's has)
+        if (GetType() == typeof(TestNginxLayer)) world.Conf.HasResolver ??= false;
         if (Section(world, block, file, "init_by_lua_block") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "init_by_lua") is { } init2)

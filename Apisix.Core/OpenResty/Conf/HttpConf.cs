@@ -22,6 +22,11 @@ public sealed class HttpConf
     public string? LuaPackagePath { get; set; }
     /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>
     public bool? LuaSocketLogErrors { get; set; }
+    /// <summary>
+    /// Whether a `resolver` is configured (anywhere): without one a cosocket cannot connect to a host
+    /// name. Null: not known (the configuration is not a plain nginx.conf), taken as configured.
+    /// </summary>
+    public bool? HasResolver { get; set; }
     /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
     public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
     /// <summary>`real_ip_header` / `set_real_ip_from` at http level, for locations without their own.</summary>
@@ -29,6 +34,10 @@ public sealed class HttpConf
     public List<string> SetRealIpFrom { get; } = new();
     /// <summary>`client_body_buffer_size` at http level, for locations without their own (null: bodies stay in memory).</summary>
     public long? ClientBodyBufferSize { get; set; }
+    /// <summary>`client_body_timeout` (between two reads of the body); null: the enclosing level's, then 60s.</summary>
+    public TimeSpan? ClientBodyTimeout { get; set; }
+    /// <summary>`lua_need_request_body` in http{}, for servers and locations without their own.</summary>
+    public bool NeedRequestBody { get; set; }
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>`lua_http10_buffering` at http level (null: not given, on).</summary>
@@ -43,7 +52,8 @@ public sealed class HttpConf
 }
 
 /// <summary>One `listen`: address, port, and whether it takes TLS (`listen 1983 ssl`).</summary>
-public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false);
+/// <summary>A `listen`: address and port, or a unix-domain socket path (not emulated: nothing reaches it).</summary>
+public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false, string? UnixPath = null);
 
 public sealed class ServerConf
 {
@@ -55,10 +65,12 @@ public sealed class ServerConf
     public List<LocationConf> Locations { get; } = new();
     /// <summary>`set $v value;` at server level: run in the server's rewrite phase, before the location's.</summary>
     public List<SetStep> SetSteps { get; } = new();
-    /// <summary>`lua_need_request_body on` at server level, for every location.</summary>
-    public bool NeedRequestBody { get; set; }
     /// <summary>`lua_http10_buffering` at server level (null: the http level's).</summary>
     public bool? Http10Buffering { get; set; }
+    /// <summary>`client_body_timeout` at server level; null: http{}'s.</summary>
+    public TimeSpan? ClientBodyTimeout { get; set; }
+    /// <summary>`lua_need_request_body` at server level, for locations without their own; null: the http{} one.</summary>
+    public bool? NeedRequestBody { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
     /// <summary>`ssl_certificate` / `ssl_certificate_key`: PEM paths as written (relative ones are under the conf directory).</summary>
@@ -80,6 +92,19 @@ public sealed class ServerConf
                     && (Prefix(loc) && Prefix(other) || loc.Modifier == "=" && other.Modifier == "="))
                     throw new NginxConfException($"duplicate location \"{loc.Pattern}\" in {where}");
         Locations.Add(loc);
+        InheritHooks(loc);
+    }
+
+    /// <summary>
+    /// Server-level Lua phases (rewrite_by_lua, access_by_lua, log_by_lua, the filters): each one a
+    /// location does not set itself is the server's, as nginx merges location configurations.
+    /// </summary>
+    public List<(Func<LocationConf, LuaChunk?> Get, Action<LocationConf, LuaChunk> Set, LuaChunk Chunk)> LuaHooks { get; } = new();
+
+    public void InheritHooks(LocationConf loc)
+    {
+        foreach (var (get, set, chunk) in LuaHooks)
+            if (get(loc) == null) set(loc, chunk);
     }
 
     public bool ListensOn(IPAddress local, int port) =>
@@ -122,8 +147,8 @@ public sealed class LocationConf
     public LuaChunk? LogByLua { get; set; }
     /// <summary>`internal`: only internal redirects reach it; a client request gets 404.</summary>
     public bool Internal { get; set; }
-    /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase.</summary>
-    public bool NeedRequestBody { get; set; }
+    /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase; null: the server's.</summary>
+    public bool? NeedRequestBody { get; set; }
     /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
     public bool ProxyInterceptErrors { get; set; }
     /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>
@@ -173,6 +198,8 @@ public sealed class LocationConf
     /// memory whatever their size (nginx's default buffer, 8k/16k, is not applied).
     /// </summary>
     public long? ClientBodyBufferSize { get; set; }
+    /// <summary>`client_body_timeout` (between two reads of the body); null: the enclosing level's, then 60s.</summary>
+    public TimeSpan? ClientBodyTimeout { get; set; }
 }
 
 /// <summary>One `set` (Lua null: Value is interpolated) or `set_by_lua*` (Args interpolated into ngx.arg).</summary>

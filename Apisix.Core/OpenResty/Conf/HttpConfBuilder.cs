@@ -34,7 +34,7 @@ public static class HttpConfBuilder
         "lua_load_resty_core", "lua_package_cpath", "lua_ssl_trusted_certificate", "lua_ssl_verify_depth",
         "lua_ssl_protocols", "lua_ssl_ciphers",
         // nginx core: connection and buffer tuning, logging switches
-        "server_tokens", "keepalive_timeout", "keepalive_requests", "client_body_timeout", "client_header_timeout",
+        "server_tokens", "keepalive_timeout", "keepalive_requests", "client_header_timeout",
         "send_timeout", "client_max_body_size", "client_body_buffer_size", "client_header_buffer_size",
         "large_client_header_buffers", "postpone_output", "sendfile", "tcp_nodelay", "tcp_nopush", "resolver",
         "resolver_timeout", "access_log", "error_log", "log_subrequest", "underscores_in_headers",
@@ -64,10 +64,12 @@ public static class HttpConfBuilder
                     break;
                 case "lua_shared_dict": conf.SharedDicts[d.Arg(0)] = ParseSize(d.Arg(1)); break;
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
+                case "lua_need_request_body": conf.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
                 case "lua_http10_buffering": conf.Http10Buffering = d.Arg(0) == "on"; break;
                 case "client_body_buffer_size": conf.ClientBodyBufferSize = ParseSize(d.Arg(0)); break;
+                case "client_body_timeout": conf.ClientBodyTimeout = ParseTime(d.Arg(0)); break;
                 case "real_ip_header": conf.RealIpHeader = d.Arg(0); break;
                 case "set_real_ip_from": conf.SetRealIpFrom.Add(d.Arg(0)); break;
                 case "upstream":
@@ -90,6 +92,7 @@ public static class HttpConfBuilder
     public static void Accept(HttpConf conf, Directive d)
     {
         if (!NoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
+        if (d.Name == "resolver") conf.HasResolver = true;
         conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})");
     }
 
@@ -115,11 +118,31 @@ public static class HttpConfBuilder
         return s;
     }
 
+    // the Lua phases nginx also takes at server level (content_by_lua is a location's only);
+    // a location without its own inherits the server's, as nginx merges location configurations
+    private static readonly (string Phase, Func<LocationConf, LuaChunk?> Get, Action<LocationConf, LuaChunk> Set)[] ServerHooks =
+    [
+        ("rewrite_by_lua", l => l.RewriteByLua, (l, c) => l.RewriteByLua = c),
+        ("access_by_lua", l => l.AccessByLua, (l, c) => l.AccessByLua = c),
+        ("log_by_lua", l => l.LogByLua, (l, c) => l.LogByLua = c),
+        ("header_filter_by_lua", l => l.HeaderFilterByLua, (l, c) => l.HeaderFilterByLua = c),
+        ("body_filter_by_lua", l => l.BodyFilterByLua, (l, c) => l.BodyFilterByLua = c),
+    ];
+
     public static void AddServerDirectives(HttpConf conf, ServerConf s, IEnumerable<Directive> directives)
     {
         foreach (var d in directives)
         {
             if (LuaHook(d, "ssl_certificate_by_lua") is { } sslHook) { s.SslCertificateByLua = sslHook; continue; }
+            var hooked = false;
+            foreach (var (phase, get, set) in ServerHooks)
+            {
+                if (LuaHook(d, phase) is not { } chunk) continue;
+                s.LuaHooks.Add((get, set, chunk));
+                hooked = true;
+                break;
+            }
+            if (hooked) continue;
             switch (d.Name)
             {
                 case "listen": s.Listens.Add(ParseListen(d.Arg(0)) with { Ssl = d.Args.Skip(1).Contains("ssl") }); break;
@@ -133,6 +156,7 @@ public static class HttpConfBuilder
                 case "set": s.SetSteps.Add(new SetStep(d.Arg(0).TrimStart('$'), d.Arg(1))); break;
                 case "lua_need_request_body": s.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_http10_buffering": s.Http10Buffering = d.Arg(0) == "on"; break;
+                case "client_body_timeout": s.ClientBodyTimeout = ParseTime(d.Arg(0)); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 default: Accept(conf, d); break;
             }
@@ -141,8 +165,8 @@ public static class HttpConfBuilder
         {
             if (loc.ErrorPages.Count == 0)
                 foreach (var (code, page) in s.ErrorPages) loc.ErrorPages[code] = page;
-            loc.NeedRequestBody |= s.NeedRequestBody;
             loc.Http10Buffering ??= s.Http10Buffering ?? conf.Http10Buffering;
+            s.InheritHooks(loc);
         }
     }
 
@@ -211,6 +235,7 @@ public static class HttpConfBuilder
                 case "set_real_ip_from": loc.SetRealIpFrom.Add(x.Arg(0)); break;
                 case "client_body_in_file_only": loc.ClientBodyInFileOnly = x.Arg(0) is "on" or "clean"; break;
                 case "client_body_buffer_size": loc.ClientBodyBufferSize = ParseSize(x.Arg(0)); break;
+                case "client_body_timeout": loc.ClientBodyTimeout = ParseTime(x.Arg(0)); break;
                 case "root": loc.Root = x.Arg(0); break;
                 case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;
@@ -274,12 +299,29 @@ public static class HttpConfBuilder
 
     public static ListenSpec ParseListen(string value)
     {
+        if (value.StartsWith("unix:", StringComparison.Ordinal) || value.StartsWith('/'))
+            return new ListenSpec(IPAddress.None, 0, UnixPath: value.StartsWith('/') ? value : value[5..]);
         var colon = value.LastIndexOf(':');
         if (colon < 0) return new ListenSpec(IPAddress.Any, int.Parse(value));
         var host = value[..colon].Trim('[', ']');
         var addr = host is "*" or "" ? IPAddress.Any
             : host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
         return new ListenSpec(addr, int.Parse(value[(colon + 1)..]));
+    }
+
+    /// <summary>An nginx time: a number with ms, s, m, h, d, w, M or y (seconds without a unit), or several summed ("1m30s").</summary>
+    public static TimeSpan ParseTime(string s)
+    {
+        var total = 0.0;
+        foreach (Match m in Regex.Matches(s, @"(\d+)(ms|s|m|h|d|w|M|y)?"))
+        {
+            var n = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            total += n * (m.Groups[2].Value switch
+            {
+                "ms" => 0.001, "m" => 60, "h" => 3600, "d" => 86400, "w" => 604800, "M" => 2592000, "y" => 31536000, _ => 1,
+            });
+        }
+        return TimeSpan.FromSeconds(total);
     }
 
     public static long ParseSize(string s)

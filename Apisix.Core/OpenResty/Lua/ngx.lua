@@ -111,6 +111,31 @@ function real.exit(status)
     cs:Exit(status)
     coroutine.yield(rt.EXIT)
 end
+-- ngx.exec(uri, args?): an internal redirect once the running handler has ended; "@name" is a
+-- named location (whose arguments stay as they were)
+local exec_contexts = { rewrite = true, server_rewrite = true, access = true, content = true }
+function real.exec(...)
+    local n = select("#", ...)
+    if n ~= 1 and n ~= 2 then error("expecting one or two arguments, but got " .. n, 2) end
+    local uri, args = ...
+    if type(uri) == "number" then uri = num2str(uri)
+    elseif type(uri) ~= "string" then
+        error("bad argument #1 to 'exec' (string expected, got " .. (uri == nil and "nil" or type(uri)) .. ")", 2)
+    end
+    if uri == "" then error("The uri argument is empty", 2) end
+    rt.check_context(exec_contexts, 2)
+    local user_args
+    local t = type(args)
+    if t == "string" then user_args = args
+    elseif t == "number" then user_args = num2str(args)
+    elseif t == "table" then user_args = real.encode_args(args)
+    elseif t ~= "nil" then
+        error("bad argument #2 to 'exec' (string, number, or table expected, but got " .. t .. ")", 2)
+    end
+    local e = cs:Exec(uri, user_args)
+    if e then error(e, 2) end
+    coroutine.yield(rt.EXIT)
+end
 -- ngx.redirect: Location exactly as given (lua-nginx-module keeps nginx from making it
 -- absolute), then the status as ngx.exit sends it
 -- ngx_http_lua_check_unsafe_uri_bytes: control bytes but tab, and DEL; the error log shows the
@@ -122,16 +147,21 @@ function real.redirect(...)
     local n = select("#", ...)
     if n ~= 1 and n ~= 2 then error("expecting one or two arguments", 2) end
     local uri, status = ...
-    if type(uri) == "number" then uri = num2str(uri) end
-    if type(uri) ~= "string" then
-        error("bad argument #1 to 'redirect' (string expected, got " .. type(uri) .. ")", 2)
+    if type(uri) == "number" then uri = num2str(uri)
+    elseif type(uri) ~= "string" then
+        error("bad argument #1 to 'redirect' (string expected, got " .. (uri == nil and "nil" or type(uri)) .. ")", 2)
     end
-    if status == nil then status = 302 end
-    if type(status) ~= "number" then status = tonumber(status) or 0 end
+    if n == 2 then
+        status = rt.check_number(status, 2, "redirect", 2)
+        status = status < 0 and math.ceil(status) or math.floor(status)
+    else
+        status = 302
+    end
     if status ~= 301 and status ~= 302 and status ~= 303 and status ~= 307 and status ~= 308 then
         error("only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, ngx.HTTP_PERMANENT_REDIRECT, "
             .. "ngx.HTTP_SEE_OTHER, and ngx.HTTP_TEMPORARY_REDIRECT are allowed", 2)
     end
+    rt.check_context(exec_contexts, 2)
     if cs:HeadersSent() then error("attempt to call ngx.redirect after sending out the headers", 2) end
     local bad = uri:find("[\0-\8\10-\31\127]")
     if bad then
@@ -193,10 +223,44 @@ function real.utctime() return os.date("!%Y-%m-%d %H:%M:%S") end
 function real.http_time(t) return os.date("!%a, %d %b %Y %H:%M:%S GMT", t) end
 function real.cookie_time(t) return os.date("!%a, %d-%b-%y %H:%M:%S GMT", t) end
 function real.parse_http_time(s) return cs:ParseHttpTime(s) end
-function real.sleep(s)
-    if type(s) ~= "number" then s = tonumber(s) end
-    if not s or s < 0 then error("invalid sleep duration", 2) end
-    await(cs:Sleep(s))
+-- lua-nginx-module's names for the contexts an API refuses ("API disabled in the context of ...")
+local context_names = {
+    init = "init_by_lua*", init_worker = "init_worker_by_lua*", set = "set_by_lua*",
+    server_rewrite = "server_rewrite_by_lua*", rewrite = "rewrite_by_lua*", access = "access_by_lua*",
+    content = "content_by_lua*", log = "log_by_lua*", header_filter = "header_filter_by_lua*",
+    body_filter = "body_filter_by_lua*", timer = "ngx.timer", balancer = "balancer_by_lua*",
+    ssl_cert = "ssl_certificate_by_lua*", exit_worker = "exit_worker_by_lua*",
+}
+local function check_context(allowed, level)
+    local phase = cs:Phase()
+    if not allowed[phase] then
+        error("API disabled in the context of " .. (context_names[phase] or phase), level + 1)
+    end
+end
+rt.check_context = check_context
+
+-- luaL_checknumber: a number or a string that reads as one
+local function check_number(v, argn, fname, level)
+    local n = type(v) == "number" and v or (type(v) == "string" and tonumber(v))
+    if not n then
+        error("bad argument #" .. argn .. " to '" .. fname .. "' (number expected, got "
+            .. (v == nil and "no value" or type(v)) .. ")", level + 1)
+    end
+    return n
+end
+rt.check_number = check_number
+
+local sleep_contexts = { rewrite = true, server_rewrite = true, access = true, content = true, timer = true, ssl_cert = true }
+function real.sleep(...)
+    local n = select("#", ...)
+    if n ~= 1 then error("attempt to pass " .. n .. " arguments, but accepted 1", 2) end
+    local delay = check_number((...), 1, "sleep", 2) * 1000
+    delay = delay < 0 and math.ceil(delay) or math.floor(delay) -- (ngx_int_t) truncates
+    if delay < 0 then error("invalid sleep duration \"" .. delay .. "\"", 2) end
+    check_context(sleep_contexts, 2)
+    cs:Log(8, "lua ready to sleep for " .. delay .. " ms")
+    await(cs:Sleep(delay / 1000))
+    cs:Log(8, "lua sleep timer expired: \"" .. (cs:GetVar("uri") or "") .. "?" .. (cs:GetVar("args") or "") .. "\"")
 end
 
 -- ngx.var and ngx.header ------------------------------------------------------------------
@@ -395,7 +459,8 @@ end
 function req.set_uri(uri) cs:SetUri(uri) end
 function req.read_body()
     local op = cs:ReadBody()
-    if op then await(op) end
+    -- the body timed out (client_body_timeout): nginx ends the request there, as ngx.exit(408)
+    if op and await(op) then real.exit(408) end
 end
 function req.discard_body() end
 function req.get_body_data() return cs:GetBody() end
@@ -542,7 +607,7 @@ function real.thread.spawn(fn, ...)
         local r = table.pack(xpcall(fn, debug.traceback, ...))
         handle.results = r
         cs:ThreadDone(id)
-        if not r[1] then cs:Log(4, "lua user thread aborted: runtime error: " .. tostring(r[2])) end
+        if not r[1] then cs:Log(4, "lua user thread aborted: runtime error: " .. tostring(rt.luajit_wording(r[2]))) end
     end)
     local st, a, b = rt.step(id, ...)
     cs:AfterStep(id, st, a, b)
@@ -589,21 +654,37 @@ function sock_mt.sslhandshake(self) return true end
 function sock_mt.connect(self, host, port, opts)
     if self.id then cs:SockClose(self.id) self.id = nil end
     if type(host) ~= "string" then return nil, "bad host" end
-    if host:sub(1, 5) == "unix:" then return nil, "no such file or directory" end
+    if host:sub(1, 5) == "unix:" then
+        -- unix-domain sockets are not emulated: none exists
+        self.used = true
+        if cs:LogSocketErrors() then cs:Log(3, "connect() to " .. host .. " failed (2: No such file or directory)") end
+        return nil, "no such file or directory"
+    end
+    if port == nil or type(port) == "table" then return nil, "missing the port number" end
+    local pnum = tonumber(port)
+    if pnum and (pnum < 0 or pnum > 65535) then return nil, "bad port number: " .. math.floor(pnum) end
+    self.used = true
     local ok, e = await(cs:SockConnect(host, tonumber(port) or 0))
     if not ok then return nil, e end
     self.id = ok
     cs:SockTimeouts(self.id, self.timeouts[1], self.timeouts[2], self.timeouts[3])
     return 1
 end
+-- lua-nginx-module logs a use of a closed cosocket (unless lua_socket_log_errors is off), naming
+-- its upstream struct and connection (none here once closed), the failure type and eof flag
+local function closed(self, what)
+    cs:SockClosedLog(what, self.used and true or false)
+    return nil, "closed"
+end
+
 function sock_mt.send(self, data)
-    if not self.id then return nil, "closed" end
+    if not self.id then return closed(self, "send data on") end
     local buf = {}
     flatten(buf, data, "send")
     return await(cs:SockSend(self.id, concat(buf)))
 end
 function sock_mt.receive(self, pattern)
-    if not self.id then return nil, "closed" end
+    if not self.id then return closed(self, "receive data on") end
     if pattern == nil then pattern = "*l" end
     if type(pattern) == "number" then return await(cs:SockReceive(self.id, "n", pattern)) end
     if pattern == "*l" or pattern == "l" then return await(cs:SockReceive(self.id, "l", 0)) end
@@ -616,9 +697,17 @@ function sock_mt.receiveany(self, max)
 end
 function sock_mt.receiveuntil(self, pattern, opts)
     local inclusive = opts and opts.inclusive or false
+    local reached = false
     return function(size)
         if not self.id then return nil, "closed" end
-        return await(cs:SockReceiveUntil(self.id, pattern, inclusive and true or false, size or 0))
+        -- after a sized read reached the pattern, one nil, nil, nil ends the part
+        if reached then
+            reached = false
+            return nil, nil, nil
+        end
+        local data, e, partial, at_pattern = await(cs:SockReceiveUntil(self.id, pattern, inclusive and true or false, size or 0))
+        if at_pattern then reached = true end
+        return data, e, partial
     end
 end
 function sock_mt.close(self)
@@ -634,14 +723,33 @@ function sock_mt.setkeepalive(self)
     return 1
 end
 
+-- ngx.req.socket(): reads the rest of the request body; only receive* and settimeout*, and
+-- only while its own request lasts ("closed" afterwards)
+local req_sock_mt = {}
+req_sock_mt.__index = req_sock_mt
+for _, name in ipairs({ "receive", "receiveany", "receiveuntil", "settimeout", "settimeouts" }) do
+    req_sock_mt[name] = function(self, ...)
+        if self.id and self.owner ~= cs:CurrentRequestId() then
+            cs:SockClose(self.id)
+            self.id = nil
+        end
+        return sock_mt[name](self, ...)
+    end
+end
+
 real.re = setmetatable({}, { __index = function(t, k) local m = require("ngx.re_impl") for n, f in pairs(m) do rawset(t, n, f) end return m[k] end })
--- ngx.req.socket(true): the client's connection after a 101 (see NgxBridge.ReqSocket)
+-- ngx.req.socket(true) after a 101: the client's connection itself (see NgxBridge.ReqSocketUpgraded)
 function req.socket(raw)
-    local id, e = await(cs:ReqSocket(raw and true or false))
-    if not id then return nil, e end
-    local sock = new_tcp()
-    sock.id = id
-    return sock
+    if raw and cs:ReqSocketSwitched() then
+        local id, e = await(cs:ReqSocketUpgraded())
+        if not id then return nil, e end
+        local sock = new_tcp()
+        sock.id = id
+        return sock
+    end
+    local id = cs:ReqSocket(raw and true or false)
+    if not id then return nil, err() end
+    return setmetatable({ id = id, owner = cs:CurrentRequestId(), timeouts = { 60000, 60000, 60000 } }, req_sock_mt)
 end
 
 real.socket = { tcp = new_tcp, stream = new_tcp, udp = function() return nil, "udp not supported" end }
@@ -773,7 +881,8 @@ end
 local sql_escapes = { ["\0"] = "\\0", ["\b"] = "\\b", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
     ["\26"] = "\\Z", ["\\"] = "\\\\", ["'"] = "\\'", ['"'] = '\\"' }
 function real.quote_sql_str(s)
-    return "'" .. (tostring(s):gsub("[\0\b\n\r\t\26\\'\"]", sql_escapes)) .. "'"
+    if type(s) == "number" then s = num2str(s) elseif type(s) ~= "string" then s = tostring(s) end
+    return "'" .. (s:gsub("[\0\b\n\r\t\26\\'\"]", sql_escapes)) .. "'"
 end
 function real.get_request() return cs:CurrentRequestId() end
 

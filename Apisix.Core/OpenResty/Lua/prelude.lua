@@ -96,6 +96,43 @@ string.gfind = string.gmatch
 function setfenv(f, env) return f end
 function getfenv() return _G end
 
+-- Lua 5.1's module(name, ...): the module's table (found or made along the dotted name in _G and
+-- kept in package.loaded) becomes the calling chunk's global environment, its _ENV upvalue here;
+-- each extra argument is applied to it (package.seeall: read the old globals through it)
+function module(name, ...)
+    if type(name) ~= "string" then
+        error("bad argument #1 to 'module' (string expected, got " .. (name == nil and "no value" or type(name)) .. ")", 2)
+    end
+    local m = package.loaded[name]
+    if type(m) ~= "table" then
+        m = _G
+        for part in name:gmatch("[^%.]+") do
+            local t = rawget(m, part)
+            if t == nil then t = {} rawset(m, part, t)
+            elseif type(t) ~= "table" then error("name conflict for module '" .. name .. "'", 2) end
+            m = t
+        end
+        package.loaded[name] = m
+    end
+    if m._NAME == nil then
+        m._M, m._NAME, m._PACKAGE = m, name, name:match("^(.*%.)") or ""
+    end
+    local caller = debug.getinfo(2, "f")
+    if caller and caller.func then
+        for i = 1, math.huge do
+            local up = debug.getupvalue(caller.func, i)
+            if up == nil then break end
+            if up == "_ENV" then debug.setupvalue(caller.func, i, m) break end
+        end
+    end
+    for i = 1, select("#", ...) do (select(i, ...))(m) end
+end
+function package.seeall(m)
+    local mt = getmetatable(m)
+    if not mt then mt = {} setmetatable(m, mt) end
+    mt.__index = _G
+end
+
 local function new_tab() return {} end
 package.loaded["table.new"] = function(narr, nrec) return {} end
 package.loaded["table.clear"] = function(t)
