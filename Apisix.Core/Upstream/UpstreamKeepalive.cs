@@ -40,26 +40,9 @@ public sealed class UpstreamKeepalive
     /// </summary>
     public static Target TargetFor(ApisixConfig config, UpstreamConf up, string scheme, string host, int port, string? sni)
     {
-        int size, requests;
-        double idle;
-        if (up.Raw?["keepalive_pool"] is JsonObject kp)
-        {
-            size = JsonScalars.TryGetNumber(kp["size"], out var s) ? (int)s : 320;
-            idle = JsonScalars.TryGetNumber(kp["idle_timeout"], out var t) ? t : 60;
-            requests = JsonScalars.TryGetNumber(kp["requests"], out var r) ? (int)r : 1000;
-        }
-        else
-        {
-            var conf = config.Get("nginx_config", "http", "upstream") as JsonObject;
-            size = JsonScalars.TryGetNumber(conf?["keepalive"], out var s) ? (int)s : 320;
-            requests = JsonScalars.TryGetNumber(conf?["keepalive_requests"], out var r) ? (int)r : 1000;
-            idle = conf?["keepalive_timeout"] switch
-            {
-                JsonValue v when v.TryGetValue(out string? text) => ConfigUtil.ParseTimeUnit(text).Seconds ?? 60,
-                var v when JsonScalars.TryGetNumber(v, out var n) => n,
-                _ => 60,
-            };
-        }
+        var (size, idle, requests) = up.Raw?["keepalive_pool"] is JsonObject kp
+            ? ((int)Number(kp["size"], 320), Number(kp["idle_timeout"], 60), (int)Number(kp["requests"], 1000))
+            : Defaults.GetValue(config, DefaultsOf).Value;
         var pool = scheme + "#" + host + "#" + port.ToString(CultureInfo.InvariantCulture);
         if (scheme is "https" or "grpcs")
         {
@@ -67,6 +50,22 @@ public sealed class UpstreamKeepalive
             if (up.Raw?["tls"] is JsonObject tls && JsonScalars.TryGetString(tls["client_cert"], out var cert)) pool += "#" + cert;
         }
         return new Target(pool, size, TimeSpan.FromSeconds(idle), requests);
+    }
+
+    private static double Number(JsonNode? v, double fallback) => JsonScalars.TryGetNumber(v, out var n) ? n : fallback;
+
+    // as set_current_peer's default_keepalive_pool: read from the config once, not per request
+    private static readonly ConditionalWeakTable<ApisixConfig, StrongBox<(int Size, double Idle, int Requests)>> Defaults = new();
+
+    private static StrongBox<(int, double, int)> DefaultsOf(ApisixConfig config)
+    {
+        var conf = config.Get("nginx_config", "http", "upstream") as JsonObject;
+        var idle = conf?["keepalive_timeout"] switch
+        {
+            JsonValue v when v.TryGetValue(out string? text) => ConfigUtil.ParseTimeUnit(text).Seconds ?? 60,
+            var v => Number(v, 60),
+        };
+        return new(((int)Number(conf?["keepalive"], 320), idle, (int)Number(conf?["keepalive_requests"], 1000)));
     }
 
     /// <summary>The most recently cached idle connection of the pool, if any.</summary>
