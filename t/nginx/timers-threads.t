@@ -153,10 +153,16 @@ finish order: 3 2 1
 --- config
     location /t {
         content_by_lua_block {
-            local slow = ngx.thread.spawn(function() ngx.sleep(0.4) return "slow" end)
+            -- "slow" cannot end before the first wait returns (no race with the clock)
+            local released = false
+            local slow = ngx.thread.spawn(function()
+                while not released do ngx.sleep(0.01) end
+                return "slow"
+            end)
             local fast = ngx.thread.spawn(function() ngx.sleep(0.05) return "fast" end)
             local ok, who = ngx.thread.wait(slow, fast)
             ngx.say("first: ", who)
+            released = true
             ok, who = ngx.thread.wait(slow)
             ngx.say("then: ", who)
         }
