@@ -48,6 +48,9 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     public NgxBridge Bridge { get; }
     public Lua Lua { get; private set; } = null!;
     public CancellationToken Stopping => _stop.Token;
+
+    /// <summary>This worker's sleeps and timer delays, expiring in deadline order.</summary>
+    public WorkerTimers Timers { get; } = new();
     public bool Exiting => _stop.IsCancellationRequested;
 
     /// <summary>The phase outside any request (init, init_worker, timer).</summary>
@@ -414,7 +417,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         {
             do
             {
-                try { await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
+                try { await Timers.DelayAsync(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
                 catch (OperationCanceledException) { return; }
                 TimersPending--;
                 TimersRunning++;
@@ -446,6 +449,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         });
         await Task.WhenAny(closing, Task.Delay(TimeSpan.FromSeconds(5)));
         await Task.Run(Loop.Dispose);
+        Timers.Dispose();
     }
 }
 

@@ -184,14 +184,13 @@ public sealed class NgxBridge(LuaWorker worker)
     /// <summary>The id of the subrequest the last Capture created (its ngx.ctx is set from the ctx option).</summary>
     public long LastSubrequestId() => _lastSubrequest;
 
-    public long Sleep(double seconds) => worker.NewOp(SleepOp(seconds, Req != null ? Nginx.RequestSleeps : null, worker.Stopping));
+    public long Sleep(double seconds) => worker.NewOp(SleepOp(seconds, Req != null ? Nginx.RequestSleeps : null));
 
     /// <summary>Sleeps on a request's path are metered; a timer's background sleeps are not.</summary>
-    private static async Task<object?[]> SleepOp(double seconds, SleepMeter? meter, CancellationToken ct)
+    private async Task<object?[]> SleepOp(double seconds, SleepMeter? meter)
     {
-        var delay = TimeSpan.FromSeconds(seconds);
-        if (meter != null) await meter.SleepAsync(delay, ct);
-        else await Task.Delay(delay, ct);
+        using (meter?.Measure())
+            await worker.Timers.DelayAsync(TimeSpan.FromSeconds(seconds), worker.Stopping);
         return [];
     }
 
