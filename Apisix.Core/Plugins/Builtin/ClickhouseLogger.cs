@@ -7,6 +7,8 @@ using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.OpenResty.Libs;
 using Apisix.Core.Schema;
 
+using Apisix.Core.Utils;
+
 namespace Apisix.Core.Plugins.Builtin;
 
 /// <summary>
@@ -37,7 +39,7 @@ public sealed class ClickhouseLoggerPlugin : IPlugin, IBodyFilterPhase, ILogPhas
         new() { ["required"] = new JsonArray(addrField, "user", "password", "database", "logtable") };
 
     /// <summary>The schema after <c>batch_processor_manager:wrap_schema</c>.</summary>
-    private readonly JsonObject _schema = new()
+    private readonly JsonObject _schema = BatchProcessorSchema.WrapSchema(new()
     {
         ["type"] = "object",
         ["properties"] = new JsonObject
@@ -62,16 +64,10 @@ public sealed class ClickhouseLoggerPlugin : IPlugin, IBodyFilterPhase, ILogPhas
             ["include_resp_body_expr"] = ExprArray(),
             ["max_req_body_bytes"] = Int(1, 524288),
             ["max_resp_body_bytes"] = Int(1, 524288),
-            // batch-processor.lua's schema, merged by wrap_schema
-            ["max_retry_count"] = Int(0, 0),
-            ["retry_delay"] = Int(0, 1),
-            ["buffer_duration"] = Int(1, 60),
-            ["inactive_timeout"] = Int(1, 5),
-            ["batch_max_size"] = Int(1, 1000),
         },
         ["oneOf"] = new JsonArray(Required("endpoint_addr"), Required("endpoint_addrs")),
         ["encrypt_fields"] = new JsonArray("password"),
-    };
+    }, "clickhouse logger");
 
     private readonly JsonObject _metadataSchema = LoggerMetadataSchema.Create();
 

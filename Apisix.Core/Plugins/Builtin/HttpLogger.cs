@@ -6,6 +6,8 @@ using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.OpenResty.Libs;
 using Apisix.Core.Schema;
 
+using Apisix.Core.Utils;
+
 namespace Apisix.Core.Plugins.Builtin;
 
 /// <summary>
@@ -27,7 +29,7 @@ public sealed class HttpLoggerPlugin : IPlugin, ILogPhase
         ["type"] = "array", ["minItems"] = 1, ["items"] = new JsonObject { ["type"] = "array" },
     };
 
-    private readonly JsonObject _schema = new()
+    private readonly JsonObject _schema = BatchProcessorSchema.WrapSchema(new()
     {
         ["type"] = "object",
         ["properties"] = new JsonObject
@@ -51,17 +53,10 @@ public sealed class HttpLoggerPlugin : IPlugin, ILogPhase
                 ["type"] = "string", ["default"] = "json", ["enum"] = new JsonArray("json", "new_line"),
             },
             ["ssl_verify"] = new JsonObject { ["type"] = "boolean", ["default"] = false },
-            // batch-processor.lua's schema, merged by wrap_schema
-            ["name"] = new JsonObject { ["type"] = "string", ["default"] = "http logger" },
-            ["max_retry_count"] = Int(0, 0),
-            ["retry_delay"] = Int(0, 1),
-            ["buffer_duration"] = Int(1, 60),
-            ["inactive_timeout"] = Int(1, 5),
-            ["batch_max_size"] = Int(1, 1000),
         },
         ["encrypt_fields"] = new JsonArray("auth_header"),
         ["required"] = new JsonArray("uri"),
-    };
+    }, "http logger");
 
     private readonly JsonObject _metadataSchema = LoggerMetadataSchema.Create();
 

@@ -7,6 +7,8 @@ using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.OpenResty.Libs;
 using Apisix.Core.Schema;
 
+using Apisix.Core.Utils;
+
 namespace Apisix.Core.Plugins.Builtin;
 
 /// <summary>
@@ -124,15 +126,8 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
             ["producer_time_linger"] = Int(1, def: 1),
             ["meta_refresh_interval"] = Int(1, def: 30),
             ["api_version"] = new JsonObject { ["type"] = "integer", ["default"] = 1, ["enum"] = new JsonArray(0, 1, 2) },
-            // batch-processor.lua's schema, merged by wrap_schema (name defaults to the manager's name)
-            ["name"] = Str(ManagerName),
-            ["max_retry_count"] = Int(0, def: 0),
-            ["retry_delay"] = Int(0, def: 1),
-            ["buffer_duration"] = Int(1, def: 60),
-            ["inactive_timeout"] = Int(1, def: 5),
-            ["batch_max_size"] = Int(1, def: 1000),
         };
-        return new JsonObject
+        return BatchProcessorSchema.WrapSchema(new JsonObject
         {
             ["type"] = "object",
             ["properties"] = properties,
@@ -140,7 +135,7 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
                 new JsonObject { ["required"] = new JsonArray("broker_list", "kafka_topic") },
                 new JsonObject { ["required"] = new JsonArray("brokers", "kafka_topic") }),
             ["encrypt_fields"] = new JsonArray("brokers.sasl_config.password"),
-        };
+        }, ManagerName);
     }
 
     public (bool Ok, string? Error) CheckSchema(JsonObject conf, SchemaType type)

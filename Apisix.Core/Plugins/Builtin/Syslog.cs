@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Apisix.Core.OpenResty;
 using Apisix.Core.Schema;
 
+using Apisix.Core.Utils;
+
 namespace Apisix.Core.Plugins.Builtin;
 
 /// <summary>
@@ -27,7 +29,7 @@ public sealed class SyslogPlugin : IPlugin, ILogPhase
         ["type"] = "array", ["minItems"] = 1, ["items"] = new JsonObject { ["type"] = "array" },
     };
 
-    private readonly JsonObject _schema = new()
+    private readonly JsonObject _schema = BatchProcessorSchema.WrapSchema(new()
     {
         ["type"] = "object",
         ["properties"] = new JsonObject
@@ -47,16 +49,9 @@ public sealed class SyslogPlugin : IPlugin, ILogPhase
             ["include_resp_body_expr"] = ExprArray(),
             ["max_req_body_bytes"] = Int(1, 524288),
             ["max_resp_body_bytes"] = Int(1, 524288),
-            // batch-processor.lua's schema, merged by the manager's wrap_schema
-            ["name"] = new JsonObject { ["type"] = "string", ["default"] = "sys logger" },
-            ["max_retry_count"] = Int(0, 0),
-            ["retry_delay"] = Int(0, 1),
-            ["buffer_duration"] = Int(1, 60),
-            ["inactive_timeout"] = Int(1, 5),
-            ["batch_max_size"] = Int(1, 1000),
         },
         ["required"] = new JsonArray("host", "port"),
-    };
+    }, "sys logger");
 
     private readonly JsonObject _metadataSchema = new()
     {

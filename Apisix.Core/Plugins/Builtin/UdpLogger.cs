@@ -9,6 +9,8 @@ using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.OpenResty.Libs;
 using Apisix.Core.Schema;
 
+using Apisix.Core.Utils;
+
 namespace Apisix.Core.Plugins.Builtin;
 
 /// <summary>
@@ -39,7 +41,7 @@ public sealed class UdpLoggerPlugin : IPlugin, IBodyFilterPhase, ILogPhase
     };
 
     /// <summary>The schema after <c>batch_processor_manager:wrap_schema</c>.</summary>
-    private readonly JsonObject _schema = new()
+    private readonly JsonObject _schema = BatchProcessorSchema.WrapSchema(new()
     {
         ["type"] = "object",
         ["properties"] = new JsonObject
@@ -54,16 +56,9 @@ public sealed class UdpLoggerPlugin : IPlugin, IBodyFilterPhase, ILogPhase
             ["include_resp_body_expr"] = ExprArray(),
             ["max_req_body_bytes"] = Int(1, 524288),
             ["max_resp_body_bytes"] = Int(1, 524288),
-            // batch-processor.lua's schema, merged by wrap_schema (name: the manager's name)
-            ["name"] = new JsonObject { ["type"] = "string", ["default"] = "udp logger" },
-            ["max_retry_count"] = Int(0, 0),
-            ["retry_delay"] = Int(0, 1),
-            ["buffer_duration"] = Int(1, 60),
-            ["inactive_timeout"] = Int(1, 5),
-            ["batch_max_size"] = Int(1, 1000),
         },
         ["required"] = new JsonArray("host", "port"),
-    };
+    }, "udp logger");
 
     private readonly JsonObject _metadataSchema = LoggerMetadataSchema.Create();
 
