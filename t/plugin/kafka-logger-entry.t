@@ -213,3 +213,51 @@ invalid conf: false
 Batch Processor[unit] failed to process entries: refused
 Batch Processor[unit] exceeded the max_retry_count[2] dropping the entries
 error when creating the batch processor: property "batch_max_size" validation failed
+
+
+
+=== TEST 7: a route that logs request bodies, without ai-proxy (the mock answers it 404: only the log entry matters)
+--- config
+    location /t {
+        content_by_lua_block {
+            local httpc = require("resty.http").new()
+            local res, err = httpc:request_uri("http://127.0.0.1:" .. ngx.var.server_port
+                .. "/apisix/admin/routes/7", {method = "PUT", body = [[{
+                "uri": "/bodies",
+                "upstream": {"type": "roundrobin", "nodes": {"127.0.0.1:6811": 1}},
+                "plugins": {
+                    "kafka-logger": {
+                        "brokers": [{"host": "127.0.0.1", "port": 19092}],
+                        "kafka_topic": "bodies",
+                        "include_req_body": true,
+                        "max_req_body_bytes": 8,
+                        "batch_max_size": 1
+                    }
+                }
+            }]]})
+            ngx.status = res and res.status or 500
+            ngx.say(res and res.body or err)
+        }
+    }
+--- error_code: 201
+--- response_body_like eval
+qr/"kafka_topic":"bodies"/
+
+
+
+=== TEST 8: no request body: the entry has no body field
+--- request
+GET /bodies
+--- error_code: 404
+--- error_log eval
+qr/topic=bodies entry=\{(?!.*"body").*"method":"GET"/
+
+
+
+=== TEST 9: a body longer than max_req_body_bytes is cut there
+--- request
+POST /bodies
+something long
+--- error_code: 404
+--- error_log eval
+qr/topic=bodies entry=\{.*"request":\{[^}]*"body":"somethin"[,}]/

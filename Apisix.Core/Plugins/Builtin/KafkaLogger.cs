@@ -233,7 +233,8 @@ public sealed class KafkaLoggerPlugin : IPlugin, ILogPhase
     private static string? RequestBody(JsonObject conf, ApiCtx ctx)
     {
         var body = ctx.Request.BodyText();
-        if (body == null) return null;
+        // log-util reads ngx.req.get_body_data, which is nil for an empty body: no "body" field
+        if (string.IsNullOrEmpty(body)) return null;
         var max = JsonScalars.TryGetNumber(conf["max_req_body_bytes"], out var m) ? (int)m : 524288;
         return body.Length >= max ? body[..max] : body;
     }
