@@ -23,6 +23,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         public long Entry { get; init; }
         /// <summary>For an entry thread that ended while its user threads run: its result, given when they end.</summary>
         public LuaEntryResult? Pending { get; set; }
+        /// <summary>ngx.on_abort's handler: created with its entry thread's request, started only when the client goes.</summary>
+        public bool Dormant { get; set; }
     }
 
     private readonly Dictionary<long, CoInfo> _cos = new();
@@ -328,15 +330,16 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         if (info.Completion == null)
         {
             if (info.Entry != 0 && _pendingEntries.TryGetValue(info.Entry, out var parked)
-                && !_cos.Values.Any(c => c.Entry == info.Entry))
+                && !_cos.Values.Any(c => c.Entry == info.Entry && !c.Dormant))
             {
                 _pendingEntries.Remove(info.Entry);
+                DropDormant(info.Entry);
                 parked.Completion?.TrySetResult(parked.Pending!);
             }
             return;
         }
-        var threads = _cos.Values.Where(c => c.Entry == info.Id).ToList();
-        if (threads.Count == 0 || result == null) { info.Completion.TrySetResult(result!); return; }
+        var threads = _cos.Values.Where(c => c.Entry == info.Id && !c.Dormant).ToList();
+        if (threads.Count == 0 || result == null) { DropDormant(info.Id); info.Completion.TrySetResult(result!); return; }
         if (killThreads)
         {
             foreach (var t in threads)
@@ -344,6 +347,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
                 _cos.Remove(t.Id);
                 _rtKill.Call(t.Id);
             }
+            DropDormant(info.Id);
             info.Completion.TrySetResult(result);
             return;
         }
@@ -352,6 +356,63 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     }
 
     private readonly Dictionary<long, CoInfo> _pendingEntries = new();
+
+    /// <summary>An entry thread is over: the on_abort handler it registered will never run.</summary>
+    private void DropDormant(long entry)
+    {
+        foreach (var c in _cos.Values.Where(c => c.Dormant && c.Entry == entry).ToList())
+        {
+            _cos.Remove(c.Id);
+            _rtKill.Call(c.Id);
+        }
+    }
+
+    // Client abort ----------------------------------------------------------------------------
+
+    /// <summary>
+    /// ngx.on_abort: a coroutine id for the handler of the running entry thread's request; a string
+    /// (lua-nginx-module's error) when the request already has one or lua_check_client_abort is off.
+    /// </summary>
+    public object OnAbort()
+    {
+        if (_current is not { Request: { } req } cur) return "no request found";
+        if (req.OnAbortRegistered) return "duplicate call";
+        if (!req.CheckClientAbort) return "lua_check_client_abort is off";
+        req.OnAbortRegistered = true;
+        var id = ++_nextCo;
+        var entry = cur.Entry != 0 ? cur.Entry : cur.Id;
+        _cos[id] = new CoInfo { Id = id, Request = req, Entry = entry, Dormant = true };
+        return id;
+    }
+
+    /// <summary>
+    /// The client closed the connection (on the loop). With lua_check_client_abort on and Lua running
+    /// for the request in rewrite, access or content (lua-nginx-module watches the connection then),
+    /// nginx logs it at info; ngx.on_abort's handler then runs as a user thread, or without one the
+    /// request ends at once with 499, its Lua threads aborted (the log phase still runs).
+    /// </summary>
+    public void ClientAborted(NgxRequest req)
+    {
+        if (req.Finished || req.AbortHandled || !req.CheckClientAbort || req.Phase is not ("rewrite" or "access" or "content")) return;
+        // while the body is read, the read itself fails (ngx.req.socket: "client aborted")
+        if (req.BodyReading || req.BodySocket is { Reading: true }) return;
+        var entry = _cos.Values.FirstOrDefault(c => c.Request == req && c.Completion != null)
+                    ?? _pendingEntries.Values.FirstOrDefault(c => c.Request == req);
+        if (entry == null) return;
+        req.AbortHandled = true;
+        Nginx.Log(this, LogLevel.Info, "client prematurely closed connection", req);
+        if (_cos.Values.FirstOrDefault(c => c.Dormant && c.Entry == entry.Id) is { } handler)
+        {
+            handler.Dormant = false;
+            Step(handler.Id, []);
+            return;
+        }
+        req.ExitStatus = 499;
+        _cos.Remove(entry.Id);
+        _pendingEntries.Remove(entry.Id);
+        _rtKill.Call(entry.Id);
+        EntryEnded(entry, new LuaEntryResult(true, true, [], null, null), killThreads: true);
+    }
 
     private static string LuaText(object? o) => o switch
     {

@@ -332,7 +332,11 @@ public sealed class Nginx : IAsyncDisposable
 
     private async Task ServeAsync(LuaWorker w, NgxRequest req, bool noLocation)
     {
-        using var aborted = req.Http.RequestAborted.Register(req.MarkClientGone);
+        using var aborted = req.Http.RequestAborted.Register(() =>
+        {
+            req.MarkClientGone();
+            w.Loop.Post(_ => w.ClientAborted(req), null);
+        });
         try
         {
             var loc = req.Location;

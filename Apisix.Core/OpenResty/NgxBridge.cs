@@ -382,6 +382,9 @@ public sealed class NgxBridge(LuaWorker worker)
 
     public long NewCo() => worker.NewThreadCo();
 
+    /// <summary>ngx.on_abort: the handler's coroutine id, or lua-nginx-module's error string.</summary>
+    public object OnAbort() => worker.OnAbort();
+
     public void AfterStep(long id, string status, object? a, object? b) =>
         worker.AfterStep(id, status, [a, b]);
 
@@ -513,7 +516,7 @@ public sealed class NgxBridge(LuaWorker worker)
             return Fail("no body");
         r.ReqSocketTaken = true;
         var id = ++_nextSock;
-        Sockets[id] = new Cosocket(r.Http.Request.Body, leaveOpen: true);
+        Sockets[id] = r.BodySocket = new Cosocket(r.Http.Request.Body, leaveOpen: true) { Downstream = true };
         return id;
     }
 

@@ -38,6 +38,8 @@ public sealed class HttpConf
     public TimeSpan? ClientBodyTimeout { get; set; }
     /// <summary>`lua_need_request_body` in http{}, for servers and locations without their own.</summary>
     public bool NeedRequestBody { get; set; }
+    /// <summary>`lua_check_client_abort` in http{}: a client closing the connection while Lua runs ends the request (499) or runs ngx.on_abort's handler.</summary>
+    public bool CheckClientAbort { get; set; }
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>`lua_http10_buffering` at http level (null: not given, on).</summary>
@@ -71,6 +73,8 @@ public sealed class ServerConf
     public TimeSpan? ClientBodyTimeout { get; set; }
     /// <summary>`lua_need_request_body` at server level, for locations without their own; null: the http{} one.</summary>
     public bool? NeedRequestBody { get; set; }
+    /// <summary>`lua_check_client_abort` at server level; null: the http{} one.</summary>
+    public bool? CheckClientAbort { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
     /// <summary>`ssl_certificate` / `ssl_certificate_key`: PEM paths as written (relative ones are under the conf directory).</summary>
@@ -149,6 +153,8 @@ public sealed class LocationConf
     public bool Internal { get; set; }
     /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase; null: the server's.</summary>
     public bool? NeedRequestBody { get; set; }
+    /// <summary>`lua_check_client_abort`; null: the server's.</summary>
+    public bool? CheckClientAbort { get; set; }
     /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
     public bool ProxyInterceptErrors { get; set; }
     /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>

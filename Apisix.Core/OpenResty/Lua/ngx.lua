@@ -111,6 +111,19 @@ function real.exit(status)
     cs:Exit(status)
     coroutine.yield(rt.EXIT)
 end
+-- ngx.on_abort(fn): fn runs as a user thread of the request when the client closes the connection
+-- (lua_check_client_abort on); one per request
+local on_abort_contexts = { rewrite = true, access = true, content = true }
+function real.on_abort(fn)
+    rt.check_context(on_abort_contexts, 2)
+    if type(fn) ~= "function" then
+        error("bad argument #1 to 'on_abort' (function expected, got " .. (fn == nil and "no value" or type(fn)) .. ")", 2)
+    end
+    local id = cs:OnAbort()
+    if type(id) == "string" then return nil, id end
+    rt.new(id, fn)
+    return 1
+end
 -- ngx.exec(uri, args?): an internal redirect once the running handler has ended; "@name" is a
 -- named location (whose arguments stay as they were)
 local exec_contexts = { rewrite = true, server_rewrite = true, access = true, content = true }
