@@ -424,8 +424,12 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         _ => o.ToString() ?? "",
     };
 
+    /// <summary>Resume coroutine `id` (running now) on a later turn of the loop, after what is already posted; it yields op -1 meanwhile.</summary>
+    public void PostCo(long id) => Loop.Post(_ => Step(id, []), null);
+
     private async void Park(long coId, long opId)
     {
+        if (opId < 0) return; // already posted (PostCurrent)
         object?[] result;
         if (opId == 0 || !_ops.Remove(opId, out var task))
         {
@@ -447,6 +451,12 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     {
         if (_threadWaiters.Remove(id, out var waiters))
             foreach (var w in waiters) w.TrySetResult([true]);
+    }
+
+    /// <summary>ngx.thread.kill: the thread no longer counts among its entry thread's live ones.</summary>
+    public void ThreadKilled(long id)
+    {
+        if (_cos.Remove(id, out var info)) EntryEnded(info, null, killThreads: false);
     }
 
     public long ThreadWait(IEnumerable<long> ids)

@@ -702,6 +702,9 @@ public sealed class Nginx : IAsyncDisposable
             }
             if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
             else if (st >= 200 || phase == "content") await req.FinishAsync();
+            // ngx.exit(ngx.OK) ends the phase handler only; but a response already started in
+            // rewrite/access ends the request there, as when the handler returns
+            else if (phase is "access" or "rewrite" && req.HeadersSent) await req.FinishAsync();
             return !req.Finished;
         }
         if (phase is "access" or "rewrite" && req.HeadersSent)

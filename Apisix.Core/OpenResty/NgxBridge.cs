@@ -382,6 +382,8 @@ public sealed class NgxBridge(LuaWorker worker)
 
     public long NewCo() => worker.NewThreadCo();
 
+    public void PostCo(long id) => worker.PostCo(id);
+
     /// <summary>ngx.on_abort: the handler's coroutine id, or lua-nginx-module's error string.</summary>
     public object OnAbort() => worker.OnAbort();
 
@@ -389,6 +391,7 @@ public sealed class NgxBridge(LuaWorker worker)
         worker.AfterStep(id, status, [a, b]);
 
     public void ThreadDone(long id) => worker.ThreadDone(id);
+    public void ThreadKilled(long id) => worker.ThreadKilled(id);
 
     public long ThreadWait(string ids) =>
         worker.ThreadWait(ids.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse));
