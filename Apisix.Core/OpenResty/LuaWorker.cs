@@ -23,6 +23,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         public long Entry { get; init; }
         /// <summary>For an entry thread that ended while its user threads run: its result, given when they end.</summary>
         public LuaEntryResult? Pending { get; set; }
+        /// <summary>Outside requests (timers): what follows each log line, as lua-nginx-module's timer log handler writes it.</summary>
+        public string? LogContext { get; init; }
         /// <summary>ngx.on_abort's handler: created with its entry thread's request, started only when the client goes.</summary>
         public bool Dormant { get; set; }
     }
@@ -60,6 +62,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
 
     /// <summary>The request the running coroutine belongs to (null in init and timers).</summary>
     public NgxRequest? CurrentRequest => _current?.Request;
+    /// <summary>The log context of the running timer (and its threads), null elsewhere.</summary>
+    public string? CurrentLogContext => _current?.LogContext;
     public long? CurrentCoId => _current?.Id;
 
     /// <summary>Create the Lua state and load the runtime (on the loop).</summary>
@@ -225,11 +229,14 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Run a Lua function as a new entry thread (must be called on the loop).</summary>
-    public Task<LuaEntryResult> RunEntry(LuaFunction fn, NgxRequest? request, params object?[] args)
+    public Task<LuaEntryResult> RunEntry(LuaFunction fn, NgxRequest? request, params object?[] args) =>
+        RunEntryWith(fn, request, null, args);
+
+    private Task<LuaEntryResult> RunEntryWith(LuaFunction fn, NgxRequest? request, string? logContext, object?[] args)
     {
         var id = ++_nextCo;
         var tcs = new TaskCompletionSource<LuaEntryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs };
+        _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs, LogContext = logContext };
         _rtNew.Call(id, fn);
         Step(id, args);
         return tcs.Task;
@@ -240,7 +247,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     {
         var id = ++_nextCo;
         var entry = _current is { } cur ? (cur.Entry != 0 ? cur.Entry : cur.Id) : 0;
-        _cos[id] = new CoInfo { Id = id, Request = _current?.Request, Entry = entry };
+        _cos[id] = new CoInfo { Id = id, Request = _current?.Request, Entry = entry, LogContext = _current?.LogContext };
         return id;
     }
 
@@ -478,26 +485,34 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
 
     public long NewTimerId() => ++_nextTimer;
 
-    public async void ScheduleTimer(long id, double delaySeconds, bool every)
+    /// <summary>
+    /// A timer of ngx.timer.at / every. As lua-nginx-module: an every-timer is set again as soon as
+    /// it expires, before its handler runs (so a slow handler does not delay the next); a timer
+    /// expiring while lua_max_running_timers handlers run is dropped with an alert.
+    /// </summary>
+    public async void ScheduleTimer(long id, double delaySeconds, bool every, string? logContext = null)
     {
         TimersPending++;
+        try { await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
+        catch (OperationCanceledException) { TimersPending--; return; }
+        TimersPending--;
+        Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "lua ngx.timer expired", "");
+        if (every && !_stop.IsCancellationRequested) ScheduleTimer(id, delaySeconds, every, logContext);
+        if (TimersRunning >= Nginx.Conf.MaxRunningTimers)
+        {
+            Nginx.ErrorLog.Write(LogLevel.Alert, Nginx.Pid(this), 0, $"{Nginx.Conf.MaxRunningTimers} lua_max_running_timers are not enough", "");
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "http lua close fake http connection", "");
+            return;
+        }
+        TimersRunning++;
         try
         {
-            do
-            {
-                try { await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
-                catch (OperationCanceledException) { return; }
-                TimersPending--;
-                TimersRunning++;
-                try
-                {
-                    var r = await RunEntry(_timerEntry, null, id, false, every);
-                    if (!r.Ok) Nginx.Log(this, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", null);
-                }
-                finally { TimersRunning--; TimersPending++; }
-            } while (every && !_stop.IsCancellationRequested);
+            var r = await RunEntryWith(_timerEntry, null, logContext, [id, false, every]);
+            if (!r.Ok) Nginx.ErrorLog.Write(LogLevel.Error, Nginx.Pid(this), 0,
+                $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", logContext ?? "");
         }
-        finally { TimersPending--; }
+        finally { TimersRunning--; }
+        Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "http lua close fake http connection", "");
     }
 
     public void FreeRequest(long requestId) => _freeRequest.Call(requestId);

@@ -179,7 +179,7 @@ public sealed class Nginx : IAsyncDisposable
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
     {
-        var ctx = r == null ? "" : RequestContext(r);
+        var ctx = r == null ? w?.CurrentLogContext ?? "" : RequestContext(r);
         ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
     }
 

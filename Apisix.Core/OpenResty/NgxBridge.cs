@@ -376,7 +376,25 @@ public sealed class NgxBridge(LuaWorker worker)
     // Timers and threads ----------------------------------------------------------------------
 
     public long NewTimerId() => worker.NewTimerId();
-    public void ScheduleTimer(long id, double delay, bool every) => worker.ScheduleTimer(id, delay, every);
+    /// <summary>Start a timer; null, or lua-nginx-module's error ("too many pending timers").</summary>
+    public string? ScheduleTimer(long id, double delay, bool every)
+    {
+        if (worker.TimersPending >= Nginx.Conf.MaxPendingTimers) return "too many pending timers";
+        // a timer's log lines name the connection that created it (lua-nginx-module's fake connection copies it)
+        var context = Req is { } r
+            ? $", context: ngx.timer, client: {r.Http.Connection.RemoteIpAddress}, server: {ListenText(r)}"
+            : worker.CurrentLogContext ?? ", context: ngx.timer";
+        worker.ScheduleTimer(id, delay, every, context);
+        return null;
+    }
+
+    private static string ListenText(NgxRequest r)
+    {
+        var port = r.Http.Connection.LocalPort;
+        var l = r.Server.Listens.FirstOrDefault(x => x.Port == port) ?? r.Server.Listens.FirstOrDefault();
+        if (l == null) return $"0.0.0.0:{port}";
+        return $"{l.Address}:{l.Port}";
+    }
     public long TimersRunning() => worker.TimersRunning;
     public long TimersPending() => worker.TimersPending;
 

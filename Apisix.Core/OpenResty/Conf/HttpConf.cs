@@ -40,6 +40,10 @@ public sealed class HttpConf
     public bool NeedRequestBody { get; set; }
     /// <summary>`lua_check_client_abort` in http{}: a client closing the connection while Lua runs ends the request (499) or runs ngx.on_abort's handler.</summary>
     public bool CheckClientAbort { get; set; }
+    /// <summary>`lua_max_pending_timers`: ngx.timer.at/every refuse more ("too many pending timers").</summary>
+    public int MaxPendingTimers { get; set; } = 1024;
+    /// <summary>`lua_max_running_timers`: a timer expiring with this many running is dropped (alert).</summary>
+    public int MaxRunningTimers { get; set; } = 256;
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>`lua_http10_buffering` at http level (null: not given, on).</summary>
