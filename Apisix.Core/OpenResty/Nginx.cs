@@ -462,6 +462,9 @@ public sealed class Nginx : IAsyncDisposable
     {
         var phase = req.Phase;
         req.Phase = "header_filter";
+        var before = req.ExitStatus;
+        req.ExitStatus = null;
+        int? exit = null;
         try
         {
             var run = w.RunEntry(w.Chunk(chunk), req);
@@ -469,9 +472,34 @@ public sealed class Nginx : IAsyncDisposable
                 Log(w, LogLevel.Error, "failed to run header_filter_by_lua*: attempt to yield across C-call boundary", req);
             else if (!run.Result.Ok)
                 Log(w, LogLevel.Error, $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+            else if (run.Result.Exited) exit = req.ExitStatus;
         }
         catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
-        finally { req.Phase = phase; }
+        finally
+        {
+            req.Phase = phase;
+            req.ExitStatus = before;
+        }
+        if (exit is not { } st || st == 0) return;
+        // ngx.exit in a header filter: an error status replaces the response with its error page;
+        // another status (2xx, 444) goes out with an empty body
+        req.Status = st;
+        req.ForcedStatus = null;
+        if (st >= 300 && st != 444)
+        {
+            var reason = ReasonPhrases.GetReasonPhrase(st);
+            var title = reason.Length > 0 ? $"{st} {reason}" : st.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var page = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";
+            req.ResponseHeaders.Clear();
+            req.SetResponseHeader("Content-Type", "text/html");
+            req.SetResponseHeader("Content-Length", System.Text.Encoding.Latin1.GetByteCount(page).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            req.ReplaceBody(page);
+            return;
+        }
+        req.ResponseHeaders.Remove("Content-Type");
+        req.SetResponseHeader("Content-Length", "0");
+        if (st == 444) req.SetResponseHeader("Connection", "close");
+        req.ReplaceBody(null);
     }
 
     /// <summary>

@@ -120,6 +120,7 @@ public sealed class NgxRequest
     public bool Append(string bytes)
     {
         if (Finished || ClientGone) return false;
+        if (DiscardBody) return true;
         if (bytes.Length > 0) _pending.Add(bytes);
         return true;
     }
@@ -261,7 +262,7 @@ public sealed class NgxRequest
         if (reason != Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(resp.StatusCode)
             && Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>() is { } feature)
             feature.ReasonPhrase = reason;
-        if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101)
+        if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101 && !DiscardBody)
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
             resp.Headers.ContentType = WithCharset(type);
@@ -319,6 +320,17 @@ public sealed class NgxRequest
     }
 
     public void MarkClientGone() => ClientGone = true;
+
+    /// <summary>The body printed so far and from now on is dropped; <paramref name="body"/> (if any) goes out instead.</summary>
+    public void ReplaceBody(string? body)
+    {
+        _pending.Clear();
+        if (body != null) _pending.Add(body);
+        DiscardBody = true;
+    }
+
+    /// <summary>The response's body was replaced (ngx.exit in a header filter): later output is dropped.</summary>
+    public bool DiscardBody { get; private set; }
 
     /// <summary>Set once an error_page redirect happened (nginx follows one per request).</summary>
     public bool ErrorPageUsed { get; set; }
