@@ -466,6 +466,35 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         if (_cos.Remove(id, out var info)) EntryEnded(info, null, killThreads: false);
     }
 
+    private readonly Dictionary<long, TaskCompletionSource<object?[]>> _wakeable = new();
+
+    public long WaitOp(double timeoutSeconds)
+    {
+        var tcs = new TaskCompletionSource<object?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var op = NewOp(tcs.Task);
+        _wakeable[op] = tcs;
+        _ = TimeOutAsync(op, tcs, timeoutSeconds);
+        return op;
+    }
+
+    private async Task TimeOutAsync(long op, TaskCompletionSource<object?[]> tcs, double seconds)
+    {
+        try { await Task.Delay(TimeSpan.FromSeconds(seconds), _stop.Token); }
+        catch (OperationCanceledException) { return; }
+        _wakeable.Remove(op);
+        tcs.TrySetResult([null, "timeout"]);
+    }
+
+    public bool WakeOp(long op) => _wakeable.Remove(op, out var tcs) && tcs.TrySetResult([true]);
+
+    public void Defer(LuaFunction fn) => Loop.Post(_ =>
+    {
+        if (_stop.IsCancellationRequested) return;
+        // disposed at once: the function's registry reference would otherwise keep what it holds from Lua's GC
+        try { using (fn) fn.Call(); }
+        catch (Exception e) { Nginx.Log(this, LogLevel.Error, $"posted handler failed: {e.Message}", null); }
+    }, null);
+
     public long ThreadWait(IEnumerable<long> ids)
     {
         var tcs = new TaskCompletionSource<object?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -527,6 +556,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         {
             foreach (var s in Bridge.Sockets.Values) s.Dispose();
             Bridge.Sockets.Clear();
+            try { Lua?.DoString("__closing = true", "=close"); } catch (NLua.Exceptions.LuaException) { }
             Lua?.Dispose();
             return Task.CompletedTask;
         });

@@ -372,6 +372,7 @@ public sealed class Nginx : IAsyncDisposable
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
             ClientBodyTemp.Remove(req.BodyFile);
+            Log(w, LogLevel.Debug, "http close request", req);
         }
     }
 
@@ -719,6 +720,8 @@ public sealed class Nginx : IAsyncDisposable
             // NGX_ERROR (-1), 444, and 408 / 499 (ngx_http_terminate_request) close the connection without a response
             if (st < 0 || st is 444 or 408 or 499)
             {
+                // ngx_http_terminate_request: the status the log phase sees
+                if (st > 0 && !req.HeadersSent) req.Status = st;
                 req.Http.Abort();
                 return false;
             }

@@ -402,6 +402,12 @@ public sealed class NgxBridge(LuaWorker worker)
 
     public void PostCo(long id) => worker.PostCo(id);
 
+    /// <summary>An op that completes when woken (<see cref="WakeOp"/>: true) or after the timeout (nil, "timeout").</summary>
+    public long WaitOp(double timeoutSeconds) => worker.WaitOp(timeoutSeconds);
+    public bool WakeOp(long op) => worker.WakeOp(op);
+    /// <summary>Run a Lua function on a later turn of the loop (nginx's posted events).</summary>
+    public void Defer(NLua.LuaFunction fn) => worker.Defer(fn);
+
     /// <summary>ngx.on_abort: the handler's coroutine id, or lua-nginx-module's error string.</summary>
     public object OnAbort() => worker.OnAbort();
 

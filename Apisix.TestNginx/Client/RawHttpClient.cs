@@ -130,7 +130,10 @@ public static partial class RawHttpClient
     {
         switch (stream)
         {
-            case Core.OpenResty.Net.DuplexPipeStream pipe: pipe.ShutdownWrite(); break;
+            // Kestrel takes the end of its input for the end of the connection (it has no half-close),
+            // so in memory the client just stops writing: nginx, too, reads nothing past the request
+            // unless lua_check_client_abort watches the connection
+            case Core.OpenResty.Net.DuplexPipeStream: break;
             case System.Net.Sockets.NetworkStream net: net.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send); break;
             default: throw new NotSupportedException($"--- shutdown: cannot half-close a {stream.GetType().Name}");
         }

@@ -601,9 +601,12 @@ rt.timer_fns = timer_fns
 local function add_timer(every, delay, fn, ...)
     if type(fn) ~= "function" then error("bad argument #2 to 'ngx.timer.at' (function expected)", 3) end
     local id = cs:NewTimerId()
-    local e = cs:ScheduleTimer(id, delay or 0, every)
-    if e then return nil, e end
     timer_fns[id] = { fn = fn, args = table.pack(...) }
+    local e = cs:ScheduleTimer(id, delay or 0, every)
+    if e then
+        timer_fns[id] = nil
+        return nil, e
+    end
     return 1 -- a "conditional true", the integer 1, as lua-nginx-module pushes
 end
 real.timer = {

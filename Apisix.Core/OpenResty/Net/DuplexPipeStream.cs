@@ -66,9 +66,6 @@ public sealed class DuplexPipeStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    /// <summary>Half-close: no more bytes go out (the peer reads EOF); reading goes on.</summary>
-    public void ShutdownWrite() => _output.Complete();
-
     protected override void Dispose(bool disposing)
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
