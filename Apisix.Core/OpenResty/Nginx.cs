@@ -611,6 +611,9 @@ public sealed class Nginx : IAsyncDisposable
             await req.ReadBodyAsync();
             if (req.BodyTimedOut) { req.Http.Abort(); return; }
         }
+        // rewrite_by_lua_no_postpone: the Lua handler runs first in the rewrite phase, else last
+        var rewriteFirst = Conf.RewriteByLuaNoPostpone && loc.RewriteByLua != null;
+        if (rewriteFirst && !await RunPhase(w, req, "rewrite", loc.RewriteByLua!)) return;
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)
             NgxVars.Set(req, name, Interpolate(req, value));
@@ -645,17 +648,53 @@ public sealed class Nginx : IAsyncDisposable
             await ServeLocationAsync(w, req, internalRedirects + 1);
             return;
         }
-        if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
+        if (!rewriteFirst && loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
         // the realip module's location-level settings apply from the preaccess phase
         req.ApplyRealIp();
         // nginx skips the whole access phase for subrequests (ngx_http_core_access_phase)
+        // access_by_lua_no_postpone: the Lua handler runs before allow/deny, else after them
+        var accessFirst = Conf.AccessByLuaNoPostpone && loc.AccessByLua != null && !req.IsSubrequest;
+        if (accessFirst && !await RunPhase(w, req, "access", loc.AccessByLua!)) return;
         if (loc.AccessHandler != null && !req.IsSubrequest)
         {
             req.Phase = "access";
             await loc.AccessHandler(req);
             if (req.Finished) return;
         }
-        if (loc.AccessByLua != null && !req.IsSubrequest && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
+        // the access module (allow/deny); with `satisfy any` a rule that grants ends the phase, one
+        // that forbids only counts if no later handler grants
+        var denied = 0;
+        if (loc.AccessRules.Count > 0 && !req.IsSubrequest && AccessRuleAllows(req, loc) is { } allowed)
+        {
+            if (!allowed)
+            {
+                if (!loc.SatisfyAny)
+                {
+                    req.Log(LogLevel.Error, "access forbidden by rule");
+                    await SendErrorPage(req, 403);
+                    return;
+                }
+                denied = 403;
+            }
+            else if (loc.SatisfyAny) goto content;
+        }
+        if (!accessFirst && loc.AccessByLua != null && !req.IsSubrequest)
+        {
+            req.LuaDeclined = false;
+            req.LuaAccessRefusal = null;
+            if (!await RunPhase(w, req, "access", loc.AccessByLua)) return;
+            // satisfy any: a handler that ends normally grants; one that declines leaves the verdict as it was
+            if (loc.SatisfyAny && req.LuaAccessRefusal is { } refused) denied = refused;
+            else if (!req.LuaDeclined) denied = 0;
+        }
+        if (denied != 0)
+        {
+            // ngx_http_core_access_phase: no access handler granted
+            if (denied == 403) req.Log(LogLevel.Error, "access forbidden by rule");
+            await SendErrorPage(req, denied);
+            return;
+        }
+        content:
         req.Phase = "content";
         if (loc.Return is { } ret)
         {
@@ -685,6 +724,21 @@ public sealed class Nginx : IAsyncDisposable
                 req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
         }
         else await ServeStaticAsync(req, loc);
+    }
+
+    /// <summary>The first allow/deny rule matching the client: true (allow), false (deny), null (none matches).</summary>
+    private static bool? AccessRuleAllows(NgxRequest req, LocationConf loc)
+    {
+        var client = req.Http.Connection.RemoteIpAddress ?? System.Net.IPAddress.Loopback;
+        if (client.IsIPv4MappedToIPv6) client = client.MapToIPv4();
+        foreach (var (allow, spec) in loc.AccessRules)
+        {
+            if (spec == "all") return allow;
+            if (System.Net.IPNetwork.TryParse(spec, out var net) ? net.Contains(client)
+                : System.Net.IPAddress.TryParse(spec, out var ip) && ip.Equals(client))
+                return allow;
+        }
+        return null;
     }
 
     /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>
@@ -717,6 +771,20 @@ public sealed class Nginx : IAsyncDisposable
         }
         if (req.ExitStatus is int st)
         {
+            // ngx.exit(ngx.DECLINED) in rewrite/access: the phase goes on as if the handler were not there
+            if (st == -5 && phase is "rewrite" or "access" && !req.HeadersSent)
+            {
+                req.ExitStatus = null;
+                req.LuaDeclined = true;
+                return true;
+            }
+            // satisfy any: a refusal counts only if no other access handler grants
+            if (phase == "access" && st is 403 or 401 && req.Location.SatisfyAny && !req.HeadersSent)
+            {
+                req.ExitStatus = null;
+                req.LuaAccessRefusal = st;
+                return true;
+            }
             // NGX_ERROR (-1), 444, and 408 / 499 (ngx_http_terminate_request) close the connection without a response
             if (st < 0 || st is 444 or 408 or 499)
             {

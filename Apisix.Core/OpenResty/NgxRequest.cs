@@ -337,6 +337,11 @@ public sealed class NgxRequest
     /// <summary>The status an error_page redirect answers with, whatever the page's own is; null: the page's.</summary>
     public int? ForcedStatus { get; set; }
 
+    /// <summary>The last Lua handler ended with ngx.exit(ngx.DECLINED).</summary>
+    public bool LuaDeclined { get; set; }
+    /// <summary>Under `satisfy any`: access_by_lua's refusal (403/401), acted on only if nothing grants.</summary>
+    public int? LuaAccessRefusal { get; set; }
+
     /// <summary>The status given to ngx.exit, if it was called.</summary>
     public int? ExitStatus { get; set; }
     /// <summary>ngx.exec's target (a URI or "@name") and arguments, taken when the handler ends.</summary>

@@ -410,7 +410,7 @@ count before: -2
 first: true nil
 second: true nil
 count after: 0
-nothing left: niltimeout
+nothing left: falsetimeout
 
 
 

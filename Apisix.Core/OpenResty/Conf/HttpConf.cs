@@ -40,6 +40,10 @@ public sealed class HttpConf
     public bool NeedRequestBody { get; set; }
     /// <summary>`lua_check_client_abort` in http{}: a client closing the connection while Lua runs ends the request (499) or runs ngx.on_abort's handler.</summary>
     public bool CheckClientAbort { get; set; }
+    /// <summary>`rewrite_by_lua_no_postpone on`: rewrite_by_lua runs first in the rewrite phase, before `set`/`rewrite`.</summary>
+    public bool RewriteByLuaNoPostpone { get; set; }
+    /// <summary>`access_by_lua_no_postpone on`: access_by_lua runs first in the access phase, before `allow`/`deny`.</summary>
+    public bool AccessByLuaNoPostpone { get; set; }
     /// <summary>`lua_max_pending_timers`: ngx.timer.at/every refuse more ("too many pending timers").</summary>
     public int MaxPendingTimers { get; set; } = 1024;
     /// <summary>`lua_max_running_timers`: a timer expiring with this many running is dropped (alert).</summary>
@@ -196,6 +200,10 @@ public sealed class LocationConf
     public bool IsStatic => Return == null && Handler == null && ContentByLua == null && Echo.Count == 0 && ProxyPass == null;
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>
     public Func<NgxRequest, Task>? AccessHandler { get; set; }
+    /// <summary>The access module's `allow` / `deny` rules, in order: the first that matches the client decides.</summary>
+    public List<(bool Allow, string Address)> AccessRules { get; } = new();
+    /// <summary>`satisfy any`: one access handler granting is enough (else all must).</summary>
+    public bool SatisfyAny { get; set; }
     /// <summary>realip module: `real_ip_header` (null: the module is off here).</summary>
     public string? RealIpHeader { get; set; }
     /// <summary>realip module: `set_real_ip_from` addresses and CIDRs (`unix:` included as written).</summary>

@@ -66,6 +66,8 @@ public static class HttpConfBuilder
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
                 case "lua_need_request_body": conf.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_check_client_abort": conf.CheckClientAbort = d.Arg(0) == "on"; break;
+                case "rewrite_by_lua_no_postpone": conf.RewriteByLuaNoPostpone = d.Arg(0) == "on"; break;
+                case "access_by_lua_no_postpone": conf.AccessByLuaNoPostpone = d.Arg(0) == "on"; break;
                 case "lua_max_pending_timers": conf.MaxPendingTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_max_running_timers": conf.MaxRunningTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
@@ -282,6 +284,8 @@ public static class HttpConfBuilder
                 case "lua_check_client_abort": loc.CheckClientAbort = x.Arg(0) == "on"; break;
                 case "lua_http10_buffering": loc.Http10Buffering = x.Arg(0) == "on"; break;
                 case "proxy_intercept_errors": loc.ProxyInterceptErrors = x.Arg(0) == "on"; break;
+                case "allow" or "deny": loc.AccessRules.Add((x.Name == "allow", x.Arg(0))); break;
+                case "satisfy": loc.SatisfyAny = x.Arg(0) == "any"; break;
                 case "charset": loc.Charset = x.Arg(0); break;
                 case "charset_types": loc.CharsetTypes = [.. x.Args]; break;
                 case "add_header":

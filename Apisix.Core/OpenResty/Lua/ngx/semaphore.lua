@@ -50,7 +50,7 @@ function _M.wait(self, seconds)
         self.resources = self.resources - 1
         return true
     end
-    if seconds == 0 then return nil, "timeout" end
+    if seconds == 0 then return false, "timeout" end
     rt.check_context(wait_contexts, 2)
     local w = { op = cs:WaitOp(seconds) }
     self.queue[#self.queue + 1] = w
@@ -63,7 +63,7 @@ function _M.wait(self, seconds)
         end
         self.wait_count = self.wait_count - 1
     end
-    return nil, err or "timeout"
+    return false, err or "timeout"
 end
 
 function _M.post(self, n)
