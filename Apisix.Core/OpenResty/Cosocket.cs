@@ -17,10 +17,20 @@ public sealed class Cosocket(Stream stream, bool leaveOpen = false) : IDisposabl
     public int SendTimeoutMs { get; set; } = 60000;
     public int ReadTimeoutMs { get; set; } = 60000;
 
+    /// <summary>
+    /// For ngx.req.socket over the request body: the client's connection ending before the body did
+    /// is "client aborted" (lua-nginx-module's NGX_HTTP_LUA_SOCKET_FT_CLIENTABORT), not a reset.
+    /// </summary>
+    public bool Downstream { get; init; }
+
+    /// <summary>A read is in progress (the downstream connection is being read, not watched for an abort).</summary>
+    public bool Reading { get; private set; }
+
     private async Task<string?> FillAsync()
     {
         if (_eof) return "closed";
         using var cts = new CancellationTokenSource(ReadTimeoutMs > 0 ? ReadTimeoutMs : Timeout.Infinite);
+        Reading = true;
         try
         {
             var n = await stream.ReadAsync(_chunk, cts.Token);
@@ -28,12 +38,13 @@ public sealed class Cosocket(Stream stream, bool leaveOpen = false) : IDisposabl
             _buf.Append(Encoding.Latin1.GetString(_chunk, 0, n));
             return null;
         }
-        catch (OperationCanceledException) { return "timeout"; }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (OperationCanceledException) when (cts.IsCancellationRequested) { return "timeout"; }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             _eof = true;
-            return "connection reset by peer";
+            return Downstream ? "client aborted" : "connection reset by peer";
         }
+        finally { Reading = false; }
     }
 
     private string Take(int n)

@@ -23,6 +23,10 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         public long Entry { get; init; }
         /// <summary>For an entry thread that ended while its user threads run: its result, given when they end.</summary>
         public LuaEntryResult? Pending { get; set; }
+        /// <summary>Outside requests (timers): what follows each log line, as lua-nginx-module's timer log handler writes it.</summary>
+        public string? LogContext { get; init; }
+        /// <summary>ngx.on_abort's handler: created with its entry thread's request, started only when the client goes.</summary>
+        public bool Dormant { get; set; }
     }
 
     private readonly Dictionary<long, CoInfo> _cos = new();
@@ -61,6 +65,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
 
     /// <summary>The request the running coroutine belongs to (null in init and timers).</summary>
     public NgxRequest? CurrentRequest => _current?.Request;
+    /// <summary>The log context of the running timer (and its threads), null elsewhere.</summary>
+    public string? CurrentLogContext => _current?.LogContext;
     public long? CurrentCoId => _current?.Id;
 
     /// <summary>Create the Lua state and load the runtime (on the loop).</summary>
@@ -226,11 +232,14 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Run a Lua function as a new entry thread (must be called on the loop).</summary>
-    public Task<LuaEntryResult> RunEntry(LuaFunction fn, NgxRequest? request, params object?[] args)
+    public Task<LuaEntryResult> RunEntry(LuaFunction fn, NgxRequest? request, params object?[] args) =>
+        RunEntryWith(fn, request, null, args);
+
+    private Task<LuaEntryResult> RunEntryWith(LuaFunction fn, NgxRequest? request, string? logContext, object?[] args)
     {
         var id = ++_nextCo;
         var tcs = new TaskCompletionSource<LuaEntryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs };
+        _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs, LogContext = logContext };
         _rtNew.Call(id, fn);
         Step(id, args);
         return tcs.Task;
@@ -241,7 +250,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     {
         var id = ++_nextCo;
         var entry = _current is { } cur ? (cur.Entry != 0 ? cur.Entry : cur.Id) : 0;
-        _cos[id] = new CoInfo { Id = id, Request = _current?.Request, Entry = entry };
+        _cos[id] = new CoInfo { Id = id, Request = _current?.Request, Entry = entry, LogContext = _current?.LogContext };
         return id;
     }
 
@@ -331,15 +340,16 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         if (info.Completion == null)
         {
             if (info.Entry != 0 && _pendingEntries.TryGetValue(info.Entry, out var parked)
-                && !_cos.Values.Any(c => c.Entry == info.Entry))
+                && !_cos.Values.Any(c => c.Entry == info.Entry && !c.Dormant))
             {
                 _pendingEntries.Remove(info.Entry);
+                DropDormant(info.Entry);
                 parked.Completion?.TrySetResult(parked.Pending!);
             }
             return;
         }
-        var threads = _cos.Values.Where(c => c.Entry == info.Id).ToList();
-        if (threads.Count == 0 || result == null) { info.Completion.TrySetResult(result!); return; }
+        var threads = _cos.Values.Where(c => c.Entry == info.Id && !c.Dormant).ToList();
+        if (threads.Count == 0 || result == null) { DropDormant(info.Id); info.Completion.TrySetResult(result!); return; }
         if (killThreads)
         {
             foreach (var t in threads)
@@ -347,6 +357,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
                 _cos.Remove(t.Id);
                 _rtKill.Call(t.Id);
             }
+            DropDormant(info.Id);
             info.Completion.TrySetResult(result);
             return;
         }
@@ -355,6 +366,63 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     }
 
     private readonly Dictionary<long, CoInfo> _pendingEntries = new();
+
+    /// <summary>An entry thread is over: the on_abort handler it registered will never run.</summary>
+    private void DropDormant(long entry)
+    {
+        foreach (var c in _cos.Values.Where(c => c.Dormant && c.Entry == entry).ToList())
+        {
+            _cos.Remove(c.Id);
+            _rtKill.Call(c.Id);
+        }
+    }
+
+    // Client abort ----------------------------------------------------------------------------
+
+    /// <summary>
+    /// ngx.on_abort: a coroutine id for the handler of the running entry thread's request; a string
+    /// (lua-nginx-module's error) when the request already has one or lua_check_client_abort is off.
+    /// </summary>
+    public object OnAbort()
+    {
+        if (_current is not { Request: { } req } cur) return "no request found";
+        if (req.OnAbortRegistered) return "duplicate call";
+        if (!req.CheckClientAbort) return "lua_check_client_abort is off";
+        req.OnAbortRegistered = true;
+        var id = ++_nextCo;
+        var entry = cur.Entry != 0 ? cur.Entry : cur.Id;
+        _cos[id] = new CoInfo { Id = id, Request = req, Entry = entry, Dormant = true };
+        return id;
+    }
+
+    /// <summary>
+    /// The client closed the connection (on the loop). With lua_check_client_abort on and Lua running
+    /// for the request in rewrite, access or content (lua-nginx-module watches the connection then),
+    /// nginx logs it at info; ngx.on_abort's handler then runs as a user thread, or without one the
+    /// request ends at once with 499, its Lua threads aborted (the log phase still runs).
+    /// </summary>
+    public void ClientAborted(NgxRequest req)
+    {
+        if (req.Finished || req.AbortHandled || !req.CheckClientAbort || req.Phase is not ("rewrite" or "access" or "content")) return;
+        // while the body is read, the read itself fails (ngx.req.socket: "client aborted")
+        if (req.BodyReading || req.BodySocket is { Reading: true }) return;
+        var entry = _cos.Values.FirstOrDefault(c => c.Request == req && c.Completion != null)
+                    ?? _pendingEntries.Values.FirstOrDefault(c => c.Request == req);
+        if (entry == null) return;
+        req.AbortHandled = true;
+        Nginx.Log(this, LogLevel.Info, "client prematurely closed connection", req);
+        if (_cos.Values.FirstOrDefault(c => c.Dormant && c.Entry == entry.Id) is { } handler)
+        {
+            handler.Dormant = false;
+            Step(handler.Id, []);
+            return;
+        }
+        req.ExitStatus = 499;
+        _cos.Remove(entry.Id);
+        _pendingEntries.Remove(entry.Id);
+        _rtKill.Call(entry.Id);
+        EntryEnded(entry, new LuaEntryResult(true, true, [], null, null), killThreads: true);
+    }
 
     private static string LuaText(object? o) => o switch
     {
@@ -366,8 +434,12 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         _ => o.ToString() ?? "",
     };
 
+    /// <summary>Resume coroutine `id` (running now) on a later turn of the loop, after what is already posted; it yields op -1 meanwhile.</summary>
+    public void PostCo(long id) => Loop.Post(_ => Step(id, []), null);
+
     private async void Park(long coId, long opId)
     {
+        if (opId < 0) return; // already posted (PostCurrent)
         object?[] result;
         if (opId == 0 || !_ops.Remove(opId, out var task))
         {
@@ -391,6 +463,41 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
             foreach (var w in waiters) w.TrySetResult([true]);
     }
 
+    /// <summary>ngx.thread.kill: the thread no longer counts among its entry thread's live ones.</summary>
+    public void ThreadKilled(long id)
+    {
+        if (_cos.Remove(id, out var info)) EntryEnded(info, null, killThreads: false);
+    }
+
+    private readonly Dictionary<long, TaskCompletionSource<object?[]>> _wakeable = new();
+
+    public long WaitOp(double timeoutSeconds)
+    {
+        var tcs = new TaskCompletionSource<object?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var op = NewOp(tcs.Task);
+        _wakeable[op] = tcs;
+        _ = TimeOutAsync(op, tcs, timeoutSeconds);
+        return op;
+    }
+
+    private async Task TimeOutAsync(long op, TaskCompletionSource<object?[]> tcs, double seconds)
+    {
+        try { await Timers.DelayAsync(TimeSpan.FromSeconds(seconds), _stop.Token); }
+        catch (OperationCanceledException) { return; }
+        _wakeable.Remove(op);
+        tcs.TrySetResult([null, "timeout"]);
+    }
+
+    public bool WakeOp(long op) => _wakeable.Remove(op, out var tcs) && tcs.TrySetResult([true]);
+
+    public void Defer(LuaFunction fn) => Loop.Post(_ =>
+    {
+        if (_stop.IsCancellationRequested) return;
+        // disposed at once: the function's registry reference would otherwise keep what it holds from Lua's GC
+        try { using (fn) fn.Call(); }
+        catch (Exception e) { Nginx.Log(this, LogLevel.Error, $"posted handler failed: {e.Message}", null); }
+    }, null);
+
     public long ThreadWait(IEnumerable<long> ids)
     {
         var tcs = new TaskCompletionSource<object?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -410,26 +517,34 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
 
     public long NewTimerId() => ++_nextTimer;
 
-    public async void ScheduleTimer(long id, double delaySeconds, bool every)
+    /// <summary>
+    /// A timer of ngx.timer.at / every. As lua-nginx-module: an every-timer is set again as soon as
+    /// it expires, before its handler runs (so a slow handler does not delay the next); a timer
+    /// expiring while lua_max_running_timers handlers run is dropped with an alert.
+    /// </summary>
+    public async void ScheduleTimer(long id, double delaySeconds, bool every, string? logContext = null)
     {
         TimersPending++;
+        try { await Timers.DelayAsync(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
+        catch (OperationCanceledException) { TimersPending--; return; }
+        TimersPending--;
+        Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "lua ngx.timer expired", "");
+        if (every && !_stop.IsCancellationRequested) ScheduleTimer(id, delaySeconds, every, logContext);
+        if (TimersRunning >= Nginx.Conf.MaxRunningTimers)
+        {
+            Nginx.ErrorLog.Write(LogLevel.Alert, Nginx.Pid(this), 0, $"{Nginx.Conf.MaxRunningTimers} lua_max_running_timers are not enough", "");
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "http lua close fake http connection", "");
+            return;
+        }
+        TimersRunning++;
         try
         {
-            do
-            {
-                try { await Timers.DelayAsync(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
-                catch (OperationCanceledException) { return; }
-                TimersPending--;
-                TimersRunning++;
-                try
-                {
-                    var r = await RunEntry(_timerEntry, null, id, false, every);
-                    if (!r.Ok) Nginx.Log(this, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", null);
-                }
-                finally { TimersRunning--; TimersPending++; }
-            } while (every && !_stop.IsCancellationRequested);
+            var r = await RunEntryWith(_timerEntry, null, logContext, [id, false, every]);
+            if (!r.Ok) Nginx.ErrorLog.Write(LogLevel.Error, Nginx.Pid(this), 0,
+                $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", logContext ?? "");
         }
-        finally { TimersPending--; }
+        finally { TimersRunning--; }
+        Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "http lua close fake http connection", "");
     }
 
     public void FreeRequest(long requestId) => _freeRequest.Call(requestId);
@@ -444,6 +559,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         {
             foreach (var s in Bridge.Sockets.Values) s.Dispose();
             Bridge.Sockets.Clear();
+            try { Lua?.DoString("__closing = true", "=close"); } catch (NLua.Exceptions.LuaException) { }
             Lua?.Dispose();
             return Task.CompletedTask;
         });

@@ -179,7 +179,7 @@ public sealed class Nginx : IAsyncDisposable
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
     {
-        var ctx = r == null ? "" : RequestContext(r);
+        var ctx = r == null ? w?.CurrentLogContext ?? "" : RequestContext(r);
         ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
     }
 
@@ -332,7 +332,11 @@ public sealed class Nginx : IAsyncDisposable
 
     private async Task ServeAsync(LuaWorker w, NgxRequest req, bool noLocation)
     {
-        using var aborted = req.Http.RequestAborted.Register(req.MarkClientGone);
+        using var aborted = req.Http.RequestAborted.Register(() =>
+        {
+            req.MarkClientGone();
+            w.Loop.Post(_ => w.ClientAborted(req), null);
+        });
         try
         {
             var loc = req.Location;
@@ -368,6 +372,7 @@ public sealed class Nginx : IAsyncDisposable
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
             w.FreeRequest(req.Id);
             ClientBodyTemp.Remove(req.BodyFile);
+            Log(w, LogLevel.Debug, "http close request", req);
         }
     }
 
@@ -458,6 +463,9 @@ public sealed class Nginx : IAsyncDisposable
     {
         var phase = req.Phase;
         req.Phase = "header_filter";
+        var before = req.ExitStatus;
+        req.ExitStatus = null;
+        int? exit = null;
         try
         {
             var run = w.RunEntry(w.Chunk(chunk), req);
@@ -465,9 +473,34 @@ public sealed class Nginx : IAsyncDisposable
                 Log(w, LogLevel.Error, "failed to run header_filter_by_lua*: attempt to yield across C-call boundary", req);
             else if (!run.Result.Ok)
                 Log(w, LogLevel.Error, $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+            else if (run.Result.Exited) exit = req.ExitStatus;
         }
         catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
-        finally { req.Phase = phase; }
+        finally
+        {
+            req.Phase = phase;
+            req.ExitStatus = before;
+        }
+        if (exit is not { } st || st == 0) return;
+        // ngx.exit in a header filter: an error status replaces the response with its error page;
+        // another status (2xx, 444) goes out with an empty body
+        req.Status = st;
+        req.ForcedStatus = null;
+        if (st >= 300 && st != 444)
+        {
+            var reason = ReasonPhrases.GetReasonPhrase(st);
+            var title = reason.Length > 0 ? $"{st} {reason}" : st.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var page = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";
+            req.ResponseHeaders.Clear();
+            req.SetResponseHeader("Content-Type", "text/html");
+            req.SetResponseHeader("Content-Length", System.Text.Encoding.Latin1.GetByteCount(page).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            req.ReplaceBody(page);
+            return;
+        }
+        req.ResponseHeaders.Remove("Content-Type");
+        req.SetResponseHeader("Content-Length", "0");
+        if (st == 444) req.SetResponseHeader("Connection", "close");
+        req.ReplaceBody(null);
     }
 
     /// <summary>
@@ -578,6 +611,9 @@ public sealed class Nginx : IAsyncDisposable
             await req.ReadBodyAsync();
             if (req.BodyTimedOut) { req.Http.Abort(); return; }
         }
+        // rewrite_by_lua_no_postpone: the Lua handler runs first in the rewrite phase, else last
+        var rewriteFirst = Conf.RewriteByLuaNoPostpone && loc.RewriteByLua != null;
+        if (rewriteFirst && !await RunPhase(w, req, "rewrite", loc.RewriteByLua!)) return;
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)
             NgxVars.Set(req, name, Interpolate(req, value));
@@ -612,17 +648,53 @@ public sealed class Nginx : IAsyncDisposable
             await ServeLocationAsync(w, req, internalRedirects + 1);
             return;
         }
-        if (loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
+        if (!rewriteFirst && loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
         // the realip module's location-level settings apply from the preaccess phase
         req.ApplyRealIp();
         // nginx skips the whole access phase for subrequests (ngx_http_core_access_phase)
+        // access_by_lua_no_postpone: the Lua handler runs before allow/deny, else after them
+        var accessFirst = Conf.AccessByLuaNoPostpone && loc.AccessByLua != null && !req.IsSubrequest;
+        if (accessFirst && !await RunPhase(w, req, "access", loc.AccessByLua!)) return;
         if (loc.AccessHandler != null && !req.IsSubrequest)
         {
             req.Phase = "access";
             await loc.AccessHandler(req);
             if (req.Finished) return;
         }
-        if (loc.AccessByLua != null && !req.IsSubrequest && !await RunPhase(w, req, "access", loc.AccessByLua)) return;
+        // the access module (allow/deny); with `satisfy any` a rule that grants ends the phase, one
+        // that forbids only counts if no later handler grants
+        var denied = 0;
+        if (loc.AccessRules.Count > 0 && !req.IsSubrequest && AccessRuleAllows(req, loc) is { } allowed)
+        {
+            if (!allowed)
+            {
+                if (!loc.SatisfyAny)
+                {
+                    req.Log(LogLevel.Error, "access forbidden by rule");
+                    await SendErrorPage(req, 403);
+                    return;
+                }
+                denied = 403;
+            }
+            else if (loc.SatisfyAny) goto content;
+        }
+        if (!accessFirst && loc.AccessByLua != null && !req.IsSubrequest)
+        {
+            req.LuaDeclined = false;
+            req.LuaAccessRefusal = null;
+            if (!await RunPhase(w, req, "access", loc.AccessByLua)) return;
+            // satisfy any: a handler that ends normally grants; one that declines leaves the verdict as it was
+            if (loc.SatisfyAny && req.LuaAccessRefusal is { } refused) denied = refused;
+            else if (!req.LuaDeclined) denied = 0;
+        }
+        if (denied != 0)
+        {
+            // ngx_http_core_access_phase: no access handler granted
+            if (denied == 403) req.Log(LogLevel.Error, "access forbidden by rule");
+            await SendErrorPage(req, denied);
+            return;
+        }
+        content:
         req.Phase = "content";
         if (loc.Return is { } ret)
         {
@@ -652,6 +724,21 @@ public sealed class Nginx : IAsyncDisposable
                 req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
         }
         else await ServeStaticAsync(req, loc);
+    }
+
+    /// <summary>The first allow/deny rule matching the client: true (allow), false (deny), null (none matches).</summary>
+    private static bool? AccessRuleAllows(NgxRequest req, LocationConf loc)
+    {
+        var client = req.Http.Connection.RemoteIpAddress ?? System.Net.IPAddress.Loopback;
+        if (client.IsIPv4MappedToIPv6) client = client.MapToIPv4();
+        foreach (var (allow, spec) in loc.AccessRules)
+        {
+            if (spec == "all") return allow;
+            if (System.Net.IPNetwork.TryParse(spec, out var net) ? net.Contains(client)
+                : System.Net.IPAddress.TryParse(spec, out var ip) && ip.Equals(client))
+                return allow;
+        }
+        return null;
     }
 
     /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>
@@ -684,9 +771,25 @@ public sealed class Nginx : IAsyncDisposable
         }
         if (req.ExitStatus is int st)
         {
+            // ngx.exit(ngx.DECLINED) in rewrite/access: the phase goes on as if the handler were not there
+            if (st == -5 && phase is "rewrite" or "access" && !req.HeadersSent)
+            {
+                req.ExitStatus = null;
+                req.LuaDeclined = true;
+                return true;
+            }
+            // satisfy any: a refusal counts only if no other access handler grants
+            if (phase == "access" && st is 403 or 401 && req.Location.SatisfyAny && !req.HeadersSent)
+            {
+                req.ExitStatus = null;
+                req.LuaAccessRefusal = st;
+                return true;
+            }
             // NGX_ERROR (-1), 444, and 408 / 499 (ngx_http_terminate_request) close the connection without a response
             if (st < 0 || st is 444 or 408 or 499)
             {
+                // ngx_http_terminate_request: the status the log phase sees
+                if (st > 0 && !req.HeadersSent) req.Status = st;
                 req.Http.Abort();
                 return false;
             }
@@ -698,6 +801,9 @@ public sealed class Nginx : IAsyncDisposable
             }
             if (st >= 300 && !req.HeadersSent) await SendErrorPage(req, st);
             else if (st >= 200 || phase == "content") await req.FinishAsync();
+            // ngx.exit(ngx.OK) ends the phase handler only; but a response already started in
+            // rewrite/access ends the request there, as when the handler returns
+            else if (phase is "access" or "rewrite" && req.HeadersSent) await req.FinishAsync();
             return !req.Finished;
         }
         if (phase is "access" or "rewrite" && req.HeadersSent)

@@ -375,16 +375,46 @@ public sealed class NgxBridge(LuaWorker worker)
     // Timers and threads ----------------------------------------------------------------------
 
     public long NewTimerId() => worker.NewTimerId();
-    public void ScheduleTimer(long id, double delay, bool every) => worker.ScheduleTimer(id, delay, every);
+    /// <summary>Start a timer; null, or lua-nginx-module's error ("too many pending timers").</summary>
+    public string? ScheduleTimer(long id, double delay, bool every)
+    {
+        if (worker.TimersPending >= Nginx.Conf.MaxPendingTimers) return "too many pending timers";
+        // a timer's log lines name the connection that created it (lua-nginx-module's fake connection copies it)
+        var context = Req is { } r
+            ? $", context: ngx.timer, client: {r.Http.Connection.RemoteIpAddress}, server: {ListenText(r)}"
+            : worker.CurrentLogContext ?? ", context: ngx.timer";
+        worker.ScheduleTimer(id, delay, every, context);
+        return null;
+    }
+
+    private static string ListenText(NgxRequest r)
+    {
+        var port = r.Http.Connection.LocalPort;
+        var l = r.Server.Listens.FirstOrDefault(x => x.Port == port) ?? r.Server.Listens.FirstOrDefault();
+        if (l == null) return $"0.0.0.0:{port}";
+        return $"{l.Address}:{l.Port}";
+    }
     public long TimersRunning() => worker.TimersRunning;
     public long TimersPending() => worker.TimersPending;
 
     public long NewCo() => worker.NewThreadCo();
 
+    public void PostCo(long id) => worker.PostCo(id);
+
+    /// <summary>An op that completes when woken (<see cref="WakeOp"/>: true) or after the timeout (nil, "timeout").</summary>
+    public long WaitOp(double timeoutSeconds) => worker.WaitOp(timeoutSeconds);
+    public bool WakeOp(long op) => worker.WakeOp(op);
+    /// <summary>Run a Lua function on a later turn of the loop (nginx's posted events).</summary>
+    public void Defer(NLua.LuaFunction fn) => worker.Defer(fn);
+
+    /// <summary>ngx.on_abort: the handler's coroutine id, or lua-nginx-module's error string.</summary>
+    public object OnAbort() => worker.OnAbort();
+
     public void AfterStep(long id, string status, object? a, object? b) =>
         worker.AfterStep(id, status, [a, b]);
 
     public void ThreadDone(long id) => worker.ThreadDone(id);
+    public void ThreadKilled(long id) => worker.ThreadKilled(id);
 
     public long ThreadWait(string ids) =>
         worker.ThreadWait(ids.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse));
@@ -512,7 +542,7 @@ public sealed class NgxBridge(LuaWorker worker)
             return Fail("no body");
         r.ReqSocketTaken = true;
         var id = ++_nextSock;
-        Sockets[id] = new Cosocket(r.Http.Request.Body, leaveOpen: true);
+        Sockets[id] = r.BodySocket = new Cosocket(r.Http.Request.Body, leaveOpen: true) { Downstream = true };
         return id;
     }
 

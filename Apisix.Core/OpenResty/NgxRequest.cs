@@ -78,6 +78,10 @@ public sealed class NgxRequest
     public bool BodyRead { get; set; }
     /// <summary>ngx.req.socket() took the body: it can be neither read again nor taken twice.</summary>
     public bool ReqSocketTaken { get; set; }
+    /// <summary>ngx.req.socket()'s cosocket over the body, once taken.</summary>
+    public Cosocket? BodySocket { get; set; }
+    /// <summary>The body is being read (ngx.req.read_body, lua_need_request_body): the connection is read, not watched.</summary>
+    public bool BodyReading { get; private set; }
     /// <summary>client_body_timeout passed while reading the body: nginx ends the request with no response (408).</summary>
     public bool BodyTimedOut { get; private set; }
 
@@ -87,6 +91,13 @@ public sealed class NgxRequest
     public bool Finished { get; private set; }
     /// <summary>Set once the client has gone away; writes fail from then on.</summary>
     public bool ClientGone { get; private set; }
+
+    /// <summary>`lua_check_client_abort` where the request is now (location, then server, then http{}).</summary>
+    public bool CheckClientAbort => Location.CheckClientAbort ?? Server.CheckClientAbort ?? Nginx?.Conf.CheckClientAbort ?? false;
+    /// <summary>ngx.on_abort was called for this request.</summary>
+    public bool OnAbortRegistered { get; set; }
+    /// <summary>The client's abort was seen by the Lua module (logged, handler started or request ended).</summary>
+    public bool AbortHandled { get; set; }
     public long BytesSent { get; private set; }
 
     /// <summary>Variables set with `ngx.var.x = ...` (and by C# phases).</summary>
@@ -109,6 +120,7 @@ public sealed class NgxRequest
     public bool Append(string bytes)
     {
         if (Finished || ClientGone) return false;
+        if (DiscardBody) return true;
         if (bytes.Length > 0) _pending.Add(bytes);
         return true;
     }
@@ -250,7 +262,7 @@ public sealed class NgxRequest
         if (reason != Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(resp.StatusCode)
             && Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>() is { } feature)
             feature.ReasonPhrase = reason;
-        if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101)
+        if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101 && !DiscardBody)
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
             resp.Headers.ContentType = WithCharset(type);
@@ -309,10 +321,26 @@ public sealed class NgxRequest
 
     public void MarkClientGone() => ClientGone = true;
 
+    /// <summary>The body printed so far and from now on is dropped; <paramref name="body"/> (if any) goes out instead.</summary>
+    public void ReplaceBody(string? body)
+    {
+        _pending.Clear();
+        if (body != null) _pending.Add(body);
+        DiscardBody = true;
+    }
+
+    /// <summary>The response's body was replaced (ngx.exit in a header filter): later output is dropped.</summary>
+    public bool DiscardBody { get; private set; }
+
     /// <summary>Set once an error_page redirect happened (nginx follows one per request).</summary>
     public bool ErrorPageUsed { get; set; }
     /// <summary>The status an error_page redirect answers with, whatever the page's own is; null: the page's.</summary>
     public int? ForcedStatus { get; set; }
+
+    /// <summary>The last Lua handler ended with ngx.exit(ngx.DECLINED).</summary>
+    public bool LuaDeclined { get; set; }
+    /// <summary>Under `satisfy any`: access_by_lua's refusal (403/401), acted on only if nothing grants.</summary>
+    public int? LuaAccessRefusal { get; set; }
 
     /// <summary>The status given to ngx.exit, if it was called.</summary>
     public int? ExitStatus { get; set; }
@@ -333,6 +361,7 @@ public sealed class NgxRequest
         // client_body_timeout bounds the wait for each read, as nginx's read event timer does
         var timeout = Location.ClientBodyTimeout ?? Server.ClientBodyTimeout ?? Nginx?.Conf.ClientBodyTimeout ?? TimeSpan.FromSeconds(60);
         var chunk = new byte[16384];
+        BodyReading = true;
         try
         {
             while (true)
@@ -351,6 +380,7 @@ public sealed class NgxRequest
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
+        finally { BodyReading = false; }
         BodyRead = true;
         if (Location.ClientBodyInFileOnly || ms.Length > (Location.ClientBodyBufferSize ?? Nginx?.Conf.ClientBodyBufferSize))
         {

@@ -18,7 +18,7 @@ public static partial class RawHttpClient
     /// <summary>Connects with <paramref name="connect"/>, then behaves like <see cref="SendAsync(Stream, byte[], TimeSpan, CancellationToken)"/>.
     /// A failing connect gives a result with <see cref="HttpResult.Error"/> set and nothing else.</summary>
     public static async Task<HttpResult> SendAsync(Func<CancellationToken, ValueTask<Stream>> connect, byte[] request,
-        TimeSpan idleTimeout, CancellationToken cancellationToken = default)
+        TimeSpan idleTimeout, CancellationToken cancellationToken = default, bool shutdownWrite = false)
     {
         var clock = Stopwatch.StartNew();
         Stream stream;
@@ -34,16 +34,16 @@ public static partial class RawHttpClient
         {
             return new HttpResult { Error = $"Can't connect: {e.Message}", Elapsed = clock.Elapsed };
         }
-        var result = await SendAsync(stream, request, idleTimeout, cancellationToken);
+        var result = await SendAsync(stream, request, idleTimeout, cancellationToken, shutdownWrite);
         result.Elapsed = clock.Elapsed;
         return result;
     }
 
     /// <summary>Sends one request on an already connected stream and reads one response to EOF.</summary>
     public static async Task<HttpResult> SendAsync(Stream stream, byte[] request, TimeSpan idleTimeout,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, bool shutdownWrite = false)
     {
-        var (raw, result) = await ExchangeAsync(stream, request, idleTimeout, cancellationToken);
+        var (raw, result) = await ExchangeAsync(stream, request, idleTimeout, cancellationToken, shutdownWrite);
         HttpResponseParser.ParseInto(result, raw, IsHead(request));
         result.Raw = raw;
         return result;
@@ -69,7 +69,7 @@ public static partial class RawHttpClient
     }
 
     private static async Task<(string Raw, HttpResult Transport)> ExchangeAsync(Stream stream, byte[] request,
-        TimeSpan idleTimeout, CancellationToken cancellationToken)
+        TimeSpan idleTimeout, CancellationToken cancellationToken, bool shutdownWrite = false)
     {
         var result = new HttpResult();
         var clock = Stopwatch.StartNew();
@@ -81,6 +81,8 @@ public static partial class RawHttpClient
             {
                 await stream.WriteAsync(request, abort.Token).AsTask().WaitAsync(idleTimeout, cancellationToken);
                 await stream.FlushAsync(abort.Token).WaitAsync(idleTimeout, cancellationToken);
+                // `--- shutdown`: Test::Nginx half-closes its socket once the request is out
+                if (shutdownWrite) ShutdownWrite(stream);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
             {
@@ -122,6 +124,19 @@ public static partial class RawHttpClient
 
         result.Elapsed = clock.Elapsed;
         return (Encoding.Latin1.GetString(received.GetBuffer(), 0, (int)received.Length), result);
+    }
+
+    private static void ShutdownWrite(Stream stream)
+    {
+        switch (stream)
+        {
+            // Kestrel takes the end of its input for the end of the connection (it has no half-close),
+            // so in memory the client just stops writing: nginx, too, reads nothing past the request
+            // unless lua_check_client_abort watches the connection
+            case Core.OpenResty.Net.DuplexPipeStream: break;
+            case System.Net.Sockets.NetworkStream net: net.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send); break;
+            default: throw new NotSupportedException($"--- shutdown: cannot half-close a {stream.GetType().Name}");
+        }
     }
 
     private static bool IsHead(byte[] request) =>

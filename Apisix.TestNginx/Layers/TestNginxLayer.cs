@@ -40,7 +40,6 @@ public class TestNginxLayer(string root)
         ["curl"] = "requests sent with curl",
         ["http2"] = "HTTP/2",
         ["http3"] = "HTTP/3",
-        ["shutdown"] = "half-closing the client socket",
         ["raw_request_middle_delay"] = "delays between request packets",
     };
 

@@ -147,7 +147,8 @@ public sealed class FileRunner(string root)
             }
             foreach (var request in requests)
             {
-                results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle));
+                results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle,
+                    shutdownWrite: block.Text("shutdown")?.Trim() is "1" or "2"));
                 if (wait > TimeSpan.Zero) await nginx.RequestSleeps.SleepAsync(wait, CancellationToken.None);
                 await TakeLogsAsync();
             }

@@ -247,3 +247,66 @@ nil true
 abab peb
 --- error_log
 a client request body is buffered to a temporary file
+
+
+
+=== TEST 12: deny all refuses in the access phase, after rewrite_by_lua had its turn
+--- config
+    location /t {
+        deny all;
+        rewrite_by_lua_block { ngx.log(ngx.WARN, "rewrite ran first") }
+        content_by_lua_block { ngx.say("never") }
+    }
+--- request
+GET /t
+--- error_code: 403
+--- response_body_like: 403 Forbidden
+--- error_log
+rewrite ran first
+access forbidden by rule
+
+
+
+=== TEST 13: satisfy any: access_by_lua ending normally grants what deny refused; declining does not
+--- config
+    location /granted {
+        satisfy any;
+        deny all;
+        access_by_lua_block { return }
+        content_by_lua_block { ngx.say("in") }
+    }
+    location /declined {
+        satisfy any;
+        deny all;
+        access_by_lua_block { ngx.exit(ngx.DECLINED) }
+        content_by_lua_block { ngx.say("in") }
+    }
+--- request eval
+["GET /granted", "GET /declined"]
+--- error_code eval
+[200, 403]
+--- response_body_like eval
+["^in\n\$", "403 Forbidden"]
+
+
+
+=== TEST 14: rewrite_by_lua_no_postpone runs the server's Lua rewrite before the location's rewrite directive
+--- http_config
+    rewrite_by_lua_no_postpone on;
+--- config
+    rewrite_by_lua_block {
+        ngx.log(ngx.WARN, "lua rewrite saw ", ngx.var.uri)
+    }
+    location /old {
+        rewrite ^ /new;
+    }
+    location /new {
+        content_by_lua_block { ngx.say("at ", ngx.var.uri) }
+    }
+--- request
+GET /old
+--- response_body
+at /new
+--- error_log
+lua rewrite saw /old
+lua rewrite saw /new

@@ -268,3 +268,165 @@ GET /t
 --- error_log eval
 ["counted 10 20 30", qr/lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):\d+: inner blew up/,
  "stack traceback:", "coroutine 0:", "coroutine 1:", "coroutine 2:"]
+
+
+
+=== TEST 12: a spawned thread runs first, then its spawner and the threads posted before it, in order
+--- config
+    location /t {
+        content_by_lua_block {
+            local function inner()
+                ngx.say("inner runs")
+            end
+            local function outer()
+                ngx.say("outer starts")
+                ngx.thread.spawn(inner)
+                ngx.say("outer resumes")
+            end
+            ngx.say("main starts")
+            ngx.thread.spawn(outer)
+            ngx.say("main resumes")
+        }
+    }
+--- request
+GET /t
+--- response_body
+main starts
+outer starts
+inner runs
+main resumes
+outer resumes
+
+
+
+=== TEST 13: a thread handle is a coroutine: running while it sleeps, zombie once done but not yet waited
+--- config
+    location /t {
+        content_by_lua_block {
+            local napper = ngx.thread.spawn(function() ngx.sleep(0.05) end)
+            local quick = ngx.thread.spawn(function() return 7 end)
+            ngx.say(type(napper), " ", coroutine.status(napper), " ", coroutine.status(quick))
+            local ok, v = ngx.thread.wait(quick)
+            ngx.say("waited: ", v, " ", coroutine.status(quick))
+        }
+    }
+--- request
+GET /t
+--- response_body
+thread running zombie
+waited: 7 dead
+
+
+
+=== TEST 14: ngx.thread.kill refuses what is not its own live child
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("self: ", select(2, ngx.thread.kill(coroutine.running())))
+            local done = ngx.thread.spawn(function() end)
+            ngx.say("finished one: ", select(2, ngx.thread.kill(done)))
+            local sleeper = ngx.thread.spawn(function() ngx.sleep(5) end)
+            ngx.thread.spawn(function()
+                ngx.say("not mine: ", select(2, ngx.thread.kill(sleeper)))
+            end)
+            ngx.say("mine: ", ngx.thread.kill(sleeper))
+            ngx.say("again: ", select(2, ngx.thread.kill(sleeper)))
+        }
+    }
+--- request
+GET /t
+--- response_body
+self: not user thread
+finished one: already terminated
+not mine: killer not parent
+mine: 1
+again: already waited or killed
+
+
+
+=== TEST 15: an every-timer is set again as soon as it fires, however long its handler takes
+--- http_config
+    lua_shared_dict ticks 1m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local ticks = ngx.shared.ticks
+            ticks:set("n", 0)
+            local ok = ngx.timer.every(0.05, function()
+                ticks:incr("n", 1)
+                ngx.sleep(0.5)
+            end)
+            ngx.sleep(0.32)
+            ngx.say("several handlers started while the first slept: ", ticks:get("n") >= 3)
+        }
+    }
+--- request
+GET /t
+--- response_body
+several handlers started while the first slept: true
+
+
+
+=== TEST 16: lua_max_pending_timers caps the timers waiting to fire
+--- http_config
+    lua_max_pending_timers 3;
+--- config
+    location /t {
+        content_by_lua_block {
+            for i = 1, 4 do
+                local ok, err = ngx.timer.at(10, function() end)
+                ngx.say(i, ": ", ok, " ", err)
+            end
+        }
+    }
+--- request
+GET /t
+--- response_body
+1: 1 nil
+2: 1 nil
+3: 1 nil
+4: nil too many pending timers
+
+
+
+=== TEST 17: a semaphore hands one resource to each waiter, in turn, and times out without one
+--- config
+    location /t {
+        content_by_lua_block {
+            local semaphore = require "ngx.semaphore"
+            local sem = semaphore.new(0)
+            local function taker(name)
+                local ok, err = sem:wait(1)
+                ngx.say(name, ": ", ok, " ", err)
+            end
+            local a = ngx.thread.spawn(taker, "first")
+            local b = ngx.thread.spawn(taker, "second")
+            ngx.say("count before: ", sem:count())
+            sem:post(2)
+            ngx.thread.wait(a)
+            ngx.thread.wait(b)
+            ngx.say("count after: ", sem:count())
+            ngx.say("nothing left: ", sem:wait(0.01))
+        }
+    }
+--- request
+GET /t
+--- response_body
+count before: -2
+first: true nil
+second: true nil
+count after: 0
+nothing left: falsetimeout
+
+
+
+=== TEST 18: ngx.exit in a header filter replaces the response
+--- config
+    location /gone {
+        content_by_lua_block { ngx.say("never seen") }
+        header_filter_by_lua_block { return ngx.exit(410) }
+    }
+--- request
+GET /gone
+--- error_code: 410
+--- response_body_like: 410 Gone

@@ -38,6 +38,16 @@ public sealed class HttpConf
     public TimeSpan? ClientBodyTimeout { get; set; }
     /// <summary>`lua_need_request_body` in http{}, for servers and locations without their own.</summary>
     public bool NeedRequestBody { get; set; }
+    /// <summary>`lua_check_client_abort` in http{}: a client closing the connection while Lua runs ends the request (499) or runs ngx.on_abort's handler.</summary>
+    public bool CheckClientAbort { get; set; }
+    /// <summary>`rewrite_by_lua_no_postpone on`: rewrite_by_lua runs first in the rewrite phase, before `set`/`rewrite`.</summary>
+    public bool RewriteByLuaNoPostpone { get; set; }
+    /// <summary>`access_by_lua_no_postpone on`: access_by_lua runs first in the access phase, before `allow`/`deny`.</summary>
+    public bool AccessByLuaNoPostpone { get; set; }
+    /// <summary>`lua_max_pending_timers`: ngx.timer.at/every refuse more ("too many pending timers").</summary>
+    public int MaxPendingTimers { get; set; } = 1024;
+    /// <summary>`lua_max_running_timers`: a timer expiring with this many running is dropped (alert).</summary>
+    public int MaxRunningTimers { get; set; } = 256;
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>`lua_http10_buffering` at http level (null: not given, on).</summary>
@@ -71,6 +81,8 @@ public sealed class ServerConf
     public TimeSpan? ClientBodyTimeout { get; set; }
     /// <summary>`lua_need_request_body` at server level, for locations without their own; null: the http{} one.</summary>
     public bool? NeedRequestBody { get; set; }
+    /// <summary>`lua_check_client_abort` at server level; null: the http{} one.</summary>
+    public bool? CheckClientAbort { get; set; }
     /// <summary>`error_page` at server level, for locations without their own.</summary>
     public Dictionary<int, ErrorPage> ErrorPages { get; } = new();
     /// <summary>`ssl_certificate` / `ssl_certificate_key`: PEM paths as written (relative ones are under the conf directory).</summary>
@@ -149,6 +161,8 @@ public sealed class LocationConf
     public bool Internal { get; set; }
     /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase; null: the server's.</summary>
     public bool? NeedRequestBody { get; set; }
+    /// <summary>`lua_check_client_abort`; null: the server's.</summary>
+    public bool? CheckClientAbort { get; set; }
     /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
     public bool ProxyInterceptErrors { get; set; }
     /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>
@@ -186,6 +200,10 @@ public sealed class LocationConf
     public bool IsStatic => Return == null && Handler == null && ContentByLua == null && Echo.Count == 0 && ProxyPass == null;
     /// <summary>Runs before the content handler, like an access_by_lua step of t::APISIX.</summary>
     public Func<NgxRequest, Task>? AccessHandler { get; set; }
+    /// <summary>The access module's `allow` / `deny` rules, in order: the first that matches the client decides.</summary>
+    public List<(bool Allow, string Address)> AccessRules { get; } = new();
+    /// <summary>`satisfy any`: one access handler granting is enough (else all must).</summary>
+    public bool SatisfyAny { get; set; }
     /// <summary>realip module: `real_ip_header` (null: the module is off here).</summary>
     public string? RealIpHeader { get; set; }
     /// <summary>realip module: `set_real_ip_from` addresses and CIDRs (`unix:` included as written).</summary>

@@ -27,10 +27,10 @@ public static class HttpConfBuilder
     public static readonly IReadOnlySet<string> NoEffect = new HashSet<string>(StringComparer.Ordinal)
     {
         // lua-nginx-module tuning
-        "lua_code_cache", "lua_regex_cache_max_entries", "lua_regex_match_limit", "lua_max_pending_timers",
-        "lua_max_running_timers", "lua_thread_cache_max_entries", "lua_malloc_trim", "lua_socket_buffer_size",
+        "lua_code_cache", "lua_regex_cache_max_entries", "lua_regex_match_limit",
+        "lua_thread_cache_max_entries", "lua_malloc_trim", "lua_socket_buffer_size",
         "lua_socket_pool_size", "lua_socket_keepalive_timeout", "lua_socket_connect_timeout",
-        "lua_socket_send_timeout", "lua_socket_read_timeout", "lua_check_client_abort", "lingering_close",
+        "lua_socket_send_timeout", "lua_socket_read_timeout", "lingering_close",
         "lua_load_resty_core", "lua_package_cpath", "lua_ssl_trusted_certificate", "lua_ssl_verify_depth",
         "lua_ssl_protocols", "lua_ssl_ciphers",
         // nginx core: connection and buffer tuning, logging switches
@@ -65,6 +65,11 @@ public static class HttpConfBuilder
                 case "lua_shared_dict": conf.SharedDicts[d.Arg(0)] = ParseSize(d.Arg(1)); break;
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
                 case "lua_need_request_body": conf.NeedRequestBody = d.Arg(0) == "on"; break;
+                case "lua_check_client_abort": conf.CheckClientAbort = d.Arg(0) == "on"; break;
+                case "rewrite_by_lua_no_postpone": conf.RewriteByLuaNoPostpone = d.Arg(0) == "on"; break;
+                case "access_by_lua_no_postpone": conf.AccessByLuaNoPostpone = d.Arg(0) == "on"; break;
+                case "lua_max_pending_timers": conf.MaxPendingTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "lua_max_running_timers": conf.MaxRunningTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
                 case "lua_http10_buffering": conf.Http10Buffering = d.Arg(0) == "on"; break;
@@ -155,6 +160,7 @@ public static class HttpConfBuilder
                 case "error_page": AddErrorPage(s.ErrorPages, d); break;
                 case "set": s.SetSteps.Add(new SetStep(d.Arg(0).TrimStart('$'), d.Arg(1))); break;
                 case "lua_need_request_body": s.NeedRequestBody = d.Arg(0) == "on"; break;
+                case "lua_check_client_abort": s.CheckClientAbort = d.Arg(0) == "on"; break;
                 case "lua_http10_buffering": s.Http10Buffering = d.Arg(0) == "on"; break;
                 case "client_body_timeout": s.ClientBodyTimeout = ParseTime(d.Arg(0)); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
@@ -275,8 +281,11 @@ public static class HttpConfBuilder
                     loc.Echo.Add((words, noNewline));
                     break;
                 case "lua_need_request_body": loc.NeedRequestBody = x.Arg(0) == "on"; break;
+                case "lua_check_client_abort": loc.CheckClientAbort = x.Arg(0) == "on"; break;
                 case "lua_http10_buffering": loc.Http10Buffering = x.Arg(0) == "on"; break;
                 case "proxy_intercept_errors": loc.ProxyInterceptErrors = x.Arg(0) == "on"; break;
+                case "allow" or "deny": loc.AccessRules.Add((x.Name == "allow", x.Arg(0))); break;
+                case "satisfy": loc.SatisfyAny = x.Arg(0) == "any"; break;
                 case "charset": loc.Charset = x.Arg(0); break;
                 case "charset_types": loc.CharsetTypes = [.. x.Args]; break;
                 case "add_header":

@@ -11,7 +11,7 @@ public static class StandardLibs
     public static readonly IReadOnlyList<string> Overrides =
     [
         "cjson", "cjson.safe", "cjson.impl",
-        "ngx.re", "ngx.re_impl", "ngx.base64",
+        "ngx.re", "ngx.re_impl", "ngx.base64", "ngx.semaphore",
         "resty.http", "resty.http_headers", "resty.redis",
         "resty.aes", "resty.string", "resty.digest", "resty.hmac", "resty.md5", "resty.sha1", "resty.sha256", "resty.sha384", "resty.sha512", "resty.random",
         "resty.core", "ffi",

@@ -111,6 +111,19 @@ function real.exit(status)
     cs:Exit(status)
     coroutine.yield(rt.EXIT)
 end
+-- ngx.on_abort(fn): fn runs as a user thread of the request when the client closes the connection
+-- (lua_check_client_abort on); one per request
+local on_abort_contexts = { rewrite = true, access = true, content = true }
+function real.on_abort(fn)
+    rt.check_context(on_abort_contexts, 2)
+    if type(fn) ~= "function" then
+        error("bad argument #1 to 'on_abort' (function expected, got " .. (fn == nil and "no value" or type(fn)) .. ")", 2)
+    end
+    local id = cs:OnAbort()
+    if type(id) == "string" then return nil, id end
+    rt.new(id, fn)
+    return 1
+end
 -- ngx.exec(uri, args?): an internal redirect once the running handler has ended; "@name" is a
 -- named location (whose arguments stay as they were)
 local exec_contexts = { rewrite = true, server_rewrite = true, access = true, content = true }
@@ -259,7 +272,10 @@ function real.sleep(...)
     if delay < 0 then error("invalid sleep duration \"" .. delay .. "\"", 2) end
     check_context(sleep_contexts, 2)
     cs:Log(8, "lua ready to sleep for " .. delay .. " ms")
+    local me = coroutine.running()
+    rt.sleeping[me] = true
     await(cs:Sleep(delay / 1000))
+    rt.sleeping[me] = nil
     cs:Log(8, "lua sleep timer expired: \"" .. (cs:GetVar("uri") or "") .. "?" .. (cs:GetVar("args") or "") .. "\"")
 end
 
@@ -586,7 +602,11 @@ local function add_timer(every, delay, fn, ...)
     if type(fn) ~= "function" then error("bad argument #2 to 'ngx.timer.at' (function expected)", 3) end
     local id = cs:NewTimerId()
     timer_fns[id] = { fn = fn, args = table.pack(...) }
-    cs:ScheduleTimer(id, delay or 0, every)
+    local e = cs:ScheduleTimer(id, delay or 0, every)
+    if e then
+        timer_fns[id] = nil
+        return nil, e
+    end
     return 1 -- a "conditional true", the integer 1, as lua-nginx-module pushes
 end
 real.timer = {
@@ -596,44 +616,72 @@ real.timer = {
     pending_count = function() return cs:TimersPending() end,
 }
 
-local threads = {}
-local thread_mt = { __name = "ngx.thread" }
+-- A user thread is its coroutine, as in lua-nginx-module (coroutine.status works on it); what the
+-- scheduler knows of it is kept beside, by coroutine.
+local uthreads = setmetatable({}, { __mode = "k" })
+rt.uthreads = uthreads
 real.thread = {}
+local spawn_contexts = { rewrite = true, server_rewrite = true, access = true, content = true, timer = true, ssl_cert = true }
 function real.thread.spawn(fn, ...)
+    rt.check_context(spawn_contexts, 2)
     local id = cs:NewCo()
-    local handle = setmetatable({ id = id }, thread_mt)
-    threads[id] = handle
-    rt.new(id, function(...)
+    local info = { id = id, parent = coroutine.running() }
+    local co = rt.new(id, function(...)
         local r = table.pack(xpcall(fn, debug.traceback, ...))
-        handle.results = r
+        info.results = r
+        rt.zombies[info.co] = true
         cs:ThreadDone(id)
         if not r[1] then cs:Log(4, "lua user thread aborted: runtime error: " .. tostring(rt.luajit_wording(r[2]))) end
     end)
+    info.co = co
+    uthreads[co] = info
+    -- as lua-nginx-module: the spawner is posted to run again, then the new thread runs until it
+    -- first yields; posted threads then run in the order they were posted
+    cs:PostCo(rt.current())
     local st, a, b = rt.step(id, ...)
     cs:AfterStep(id, st, a, b)
-    return handle
+    -- ngx.exit in the new thread before it first yields ends the request, the spawner too
+    if st == "exit" then coroutine.yield(rt.EXIT) end
+    await(-1)
+    return co
 end
 function real.thread.wait(...)
     local hs = { ... }
     while true do
         for _, h in ipairs(hs) do
-            if h.results then
-                threads[h.id] = nil
-                local r = h.results
+            local info = uthreads[h]
+            if info and info.results and not info.reaped then
+                info.reaped = true
+                rt.zombies[h] = nil
+                local r = info.results
                 if r[1] then return true, table.unpack(r, 2, r.n) end
                 return false, r[2]
             end
         end
         local ids = {}
-        for _, h in ipairs(hs) do ids[#ids + 1] = h.id end
+        for _, h in ipairs(hs) do
+            local info = uthreads[h]
+            if info and not info.reaped then ids[#ids + 1] = info.id end
+        end
+        if #ids == 0 then return nil, "already waited or killed" end
         await(cs:ThreadWait(concat(ids, ",")))
     end
 end
 function real.thread.kill(h)
-    if h.results then return nil, "already waited or killed" end
-    rt.kill(h.id)
-    h.results = { false, "killed", n = 2 }
-    cs:ThreadDone(h.id)
+    local info = uthreads[h]
+    if not info then return nil, "not user thread" end
+    if info.parent ~= coroutine.running() then return nil, "killer not parent" end
+    if info.reaped then return nil, "already waited or killed" end
+    info.reaped = true
+    if info.results then
+        rt.zombies[h] = nil
+        return nil, "already terminated"
+    end
+    if rt.sleeping[h] then cs:Log(8, "lua clean up the timer for pending ngx.sleep") end
+    rt.kill(info.id)
+    info.results = { false, "killed", n = 2 }
+    cs:ThreadDone(info.id)
+    cs:ThreadKilled(info.id)
     return 1 -- lua-nginx-module pushes the integer 1, not true
 end
 

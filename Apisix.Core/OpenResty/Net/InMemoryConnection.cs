@@ -26,8 +26,14 @@ public sealed class InMemoryConnection : ConnectionContext
         var heads = new RequestHeadLog();
         Items[RequestHeadLog.ItemKey] = heads;
         Features.Set<IConnectionItemsFeature>(new ItemsFeature(Items));
-        ClientStream = new DuplexPipeStream(_toClient.Reader, _toServer.Writer) { WriteLog = heads };
+        // the client closing its end is what nginx sees as the peer's FIN: the connection is closed
+        ClientStream = new DuplexPipeStream(_toClient.Reader, _toServer.Writer, PeerClosed) { WriteLog = heads };
         ConnectionClosed = _closed.Token;
+    }
+
+    private void PeerClosed()
+    {
+        try { _closed.Cancel(); } catch (ObjectDisposedException) { }
     }
 
     /// <summary>The client's end: what a cosocket or the test client reads and writes.</summary>
