@@ -323,7 +323,7 @@ public sealed class Nginx : IAsyncDisposable
             foreach (var v in values)
                 headers.Append(name).Append('\0').Append(v).Append('\0');
         var text = sub.Method == "HEAD" ? "" : System.Text.Encoding.Latin1.GetString(output.ToArray());
-        return [(long)http.Response.StatusCode, headers.ToString(), text];
+        return [(long)http.Response.StatusCode, headers.ToString(), text, sub.Truncated];
     }
 
     private static readonly System.Text.RegularExpressions.Regex SetVarPattern = new(@"\$\{(\w+)\}|\$(\w+)");

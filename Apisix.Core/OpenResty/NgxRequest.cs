@@ -47,6 +47,9 @@ public sealed class NgxRequest
 
     /// <summary>A subrequest (ngx.location.capture): may enter `internal` locations, has no log phase.</summary>
     public bool IsSubrequest => Parent != null;
+
+    /// <summary>The response body was cut short (an upstream failed mid-body): a capture's <c>truncated</c>.</summary>
+    public bool Truncated { get; set; }
     /// <summary>The request that issued this subrequest; null for a main request.</summary>
     public NgxRequest? Parent { get; init; }
     /// <summary>The main request (nginx's r->main).</summary>

@@ -166,6 +166,10 @@ public sealed class LocationConf
     public string? ProxyPass { get; set; }
     /// <summary>`proxy_set_header NAME VALUE` in order (an empty value drops the header).</summary>
     public List<(string Name, string Value)> ProxySetHeaders { get; } = new();
+    /// <summary>`proxy_read_timeout` (between two reads from the upstream): 60s by default.</summary>
+    public TimeSpan ProxyReadTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>`proxy_buffering` (on by default): the body is passed on once read, a failed read loses what was buffered.</summary>
+    public bool ProxyBuffering { get; set; } = true;
     /// <summary>`proxy_http_version`: 1.0 by default.</summary>
     public string ProxyHttpVersion { get; set; } = "1.0";
     /// <summary>`error_page CODE... [=[STATUS]] TARGET` by status (server-level ones are inherited).</summary>

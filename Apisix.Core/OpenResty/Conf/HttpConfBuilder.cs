@@ -261,6 +261,8 @@ public static class HttpConfBuilder
                 case "proxy_pass": loc.ProxyPass = x.Arg(0); break;
                 case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
                 case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
+                case "proxy_read_timeout": loc.ProxyReadTimeout = ParseTime(x.Arg(0)); break;
+                case "proxy_buffering": loc.ProxyBuffering = x.Arg(0) == "on"; break;
                 case "echo":
                     var words = x.Args.ToList();
                     var noNewline = false;

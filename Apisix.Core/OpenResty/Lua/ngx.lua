@@ -26,6 +26,8 @@ local ngx = setmetatable({}, {
         if k == "ctx" then return rt.set_request_ctx(v) end
         real[k] = v
     end,
+    -- pairs(ngx) walks the API table, as lua-nginx-module's ngx is a plain table
+    __pairs = function() return next, real, nil end,
 })
 
 real.OK, real.ERROR, real.AGAIN, real.DONE, real.DECLINED = 0, -1, -2, -4, -5
@@ -826,7 +828,7 @@ local function start_capture(uri, opts, level)
     end
     return op
 end
-local function capture_result(status, headers, body)
+local function capture_result(status, headers, body, truncated)
     local header = {}
     local i = 1
     for name, value in string.gmatch(headers or "", "([^%z]*)%z([^%z]*)%z") do
@@ -836,7 +838,7 @@ local function capture_result(status, headers, body)
         else header[name] = { old, value } end
         i = i + 1
     end
-    return { status = status, header = header, body = body, truncated = false }
+    return { status = status, header = header, body = body, truncated = truncated and true or false }
 end
 real.location = {
     capture = function(uri, opts)
