@@ -103,8 +103,18 @@ public sealed class Nginx : IAsyncDisposable
             });
         }
         foreach (var s in Conf.Servers)
+        {
             foreach (var l in s.Listens.Where(l => l.UnixPath == null))
                 Network.Bind(l.Address, l.Port, l.Ssl ? ServerTlsOf(s) : null);
+            // `listen unix:PATH`: in memory, the path leads to the server through a port of its own
+            if (Network is LoopbackNetwork loopback)
+                foreach (var l in s.Listens.Where(l => l.UnixPath != null).ToList())
+                {
+                    var port = loopback.UnixServerPort(l.UnixPath!);
+                    loopback.BindUnixServer(l.UnixPath!, port);
+                    s.Listens.Add(new ListenSpec(System.Net.IPAddress.Loopback, port));
+                }
+        }
     }
 
     /// <summary>

@@ -73,7 +73,6 @@ public class TestNginxLayer(string root)
         if (world.Conf.LuaPackagePath is { } luaPath)
             world.Modules.PackagePath.InsertRange(0, luaPath.Split(';', StringSplitOptions.RemoveEmptyEntries)
                 .Select(p => p.Replace("$prefix", TestNginxPaths.ServerRoot(Root), StringComparison.Ordinal)));
-        if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         // a plain Test::Nginx nginx.conf has no resolver unless the block writes one (t::APISIX's has)
         if (GetType() == typeof(TestNginxLayer)) world.Conf.HasResolver ??= false;
         if (Section(world, block, file, "init_by_lua_block") is { } init)
@@ -86,6 +85,7 @@ public class TestNginxLayer(string root)
         server.ServerNames.Add(world.ServerName);
         if (Section(world, block, file, "config") is { } config)
             HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, ConfPath, layout.ConfigLine));
+        if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         server.DefaultType ??= world.Conf.DefaultType ?? "text/plain"; // Test::Nginx's http{} has `default_type text/plain;`
         world.Conf.Servers.Insert(0, server);
         // Test::Nginx writes html/index.html into the server root for every block

@@ -20,6 +20,10 @@ public sealed class HttpConf
     public List<LuaChunk> ExitWorkerByLua { get; } = new();
     /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
     public string? LuaPackagePath { get; set; }
+    /// <summary>`lua_socket_pool_size`: a cosocket connection pool's size when neither connect nor setkeepalive gives one.</summary>
+    public int LuaSocketPoolSize { get; set; } = 30;
+    /// <summary>`lua_socket_keepalive_timeout`: how long an idle pooled cosocket connection is kept (0: for ever).</summary>
+    public TimeSpan LuaSocketKeepaliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>
     public bool? LuaSocketLogErrors { get; set; }
     /// <summary>
@@ -166,6 +170,8 @@ public sealed class LocationConf
     public string? ProxyPass { get; set; }
     /// <summary>`proxy_set_header NAME VALUE` in order (an empty value drops the header).</summary>
     public List<(string Name, string Value)> ProxySetHeaders { get; } = new();
+    /// <summary>`lua_socket_log_errors` in this location (null: the server's or http's).</summary>
+    public bool? LuaSocketLogErrors { get; set; }
     /// <summary>`proxy_read_timeout` (between two reads from the upstream): 60s by default.</summary>
     public TimeSpan ProxyReadTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>`proxy_buffering` (on by default): the body is passed on once read, a failed read loses what was buffered.</summary>

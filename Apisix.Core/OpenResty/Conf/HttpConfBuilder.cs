@@ -93,6 +93,9 @@ public static class HttpConfBuilder
     {
         if (!NoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
         if (d.Name == "resolver") conf.HasResolver = true;
+        // the cosocket pool defaults, at whatever level they are written (one value here)
+        if (d.Name == "lua_socket_pool_size") { conf.LuaSocketPoolSize = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); return; }
+        if (d.Name == "lua_socket_keepalive_timeout") { conf.LuaSocketKeepaliveTimeout = ParseTime(d.Arg(0)); return; }
         conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})");
     }
 
@@ -250,7 +253,7 @@ public static class HttpConfBuilder
                     loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
                     break;
                 case "internal": loc.Internal = true; break;
-                case "lua_socket_log_errors": conf.LuaSocketLogErrors = x.Arg(0) == "on"; break;
+                case "lua_socket_log_errors": loc.LuaSocketLogErrors = x.Arg(0) == "on"; break;
                 case "error_page": AddErrorPage(loc.ErrorPages, x); break;
                 case "rewrite":
                     if (x.Args.Count < 2 || x.Args.Count > 3 || x.Args.Count == 3 && x.Args[2] is not ("last" or "break" or "redirect" or "permanent"))

@@ -77,10 +77,28 @@ public sealed class LoopbackNetwork : INetwork
         : IsLocal(addr) && _raw.TryGetValue((IPAddress.Any, port), out h) ? h
         : IsLocal(addr) && _raw.TryGetValue((IPAddress.Loopback, port), out h) ? h : null;
 
+    /// <summary>
+    /// nginx's `listen unix:PATH`: connections to the path reach the HTTP server as if they came to
+    /// loopback port <paramref name="port"/> (from 64500 up, one per path, which names the server).
+    /// </summary>
+    public void BindUnixServer(string path, int port) =>
+        _unix[path] = conn => _accepted.Writer.TryWrite(conn);
+
+    private readonly ConcurrentDictionary<string, int> _unixPorts = new(StringComparer.Ordinal);
+
+    /// <summary>The synthetic loopback port of the nginx server listening at a unix path.</summary>
+    public int UnixServerPort(string path) => _unixPorts.GetOrAdd(path, _ => 64500 + _unixPorts.Count);
+
     /// <summary>Connect to a unix-domain socket: the client's stream, or null when nothing listens at the path.</summary>
     public Stream? ConnectUnix(string path)
     {
         if (!_unix.TryGetValue(path, out var onAccept)) return null;
+        if (_unixPorts.TryGetValue(path, out var port))
+        {
+            var server = NewConnection(new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, 0));
+            onAccept(server);
+            return server.ClientStream;
+        }
         var conn = NewConnection(new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Loopback, 0));
         onAccept(conn);
         return conn.ClientStream;
