@@ -187,6 +187,30 @@ public sealed class Nginx : IAsyncDisposable
         return message;
     }
 
+    /// <summary>
+    /// nginx's resolver for a name the network does not know, when the configuration names its own
+    /// name servers: none answers here (this world has no DNS), as on a host without a network: a
+    /// loopback server refuses the query, another is unreachable; the lookup then times out after
+    /// resolver_timeout. Null when there is nothing to resolve (an IP literal, a known host, or no
+    /// resolver directive: the network answers as before); else the lookup's error.
+    /// </summary>
+    public async Task<string?> ResolveAsync(string host, LuaWorker? w, CancellationToken ct)
+    {
+        if (Conf.Resolvers.Count == 0 || Network.Resolve(host) != null) return null;
+        foreach (var server in Conf.Resolvers)
+        {
+            var addr = server.StartsWith('[') ? server[1..server.IndexOf(']')] : server.Split(':')[0];
+            var shown = server.Contains(':') && !server.StartsWith('[') || server.Contains("]:") ? server : server + ":53";
+            if (System.Net.IPAddress.TryParse(addr, out var ip) && System.Net.IPAddress.IsLoopback(ip))
+                Log(w, LogLevel.Error, $"send() failed (111: Connection refused) while resolving, resolver: {shown}", null);
+            else
+                Log(w, LogLevel.Crit, $"connect() failed (101: Network is unreachable) while resolving, resolver: {shown}", null);
+        }
+        try { await Task.Delay(Conf.ResolverTimeout, ct); }
+        catch (OperationCanceledException) { }
+        return $"{host} could not be resolved (110: Operation timed out)";
+    }
+
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
     {
         var ctx = r == null ? "" : RequestContext(r);

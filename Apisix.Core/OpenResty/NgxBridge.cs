@@ -255,7 +255,15 @@ public sealed class NgxBridge(LuaWorker worker)
 
     public string? RawHeader(bool noRequestLine)
     {
-        if (Req is not { } r) return null;
+        if (Req is not { } req) return null;
+        // nginx answers with the main request's head, also in a subrequest
+        var r = req.Main;
+        if (r.RawHead is { } raw)
+        {
+            if (!noRequestLine) return raw;
+            var nl = raw.IndexOf('\n');
+            return nl < 0 ? "" : raw[(nl + 1)..];
+        }
         var sb = new StringBuilder();
         if (!noRequestLine) sb.Append(r.Method).Append(' ').Append(r.RequestUri).Append(' ').Append(r.Protocol).Append("\r\n");
         foreach (var (n, v) in r.RequestHeaders) sb.Append(n).Append(": ").Append(v).Append("\r\n");
@@ -472,6 +480,7 @@ public sealed class NgxBridge(LuaWorker worker)
             // a host name goes to nginx's resolver, which a plain nginx.conf lacks (IP literals need none)
             if (Nginx.Conf.HasResolver == false && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
                 return [null, $"no resolver defined to resolve \"{host}\""];
+            if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } unresolved) return [null, unresolved];
             (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
             if (stream == null)
             {
@@ -623,6 +632,17 @@ public sealed class NgxBridge(LuaWorker worker)
         if (!Sockets.TryGetValue(id, out var s)) return worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
         Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket read timeout: {s.ReadTimeoutMs}", Req);
         return worker.NewOp(LogReadTimeout(s.ReceiveUntilAsync(pattern, inclusive, (int)size), Req));
+    }
+
+    /// <summary>ngx.socket.udp's setpeername with a host name: null when it resolves, else why not (an op).</summary>
+    public long Resolve(string host) => worker.NewOp(ResolveOp(host));
+
+    private async Task<object?[]> ResolveOp(string host)
+    {
+        await Task.Yield();
+        if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } err) return [null, err];
+        if (Nginx.Network.Resolve(host) == null) return [null, $"{host} could not be resolved (3: Host not found)"];
+        return [true];
     }
 
     /// <summary>Whether the configuration has a resolver (false: a plain nginx.conf without one).</summary>

@@ -35,8 +35,11 @@ public sealed class NgxRequest
         // headers in the order and case the client sent them when the connection recorded them
         // (Kestrel's dictionary reorders known headers); else as Kestrel parsed them
         if (http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items.TryGetValue(Net.RequestHeadLog.ItemKey, out var log) == true
-            && log is Net.RequestHeadLog heads && heads.Take(Method, target) is { } sent)
-            RequestHeaders.AddRange(sent);
+            && log is Net.RequestHeadLog heads && heads.TakeHead(Method, target) is { } sent)
+        {
+            RequestHeaders.AddRange(sent.Headers);
+            RawHead = sent.Raw;
+        }
         else
             foreach (var h in http.Request.Headers)
                 foreach (var v in h.Value)
@@ -44,6 +47,9 @@ public sealed class NgxRequest
     }
 
     public long Id { get; }
+
+    /// <summary>The request head's bytes as the client sent them (ngx.req.raw_header), when recorded.</summary>
+    public string? RawHead { get; }
 
     /// <summary>A subrequest (ngx.location.capture): may enter `internal` locations, has no log phase.</summary>
     public bool IsSubrequest => Parent != null;

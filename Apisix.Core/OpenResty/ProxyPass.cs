@@ -77,6 +77,12 @@ internal static class ProxyPass
 
         var upstreamUrl = $"http://{host}:{port}{uri}";
         Stream stream;
+        if (await nginx.ResolveAsync(host, req.Worker, nginx.Stopping) is { } unresolved)
+        {
+            req.Log(LogLevel.Error, unresolved);
+            await Nginx.SendErrorPage(req, 502);
+            return;
+        }
         try { stream = await nginx.TcpConnectAsync(host, port, nginx.Stopping); }
         catch (IOException e)
         {

@@ -31,6 +31,10 @@ public sealed class HttpConf
     /// name. Null: not known (the configuration is not a plain nginx.conf), taken as configured.
     /// </summary>
     public bool? HasResolver { get; set; }
+    /// <summary>The name servers of the configuration's own `resolver` directive (address[:port]), in order.</summary>
+    public List<string> Resolvers { get; } = new();
+    /// <summary>`resolver_timeout`: how long a name lookup may take (30s by default).</summary>
+    public TimeSpan ResolverTimeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
     public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
     /// <summary>`real_ip_header` / `set_real_ip_from` at http level, for locations without their own.</summary>

@@ -92,7 +92,12 @@ public static class HttpConfBuilder
     public static void Accept(HttpConf conf, Directive d)
     {
         if (!NoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
-        if (d.Name == "resolver") conf.HasResolver = true;
+        if (d.Name == "resolver")
+        {
+            conf.HasResolver = true;
+            conf.Resolvers.AddRange(d.Args.Where(a => !a.Contains('=')));
+        }
+        if (d.Name == "resolver_timeout") conf.ResolverTimeout = ParseTime(d.Arg(0));
         // the cosocket pool defaults, at whatever level they are written (one value here)
         if (d.Name == "lua_socket_pool_size") { conf.LuaSocketPoolSize = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); return; }
         if (d.Name == "lua_socket_keepalive_timeout") { conf.LuaSocketKeepaliveTimeout = ParseTime(d.Arg(0)); return; }

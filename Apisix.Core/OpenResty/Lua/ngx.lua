@@ -917,8 +917,10 @@ function udp_mt.setpeername(self, host, port)
         local pnum = tonumber(port)
         if not pnum then return nil, "missing the port number" end
         if pnum < 0 or pnum > 65535 then return nil, "bad port number: " .. math.floor(pnum) end
-        if not host:match("^[%d.]+$") and not host:find(":", 1, true) and cs:HasResolver() == false then
-            return nil, "no resolver defined to resolve \"" .. host .. "\""
+        if not host:match("^[%d.]+$") and not host:find(":", 1, true) then
+            if cs:HasResolver() == false then return nil, "no resolver defined to resolve \"" .. host .. "\"" end
+            local ok, e = await(cs:Resolve(host))
+            if not ok then return nil, e end
         end
     end
     state(self).peer = host
