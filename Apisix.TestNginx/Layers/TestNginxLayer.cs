@@ -74,7 +74,16 @@ public class TestNginxLayer(string root)
             world.Modules.PackagePath.InsertRange(0, luaPath.Split(';', StringSplitOptions.RemoveEmptyEntries)
                 .Select(p => p.Replace("$prefix", TestNginxPaths.ServerRoot(Root), StringComparison.Ordinal)));
         // a plain Test::Nginx nginx.conf has no resolver unless the block writes one (t::APISIX's has)
-        if (GetType() == typeof(TestNginxLayer)) world.Conf.HasResolver ??= false;
+        if (GetType() == typeof(TestNginxLayer))
+        {
+            world.Conf.HasResolver ??= false;
+            // package.path and package.cpath as lua-nginx-module sets them from the directives
+            var prefix = TestNginxPaths.ServerRoot(Root);
+            if (world.Conf.LuaPackagePath is { } shownPath)
+                world.Modules.VisiblePath = LuaModules.ExpandDefault(shownPath.Replace("$prefix", prefix, StringComparison.Ordinal), LuaModules.DefaultPath);
+            if (world.Conf.LuaPackageCpath is { } shownCpath)
+                world.Modules.VisibleCpath = LuaModules.ExpandDefault(shownCpath.Replace("$prefix", prefix, StringComparison.Ordinal), LuaModules.DefaultCpath);
+        }
         if (Section(world, block, file, "init_by_lua_block") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "init_by_lua") is { } init2)

@@ -20,6 +20,8 @@ public sealed class HttpConf
     public List<LuaChunk> ExitWorkerByLua { get; } = new();
     /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
     public string? LuaPackagePath { get; set; }
+    /// <summary>`lua_package_cpath`, as written (no C modules load from it here; package.cpath shows it).</summary>
+    public string? LuaPackageCpath { get; set; }
     /// <summary>`lua_socket_pool_size`: a cosocket connection pool's size when neither connect nor setkeepalive gives one.</summary>
     public int LuaSocketPoolSize { get; set; } = 30;
     /// <summary>`lua_socket_keepalive_timeout`: how long an idle pooled cosocket connection is kept (0: for ever).</summary>

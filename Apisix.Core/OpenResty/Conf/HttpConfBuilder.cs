@@ -64,6 +64,7 @@ public static class HttpConfBuilder
                     break;
                 case "lua_shared_dict": conf.SharedDicts[d.Arg(0)] = ParseSize(d.Arg(1)); break;
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
+                case "lua_package_cpath": conf.LuaPackageCpath = d.Arg(0); break;
                 case "lua_need_request_body": conf.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
