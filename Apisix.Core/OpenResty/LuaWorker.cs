@@ -108,7 +108,11 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
             if id then ctxs[id] = v end
         end
         function rt.set_ctx_of(id, v) ctxs[id] = v end
-        function rt.free_request(id) ctxs[id] = nil end
+        function rt.free_request(id)
+            -- lua-nginx-module unrefs a request's ngx.ctx table at its cleanup
+            if ctxs[id] ~= nil then cs:Log(8, "lua release ngx.ctx at ref " .. tostring(id)) end
+            ctxs[id] = nil
+        end
         function rt.timer_entry(id, premature, every)
             local t = rt.timer_fns[id]
             if not t then return end

@@ -498,7 +498,14 @@ public sealed class Nginx : IAsyncDisposable
             if (!run.IsCompleted)
                 Log(w, LogLevel.Error, "failed to run header_filter_by_lua*: attempt to yield across C-call boundary", req);
             else if (!run.Result.Ok)
-                Log(w, LogLevel.Error, $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+            {
+                // an error value that is no string gets no traceback: lua-nginx-module says "unknown reason"
+                Log(w, LogLevel.Error, run.Result.Error is null or "nil"
+                    ? "failed to run header_filter_by_lua*: unknown reason"
+                    : $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+                // the header filter returns NGX_ERROR: the connection closes without a response
+                req.Http.Abort();
+            }
         }
         catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
         finally { req.Phase = phase; }

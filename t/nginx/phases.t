@@ -247,3 +247,35 @@ nil true
 abab peb
 --- error_log
 a client request body is buffered to a temporary file
+
+
+
+=== TEST 12: header_filter_by_lua raising error(nil): "unknown reason", no response at all
+--- config
+    location /t {
+        content_by_lua_block { ngx.say("never seen") }
+        header_filter_by_lua_block { error(nil) }
+    }
+--- request
+GET /t
+--- ignore_response
+--- error_log
+failed to run header_filter_by_lua*: unknown reason
+
+
+
+=== TEST 13: a request that used ngx.ctx releases it when it ends
+--- log_level: debug
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.ctx.visits = 1
+            ngx.say("visits: ", ngx.ctx.visits)
+        }
+    }
+--- request
+GET /t
+--- response_body
+visits: 1
+--- error_log
+lua release ngx.ctx
