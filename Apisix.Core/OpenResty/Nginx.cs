@@ -728,6 +728,12 @@ public sealed class Nginx : IAsyncDisposable
             // NGX_ERROR (-1), 444, and 408 / 499 (ngx_http_terminate_request) close the connection without a response
             if (st < 0 || st is 444 or 408 or 499)
             {
+                // in a subrequest, the capture sees it finalized with an error: 500 (ngx_http_lua_post_subrequest)
+                if (req.IsSubrequest)
+                {
+                    if (!req.HeadersSent) await req.SendSimpleAsync(st < 0 ? 500 : st, "", null);
+                    return false;
+                }
                 req.Http.Abort();
                 return false;
             }
@@ -888,6 +894,9 @@ public sealed class Nginx : IAsyncDisposable
         if (status >= 300 && !req.HeadersSent && !req.ErrorPageUsed && req.Nginx != null && req.Worker != null
             && req.Location.ErrorPages.TryGetValue(status, out var page))
             return req.Nginx.ErrorPageAsync(req, status, page);
+        // a subrequest's capture took its response when the subrequest finalized, before nginx's
+        // special response (the error page) was made: the capture gets the status and no body
+        if (req.IsSubrequest && status >= 300 && !req.HeadersSent) return req.SendSimpleAsync(status, "", null);
         var reason = ReasonPhrases.GetReasonPhrase(status);
         var title = reason.Length > 0 ? $"{status} {reason}" : status.ToString();
         var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";

@@ -169,6 +169,14 @@ public sealed class NgxBridge(LuaWorker worker)
     public long Capture(string uri, string method, string? args, string? body, bool alwaysForwardBody, string? varsMode, string? extraVars)
     {
         var req = Req ?? throw new NLua.Exceptions.LuaScriptException("no request found", "");
+        // nginx allows 50 levels of subrequests below a main request (NGX_HTTP_MAX_SUBREQUESTS)
+        var depth = 0;
+        for (var p = req; p.Parent != null; p = p.Parent) depth++;
+        if (depth > 50)
+        {
+            Nginx.Log(worker, LogLevel.Error, $"lua subrequests cycle while processing \"{uri}\"", req);
+            return -1;
+        }
         var pairs = new List<(string, string)>();
         if (extraVars != null)
         {

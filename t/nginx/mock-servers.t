@@ -1,6 +1,7 @@
 # Our own plain Test::Nginx file: Test::Nginx's embedded TCP server (--- tcp_listen with
 # tcp_reply, tcp_query, tcp_query_len, tcp_no_close, tcp_reply_delay), reached by cosockets and by
-# proxy_pass in subrequests (a body cut short is reported as truncated).
+# proxy_pass in subrequests (a body cut short is reported as truncated); what a capture gets from a
+# subrequest that ends in an error, and the subrequest depth limit.
 use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
@@ -187,3 +188,40 @@ GET /t
 200 [whole thing] truncated=false
 --- no_error_log
 [error]
+
+
+
+=== TEST 8: a subrequest ending in an error status is captured with that status and no body
+--- config
+    location /gone { return 410; }
+    location /boom { content_by_lua_block { ngx.exit(ngx.ERROR) } }
+    location /t {
+        content_by_lua_block {
+            for _, uri in ipairs({ "/gone", "/boom" }) do
+                local res = ngx.location.capture(uri)
+                ngx.say(uri, ": ", res.status, " [", res.body, "]")
+            end
+        }
+    }
+--- request
+GET /t
+--- response_body
+/gone: 410 []
+/boom: 500 []
+
+
+
+=== TEST 9: a location capturing itself stops at nginx's subrequest depth
+--- config
+    location /loop {
+        content_by_lua_block {
+            local res = ngx.location.capture("/loop")
+            ngx.print(res.status == 500 and "deep\n" or "")
+        }
+    }
+--- request
+GET /loop
+--- ignore_response
+--- error_log
+lua subrequests cycle while processing "/loop"
+failed to issue subrequest: -1

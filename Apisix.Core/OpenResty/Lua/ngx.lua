@@ -1039,6 +1039,7 @@ local function start_capture(uri, opts, level)
         if opts.share_all_vars then vars_mode = "share" end
     end
     local op = cs:Capture(uri, method, args, body, forward, vars_mode, extra_vars)
+    if op == -1 then error("failed to issue subrequest: -1", level) end
     if opts ~= nil and opts.ctx ~= nil then
         if type(opts.ctx) ~= "table" then error("Bad ctx option value type " .. type(opts.ctx) .. ", expected a Lua table", level) end
         rt.set_ctx_of(cs:LastSubrequestId(), opts.ctx)
