@@ -14,6 +14,36 @@ public sealed class Cosocket(Stream stream, bool leaveOpen = false) : IDisposabl
     private bool _eof;
 
     public int ConnectTimeoutMs { get; set; } = 60000;
+
+    /// <summary>The key of the connection pool this connection goes back to (setkeepalive).</summary>
+    public string? PoolKey { get; set; }
+    /// <summary>The pool this connection counts in, once there is one (an NgxBridge pool).</summary>
+    public object? Pool { get; set; }
+    /// <summary>How many times the connection was taken from its pool (getreusedtimes).</summary>
+    public int Reused { get; set; }
+    /// <summary>Bytes received and not yet returned (setkeepalive refuses such a connection).</summary>
+    public bool HasUnread => _buf.Length > 0;
+    /// <summary>The peer closed the connection (or it failed).</summary>
+    public bool SawEof => _eof;
+    /// <summary>While idle in a pool: cancelled when the connection is taken out again.</summary>
+    public CancellationTokenSource? Parked { get; private set; }
+    private Task<int>? _idleRead;
+
+    /// <summary>
+    /// Idle in a pool: a read stays posted, as nginx keeps an idle connection's read event armed;
+    /// <paramref name="lost"/> runs when it completes (the peer closed or sent something unasked)
+    /// or the idle timeout (zero: none) passes, unless the connection was taken out first.
+    /// </summary>
+    public void Park(TimeSpan timeout, Action lost)
+    {
+        var parked = Parked = new CancellationTokenSource();
+        var read = _idleRead ??= stream.ReadAsync(_chunk, CancellationToken.None).AsTask();
+        var wait = timeout > TimeSpan.Zero ? Task.Delay(timeout, parked.Token) : Task.Delay(Timeout.Infinite, parked.Token);
+        Task.WhenAny(read, wait).ContinueWith(_ =>
+        {
+            if (!parked.IsCancellationRequested) lost();
+        }, TaskScheduler.Default);
+    }
     public int SendTimeoutMs { get; set; } = 60000;
     public int ReadTimeoutMs { get; set; } = 60000;
 
@@ -33,7 +63,9 @@ public sealed class Cosocket(Stream stream, bool leaveOpen = false) : IDisposabl
         Reading = true;
         try
         {
-            var n = await stream.ReadAsync(_chunk, cts.Token);
+            var pending = _idleRead;
+            _idleRead = null;
+            var n = pending != null ? await pending.WaitAsync(cts.Token) : await stream.ReadAsync(_chunk, cts.Token);
             if (n == 0) { _eof = true; return "closed"; }
             _buf.Append(Encoding.Latin1.GetString(_chunk, 0, n));
             return null;

@@ -16,6 +16,23 @@ public sealed class LuaModules
 
     public List<string> PackagePath { get; } = new();
 
+    /// <summary>
+    /// What package.path / package.cpath show when the configuration sets them (lua_package_path,
+    /// lua_package_cpath, with ";;" standing for the default path as lua-nginx-module expands it);
+    /// null: the search path itself. Lookups still go through <see cref="PackagePath"/> first; the
+    /// default path's system directories are not searched (OpenResty's libraries are ours here).
+    /// </summary>
+    public string? VisiblePath { get; set; }
+    public string? VisibleCpath { get; set; }
+
+    /// <summary>Debian's LuaJIT default package.path and package.cpath, which ";;" expands to.</summary>
+    public const string DefaultPath = "/usr/share/lua/5.1/?.lua;;./?.lua;/usr/share/luajit-2.1.0-beta3/?.lua;/usr/local/share/lua/5.1/?.lua;/usr/local/share/lua/5.1/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua";
+    public const string DefaultCpath = "./?.so;/usr/local/lib/lua/5.1/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/local/lib/lua/5.1/loadall.so";
+
+    /// <summary>lua-nginx-module's expansion of a configured path: ";;" becomes ";DEFAULT;".</summary>
+    public static string ExpandDefault(string configured, string defaultPath) =>
+        configured.Replace(";;", ";" + defaultPath + ";", StringComparison.Ordinal);
+
     /// <summary>The environment nginx's workers see (<c>os.getenv</c>): variables set in the worker first, then this lookup.</summary>
     public Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
     private readonly Dictionary<string, string> _setEnv = new(StringComparer.Ordinal);

@@ -93,6 +93,11 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         _freeRequest = (LuaFunction)rt["free_request"];
         var path = string.Join(";", Nginx.Modules.PackagePath);
         lua.DoString($"package.path = [[{path}]]; package.cpath = ''", "=setup");
+        // the configured path is what Lua sees; the search path stays ours (see LuaModules.VisiblePath)
+        if (Nginx.Modules.VisiblePath is { } shown)
+            lua.DoString($"__rt.search_path = package.path; package.path = [[{shown}]]", "=setup");
+        if (Nginx.Modules.VisibleCpath is { } shownC)
+            lua.DoString($"package.cpath = [[{shownC}]]", "=setup");
         return Task.CompletedTask;
     });
 
@@ -112,7 +117,11 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
             if id then ctxs[id] = v end
         end
         function rt.set_ctx_of(id, v) ctxs[id] = v end
-        function rt.free_request(id) ctxs[id] = nil end
+        function rt.free_request(id)
+            -- lua-nginx-module unrefs a request's ngx.ctx table at its cleanup
+            if ctxs[id] ~= nil then cs:Log(8, "lua release ngx.ctx at ref " .. tostring(id)) end
+            ctxs[id] = nil
+        end
         function rt.timer_entry(id, premature, every)
             local t = rt.timer_fns[id]
             if not t then return end
@@ -129,9 +138,23 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
             end
         end
         -- files kept in memory (user_files) on package.path, before the disk
+        -- with a configured package.path on show, the search goes through our own path, then
+        -- the shown one without the default's system directories (OpenResty's libraries are ours)
+        local system_dirs = { "^/usr/share/lua/", "^/usr/local/share/lua/", "^/usr/share/luajit" }
+        local function search_templates()
+            if not rt.search_path then return package.path end
+            local t = { rt.search_path }
+            for template in package.path:gmatch("[^;]+") do
+                local system = false
+                for _, d in ipairs(system_dirs) do if template:find(d) then system = true end end
+                if not system then t[#t + 1] = template end
+            end
+            return table.concat(t, ";")
+        end
+        rt.search_templates = search_templates
         table.insert(package.searchers, 2, function(name)
             local file = name:gsub("%.", "/")
-            for template in package.path:gmatch("[^;]+") do
+            for template in search_templates():gmatch("[^;]+") do
                 local path = template:gsub("%?", file)
                 local src = cs:ConfFile(path)
                 if src then
@@ -144,6 +167,18 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         end)
         table.insert(package.searchers, 2, searcher("override"))
         table.insert(package.searchers, searcher("fallback"))
+        -- Lua's own file searcher (4th now), on the search templates when a configured path is on show
+        do
+            local std_lua = package.searchers[4]
+            package.searchers[4] = function(name)
+                if not rt.search_path then return std_lua(name) end
+                local file, err = package.searchpath(name, search_templates())
+                if not file then return "\n" .. err end
+                local f, e = loadfile(file)
+                if not f then error("error loading module '" .. name .. "' from file '" .. file .. "':\n\t" .. e, 0) end
+                return f, file
+            end
+        end
         function __bridge(name) return cs:BridgeObject(name) end
         os.getenv = function(name) return cs:GetEnv(name) end
         -- logs/error.log under the prefix is the in-memory error log, read as a file

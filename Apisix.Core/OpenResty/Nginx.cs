@@ -103,8 +103,18 @@ public sealed class Nginx : IAsyncDisposable
             });
         }
         foreach (var s in Conf.Servers)
+        {
             foreach (var l in s.Listens.Where(l => l.UnixPath == null))
                 Network.Bind(l.Address, l.Port, l.Ssl ? ServerTlsOf(s) : null);
+            // `listen unix:PATH`: in memory, the path leads to the server through a port of its own
+            if (Network is LoopbackNetwork loopback)
+                foreach (var l in s.Listens.Where(l => l.UnixPath != null).ToList())
+                {
+                    var port = loopback.UnixServerPort(l.UnixPath!);
+                    loopback.BindUnixServer(l.UnixPath!, port);
+                    s.Listens.Add(new ListenSpec(System.Net.IPAddress.Loopback, port));
+                }
+        }
     }
 
     /// <summary>
@@ -175,6 +185,30 @@ public sealed class Nginx : IAsyncDisposable
         var message = $"{directive} error: {r.Error}";
         Log(w, LogLevel.Error, r.Traceback is { Length: > 0 } tb ? $"{message}\n{tb}" : message, null);
         return message;
+    }
+
+    /// <summary>
+    /// nginx's resolver for a name the network does not know, when the configuration names its own
+    /// name servers: none answers here (this world has no DNS), as on a host without a network: a
+    /// loopback server refuses the query, another is unreachable; the lookup then times out after
+    /// resolver_timeout. Null when there is nothing to resolve (an IP literal, a known host, or no
+    /// resolver directive: the network answers as before); else the lookup's error.
+    /// </summary>
+    public async Task<string?> ResolveAsync(string host, LuaWorker? w, CancellationToken ct)
+    {
+        if (Conf.Resolvers.Count == 0 || Network.Resolve(host) != null) return null;
+        foreach (var server in Conf.Resolvers)
+        {
+            var addr = server.StartsWith('[') ? server[1..server.IndexOf(']')] : server.Split(':')[0];
+            var shown = server.Contains(':') && !server.StartsWith('[') || server.Contains("]:") ? server : server + ":53";
+            if (System.Net.IPAddress.TryParse(addr, out var ip) && System.Net.IPAddress.IsLoopback(ip))
+                Log(w, LogLevel.Error, $"send() failed (111: Connection refused) while resolving, resolver: {shown}", null);
+            else
+                Log(w, LogLevel.Crit, $"connect() failed (101: Network is unreachable) while resolving, resolver: {shown}", null);
+        }
+        try { await Task.Delay(Conf.ResolverTimeout, ct); }
+        catch (OperationCanceledException) { }
+        return $"{host} could not be resolved (110: Operation timed out)";
     }
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
@@ -323,7 +357,7 @@ public sealed class Nginx : IAsyncDisposable
             foreach (var v in values)
                 headers.Append(name).Append('\0').Append(v).Append('\0');
         var text = sub.Method == "HEAD" ? "" : System.Text.Encoding.Latin1.GetString(output.ToArray());
-        return [(long)http.Response.StatusCode, headers.ToString(), text];
+        return [(long)http.Response.StatusCode, headers.ToString(), text, sub.Truncated];
     }
 
     private static readonly System.Text.RegularExpressions.Regex SetVarPattern = new(@"\$\{(\w+)\}|\$(\w+)");
@@ -472,7 +506,14 @@ public sealed class Nginx : IAsyncDisposable
             if (!run.IsCompleted)
                 Log(w, LogLevel.Error, "failed to run header_filter_by_lua*: attempt to yield across C-call boundary", req);
             else if (!run.Result.Ok)
-                Log(w, LogLevel.Error, $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+            {
+                // an error value that is no string gets no traceback: lua-nginx-module says "unknown reason"
+                Log(w, LogLevel.Error, run.Result.Error is null or "nil"
+                    ? "failed to run header_filter_by_lua*: unknown reason"
+                    : $"failed to run header_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
+                // the header filter returns NGX_ERROR: the connection closes without a response
+                req.Http.Abort();
+            }
             else if (run.Result.Exited) exit = req.ExitStatus;
         }
         catch (LuaChunkException e) { Log(w, LogLevel.Error, e.Message, req); }
@@ -788,6 +829,12 @@ public sealed class Nginx : IAsyncDisposable
             // NGX_ERROR (-1), 444, and 408 / 499 (ngx_http_terminate_request) close the connection without a response
             if (st < 0 || st is 444 or 408 or 499)
             {
+                // in a subrequest, the capture sees it finalized with an error: 500 (ngx_http_lua_post_subrequest)
+                if (req.IsSubrequest)
+                {
+                    if (!req.HeadersSent) await req.SendSimpleAsync(st < 0 ? 500 : st, "", null);
+                    return false;
+                }
                 // ngx_http_terminate_request: the status the log phase sees
                 if (st > 0 && !req.HeadersSent) req.Status = st;
                 req.Http.Abort();
@@ -953,6 +1000,9 @@ public sealed class Nginx : IAsyncDisposable
         if (status >= 300 && !req.HeadersSent && !req.ErrorPageUsed && req.Nginx != null && req.Worker != null
             && req.Location.ErrorPages.TryGetValue(status, out var page))
             return req.Nginx.ErrorPageAsync(req, status, page);
+        // a subrequest's capture took its response when the subrequest finalized, before nginx's
+        // special response (the error page) was made: the capture gets the status and no body
+        if (req.IsSubrequest && status >= 300 && !req.HeadersSent) return req.SendSimpleAsync(status, "", null);
         var reason = ReasonPhrases.GetReasonPhrase(status);
         var title = reason.Length > 0 ? $"{status} {reason}" : status.ToString();
         var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";

@@ -169,6 +169,14 @@ public sealed class NgxBridge(LuaWorker worker)
     public long Capture(string uri, string method, string? args, string? body, bool alwaysForwardBody, string? varsMode, string? extraVars)
     {
         var req = Req ?? throw new NLua.Exceptions.LuaScriptException("no request found", "");
+        // nginx allows 50 levels of subrequests below a main request (NGX_HTTP_MAX_SUBREQUESTS)
+        var depth = 0;
+        for (var p = req; p.Parent != null; p = p.Parent) depth++;
+        if (depth > 50)
+        {
+            Nginx.Log(worker, LogLevel.Error, $"lua subrequests cycle while processing \"{uri}\"", req);
+            return -1;
+        }
         var pairs = new List<(string, string)>();
         if (extraVars != null)
         {
@@ -254,7 +262,15 @@ public sealed class NgxBridge(LuaWorker worker)
 
     public string? RawHeader(bool noRequestLine)
     {
-        if (Req is not { } r) return null;
+        if (Req is not { } req) return null;
+        // nginx answers with the main request's head, also in a subrequest
+        var r = req.Main;
+        if (r.RawHead is { } raw)
+        {
+            if (!noRequestLine) return raw;
+            var nl = raw.IndexOf('\n');
+            return nl < 0 ? "" : raw[(nl + 1)..];
+        }
         var sb = new StringBuilder();
         if (!noRequestLine) sb.Append(r.Method).Append(' ').Append(r.RequestUri).Append(' ').Append(r.Protocol).Append("\r\n");
         foreach (var (n, v) in r.RequestHeaders) sb.Append(n).Append(": ").Append(v).Append("\r\n");
@@ -421,25 +437,155 @@ public sealed class NgxBridge(LuaWorker worker)
 
     // Sockets ---------------------------------------------------------------------------------
 
-    /// <summary>Connect on the loopback network; in memory it succeeds or is refused at once, so no connect timeout applies.</summary>
-    public long SockConnect(string host, long port) => worker.NewOp(ConnectOp(host, (int)port));
+    /// <summary>lua_socket_log_errors as the current location (else server or http level) sets it.</summary>
+    private bool SocketLogErrors => Req?.Location?.LuaSocketLogErrors ?? Nginx.LogSocketErrors;
 
-    private async Task<object?[]> ConnectOp(string host, int port)
+    /// <summary>
+    /// A cosocket connection pool (per worker, as lua-nginx-module keeps them): idle connections,
+    /// most recently parked first, and how many connections belong to it (idle or in use).
+    /// </summary>
+    private sealed class ConnPool(string key, int size)
     {
+        public string Key { get; } = key;
+        public int Size { get; } = size;
+        public int Connections { get; set; }
+        public LinkedList<Cosocket> Idle { get; } = new();
+    }
+
+    private readonly Dictionary<string, ConnPool> _pools = new(StringComparer.Ordinal);
+
+    private ConnPool CreatePool(string key, int size)
+    {
+        Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket keepalive create connection pool for key \"{key}\"", Req);
+        var pool = new ConnPool(key, size);
+        _pools[key] = pool;
+        return pool;
+    }
+
+    private void PoolConnectionGone(ConnPool pool)
+    {
+        if (--pool.Connections > 0 || pool.Idle.Count > 0) return;
+        Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket keepalive: free connection pool for \"{pool.Key}\"", Req);
+        _pools.Remove(pool.Key);
+    }
+
+    /// <summary>
+    /// tcpsock:connect: a pooled idle connection of the pool's key (<paramref name="poolKey"/>, else
+    /// "host:port" or the unix path) when there is one, else a new connection. With
+    /// <paramref name="poolSize"/> (connect's pool_size or backlog option) the pool is created now.
+    /// On the loopback network a connect succeeds or is refused at once.
+    /// </summary>
+    public long SockConnect(string host, long port, string key, long poolSize) =>
+        worker.NewOp(ConnectOp(host, (int)port, key, (int)poolSize));
+
+    private async Task<object?[]> ConnectOp(string host, int port, string key, int poolSize)
+    {
+        // the calling request, read while its Lua is still the one running
+        var r = Req;
+        var logErrors = SocketLogErrors;
         await Task.Yield();
-        // a host name goes to nginx's resolver, which a plain nginx.conf lacks (IP literals need none)
-        if (Nginx.Conf.HasResolver == false && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
-            return [null, $"no resolver defined to resolve \"{host}\""];
-        var (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
-        if (stream == null)
+        _pools.TryGetValue(key, out var pool);
+        if (pool == null && poolSize > 0)
         {
-            if (Nginx.LogSocketErrors)
-                Nginx.Log(worker, LogLevel.Error, $"connect() failed (111: Connection refused)", Req);
-            return [null, err];
+            pool = CreatePool(key, poolSize);
+            Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket connection pool size: {poolSize}", r);
         }
+        if (pool is { Idle.First: { } first })
+        {
+            var reused = first.Value;
+            pool.Idle.RemoveFirst();
+            reused.Parked?.Cancel();
+            Nginx.Log(worker, LogLevel.Debug, "lua tcp socket get keepalive peer: using connection 0000000000000000, fd:0", r);
+            reused.Reused++;
+            var rid = ++_nextSock;
+            Sockets[rid] = reused;
+            return [rid];
+        }
+        Stream? stream;
+        string? err;
+        var unix = host.StartsWith("unix:", StringComparison.Ordinal);
+        if (unix)
+        {
+            stream = Nginx.Network.ConnectUnix(host[5..]);
+            err = stream == null ? "no such file or directory" : null;
+            if (stream == null && logErrors)
+                Nginx.Log(worker, LogLevel.Crit, $"connect() to {host} failed (2: No such file or directory)", r);
+            if (stream == null) return [null, err];
+        }
+        else
+        {
+            // a host name goes to nginx's resolver, which a plain nginx.conf lacks (IP literals need none)
+            if (Nginx.Conf.HasResolver == false && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
+                return [null, $"no resolver defined to resolve \"{host}\""];
+            if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } unresolved) return [null, unresolved];
+            (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
+            if (stream == null)
+            {
+                // a name that does not resolve is answered without a connect() (nothing logged)
+                if (logErrors && err == "connection refused")
+                    Nginx.Log(worker, LogLevel.Error, "connect() failed (111: Connection refused)", r);
+                return [null, err];
+            }
+        }
+        var sock = new Cosocket(stream) { PoolKey = key };
+        if (pool != null) { sock.Pool = pool; pool.Connections++; }
         var id = ++_nextSock;
-        Sockets[id] = new Cosocket(stream);
+        Sockets[id] = sock;
         return [id];
+    }
+
+    /// <summary>tcpsock:getreusedtimes.</summary>
+    public long SockReused(long id) => Sockets.TryGetValue(id, out var s) ? s.Reused : 0;
+
+    /// <summary>
+    /// tcpsock:setkeepalive(timeout, size): the connection goes idle into its pool (created now with
+    /// <paramref name="size"/>, else lua_socket_pool_size), evicting the oldest idle one when full,
+    /// and leaves the pool when the peer closes it or the idle timeout (0: none) passes.
+    /// Returns null when kept, else why not.
+    /// </summary>
+    public string? SockSetKeepalive(long id, long timeoutMs, long size)
+    {
+        if (!Sockets.TryGetValue(id, out var sock)) return "closed";
+        if (sock.HasUnread) return "unread data in buffer";
+        if (sock.SawEof) { CloseSock(id); return "connection in dubious state"; }
+        Sockets.Remove(id);
+        var r = Req;
+        var key = sock.PoolKey ?? "";
+        if (!_pools.TryGetValue(key, out var pool))
+        {
+            var n = size > 0 ? (int)size : Nginx.Conf.LuaSocketPoolSize;
+            Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket connection pool size: {n}", r);
+            pool = CreatePool(key, n);
+        }
+        if (sock.Pool != pool) { sock.Pool = pool; pool.Connections++; }
+        var timeout = timeoutMs >= 0 ? TimeSpan.FromMilliseconds(timeoutMs) : Nginx.Conf.LuaSocketKeepaliveTimeout;
+        Nginx.Log(worker, LogLevel.Debug, timeout == TimeSpan.Zero ? "lua tcp socket keepalive timeout: unlimited"
+            : $"lua tcp socket keepalive timeout: {(long)timeout.TotalMilliseconds} ms", r);
+        if (pool.Idle.Count >= pool.Size && pool.Idle.Last is { } oldest)
+        {
+            pool.Idle.RemoveLast();
+            oldest.Value.Parked?.Cancel();
+            oldest.Value.Dispose();
+            pool.Connections--;
+        }
+        pool.Idle.AddFirst(sock);
+        sock.Park(timeout, () => worker.Loop.Post(_ =>
+        {
+            // the peer closed it, or the idle timer fired: the connection leaves the pool
+            if (!pool.Idle.Remove(sock)) return;
+            Nginx.Log(worker, LogLevel.Debug, "lua tcp socket keepalive close handler: fd:0", null);
+            sock.Dispose();
+            PoolConnectionGone(pool);
+        }, null));
+        return null;
+    }
+
+    /// <summary>tcpsock:close: the connection ends (and leaves the pool it belonged to).</summary>
+    private void CloseSock(long id)
+    {
+        if (!Sockets.Remove(id, out var s)) return;
+        s.Dispose();
+        if (s.Pool is ConnPool pool) PoolConnectionGone(pool);
     }
 
     /// <summary>
@@ -497,12 +643,18 @@ public sealed class NgxBridge(LuaWorker worker)
         if (r != null) sock.ReadTimeoutMs = Convert.ToInt32(r, CultureInfo.InvariantCulture);
     }
 
-    public long SockSend(long id, string data) =>
-        Sockets.TryGetValue(id, out var s) ? worker.NewOp(s.SendAsync(data)) : worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+    public long SockSend(long id, string data)
+    {
+        if (!Sockets.TryGetValue(id, out var s)) return worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+        Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket send timeout: {s.SendTimeoutMs}", Req);
+        return worker.NewOp(s.SendAsync(data));
+    }
 
     public long SockReceive(long id, string mode, long n)
     {
         if (!Sockets.TryGetValue(id, out var s)) return worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+        Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket read timeout: {s.ReadTimeoutMs}", Req);
+        if (mode == "any") Nginx.Log(worker, LogLevel.Debug, "lua tcp socket read any", Req);
         return worker.NewOp(LogReadTimeout(mode switch
         {
             "l" => s.ReceiveLineAsync(),
@@ -512,16 +664,35 @@ public sealed class NgxBridge(LuaWorker worker)
         }, Req));
     }
 
-    public long SockReceiveUntil(long id, string pattern, bool inclusive, long size) =>
-        Sockets.TryGetValue(id, out var s)
-            ? worker.NewOp(LogReadTimeout(s.ReceiveUntilAsync(pattern, inclusive, (int)size), Req))
-            : worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+    public long SockReceiveUntil(long id, string pattern, bool inclusive, long size)
+    {
+        if (!Sockets.TryGetValue(id, out var s)) return worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+        Nginx.Log(worker, LogLevel.Debug, $"lua tcp socket read timeout: {s.ReadTimeoutMs}", Req);
+        return worker.NewOp(LogReadTimeout(s.ReceiveUntilAsync(pattern, inclusive, (int)size), Req));
+    }
+
+    /// <summary>ngx.socket.udp's setpeername with a host name: null when it resolves, else why not (an op).</summary>
+    public long Resolve(string host) => worker.NewOp(ResolveOp(host));
+
+    private async Task<object?[]> ResolveOp(string host)
+    {
+        await Task.Yield();
+        if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } err) return [null, err];
+        if (Nginx.Network.Resolve(host) == null) return [null, $"{host} could not be resolved (3: Host not found)"];
+        return [true];
+    }
+
+    /// <summary>Whether the configuration has a resolver (false: a plain nginx.conf without one).</summary>
+    public bool HasResolver() => Nginx.Conf.HasResolver != false;
+
+    /// <summary>lua_socket_pool_size: the size of a pool connect creates for its backlog option.</summary>
+    public long SocketPoolSize() => Nginx.Conf.LuaSocketPoolSize;
 
     /// <summary>ngx_lua logs a read timeout at error level (unless lua_socket_log_errors is off).</summary>
     private async Task<object?[]> LogReadTimeout(Task<object?[]> receive, NgxRequest? r)
     {
         var res = await receive;
-        if (res is [null, "timeout", ..] && Nginx.LogSocketErrors)
+        if (res is [null, "timeout", ..] && SocketLogErrors)
             Nginx.Log(worker, LogLevel.Error, "lua tcp socket read timed out", r);
         return res;
     }
@@ -546,19 +717,16 @@ public sealed class NgxBridge(LuaWorker worker)
         return id;
     }
 
-    public bool LogSocketErrors() => Nginx.LogSocketErrors;
+    public bool LogSocketErrors() => SocketLogErrors;
 
     public void SockClosedLog(string what, bool used)
     {
-        if (!Nginx.LogSocketErrors) return;
+        if (!SocketLogErrors) return;
         var u = used ? "00005610a0c0e0f0" : "0000000000000000";
         Nginx.Log(worker, LogLevel.Error, $"attempt to {what} a closed socket: u:{u}, c:0000000000000000, ft:0 eof:0", Req);
     }
 
-    public void SockClose(long id)
-    {
-        if (Sockets.Remove(id, out var s)) s.Dispose();
-    }
+    public void SockClose(long id) => CloseSock(id);
 
     // Misc ------------------------------------------------------------------------------------
 

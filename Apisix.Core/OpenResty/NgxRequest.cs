@@ -35,8 +35,11 @@ public sealed class NgxRequest
         // headers in the order and case the client sent them when the connection recorded them
         // (Kestrel's dictionary reorders known headers); else as Kestrel parsed them
         if (http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items.TryGetValue(Net.RequestHeadLog.ItemKey, out var log) == true
-            && log is Net.RequestHeadLog heads && heads.Take(Method, target) is { } sent)
-            RequestHeaders.AddRange(sent);
+            && log is Net.RequestHeadLog heads && heads.TakeHead(Method, target) is { } sent)
+        {
+            RequestHeaders.AddRange(sent.Headers);
+            RawHead = sent.Raw;
+        }
         else
             foreach (var h in http.Request.Headers)
                 foreach (var v in h.Value)
@@ -45,8 +48,14 @@ public sealed class NgxRequest
 
     public long Id { get; }
 
+    /// <summary>The request head's bytes as the client sent them (ngx.req.raw_header), when recorded.</summary>
+    public string? RawHead { get; }
+
     /// <summary>A subrequest (ngx.location.capture): may enter `internal` locations, has no log phase.</summary>
     public bool IsSubrequest => Parent != null;
+
+    /// <summary>The response body was cut short (an upstream failed mid-body): a capture's <c>truncated</c>.</summary>
+    public bool Truncated { get; set; }
     /// <summary>The request that issued this subrequest; null for a main request.</summary>
     public NgxRequest? Parent { get; init; }
     /// <summary>The main request (nginx's r->main).</summary>

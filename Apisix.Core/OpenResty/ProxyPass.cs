@@ -77,6 +77,12 @@ internal static class ProxyPass
 
         var upstreamUrl = $"http://{host}:{port}{uri}";
         Stream stream;
+        if (await nginx.ResolveAsync(host, req.Worker, nginx.Stopping) is { } unresolved)
+        {
+            req.Log(LogLevel.Error, unresolved);
+            await Nginx.SendErrorPage(req, 502);
+            return;
+        }
         try { stream = await nginx.TcpConnectAsync(host, port, nginx.Stopping); }
         catch (IOException e)
         {
@@ -93,7 +99,7 @@ internal static class ProxyPass
             await Nginx.SendErrorPage(req, 502);
             return;
         }
-        var (response, failure) = await conn.ReadHeadAsync(timeout, req.Method == "HEAD");
+        var (response, failure) = await conn.ReadHeadAsync(loc.ProxyReadTimeout, req.Method == "HEAD");
         if (response == null)
         {
             req.Log(LogLevel.Error, failure == UpstreamFailure.Timeout
@@ -115,17 +121,31 @@ internal static class ProxyPass
             if (!req.ResponseHeaders.TryGetValue(name, out var list)) req.ResponseHeaders[name] = list = new List<string>();
             list.Add(value);
         }
+        // proxy_buffering: the body goes on as a whole; a read that fails loses it unless the upstream
+        // closed early (nginx passes what it buffered, then finalizes). Either way a subrequest's
+        // capture reports it truncated.
+        var buffered = loc.ProxyBuffering ? new StringBuilder() : null;
+        var readTimeout = loc.ProxyReadTimeout;
         while (true)
         {
-            var (data, bodyFailure) = await conn.ReadBodyAsync(timeout);
+            var (data, bodyFailure) = await conn.ReadBodyAsync(readTimeout);
             if (data == null)
             {
-                req.Log(LogLevel.Error, $"upstream prematurely closed connection while reading upstream, upstream: \"{upstreamUrl}\"");
+                req.Truncated = true;
+                if (bodyFailure == UpstreamFailure.Timeout)
+                {
+                    req.Log(LogLevel.Error, $"upstream timed out (110: Connection timed out) while reading upstream, upstream: \"{upstreamUrl}\"");
+                    buffered?.Clear();
+                }
+                else req.Log(LogLevel.Error, $"upstream prematurely closed connection while reading upstream, upstream: \"{upstreamUrl}\"");
                 break;
             }
             if (data.Length == 0) break;
-            req.Append(Encoding.Latin1.GetString(data));
+            var text = Encoding.Latin1.GetString(data);
+            if (buffered != null) buffered.Append(text);
+            else req.Append(text);
         }
+        if (buffered is { Length: > 0 }) req.Append(buffered.ToString());
     }
 
     private static (string Host, int Port) SplitHostPort(string s)

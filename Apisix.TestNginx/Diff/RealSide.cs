@@ -174,6 +174,9 @@ public sealed class RealSide(DiffOptions options)
         // only their earlier cached runs (dead on "Can't locate t/X.pm") are left behind
         if (!apisix && System.Text.RegularExpressions.Regex.IsMatch(File.ReadAllText(path), @"^\s*use\s+t::", System.Text.RegularExpressions.RegexOptions.Multiline))
             parts.Add("prove -I.");
+        // the real server root became .../servroot: runs of files that look at its name are stale
+        if (!apisix && File.ReadAllText(path).Contains("servroot", StringComparison.Ordinal))
+            parts.Add("servroot named servroot");
         foreach (var (k, v) in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
                      .Select(e => ((string)e.Key, (string?)e.Value ?? "")).Where(e => e.Item1.StartsWith("TEST_NGINX_", StringComparison.Ordinal))
                      .OrderBy(e => e.Item1, StringComparer.Ordinal))
@@ -223,7 +226,10 @@ public sealed class RealSide(DiffOptions options)
         }
         if (!apisix)
         {
-            servroot = Directory.CreateTempSubdirectory("diff-servroot-").FullName;
+            // a fresh directory per run, still named servroot as Test::Nginx's t/servroot is: tests
+            // match paths against /servroot(_N)?/ (004-require.t's package.path, for one)
+            servroot = Path.Combine(Directory.CreateTempSubdirectory("diff-").FullName, "servroot");
+            Directory.CreateDirectory(servroot);
             env["TEST_NGINX_SERVROOT"] = servroot;
             env["TEST_NGINX_PORT"] = options.Port.ToString();
             env["TEST_NGINX_SERVER_PORT"] = options.Port.ToString();
@@ -270,7 +276,7 @@ public sealed class RealSide(DiffOptions options)
                 File.Delete(capture);
             }
             if (!apisix && !options.Keep && servroot != null)
-                try { Directory.Delete(servroot, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                try { Directory.Delete(Path.GetDirectoryName(servroot)!, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
         return run;
     }

@@ -35,7 +35,6 @@ public class TestNginxLayer(string root)
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> UnsupportedSections = new Dictionary<string, string>
     {
-        ["tcp_listen"] = "a mock TCP server",
         ["udp_listen"] = "a mock UDP server",
         ["curl"] = "requests sent with curl",
         ["http2"] = "HTTP/2",
@@ -50,7 +49,7 @@ public class TestNginxLayer(string root)
 
     public virtual void Build(BlockWorld world, TestBlock block, TestFile file)
     {
-        world.SkipReason ??= UnsupportedSection(block);
+        world.SkipReason ??= UnsupportedSection(block) ?? MockTcpServer.Unsupported(block);
         world.Workers = Math.Max(1, file.Settings.Workers);
         // Test::Nginx: a block's `--- log_level` over log_level() calls (the file's, then its layer
         // module's) over TEST_NGINX_LOG_LEVEL over debug
@@ -73,9 +72,17 @@ public class TestNginxLayer(string root)
         if (world.Conf.LuaPackagePath is { } luaPath)
             world.Modules.PackagePath.InsertRange(0, luaPath.Split(';', StringSplitOptions.RemoveEmptyEntries)
                 .Select(p => p.Replace("$prefix", TestNginxPaths.ServerRoot(Root), StringComparison.Ordinal)));
-        if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         // a plain Test::Nginx nginx.conf has no resolver unless the block writes one (t::APISIX's has)
-        if (GetType() == typeof(TestNginxLayer)) world.Conf.HasResolver ??= false;
+        if (GetType() == typeof(TestNginxLayer))
+        {
+            world.Conf.HasResolver ??= false;
+            // package.path and package.cpath as lua-nginx-module sets them from the directives
+            var prefix = TestNginxPaths.ServerRoot(Root);
+            if (world.Conf.LuaPackagePath is { } shownPath)
+                world.Modules.VisiblePath = LuaModules.ExpandDefault(shownPath.Replace("$prefix", prefix, StringComparison.Ordinal), LuaModules.DefaultPath);
+            if (world.Conf.LuaPackageCpath is { } shownCpath)
+                world.Modules.VisibleCpath = LuaModules.ExpandDefault(shownCpath.Replace("$prefix", prefix, StringComparison.Ordinal), LuaModules.DefaultCpath);
+        }
         if (Section(world, block, file, "init_by_lua_block") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "init_by_lua") is { } init2)
@@ -86,6 +93,7 @@ public class TestNginxLayer(string root)
         server.ServerNames.Add(world.ServerName);
         if (Section(world, block, file, "config") is { } config)
             HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, ConfPath, layout.ConfigLine));
+        if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         server.DefaultType ??= world.Conf.DefaultType ?? "text/plain"; // Test::Nginx's http{} has `default_type text/plain;`
         world.Conf.Servers.Insert(0, server);
         // Test::Nginx writes html/index.html into the server root for every block

@@ -98,6 +98,7 @@ public sealed class FileRunner(string root)
         var world = new BlockWorld();
         ErrorLog? log = null;
         Nginx? nginx = null;
+        MockTcpServer? mockTcp = null;
         try
         {
             try { layer.Build(world, block, file); }
@@ -113,6 +114,8 @@ public sealed class FileRunner(string root)
             }
             if (world.SkipReason != null) return Skipped(block, world.SkipReason, sw);
 
+            // Test::Nginx forks its mock TCP server before nginx starts
+            mockTcp = MockTcpServer.Start(file.Path, block, network, text => TestNginxEnv.Expand(text, world.Environment, name => throw new TestFileException(file.Path, 0, TestNginxEnv.Unset(block.Name, name))));
             log = new ErrorLog(world.LogLevel);
             nginx = new Nginx(world.Conf, network, log, world.Modules, TestNginxPaths.ServerRoot(root), world.Workers)
             {
@@ -172,6 +175,7 @@ public sealed class FileRunner(string root)
             }
             var check = BlockChecker.RunPerRequest(block, results, logSlices, accessSoFar,
                 new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root, Environment = world.Environment }, shutdownLog);
+            mockTcp?.Check(check);
             if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
             var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
             outcome.Slept = sleeps.Total;
@@ -191,6 +195,7 @@ public sealed class FileRunner(string root)
         {
             setCurrent(null);
             if (nginx != null) await nginx.DisposeAsync();
+            if (mockTcp != null) await mockTcp.StopAsync();
             foreach (var stop in world.OnStop) await stop();
         }
     }

@@ -408,3 +408,25 @@ POST /both
 posted text
 --- response_body
 from the server; body=posted text
+
+
+
+=== TEST 24: lua_package_path and lua_package_cpath: ";;" stands for the default path
+--- http_config
+    lua_package_path '/opt/mine/?.lua;;';
+    lua_package_cpath ';;/opt/mine/?.so';
+--- config
+    location /t {
+        content_by_lua_block {
+            local p, cp = package.path, package.cpath
+            ngx.say(p:sub(1, 16), " ... ", p:sub(-1))
+            ngx.say(cp:sub(1, 1), " ... ", cp:sub(-15))
+            ngx.say(p:find("./?.lua", 1, true) ~= nil, " ", cp:find("./?.so", 1, true) ~= nil)
+        }
+    }
+--- request
+GET /t
+--- response_body
+/opt/mine/?.lua; ... ;
+; ... ;/opt/mine/?.so
+true true

@@ -310,3 +310,35 @@ at /new
 --- error_log
 lua rewrite saw /old
 lua rewrite saw /new
+
+
+
+=== TEST 15: header_filter_by_lua raising error(nil): "unknown reason", no response at all
+--- config
+    location /t {
+        content_by_lua_block { ngx.say("never seen") }
+        header_filter_by_lua_block { error(nil) }
+    }
+--- request
+GET /t
+--- ignore_response
+--- error_log
+failed to run header_filter_by_lua*: unknown reason
+
+
+
+=== TEST 16: a request that used ngx.ctx releases it when it ends
+--- log_level: debug
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.ctx.visits = 1
+            ngx.say("visits: ", ngx.ctx.visits)
+        }
+    }
+--- request
+GET /t
+--- response_body
+visits: 1
+--- error_log
+lua release ngx.ctx

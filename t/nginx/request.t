@@ -354,3 +354,45 @@ for my $l (@lines) {
 die "string range" unless join(",", 'y' .. 'ab') eq "y,z,aa,ab";
 die "last element" unless $lines[-1] eq "x=X\n" && scalar(@lines) == 3;
 CORE::join("", @lines)
+
+
+
+=== TEST 18: raw_header in a subrequest is the main request's head
+--- config
+    location /inner {
+        content_by_lua_block {
+            ngx.print(ngx.req.raw_header())
+        }
+    }
+    location /outer {
+        content_by_lua_block {
+            local res = ngx.location.capture("/inner", { method = ngx.HTTP_PUT, body = "x" })
+            ngx.print(res.body)
+        }
+    }
+--- request
+GET /outer?from=client
+--- more_headers
+X-Sent-By: the test
+--- response_body eval
+"GET /outer?from=client HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+X-Sent-By: the test\r
+\r
+"
+
+
+
+=== TEST 19: raw_header keeps bare LF line ends as the client sent them
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.print(ngx.req.raw_header(true))
+            ngx.print("--\n", ngx.req.raw_header())
+        }
+    }
+--- raw_request eval
+"GET /t HTTP/1.1\nHost: localhost\nX-One: 1\r\nConnection: close\n\n"
+--- response_body eval
+"Host: localhost\nX-One: 1\r\nConnection: close\n\n--\nGET /t HTTP/1.1\nHost: localhost\nX-One: 1\r\nConnection: close\n\n"

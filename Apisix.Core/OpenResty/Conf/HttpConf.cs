@@ -20,6 +20,12 @@ public sealed class HttpConf
     public List<LuaChunk> ExitWorkerByLua { get; } = new();
     /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
     public string? LuaPackagePath { get; set; }
+    /// <summary>`lua_package_cpath`, as written (no C modules load from it here; package.cpath shows it).</summary>
+    public string? LuaPackageCpath { get; set; }
+    /// <summary>`lua_socket_pool_size`: a cosocket connection pool's size when neither connect nor setkeepalive gives one.</summary>
+    public int LuaSocketPoolSize { get; set; } = 30;
+    /// <summary>`lua_socket_keepalive_timeout`: how long an idle pooled cosocket connection is kept (0: for ever).</summary>
+    public TimeSpan LuaSocketKeepaliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>`lua_socket_log_errors`, when the configuration sets it.</summary>
     public bool? LuaSocketLogErrors { get; set; }
     /// <summary>
@@ -27,6 +33,10 @@ public sealed class HttpConf
     /// name. Null: not known (the configuration is not a plain nginx.conf), taken as configured.
     /// </summary>
     public bool? HasResolver { get; set; }
+    /// <summary>The name servers of the configuration's own `resolver` directive (address[:port]), in order.</summary>
+    public List<string> Resolvers { get; } = new();
+    /// <summary>`resolver_timeout`: how long a name lookup may take (30s by default).</summary>
+    public TimeSpan ResolverTimeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>`upstream NAME { server HOST:PORT; ... }`: the servers of each upstream block.</summary>
     public Dictionary<string, List<string>> Upstreams { get; } = new(StringComparer.Ordinal);
     /// <summary>`real_ip_header` / `set_real_ip_from` at http level, for locations without their own.</summary>
@@ -180,6 +190,12 @@ public sealed class LocationConf
     public string? ProxyPass { get; set; }
     /// <summary>`proxy_set_header NAME VALUE` in order (an empty value drops the header).</summary>
     public List<(string Name, string Value)> ProxySetHeaders { get; } = new();
+    /// <summary>`lua_socket_log_errors` in this location (null: the server's or http's).</summary>
+    public bool? LuaSocketLogErrors { get; set; }
+    /// <summary>`proxy_read_timeout` (between two reads from the upstream): 60s by default.</summary>
+    public TimeSpan ProxyReadTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>`proxy_buffering` (on by default): the body is passed on once read, a failed read loses what was buffered.</summary>
+    public bool ProxyBuffering { get; set; } = true;
     /// <summary>`proxy_http_version`: 1.0 by default.</summary>
     public string ProxyHttpVersion { get; set; } = "1.0";
     /// <summary>`error_page CODE... [=[STATUS]] TARGET` by status (server-level ones are inherited).</summary>

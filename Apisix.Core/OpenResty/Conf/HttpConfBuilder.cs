@@ -64,6 +64,7 @@ public static class HttpConfBuilder
                     break;
                 case "lua_shared_dict": conf.SharedDicts[d.Arg(0)] = ParseSize(d.Arg(1)); break;
                 case "lua_package_path": conf.LuaPackagePath = d.Arg(0); break;
+                case "lua_package_cpath": conf.LuaPackageCpath = d.Arg(0); break;
                 case "lua_need_request_body": conf.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_check_client_abort": conf.CheckClientAbort = d.Arg(0) == "on"; break;
                 case "rewrite_by_lua_no_postpone": conf.RewriteByLuaNoPostpone = d.Arg(0) == "on"; break;
@@ -97,7 +98,15 @@ public static class HttpConfBuilder
     public static void Accept(HttpConf conf, Directive d)
     {
         if (!NoEffect.Contains(d.Name)) throw new UnknownDirectiveException(d);
-        if (d.Name == "resolver") conf.HasResolver = true;
+        if (d.Name == "resolver")
+        {
+            conf.HasResolver = true;
+            conf.Resolvers.AddRange(d.Args.Where(a => !a.Contains('=')));
+        }
+        if (d.Name == "resolver_timeout") conf.ResolverTimeout = ParseTime(d.Arg(0));
+        // the cosocket pool defaults, at whatever level they are written (one value here)
+        if (d.Name == "lua_socket_pool_size") { conf.LuaSocketPoolSize = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); return; }
+        if (d.Name == "lua_socket_keepalive_timeout") { conf.LuaSocketKeepaliveTimeout = ParseTime(d.Arg(0)); return; }
         conf.Ignored.Add($"{d.Name} ({d.Source}:{d.Line})");
     }
 
@@ -256,7 +265,7 @@ public static class HttpConfBuilder
                     loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
                     break;
                 case "internal": loc.Internal = true; break;
-                case "lua_socket_log_errors": conf.LuaSocketLogErrors = x.Arg(0) == "on"; break;
+                case "lua_socket_log_errors": loc.LuaSocketLogErrors = x.Arg(0) == "on"; break;
                 case "error_page": AddErrorPage(loc.ErrorPages, x); break;
                 case "rewrite":
                     if (x.Args.Count < 2 || x.Args.Count > 3 || x.Args.Count == 3 && x.Args[2] is not ("last" or "break" or "redirect" or "permanent"))
@@ -267,6 +276,8 @@ public static class HttpConfBuilder
                 case "proxy_pass": loc.ProxyPass = x.Arg(0); break;
                 case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
                 case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
+                case "proxy_read_timeout": loc.ProxyReadTimeout = ParseTime(x.Arg(0)); break;
+                case "proxy_buffering": loc.ProxyBuffering = x.Arg(0) == "on"; break;
                 case "echo":
                     var words = x.Args.ToList();
                     var noNewline = false;

@@ -10,6 +10,7 @@ local num2str = __num2str
 local function err() return cs:Err() end
 
 local real = {}
+local hidden_keys = { get_request = true }
 local ngx = setmetatable({}, {
     __index = function(_, k)
         if k == "status" then return cs:GetStatus() end
@@ -25,6 +26,15 @@ local ngx = setmetatable({}, {
         end
         if k == "ctx" then return rt.set_request_ctx(v) end
         real[k] = v
+    end,
+    -- pairs(ngx) walks the API table, as lua-nginx-module's ngx is a plain table (our own
+    -- helpers that OpenResty lacks are left out)
+    __pairs = function()
+        return function(_, k)
+            local v
+            repeat k, v = next(real, k) until k == nil or not hidden_keys[k]
+            return k, v
+        end, real, nil
     end,
 })
 
@@ -482,6 +492,17 @@ function req.discard_body() end
 function req.get_body_data() return cs:GetBody() end
 function req.get_body_file() return cs:GetBodyFile() end
 function req.set_body_data(data) cs:SetBody(data) end
+-- the body's data comes from the file (auto_clean removes it here once read)
+function req.set_body_file(path, auto_clean)
+    if type(path) ~= "string" then error("bad argument #1 to 'set_body_file' (string expected, got " .. type(path) .. ")", 2) end
+    if not cs:BodyRead() then error("request body not read yet", 2) end
+    local f = io.open(path, "rb")
+    if not f then error("open() \"" .. path .. "\" failed", 2) end
+    local data = f:read("*a")
+    f:close()
+    if auto_clean then os.remove(path) end
+    cs:SetBody(data)
+end
 function req.init_body() end
 function req.append_body(data) cs:SetBody((cs:GetBody() or "") .. data) end
 function req.finish_body() end
@@ -687,87 +708,208 @@ end
 
 -- Sockets ---------------------------------------------------------------------------------
 
+-- A socket object holds no fields of ours, as lua-nginx-module's holds only its own slots: [1] once
+-- connected, [2], [4] and [5] the connect, send and read timeouts once set. Our state (the C#
+-- connection id, whether it was ever used) lives beside it, keyed weakly by the object.
+local sock_state = setmetatable({}, { __mode = "k" })
+local function state(self)
+    local st = sock_state[self]
+    if not st then
+        st = {}
+        sock_state[self] = st
+    end
+    return st
+end
+
 local sock_mt = {}
 sock_mt.__index = sock_mt
 
 local function new_tcp()
-    return setmetatable({ timeouts = { 60000, 60000, 60000 } }, sock_mt)
+    return setmetatable({}, sock_mt)
 end
 
-function sock_mt.settimeout(self, ms) self.timeouts = { ms, ms, ms } if self.id then cs:SockTimeouts(self.id, ms, ms, ms) end end
-function sock_mt.settimeouts(self, c, s, r) self.timeouts = { c, s, r } if self.id then cs:SockTimeouts(self.id, c, s, r) end end
+local function timeouts_of(self)
+    return self[2] or 60000, self[4] or 60000, self[5] or 60000
+end
+local function apply_timeouts(self)
+    local st = sock_state[self]
+    if st and st.id then cs:SockTimeouts(st.id, timeouts_of(self)) end
+end
+function sock_mt.settimeout(self, ms)
+    self[2], self[4], self[5] = ms, ms, ms
+    apply_timeouts(self)
+end
+function sock_mt.settimeouts(self, c, s, r)
+    self[2], self[4], self[5] = c, s, r
+    apply_timeouts(self)
+end
 function sock_mt.setoption() return true end
-function sock_mt.getreusedtimes() return 0 end
-function sock_mt.sslhandshake(self) return true end
-function sock_mt.connect(self, host, port, opts)
-    if self.id then cs:SockClose(self.id) self.id = nil end
-    if type(host) ~= "string" then return nil, "bad host" end
-    if host:sub(1, 5) == "unix:" then
-        -- unix-domain sockets are not emulated: none exists
-        self.used = true
-        if cs:LogSocketErrors() then cs:Log(3, "connect() to " .. host .. " failed (2: No such file or directory)") end
-        return nil, "no such file or directory"
+function sock_mt.getoption(self)
+    if not (sock_state[self] and sock_state[self].id) then
+        error("socket is never created nor connected", 2)
     end
-    if port == nil or type(port) == "table" then return nil, "missing the port number" end
-    local pnum = tonumber(port)
-    if pnum and (pnum < 0 or pnum > 65535) then return nil, "bad port number: " .. math.floor(pnum) end
-    self.used = true
-    local ok, e = await(cs:SockConnect(host, tonumber(port) or 0))
+    return nil, "unsupported option"
+end
+function sock_mt.bind(self, ip)
+    if type(ip) ~= "string" then error("bad argument #2 to 'bind' (string expected, got " .. type(ip) .. ")", 2) end
+    state(self).bind = ip
+    return true
+end
+function sock_mt.setclientcert() return true end
+function sock_mt.getreusedtimes(self)
+    local st = sock_state[self]
+    if not (st and st.id) then return nil, "closed" end
+    return cs:SockReused(st.id)
+end
+function sock_mt.sslhandshake(self) return true end
+
+-- luaL_argerror as a C function of lua-nginx-module raises it: no position; called as a method
+-- (sock:connect(...)) the self argument is not counted; called without a name (through pcall) '?'
+local function argerror(info, narg, msg)
+    local name = info and info.name
+    if info and info.namewhat == "method" then narg = narg - 1 end
+    error("bad argument #" .. narg .. " to '" .. (name or "?") .. "' (" .. msg .. ")", 0)
+end
+
+-- pool options of connect's table argument (argument narg), checked as lua-nginx-module checks them
+local function pool_options(opts, narg, info)
+    local key, size = nil, 0
+    local pool = opts.pool
+    if pool ~= nil then
+        local t = type(pool)
+        if t == "number" then key = num2str(pool)
+        elseif t == "string" then key = pool
+        else argerror(info, narg, "bad \"pool\" option type: " .. t) end
+    end
+    local pool_size = opts.pool_size
+    if pool_size ~= nil then
+        if type(pool_size) ~= "number" then argerror(info, narg, "bad \"pool_size\" option type: " .. type(pool_size)) end
+        pool_size = math.floor(pool_size)
+        if pool_size <= 0 then argerror(info, narg, "bad \"pool_size\" option value: " .. pool_size) end
+        size = pool_size
+    end
+    local backlog = opts.backlog
+    if backlog ~= nil then
+        if type(backlog) ~= "number" then argerror(info, narg, "bad \"backlog\" option type: " .. type(backlog)) end
+        backlog = math.floor(backlog)
+        if backlog < 0 then argerror(info, narg, "bad \"backlog\" option value: " .. backlog) end
+        if size == 0 then size = -1 end -- the pool is created now, of lua_socket_pool_size
+    end
+    return key, size
+end
+
+local function connect(info, self, ...)
+    local n = select("#", ...) + 1
+    if n < 2 or n > 4 then
+        error("ngx.socket connect: expecting 2, 3, or 4 arguments (including the object), but seen " .. n, 0)
+    end
+    local host, port, opts = ...
+    local st = state(self)
+    if st.id then cs:SockClose(st.id) st.id = nil end
+    if type(host) ~= "string" then argerror(info, 2, "string expected, got " .. type(host)) end
+    local key, size
+    if host:sub(1, 5) == "unix:" then
+        opts = port
+        if opts ~= nil and type(opts) ~= "table" then argerror(info, 3, "table expected, got " .. type(opts)) end
+        if opts then key, size = pool_options(opts, 3, info) end
+        key = key or host
+        port = 0
+    else
+        if port == nil or type(port) == "table" then return nil, "missing the port number" end
+        if opts ~= nil and type(opts) ~= "table" then argerror(info, 4, "table expected, got " .. type(opts)) end
+        if opts then key, size = pool_options(opts, 4, info) end
+        local pnum = tonumber(port)
+        if not pnum then argerror(info, 3, "number expected, got " .. type(port)) end
+        pnum = math.floor(pnum)
+        if pnum < 0 or pnum > 65535 then return nil, "bad port number: " .. pnum end
+        port = pnum
+        key = key or (host .. ":" .. port)
+    end
+    st.used = true
+    if size == -1 then size = cs:SocketPoolSize() end
+    if port ~= 0 then cs:Log(8, "lua tcp socket connect timeout: " .. num2str(self[2] or 60000)) end
+    local ok, e = await(cs:SockConnect(host, port, key, size or 0))
     if not ok then return nil, e end
-    self.id = ok
-    cs:SockTimeouts(self.id, self.timeouts[1], self.timeouts[2], self.timeouts[3])
+    st.id = ok
+    self[1] = self[1] or true
+    cs:SockTimeouts(st.id, timeouts_of(self))
     return 1
 end
+function sock_mt.connect(self, ...) return connect(debug.getinfo(1, "n"), self, ...) end
+
 -- lua-nginx-module logs a use of a closed cosocket (unless lua_socket_log_errors is off), naming
 -- its upstream struct and connection (none here once closed), the failure type and eof flag
 local function closed(self, what)
-    cs:SockClosedLog(what, self.used and true or false)
+    local st = sock_state[self]
+    cs:SockClosedLog(what, st and st.used and true or false)
     return nil, "closed"
+end
+local function id_of(self)
+    local st = sock_state[self]
+    return st and st.id
 end
 
 function sock_mt.send(self, data)
-    if not self.id then return closed(self, "send data on") end
+    local id = id_of(self)
+    if not id then return closed(self, "send data on") end
     local buf = {}
     flatten(buf, data, "send")
-    return await(cs:SockSend(self.id, concat(buf)))
+    return await(cs:SockSend(id, concat(buf)))
 end
 function sock_mt.receive(self, pattern)
-    if not self.id then return closed(self, "receive data on") end
+    local id = id_of(self)
+    if not id then return closed(self, "receive data on") end
     if pattern == nil then pattern = "*l" end
-    if type(pattern) == "number" then return await(cs:SockReceive(self.id, "n", pattern)) end
-    if pattern == "*l" or pattern == "l" then return await(cs:SockReceive(self.id, "l", 0)) end
-    if pattern == "*a" or pattern == "a" then return await(cs:SockReceive(self.id, "a", 0)) end
+    if type(pattern) == "number" then return await(cs:SockReceive(id, "n", pattern)) end
+    if pattern == "*l" or pattern == "l" then return await(cs:SockReceive(id, "l", 0)) end
+    if pattern == "*a" or pattern == "a" then return await(cs:SockReceive(id, "a", 0)) end
     error("bad pattern argument: " .. tostring(pattern), 2)
 end
-function sock_mt.receiveany(self, max)
-    if not self.id then return nil, "closed" end
-    return await(cs:SockReceive(self.id, "any", max))
+function sock_mt.receiveany(self, ...)
+    local n = select("#", ...) + 1
+    if n ~= 2 then error("expecting 2 arguments (including the object), but got " .. n, 2) end
+    local max = ...
+    max = tonumber(max)
+    if not max or max <= 0 then error("bad argument #2 to '?' (bad max argument)", 2) end
+    local id = id_of(self)
+    if not id then return closed(self, "receive data on") end
+    cs:Log(8, "lua tcp socket calling receiveany() method to read at most " .. math.floor(max) .. " bytes")
+    return await(cs:SockReceive(id, "any", max))
 end
 function sock_mt.receiveuntil(self, pattern, opts)
     local inclusive = opts and opts.inclusive or false
     local reached = false
     return function(size)
-        if not self.id then return nil, "closed" end
+        local id = id_of(self)
+        if not id then return nil, "closed" end
         -- after a sized read reached the pattern, one nil, nil, nil ends the part
         if reached then
             reached = false
             return nil, nil, nil
         end
-        local data, e, partial, at_pattern = await(cs:SockReceiveUntil(self.id, pattern, inclusive and true or false, size or 0))
+        local data, e, partial, at_pattern = await(cs:SockReceiveUntil(id, pattern, inclusive and true or false, size or 0))
         if at_pattern then reached = true end
         return data, e, partial
     end
 end
 function sock_mt.close(self)
-    if not self.id then return nil, "closed" end
-    cs:SockClose(self.id)
-    self.id = nil
+    local st = sock_state[self]
+    if not (st and st.id) then return nil, "closed" end
+    cs:SockClose(st.id)
+    st.id = nil
     return 1
 end
-function sock_mt.setkeepalive(self)
-    if not self.id then return nil, "closed" end
-    cs:SockClose(self.id)
-    self.id = nil
+function sock_mt.setkeepalive(self, timeout, size)
+    local info = debug.getinfo(1, "n")
+    local st = sock_state[self]
+    if not (st and st.id) then return nil, "closed" end
+    if size ~= nil then
+        size = tonumber(size)
+        if size and size <= 0 then argerror(info, 3, "bad \"pool_size\" option value: " .. math.floor(size)) end
+    end
+    local e = cs:SockSetKeepalive(st.id, timeout and tonumber(timeout) or -1, size or 0)
+    st.id = nil
+    if e then return nil, e end
     return 1
 end
 
@@ -777,30 +919,100 @@ local req_sock_mt = {}
 req_sock_mt.__index = req_sock_mt
 for _, name in ipairs({ "receive", "receiveany", "receiveuntil", "settimeout", "settimeouts" }) do
     req_sock_mt[name] = function(self, ...)
-        if self.id and self.owner ~= cs:CurrentRequestId() then
-            cs:SockClose(self.id)
-            self.id = nil
+        local st = sock_state[self]
+        if st and st.id and st.owner ~= cs:CurrentRequestId() then
+            cs:SockClose(st.id)
+            st.id = nil
         end
         return sock_mt[name](self, ...)
     end
 end
 
-real.re = setmetatable({}, { __index = function(t, k) local m = require("ngx.re_impl") for n, f in pairs(m) do rawset(t, n, f) end return m[k] end })
+local function load_re(t)
+    local m = require("ngx.re_impl")
+    -- the five functions ngx.re has; re_impl's helpers stay reachable through __index only
+    for _, n in ipairs({ "find", "gmatch", "gsub", "match", "sub" }) do rawset(t, n, m[n]) end
+    return m
+end
+real.re = setmetatable({}, {
+    __index = function(t, k) return load_re(t)[k] end,
+    __pairs = function(t) load_re(t) return next, t, nil end,
+})
 -- ngx.req.socket(true) after a 101: the client's connection itself (see NgxBridge.ReqSocketUpgraded)
 function req.socket(raw)
     if raw and cs:ReqSocketSwitched() then
         local id, e = await(cs:ReqSocketUpgraded())
         if not id then return nil, e end
         local sock = new_tcp()
-        sock.id = id
+        state(sock).id = id
+        sock[1] = true
         return sock
     end
     local id = cs:ReqSocket(raw and true or false)
     if not id then return nil, err() end
-    return setmetatable({ id = id, owner = cs:CurrentRequestId(), timeouts = { 60000, 60000, 60000 } }, req_sock_mt)
+    local sock = setmetatable({ true }, req_sock_mt)
+    sock_state[sock] = { id = id, owner = cs:CurrentRequestId(), used = true }
+    return sock
 end
 
-real.socket = { tcp = new_tcp, stream = new_tcp, udp = function() return nil, "udp not supported" end }
+-- ngx.socket.udp: no UDP server exists on the in-memory network, so a datagram sent is lost and
+-- a receive hears "connection refused" (the ICMP answer from a loopback port nobody listens on)
+local udp_mt = {}
+udp_mt.__index = udp_mt
+function udp_mt.setpeername(self, host, port)
+    if type(host) ~= "string" then error("bad argument #2 to 'setpeername' (string expected, got " .. type(host) .. ")", 2) end
+    if host:sub(1, 5) ~= "unix:" then
+        local pnum = tonumber(port)
+        if not pnum then return nil, "missing the port number" end
+        if pnum < 0 or pnum > 65535 then return nil, "bad port number: " .. math.floor(pnum) end
+        if not host:match("^[%d.]+$") and not host:find(":", 1, true) then
+            if cs:HasResolver() == false then return nil, "no resolver defined to resolve \"" .. host .. "\"" end
+            local ok, e = await(cs:Resolve(host))
+            if not ok then return nil, e end
+        end
+    end
+    state(self).peer = host
+    return 1
+end
+function udp_mt.settimeout(self, ms) self[2] = ms end
+local function udp_closed(what)
+    if cs:LogSocketErrors() then
+        cs:Log(4, "attempt to " .. what .. " a closed socket: u:0000000000000000, c:0000000000000000")
+    end
+    return nil, "closed"
+end
+function udp_mt.send(self, data)
+    local st = sock_state[self]
+    if not (st and st.peer) then return udp_closed("send data on") end
+    local buf = {}
+    flatten(buf, data, "send")
+    return 1
+end
+function udp_mt.receive(self)
+    local st = sock_state[self]
+    if not (st and st.peer) then return udp_closed("receive data on") end
+    if cs:LogSocketErrors() then cs:Log(4, "recv() failed (111: Connection refused)") end
+    return nil, "connection refused"
+end
+function udp_mt.close(self)
+    local st = sock_state[self]
+    if not (st and st.peer) then return nil, "closed" end
+    st.peer = nil
+    return 1
+end
+
+real.socket = {
+    tcp = new_tcp,
+    stream = new_tcp,
+    udp = function() return setmetatable({}, udp_mt) end,
+    -- ngx.socket.connect(host, port[, opts]): a new socket, connected
+    connect = function(...)
+        local sock = new_tcp()
+        local ok, e = connect(nil, sock, ...)
+        if not ok then return nil, e end
+        return sock
+    end,
+}
 
 -- ngx.ssl (lua-resty-core): what a handshake's Lua hook can ask; the SNI the client sent, or nil
 package.preload["ngx.ssl"] = function()
@@ -821,6 +1033,13 @@ real.worker = {
     count = function() return cs:WorkerCount() end,
     pid = function() return cs:WorkerPid() end,
     exiting = function() return cs:Exiting() end,
+    -- every worker's pid, in worker order
+    pids = function()
+        local base = cs:WorkerPid() - cs:WorkerId()
+        local t = {}
+        for i = 0, cs:WorkerCount() - 1 do t[#t + 1] = base + i end
+        return t
+    end,
 }
 -- ngx.location.capture: the subrequest runs the location's phases in C# and hands back its
 -- status, headers (name, value pairs joined by "\0") and body.
@@ -868,13 +1087,14 @@ local function start_capture(uri, opts, level)
         if opts.share_all_vars then vars_mode = "share" end
     end
     local op = cs:Capture(uri, method, args, body, forward, vars_mode, extra_vars)
+    if op == -1 then error("failed to issue subrequest: -1", level) end
     if opts ~= nil and opts.ctx ~= nil then
         if type(opts.ctx) ~= "table" then error("Bad ctx option value type " .. type(opts.ctx) .. ", expected a Lua table", level) end
         rt.set_ctx_of(cs:LastSubrequestId(), opts.ctx)
     end
     return op
 end
-local function capture_result(status, headers, body)
+local function capture_result(status, headers, body, truncated)
     local header = {}
     local i = 1
     for name, value in string.gmatch(headers or "", "([^%z]*)%z([^%z]*)%z") do
@@ -884,7 +1104,7 @@ local function capture_result(status, headers, body)
         else header[name] = { old, value } end
         i = i + 1
     end
-    return { status = status, header = header, body = body, truncated = false }
+    return { status = status, header = header, body = body, truncated = truncated and true or false }
 end
 real.location = {
     capture = function(uri, opts)
@@ -933,5 +1153,38 @@ function real.quote_sql_str(s)
     return "'" .. (s:gsub("[\0\b\n\r\t\26\\'\"]", sql_escapes)) .. "'"
 end
 function real.get_request() return cs:CurrentRequestId() end
+
+-- The rest of what lua-nginx-module 0.10.23 (with lua-resty-core) puts in ngx, so that the table
+-- holds the same names: the phase context slot, resty.core's raw phase getter, the thread pool
+-- API (no thread_pool is configured here) and ngx.on_abort when nothing better defined it (with
+-- lua_check_client_abort off, its only answer).
+real._phase_ctx = real._phase_ctx or function() return 0 end
+real.get_raw_phase = real.get_raw_phase or function() return cs:Phase() end
+real.run_worker_thread = real.run_worker_thread or function(pool)
+    return false, "thread pool " .. tostring(pool) .. " not found"
+end
+if real.on_abort == nil then
+    real.on_abort = function() return nil, "lua_check_client_abort is off" end
+end
+
+-- ndk.set_var: ngx_devel_kit's bridge to set_* directives; none of those modules is loaded here
+ndk = ndk or {
+    set_var = setmetatable({}, {
+        __index = function(_, name)
+            error("ndk.set_var: directive \"" .. tostring(name) .. "\" not found or does not use ndk_set_var_value", 2)
+        end,
+    }),
+}
+
+-- LuaJIT's coroutine library as lua-nginx-module leaves it: the standard six functions, the
+-- originals kept under _name and __name, and none of Lua 5.4's additions
+do
+    local co = coroutine
+    for _, name in ipairs({ "create", "resume", "status", "wrap", "yield" }) do
+        if co["_" .. name] == nil then co["_" .. name] = co[name] end
+        if co["__" .. name] == nil then co["__" .. name] = co[name] end
+    end
+    co.close, co.isyieldable = nil, nil
+end
 
 return ngx

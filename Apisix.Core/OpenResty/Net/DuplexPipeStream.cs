@@ -59,6 +59,9 @@ public sealed class DuplexPipeStream : Stream
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
         WriteAsync(buffer.AsMemory(offset, count), ct).AsTask();
 
+    /// <summary>Half-close: no more bytes go out (the peer reads EOF), reading goes on.</summary>
+    public ValueTask CompleteWritingAsync() => _output.CompleteAsync();
+
     public override Task FlushAsync(CancellationToken ct) => _output.FlushAsync(ct).AsTask();
     public override void Flush() { }
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();

@@ -32,4 +32,7 @@ public interface INetwork
     /// ("connection refused", "HOST could not be resolved (3: Host not found)", "timeout").
     /// </summary>
     ValueTask<(Stream? Stream, string? Error)> ConnectAsync(string host, int port, CancellationToken ct);
+
+    /// <summary>Connect to a unix-domain stream socket: the stream, or null when nothing listens at the path.</summary>
+    Stream? ConnectUnix(string path) => null;
 }

@@ -14,6 +14,8 @@ public sealed class LoopbackNetwork : INetwork
     private readonly ConcurrentDictionary<(IPAddress Addr, int Port), ServerTls?> _bound = new();
     private readonly ConcurrentDictionary<InMemoryConnection, byte> _open = new();
     private readonly Channel<InMemoryConnection> _accepted = Channel.CreateUnbounded<InMemoryConnection>();
+    private readonly ConcurrentDictionary<(IPAddress Addr, int Port), Action<InMemoryConnection>> _raw = new();
+    private readonly ConcurrentDictionary<string, Action<InMemoryConnection>> _unix = new(StringComparer.Ordinal);
     private long _nextClientPort = 40000;
 
     /// <summary>Host names this network resolves besides IP literals.</summary>
@@ -43,12 +45,72 @@ public sealed class LoopbackNetwork : INetwork
     public void Reset()
     {
         _bound.Clear();
+        _raw.Clear();
+        _unix.Clear();
         foreach (var c in _open.Keys) c.Kill();
         _open.Clear();
     }
 
     public bool IsBound(IPAddress addr, int port) =>
         _bound.ContainsKey((addr, port)) || (IsLocal(addr) && _bound.ContainsKey((IPAddress.Any, port)));
+
+    /// <summary>
+    /// A listener outside the emulated nginx (a test's mock TCP server): connections to addr:port
+    /// (or, for <see cref="IPAddress.Any"/>, any local address) are handed to <paramref name="onAccept"/>,
+    /// which owns the server end (<see cref="ServerStream"/>). It wins over an nginx listen on the same port.
+    /// </summary>
+    public void BindRaw(IPAddress addr, int port, Action<InMemoryConnection> onAccept) => _raw[(addr, port)] = onAccept;
+
+    public void UnbindRaw(IPAddress addr, int port) => _raw.TryRemove((addr, port), out _);
+
+    /// <summary>A unix-domain stream socket at <paramref name="path"/> served by <paramref name="onAccept"/>.</summary>
+    public void BindUnix(string path, Action<InMemoryConnection> onAccept) => _unix[path] = onAccept;
+
+    public void UnbindUnix(string path) => _unix.TryRemove(path, out _);
+
+    /// <summary>The server's end of an in-memory connection as a stream (for raw listeners).</summary>
+    public static Stream ServerStream(InMemoryConnection conn) =>
+        new DuplexPipeStream(conn.Transport.Input, conn.Transport.Output);
+
+    private Action<InMemoryConnection>? RawListener(IPAddress addr, int port) =>
+        _raw.TryGetValue((addr, port), out var h) ? h
+        : IsLocal(addr) && _raw.TryGetValue((IPAddress.Any, port), out h) ? h
+        : IsLocal(addr) && _raw.TryGetValue((IPAddress.Loopback, port), out h) ? h : null;
+
+    /// <summary>
+    /// nginx's `listen unix:PATH`: connections to the path reach the HTTP server as if they came to
+    /// loopback port <paramref name="port"/> (from 64500 up, one per path, which names the server).
+    /// </summary>
+    public void BindUnixServer(string path, int port) =>
+        _unix[path] = conn => _accepted.Writer.TryWrite(conn);
+
+    private readonly ConcurrentDictionary<string, int> _unixPorts = new(StringComparer.Ordinal);
+
+    /// <summary>The synthetic loopback port of the nginx server listening at a unix path.</summary>
+    public int UnixServerPort(string path) => _unixPorts.GetOrAdd(path, _ => 64500 + _unixPorts.Count);
+
+    /// <summary>Connect to a unix-domain socket: the client's stream, or null when nothing listens at the path.</summary>
+    public Stream? ConnectUnix(string path)
+    {
+        if (!_unix.TryGetValue(path, out var onAccept)) return null;
+        if (_unixPorts.TryGetValue(path, out var port))
+        {
+            var server = NewConnection(new IPEndPoint(IPAddress.Loopback, port), new IPEndPoint(IPAddress.Loopback, 0));
+            onAccept(server);
+            return server.ClientStream;
+        }
+        var conn = NewConnection(new IPEndPoint(IPAddress.Loopback, 0), new IPEndPoint(IPAddress.Loopback, 0));
+        onAccept(conn);
+        return conn.ClientStream;
+    }
+
+    private InMemoryConnection NewConnection(IPEndPoint local, IPEndPoint remote)
+    {
+        var conn = new InMemoryConnection(local, remote);
+        _open[conn] = 0;
+        conn.ConnectionClosed.Register(() => _open.TryRemove(conn, out _));
+        return conn;
+    }
 
     private static bool IsLocal(IPAddress a) => IPAddress.IsLoopback(a) || a.Equals(IPAddress.Any);
 
@@ -67,14 +129,14 @@ public sealed class LoopbackNetwork : INetwork
     {
         var ip = Resolve(host);
         if (ip is null) return (null, $"{host} could not be resolved (3: Host not found)");
-        if (!IsBound(ip, port) && IsLocal(ip) && ExternalPorts.Contains(port)) return ConnectExternal(port);
-        if (!IsBound(ip, port)) return (null, "connection refused");
+        var raw = RawListener(ip, port);
+        if (raw == null && !IsBound(ip, port) && IsLocal(ip) && ExternalPorts.Contains(port)) return ConnectExternal(port);
+        if (raw == null && !IsBound(ip, port)) return (null, "connection refused");
         var remotePort = (int)(Interlocked.Increment(ref _nextClientPort) % 20000) + 40000;
-        var conn = new InMemoryConnection(new IPEndPoint(ip, port),
+        var conn = NewConnection(new IPEndPoint(ip, port),
             new IPEndPoint(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, remotePort));
-        _open[conn] = 0;
-        conn.ConnectionClosed.Register(() => _open.TryRemove(conn, out _));
-        _accepted.Writer.TryWrite(conn);
+        if (raw != null) raw(conn);
+        else _accepted.Writer.TryWrite(conn);
         return (conn.ClientStream, null);
     }
 

@@ -28,26 +28,39 @@ public sealed class RequestHeadLog
 
     /// <summary>
     /// The header lines of the next request head starting "METHOD TARGET HTTP/", in order and as
-    /// sent, consuming everything up to its end; null when no such head was recorded.
+    /// sent, consuming everything up to its end; null when no such head was recorded. The head's
+    /// end is its first empty line (CRLF or a bare LF, which nginx also accepts).
     /// </summary>
-    public List<(string Name, string Value)>? Take(string method, string target)
+    public List<(string Name, string Value)>? Take(string method, string target) => TakeHead(method, target)?.Headers;
+
+    /// <summary>As <see cref="Take"/>, with the head's bytes as sent (request line to the empty line included).</summary>
+    public (List<(string Name, string Value)> Headers, string Raw)? TakeHead(string method, string target)
     {
         lock (_lock)
         {
             var text = _bytes.ToString();
             var start = text.IndexOf(method + " " + target + " HTTP/", StringComparison.Ordinal);
             if (start < 0) return null;
-            var end = text.IndexOf("\r\n\r\n", start, StringComparison.Ordinal);
-            if (end < 0) return null;
-            _bytes.Remove(0, end + 4);
-            var headers = new List<(string, string)>();
-            foreach (var line in text[start..end].Split("\r\n").Skip(1))
+            var end = -1;
+            var endLen = 0;
+            for (var i = text.IndexOf('\n', start); i >= 0; i = text.IndexOf('\n', i + 1))
             {
-                var colon = line.IndexOf(':');
-                if (colon <= 0) return null;
-                headers.Add((line[..colon], line[(colon + 1)..].Trim(' ', '\t')));
+                if (i + 1 < text.Length && text[i + 1] == '\n') { end = i + 1; endLen = 1; break; }
+                if (i + 2 < text.Length && text[i + 1] == '\r' && text[i + 2] == '\n') { end = i + 1; endLen = 2; break; }
             }
-            return headers;
+            if (end < 0) return null;
+            var raw = text[start..(end + endLen)];
+            _bytes.Remove(0, end + endLen);
+            var headers = new List<(string, string)>();
+            foreach (var line in text[start..end].Split('\n').Skip(1))
+            {
+                var l = line.TrimEnd('\r');
+                if (l.Length == 0) continue;
+                var colon = l.IndexOf(':');
+                if (colon <= 0) return null;
+                headers.Add((l[..colon], l[(colon + 1)..].Trim(' ', '\t')));
+            }
+            return (headers, raw);
         }
     }
 }
