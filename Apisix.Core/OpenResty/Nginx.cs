@@ -235,15 +235,30 @@ public sealed class Nginx : IAsyncDisposable
         var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "/";
         var path = raw.Split('?')[0];
         var location = server.Match(Uri.UnescapeDataString(path));
-        var worker = Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
+        var worker = WorkerOfConnection(http) ?? Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
         var (conn, connRequests) = ConnectionOf(http);
         var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker, ConnectionRequests = connRequests };
         // a regex location's captures are $1, $2... (ngx.var[1])
         if (location?.Regex?.Match(Uri.UnescapeDataString(path)) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
         Interlocked.Increment(ref _inFlight);
-        try { await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null)); }
+        try
+        {
+            // a connection served by its worker's loop (the host's reactor transport) is already there
+            if (worker.Loop.IsCurrent) await ServeAsync(worker, req, location == null);
+            else await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
+        }
         finally { Interlocked.Decrement(ref _inFlight); }
+    }
+
+    /// <summary>The worker whose loop took the connection (<see cref="ReactorTransportFactory"/>), as nginx's accepting worker serves it.</summary>
+    private LuaWorker? WorkerOfConnection(HttpContext http)
+    {
+        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        if (items == null || !items.TryGetValue(ReactorTransportFactory.LoopItem, out var loop) || loop is not WorkerLoop l) return null;
+        foreach (var w in Workers)
+            if (w.Loop == l) return w;
+        return null;
     }
 
     /// <summary>
