@@ -417,7 +417,7 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     /// <summary>`$name` and `${name}` in a directive's value, from the request's variables.</summary>
-    private string Interpolate(NgxRequest req, string value) =>
+    private string Interpolate(NgxRequest req, string value) => !value.Contains('$') ? value :
         SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? "");
 
     // add_header: only on these statuses unless `always` (ngx_http_headers_filter)
