@@ -36,6 +36,11 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
 
     public bool IsCurrent => Thread.CurrentThread == _thread;
 
+    [ThreadStatic] private static WorkerLoop? _current;
+
+    /// <summary>The loop whose thread this is (also while its reactor dispatches, when no context is set), or null.</summary>
+    public static WorkerLoop? Current => _current;
+
     public override void Post(SendOrPostCallback d, object? state)
     {
         if (_stopped) return; // loop stopped: late continuations are dropped
@@ -82,6 +87,7 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
     private void Run()
     {
         SetSynchronizationContext(this);
+        _current = this;
         while (true)
         {
             // what is queued now runs first, in order; then the sockets that are ready
@@ -91,7 +97,7 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
                 try { item.Callback(item.State); }
                 catch (Exception e) { _onUnhandled(e); }
             }
-            if (Reactor != null && ran > 0) Reactor.Poll(0);
+            if (Reactor != null && ran > 0) Poll(0);
             if (!_queue.IsEmpty) continue;
             if (_stopped) break;
             Interlocked.Exchange(ref _sleeping, 1);
@@ -100,7 +106,7 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
                 Volatile.Write(ref _sleeping, 0);
                 continue;
             }
-            if (Reactor != null) Reactor.Poll(-1);
+            if (Reactor != null) Poll(-1);
             else
             {
                 lock (_gate)
@@ -109,6 +115,19 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
             Volatile.Write(ref _sleeping, 0);
         }
         Reactor?.Dispose();
+    }
+
+    /// <summary>
+    /// Dispatch the reactor's events with no SynchronizationContext set: .NET runs a
+    /// ConfigureAwait(false) continuation (HttpClient's, SslStream's) inline only where no context
+    /// is, so the I/O they wait for resumes them here instead of on a thread-pool thread. Code that
+    /// awaited with this loop's context still resumes on the loop, through its queue.
+    /// </summary>
+    private void Poll(int timeoutMs)
+    {
+        SetSynchronizationContext(null);
+        try { Reactor!.Poll(timeoutMs); }
+        finally { SetSynchronizationContext(this); }
     }
 
     public void Dispose()

@@ -79,7 +79,7 @@ internal sealed class ReactorSocket : IReactorHandler
             {
                 // a zero-byte read waits until data is there, as on a blocking socket
                 if (Socket.Available > 0) return 0;
-                await WaitReadableAsync(ct);
+                await WaitReadableAsync(ct).ConfigureAwait(false);
                 if (Socket.Available > 0 || Closed) return 0;
                 if (Socket.Poll(0, SelectMode.SelectRead)) return 0; // end of stream
                 continue;
@@ -87,7 +87,7 @@ internal sealed class ReactorSocket : IReactorHandler
             var n = Socket.Receive(buffer.Span, SocketFlags.None, out var err);
             if (err == SocketError.Success) return n;
             if (err != SocketError.WouldBlock) throw new IOException($"recv() failed ({err})", new SocketException((int)err));
-            await WaitReadableAsync(ct);
+            await WaitReadableAsync(ct).ConfigureAwait(false);
         }
     }
 
@@ -101,7 +101,7 @@ internal sealed class ReactorSocket : IReactorHandler
             var n = Socket.Send(buffer.Span, SocketFlags.None, out var err);
             if (err == SocketError.Success) { buffer = buffer[n..]; continue; }
             if (err != SocketError.WouldBlock) throw new IOException($"send() failed ({err})", new SocketException((int)err));
-            await WaitWritableAsync(ct);
+            await WaitWritableAsync(ct).ConfigureAwait(false);
         }
     }
 
@@ -144,7 +144,7 @@ internal sealed class ReactorSocket : IReactorHandler
         {
             try
             {
-                await rs.WaitWritableAsync(ct);
+                await rs.WaitWritableAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -196,7 +196,7 @@ internal sealed class ReactorStream(ReactorSocket socket) : Stream
 
     private async ValueTask<int> ReadOnLoop(Memory<byte> buffer, CancellationToken ct)
     {
-        try { return await socket.ReceiveAsync(buffer, ct); }
+        try { return await socket.ReceiveAsync(buffer, ct).ConfigureAwait(false); }
         catch (ObjectDisposedException e) { throw new IOException("connection closed", e); }
     }
 
@@ -208,7 +208,7 @@ internal sealed class ReactorStream(ReactorSocket socket) : Stream
 
     private async ValueTask WriteOnLoop(ReadOnlyMemory<byte> buffer, CancellationToken ct)
     {
-        try { await socket.SendAsync(buffer, ct); }
+        try { await socket.SendAsync(buffer, ct).ConfigureAwait(false); }
         catch (ObjectDisposedException e) { throw new IOException("connection closed", e); }
     }
 

@@ -164,7 +164,7 @@ internal sealed class ReactorConnection : ConnectionContext, IConnectionItemsFea
             while (true)
             {
                 var memory = writer.GetMemory(4096);
-                var n = await _socket.ReceiveAsync(memory, CancellationToken.None);
+                var n = await _socket.ReceiveAsync(memory, CancellationToken.None).ConfigureAwait(false);
                 if (n == 0) break;
                 writer.Advance(n);
                 var flushed = await writer.FlushAsync();
@@ -192,7 +192,7 @@ internal sealed class ReactorConnection : ConnectionContext, IConnectionItemsFea
                 var result = await reader.ReadAsync();
                 if (result.IsCanceled) break;
                 var buffer = result.Buffer;
-                foreach (var segment in buffer) await _socket.SendAsync(segment, CancellationToken.None);
+                foreach (var segment in buffer) await _socket.SendAsync(segment, CancellationToken.None).ConfigureAwait(false);
                 reader.AdvanceTo(buffer.End);
                 if (result.IsCompleted) break;
             }

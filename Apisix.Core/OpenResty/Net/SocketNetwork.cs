@@ -72,7 +72,7 @@ public sealed class SocketNetwork : INetwork
     {
         var ip = await ResolveAsync(this, host, ct);
         if (ip is null) return (null, $"{host} could not be resolved (3: Host not found)");
-        if (SynchronizationContext.Current is WorkerLoop { Reactor: not null } loop && loop.IsCurrent)
+        if (WorkerLoop.Current is { Reactor: not null } loop)
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(ConnectTimeout);
