@@ -179,6 +179,7 @@ public sealed class Nginx : IAsyncDisposable
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
     {
+        if (!ErrorLog.Enabled(level)) return; // below error_log's level: not even the request context is built
         var ctx = r == null ? "" : RequestContext(r);
         ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
     }
