@@ -39,7 +39,7 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
     [ThreadStatic] private static WorkerLoop? _current;
 
     /// <summary>The loop whose thread this is (also while its reactor dispatches, when no context is set), or null.</summary>
-    public static WorkerLoop? Current => _current;
+    public static new WorkerLoop? Current => _current;
 
     public override void Post(SendOrPostCallback d, object? state)
     {
