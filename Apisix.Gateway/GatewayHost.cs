@@ -181,7 +181,9 @@ public sealed class GatewayHost : IAsyncDisposable
                 kestrel.Limits.MaxRequestHeadersTotalSize = ClientLimits.KestrelHeaderCeiling;
                 kestrel.Limits.MaxRequestLineSize = limits.LargeHeaderBuffer;
                 kestrel.Limits.MaxRequestBodySize = limits.MaxBodySize > 0 ? limits.MaxBodySize : null;
-            });
+            }, network.UseReactor && ReactorTransportFactory.Supported
+                ? new ReactorTransportFactory(() => nginx.Workers.Select(w => w.Loop).ToList())
+                : null);
         }
         catch (IOException e)
         {

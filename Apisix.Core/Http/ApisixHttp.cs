@@ -177,7 +177,7 @@ public sealed class ApisixHttp
             ctx.CurrReqMatched = found?.Params;
             return found?.Match;
         }
-        await ReadBodyForPostArgsAsync(ctx, Store.List(Config.EtcdPrefix + "/routes/").Select(e => (e.Value as JsonObject)?["vars"]));
+        await ReadBodyForPostArgsAsync(ctx, Store.ListShared(Config.EtcdPrefix + "/routes/").Select(e => (e.Value as JsonObject)?["vars"]));
         foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get, RefusedBySync(ctx)))
         {
             if (JsonScalars.TryGetString(m.Route["filter_func"], out string src) && !await FilterFuncAsync(ctx, m.Id, src))
@@ -195,13 +195,14 @@ public sealed class ApisixHttp
     {
         var req = ctx.Request;
         if (req.BodyRead) return;
-        var texts = conditions.Where(c => c != null).Select(c => c!.ToJsonString()).ToList();
+        List<string>? texts = null;
+        List<string> Texts() => texts ??= conditions.Where(c => c != null).Select(c => c!.ToJsonString()).ToList();
         var contentType = req.RequestHeader("Content-Type");
         if (contentType != null && contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal)
-            && texts.Any(t => t.Contains("\"post_arg_", StringComparison.Ordinal)))
+            && Texts().Any(t => t.Contains("\"post_arg_", StringComparison.Ordinal)))
             await req.ReadBodyAsync();
         // post_arg.* reads the body parsed by its Content-Type (request.get_request_body_table)
-        else if (CoreRequest.BodyTableWanted(ctx) && texts.Any(t => t.Contains("\"post_arg.", StringComparison.Ordinal)))
+        else if (CoreRequest.BodyTableWanted(ctx) && Texts().Any(t => t.Contains("\"post_arg.", StringComparison.Ordinal)))
             await req.ReadBodyAsync();
     }
 
@@ -266,7 +267,7 @@ public sealed class ApisixHttp
         }
 
         var route = match.Route;
-        var routeVersion = Store.Get(Config.EtcdPrefix + "/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
+        var routeVersion = Store.GetShared(Config.EtcdPrefix + "/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
         ctx.ConfType = "route";
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;

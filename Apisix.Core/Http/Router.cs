@@ -29,7 +29,8 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         Func<StoreEntry, bool>? refused = null)
     {
         var found = new List<(Match Match, (int, int, long) Rank)>();
-        foreach (var entry in store.List(_routesDir))
+        // matched over the stored routes themselves (never modified here); a match hands out a copy
+        foreach (var entry in store.ListShared(_routesDir))
         {
             if (entry.Value is not JsonObject route) continue;
             // a route the config sync's checks refused is not in the router
@@ -46,7 +47,7 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         {
             if (vars != null && !RemoteAddrMatches(match.Route, vars)) continue;
             if (vars != null && !VarsMatch(match.Route, vars)) continue;
-            yield return match;
+            yield return match with { Route = (JsonObject)CJson.CloneNormalized(match.Route)! };
         }
     }
 
@@ -114,7 +115,7 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         {
             var id = JsonScalars.TryGetString(sid, out string sids) ? sids : sid.ToJsonString();
             // a missing service does not stop the route from matching
-            if (store.Get(prefix + "/services/" + id)?.Value is JsonObject service)
+            if (store.GetShared(prefix + "/services/" + id)?.Value is JsonObject service)
                 foreach (var h in service["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
         }
         return hosts;

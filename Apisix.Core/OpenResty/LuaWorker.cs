@@ -42,7 +42,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     {
         Nginx = nginx;
         Id = id;
-        Loop = new WorkerLoop($"nginx-worker-{id}", e => nginx.LogInternal(LogLevel.Alert, $"unhandled exception in worker loop: {e}"));
+        Loop = new WorkerLoop($"nginx-worker-{id}", e => nginx.LogInternal(LogLevel.Alert, $"unhandled exception in worker loop: {e}"),
+            reactor: nginx.Network is Net.SocketNetwork { UseReactor: true });
         Bridge = new NgxBridge(this);
     }
 

@@ -213,6 +213,7 @@ public sealed class Nginx : IAsyncDisposable
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
     {
+        if (!ErrorLog.Enabled(level)) return; // below error_log's level: not even the request context is built
         var ctx = r == null ? w?.CurrentLogContext ?? "" : RequestContext(r);
         ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
     }
@@ -269,15 +270,30 @@ public sealed class Nginx : IAsyncDisposable
         var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "/";
         var path = raw.Split('?')[0];
         var location = server.Match(Uri.UnescapeDataString(path));
-        var worker = Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
+        var worker = WorkerOfConnection(http) ?? Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
         var (conn, connRequests) = ConnectionOf(http);
         var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker, ConnectionRequests = connRequests };
         // a regex location's captures are $1, $2... (ngx.var[1])
         if (location?.Regex?.Match(Uri.UnescapeDataString(path)) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
         Interlocked.Increment(ref _inFlight);
-        try { await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null)); }
+        try
+        {
+            // a connection served by its worker's loop (the host's reactor transport) is already there
+            if (worker.Loop.IsCurrent) await ServeAsync(worker, req, location == null);
+            else await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
+        }
         finally { Interlocked.Decrement(ref _inFlight); }
+    }
+
+    /// <summary>The worker whose loop took the connection (<see cref="ReactorTransportFactory"/>), as nginx's accepting worker serves it.</summary>
+    private LuaWorker? WorkerOfConnection(HttpContext http)
+    {
+        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        if (items == null || !items.TryGetValue(ReactorTransportFactory.LoopItem, out var loop) || loop is not WorkerLoop l) return null;
+        foreach (var w in Workers)
+            if (w.Loop == l) return w;
+        return null;
     }
 
     /// <summary>
@@ -441,7 +457,7 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     /// <summary>`$name` and `${name}` in a directive's value, from the request's variables.</summary>
-    private string Interpolate(NgxRequest req, string value) =>
+    private string Interpolate(NgxRequest req, string value) => !value.Contains('$') ? value :
         SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? "");
 
     // add_header: only on these statuses unless `always` (ngx_http_headers_filter)

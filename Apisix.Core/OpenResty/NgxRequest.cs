@@ -369,11 +369,13 @@ public sealed class NgxRequest
         using var ms = new MemoryStream();
         // client_body_timeout bounds the wait for each read, as nginx's read event timer does
         var timeout = Location.ClientBodyTimeout ?? Server.ClientBodyTimeout ?? Nginx?.Conf.ClientBodyTimeout ?? TimeSpan.FromSeconds(60);
-        var chunk = new byte[16384];
+        // a request without a body (no Content-Length, not chunked) has nothing to wait for
+        var canHaveBody = Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
+        var chunk = canHaveBody ? new byte[16384] : [];
         BodyReading = true;
         try
         {
-            while (true)
+            while (canHaveBody)
             {
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(Http.RequestAborted);
                 cts.CancelAfter(timeout);

@@ -9,23 +9,49 @@ namespace Apisix.Core.OpenResty;
 /// </summary>
 public sealed class WorkerLoop : SynchronizationContext, IDisposable
 {
-    private readonly BlockingCollection<(SendOrPostCallback Callback, object? State)> _queue = new();
+    private readonly ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _queue = new();
     private readonly Thread _thread;
     private readonly Action<Exception> _onUnhandled;
+    private readonly object _gate = new();
+    private int _sleeping; // 1 while the loop waits, or is about to: a Post must wake it
+    private volatile bool _stopped;
 
-    public WorkerLoop(string name, Action<Exception> onUnhandled)
+    public WorkerLoop(string name, Action<Exception> onUnhandled, bool reactor = false)
     {
         _onUnhandled = onUnhandled;
+        if (reactor && Net.Reactor.Supported) Reactor = new Net.Reactor();
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
 
+    /// <summary>
+    /// The loop's epoll (the gateway host on Linux): sockets registered here are served by the loop
+    /// itself, with no other thread in between. Null for the runner's loops.
+    /// </summary>
+    internal Net.Reactor? Reactor { get; }
+
+    /// <summary>A <see cref="System.IO.Pipelines.PipeScheduler"/> that queues onto this loop.</summary>
+    public System.IO.Pipelines.PipeScheduler Scheduler => _scheduler ??= new LoopScheduler(this);
+    private LoopScheduler? _scheduler;
+
     public bool IsCurrent => Thread.CurrentThread == _thread;
+
+    [ThreadStatic] private static WorkerLoop? _current;
+
+    /// <summary>The loop whose thread this is (also while its reactor dispatches, when no context is set), or null.</summary>
+    public static new WorkerLoop? Current => _current;
 
     public override void Post(SendOrPostCallback d, object? state)
     {
-        try { _queue.Add((d, state)); }
-        catch (InvalidOperationException) { } // loop stopped: late continuations are dropped
+        if (_stopped) return; // loop stopped: late continuations are dropped
+        _queue.Enqueue((d, state));
+        if (Volatile.Read(ref _sleeping) == 1 && Interlocked.CompareExchange(ref _sleeping, 0, 1) == 1) Wake();
+    }
+
+    private void Wake()
+    {
+        if (Reactor != null) { Reactor.Wake(); return; }
+        lock (_gate) Monitor.Pulse(_gate);
     }
 
     public override void Send(SendOrPostCallback d, object? state)
@@ -61,16 +87,60 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
     private void Run()
     {
         SetSynchronizationContext(this);
-        foreach (var (callback, state) in _queue.GetConsumingEnumerable())
+        _current = this;
+        while (true)
         {
-            try { callback(state); }
-            catch (Exception e) { _onUnhandled(e); }
+            // what is queued now runs first, in order; then the sockets that are ready
+            var ran = 0;
+            for (var n = _queue.Count; n > 0 && _queue.TryDequeue(out var item); n--, ran++)
+            {
+                try { item.Callback(item.State); }
+                catch (Exception e) { _onUnhandled(e); }
+            }
+            if (Reactor != null && ran > 0) Poll(0);
+            if (!_queue.IsEmpty) continue;
+            if (_stopped) break;
+            Interlocked.Exchange(ref _sleeping, 1);
+            if (!_queue.IsEmpty || _stopped)
+            {
+                Volatile.Write(ref _sleeping, 0);
+                continue;
+            }
+            if (Reactor != null) Poll(-1);
+            else
+            {
+                lock (_gate)
+                    if (Volatile.Read(ref _sleeping) == 1) Monitor.Wait(_gate);
+            }
+            Volatile.Write(ref _sleeping, 0);
         }
+        Reactor?.Dispose();
+    }
+
+    /// <summary>
+    /// Dispatch the reactor's events with no SynchronizationContext set: .NET runs a
+    /// ConfigureAwait(false) continuation (HttpClient's, SslStream's) inline only where no context
+    /// is, so the I/O they wait for resumes them here instead of on a thread-pool thread. Code that
+    /// awaited with this loop's context still resumes on the loop, through its queue.
+    /// </summary>
+    private void Poll(int timeoutMs)
+    {
+        SetSynchronizationContext(null);
+        try { Reactor!.Poll(timeoutMs); }
+        finally { SetSynchronizationContext(this); }
     }
 
     public void Dispose()
     {
-        _queue.CompleteAdding();
+        _stopped = true;
+        Interlocked.Exchange(ref _sleeping, 0);
+        Wake();
         if (!IsCurrent) _thread.Join(TimeSpan.FromSeconds(5));
+    }
+
+    private sealed class LoopScheduler(WorkerLoop loop) : System.IO.Pipelines.PipeScheduler
+    {
+        public override void Schedule(Action<object?> action, object? state) =>
+            loop.Post(static s => { var (a, st) = ((Action<object?>, object?))s!; a(st); }, (action, state));
     }
 }

@@ -138,6 +138,49 @@ public sealed class ConfigStore : IEtcdStore
     }
 
     /// <summary>
+    /// The entry at <paramref name="key"/> as stored, not copied: for readers that never modify
+    /// its value (the request path reading versions and matching routes).
+    /// </summary>
+    public StoreEntry? GetShared(string key)
+    {
+        List<ConfigChange>? expired = null;
+        StoreEntry? found;
+        lock (_lock)
+        {
+            if (_leases.Count > 0) ExpireLocked(expired = new List<ConfigChange>());
+            found = _entries.GetValueOrDefault(key);
+        }
+        if (expired != null) Raise(expired);
+        return found;
+    }
+
+    private readonly Dictionary<string, (long Revision, IReadOnlyList<StoreEntry> Entries)> _sharedLists = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <see cref="List"/> without copies, kept until the next write: for readers that never modify
+    /// the values (the router's match over every route, on every request).
+    /// </summary>
+    public IReadOnlyList<StoreEntry> ListShared(string prefix)
+    {
+        List<ConfigChange>? expired = null;
+        IReadOnlyList<StoreEntry> result;
+        lock (_lock)
+        {
+            if (_leases.Count > 0) ExpireLocked(expired = new List<ConfigChange>());
+            if (_sharedLists.TryGetValue(prefix, out var known) && known.Revision == _revision) result = known.Entries;
+            else
+            {
+                var list = new List<StoreEntry>();
+                foreach (var k in KeysInRangeLocked(prefix, prefix.Length == 0 ? "\0" : PrefixEnd(prefix))) list.Add(_entries[k]);
+                _sharedLists[prefix] = (_revision, list);
+                result = list;
+            }
+        }
+        if (expired != null) Raise(expired);
+        return result;
+    }
+
+    /// <summary>
     /// All entries whose key starts with <paramref name="prefix"/>, in byte
     /// order of the keys (etcd's range order).
     /// </summary>

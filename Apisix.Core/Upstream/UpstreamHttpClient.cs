@@ -45,6 +45,22 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     private bool _keepAlive;    // the response allows another request on this connection
     private Task<int>? _idleRead; // the read posted while the connection sat in the keepalive pool
 
+    // one timer source for the connection's reads and writes, re-armed for each (nginx's one read/write timer)
+    private CancellationTokenSource? _timer;
+
+    private CancellationTokenSource Arm(TimeSpan timeout)
+    {
+        if (_timer == null || !_timer.TryReset())
+        {
+            _timer?.Dispose();
+            _timer = new CancellationTokenSource();
+        }
+        _timer.CancelAfter(timeout);
+        return _timer;
+    }
+
+    private void Disarm() => _timer?.TryReset();
+
     /// <summary>Requests sent on this connection (nginx's <c>c->requests</c>, bounded by keepalive_requests).</summary>
     public int Requests { get; private set; }
 
@@ -91,7 +107,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     public async Task<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
     {
         Requests++;
-        using var cts = new CancellationTokenSource(timeout);
+        var cts = Arm(timeout);
         try
         {
             await stream.WriteAsync(data, cts.Token);
@@ -103,6 +119,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         {
             return UpstreamFailure.Error;
         }
+        finally { Disarm(); }
     }
 
     /// <summary>Buffer more bytes; the read timeout runs between two reads, as nginx's does.</summary>
@@ -117,7 +134,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             _end -= _start;
             _start = 0;
         }
-        using var cts = new CancellationTokenSource(timeout);
+        var cts = Arm(timeout);
         try
         {
             var pending = _idleRead;
@@ -139,6 +156,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             _eof = true;
             return UpstreamFailure.Error;
         }
+        finally { Disarm(); }
     }
 
     /// <summary>One line without its CRLF (LF alone accepted), as Latin-1; null + why on failure.</summary>
@@ -286,5 +304,9 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         return data;
     }
 
-    public ValueTask DisposeAsync() => stream.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _timer?.Dispose();
+        return stream.DisposeAsync();
+    }
 }

@@ -91,6 +91,7 @@ public static class UpstreamState
     public static string? Variable(NgxRequest r, string name)
     {
         if (!States.TryGetValue(r, out var s) || s.Count == 0) return null;
+        if (s.Count == 1) return Single(s[0], name); // one attempt: no separators to work out
         return name switch
         {
             "upstream_addr" => Join(s, e => e.Peer ?? ""),
@@ -103,6 +104,18 @@ public static class UpstreamState
             _ => null,
         };
     }
+
+    private static string? Single(UpstreamStateEntry e, string name) => name switch
+    {
+        "upstream_addr" => e.Peer ?? "",
+        "upstream_status" => e.Status != 0 ? e.Status.ToString(CultureInfo.InvariantCulture) : "-",
+        "upstream_connect_time" => Seconds(e.ConnectTimeMs),
+        "upstream_header_time" => Seconds(e.HeaderTimeMs),
+        "upstream_response_time" => Seconds(e.ResponseTimeMs),
+        "upstream_response_length" => e.ResponseLength.ToString(CultureInfo.InvariantCulture),
+        "upstream_bytes_received" => e.BytesReceived.ToString(CultureInfo.InvariantCulture),
+        _ => null,
+    };
 
     private static void Publish(NgxRequest r)
     {

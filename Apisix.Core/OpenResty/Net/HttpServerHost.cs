@@ -42,10 +42,13 @@ public sealed class HttpServerHost : IAsyncDisposable
     /// </summary>
     public static async Task<HttpServerHost> StartSocketsAsync(IEnumerable<IPEndPoint> endpoints, RequestDelegate handler,
         Action<WebApplicationBuilder>? configure = null, TimeSpan? keepAliveTimeout = null,
-        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null)
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>? kestrel = null,
+        IConnectionListenerFactory? transport = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // the workers' own sockets (ReactorTransportFactory) instead of Kestrel's socket transport
+        if (transport != null) builder.Services.AddSingleton(transport);
         configure?.Invoke(builder);
         builder.WebHost.UseKestrel(o =>
         {

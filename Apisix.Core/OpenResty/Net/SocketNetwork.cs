@@ -21,6 +21,13 @@ public sealed class SocketNetwork : INetwork
 
     public ConcurrentDictionary<string, IPAddress> Hosts { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Whether the workers serve their sockets themselves, each loop on its own epoll
+    /// (<see cref="Reactor"/>), as an nginx worker does: a connection made on a worker's loop then
+    /// never leaves that thread. Off: .NET's sockets, whose completions come from the thread pool.
+    /// </summary>
+    public bool UseReactor { get; init; } = true;
+
     /// <summary>How long a connect may take when the caller gives no shorter deadline (nginx's proxy_connect_timeout default).</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -65,6 +72,13 @@ public sealed class SocketNetwork : INetwork
     {
         var ip = await ResolveAsync(this, host, ct);
         if (ip is null) return (null, $"{host} could not be resolved (3: Host not found)");
+        if (WorkerLoop.Current is { Reactor: not null } loop)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            deadline.CancelAfter(ConnectTimeout);
+            try { return await ReactorSocket.ConnectAsync(loop, ip, port, deadline.Token); }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { return (null, "timeout"); }
+        }
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(ConnectTimeout);

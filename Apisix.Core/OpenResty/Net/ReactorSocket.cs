@@ -1,0 +1,249 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Apisix.Core.OpenResty.Net;
+
+/// <summary>
+/// A non-blocking socket served by one worker loop's <see cref="Reactor"/>: reads and writes are
+/// tried at once and, when the kernel has nothing (EAGAIN), wait for epoll's next edge on that
+/// loop. Everything here runs on the loop's thread; the streams below hand calls from other
+/// threads over to it.
+/// </summary>
+internal sealed class ReactorSocket : IReactorHandler
+{
+    private readonly ulong _token;
+    private readonly int _fd;
+    private TaskCompletionSource? _readWaiter, _writeWaiter;
+
+    /// <summary>Wrap a socket (connected, connecting or listening) and watch it; on the loop's thread.</summary>
+    public ReactorSocket(Socket socket, WorkerLoop loop, bool listener = false)
+    {
+        Socket = socket;
+        Loop = loop;
+        socket.Blocking = false;
+        _fd = (int)socket.Handle;
+        _token = loop.Reactor!.Register(_fd, listener
+            ? Reactor.EPOLLIN | Reactor.EPOLLEXCLUSIVE
+            : Reactor.EPOLLIN | Reactor.EPOLLOUT | Reactor.EPOLLRDHUP | Reactor.EPOLLET, this);
+    }
+
+    public Socket Socket { get; }
+    public WorkerLoop Loop { get; }
+    public bool Closed { get; private set; }
+
+    /// <summary>For a listener: called when a connection may be accepted.</summary>
+    public Action? OnAcceptable { get; set; }
+
+    public void OnEvents(uint events)
+    {
+        if (OnAcceptable is { } accept) { accept(); return; }
+        if ((events & (Reactor.EPOLLIN | Reactor.EPOLLERR | Reactor.EPOLLHUP | Reactor.EPOLLRDHUP)) != 0)
+        {
+            var w = _readWaiter;
+            _readWaiter = null;
+            w?.TrySetResult();
+        }
+        if ((events & (Reactor.EPOLLOUT | Reactor.EPOLLERR | Reactor.EPOLLHUP)) != 0)
+        {
+            var w = _writeWaiter;
+            _writeWaiter = null;
+            w?.TrySetResult();
+        }
+    }
+
+    public Task WaitReadableAsync(CancellationToken ct) => Wait(ref _readWaiter, ct);
+
+    public Task WaitWritableAsync(CancellationToken ct) => Wait(ref _writeWaiter, ct);
+
+    private Task Wait(ref TaskCompletionSource? slot, CancellationToken ct)
+    {
+        if (Closed) return Task.FromException(new ObjectDisposedException(nameof(Socket)));
+        // continuations run on the loop, inline, as the event is dispatched there
+        var tcs = new TaskCompletionSource();
+        slot = tcs;
+        if (!ct.CanBeCanceled) return tcs.Task;
+        var reg = ct.UnsafeRegister(static (s, t) => ((TaskCompletionSource)s!).TrySetCanceled(t), tcs);
+        tcs.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), reg,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return tcs.Task;
+    }
+
+    /// <summary>Receive what is there, waiting for it when nothing is; 0 at the end of the stream.</summary>
+    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct)
+    {
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (Closed) throw new ObjectDisposedException(nameof(Socket));
+            if (buffer.Length == 0)
+            {
+                // a zero-byte read waits until data is there, as on a blocking socket
+                if (Socket.Available > 0) return 0;
+                await WaitReadableAsync(ct).ConfigureAwait(false);
+                if (Socket.Available > 0 || Closed) return 0;
+                if (Socket.Poll(0, SelectMode.SelectRead)) return 0; // end of stream
+                continue;
+            }
+            var n = Socket.Receive(buffer.Span, SocketFlags.None, out var err);
+            if (err == SocketError.Success) return n;
+            if (err != SocketError.WouldBlock) throw new IOException($"recv() failed ({err})", new SocketException((int)err));
+            await WaitReadableAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Send all of the buffer, waiting for room when the kernel's buffer is full.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct)
+    {
+        while (buffer.Length > 0)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (Closed) throw new ObjectDisposedException(nameof(Socket));
+            var n = Socket.Send(buffer.Span, SocketFlags.None, out var err);
+            if (err == SocketError.Success) { buffer = buffer[n..]; continue; }
+            if (err != SocketError.WouldBlock) throw new IOException($"send() failed ({err})", new SocketException((int)err));
+            await WaitWritableAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stop watching and close (on the loop; from elsewhere it is posted there).</summary>
+    public void Close()
+    {
+        if (!Loop.IsCurrent)
+        {
+            Loop.Post(static s => ((ReactorSocket)s!).Close(), this);
+            return;
+        }
+        if (Closed) return;
+        Closed = true;
+        Loop.Reactor?.Unregister(_fd, _token);
+        try { Socket.Dispose(); } catch (ObjectDisposedException) { }
+        var r = _readWaiter;
+        var w = _writeWaiter;
+        _readWaiter = _writeWaiter = null;
+        r?.TrySetException(new ObjectDisposedException(nameof(Socket)));
+        w?.TrySetException(new ObjectDisposedException(nameof(Socket)));
+    }
+
+    /// <summary>
+    /// Connect to ip:port from the loop: a non-blocking connect() whose completion epoll reports.
+    /// The stream, or the error worded as nginx words it.
+    /// </summary>
+    public static async ValueTask<(Stream? Stream, string? Error)> ConnectAsync(WorkerLoop loop, IPAddress ip, int port, CancellationToken ct)
+    {
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, Blocking = false };
+        var pending = false;
+        try { socket.Connect(new IPEndPoint(ip, port)); }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress) { pending = true; }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            return (null, ErrorText(e.SocketErrorCode));
+        }
+        var rs = new ReactorSocket(socket, loop);
+        if (pending)
+        {
+            try
+            {
+                await rs.WaitWritableAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                rs.Close();
+                throw;
+            }
+            var so = socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int code ? code : 0;
+            if (so != 0)
+            {
+                rs.Close();
+                return (null, so switch
+                {
+                    111 or (int)SocketError.ConnectionRefused => "connection refused",
+                    110 or (int)SocketError.TimedOut => "timeout",
+                    101 or 113 or (int)SocketError.NetworkUnreachable or (int)SocketError.HostUnreachable => "no route to host",
+                    _ => new SocketException(so).Message,
+                });
+            }
+        }
+        return (new ReactorStream(rs), null);
+    }
+
+    public static string ErrorText(SocketError e) => e switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.TimedOut => "timeout",
+        SocketError.NetworkUnreachable or SocketError.HostUnreachable => "no route to host",
+        _ => new SocketException((int)e).Message,
+    };
+}
+
+/// <summary>
+/// A client connection on a worker loop's reactor, as a Stream (upstream requests, cosockets, the
+/// AI transport). Calls from other threads (HttpClient's own) are carried over to the loop.
+/// </summary>
+internal sealed class ReactorStream(ReactorSocket socket) : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanWrite => true;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+    {
+        if (socket.Loop.IsCurrent) return ReadOnLoop(buffer, ct);
+        return new ValueTask<int>(socket.Loop.RunAsync(() => ReadOnLoop(buffer, ct).AsTask()));
+    }
+
+    private async ValueTask<int> ReadOnLoop(Memory<byte> buffer, CancellationToken ct)
+    {
+        try { return await socket.ReceiveAsync(buffer, ct).ConfigureAwait(false); }
+        catch (ObjectDisposedException e) { throw new IOException("connection closed", e); }
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
+    {
+        if (socket.Loop.IsCurrent) return WriteOnLoop(buffer, ct);
+        return new ValueTask(socket.Loop.RunAsync(() => WriteOnLoop(buffer, ct).AsTask()));
+    }
+
+    private async ValueTask WriteOnLoop(ReadOnlyMemory<byte> buffer, CancellationToken ct)
+    {
+        try { await socket.SendAsync(buffer, ct).ConfigureAwait(false); }
+        catch (ObjectDisposedException e) { throw new IOException("connection closed", e); }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+        ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+        WriteAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (socket.Loop.IsCurrent) throw new InvalidOperationException("a blocking read on the worker loop");
+        return ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        if (socket.Loop.IsCurrent) throw new InvalidOperationException("a blocking write on the worker loop");
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    }
+
+    public override void Flush() { }
+    public override Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) socket.Close();
+        base.Dispose(disposing);
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        socket.Close();
+        return ValueTask.CompletedTask;
+    }
+}
