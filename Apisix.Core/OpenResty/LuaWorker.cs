@@ -52,6 +52,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
 
     /// <summary>The phase outside any request (init, init_worker, timer).</summary>
     public string Phase { get; set; } = "init";
+    /// <summary>The number of the fake connection ngx_lua opens for this worker's init_worker_by_lua (its log lines' <c>*N</c>), once logged.</summary>
+    internal long? InitWorkerConnection { get; set; }
 
     /// <summary>The SNI of the TLS handshake whose ssl_certificate_by_lua* runs now (`ngx.ssl.server_name()`).</summary>
     public string? SslServerName { get; set; }

@@ -179,9 +179,24 @@ public sealed class Nginx : IAsyncDisposable
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
     {
+        if (r == null && w is { Phase: "init_worker" })
+        {
+            // init_worker_by_lua runs on a fake connection of ngx_lua's, and its lines name the context
+            ErrorLog.Write(level, Pid(w), w.InitWorkerConnection ??= Interlocked.Increment(ref _connections), message, InitWorkerContext);
+            return;
+        }
         var ctx = r == null ? "" : RequestContext(r);
         ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
     }
+
+    /// <summary>What nginx appends to a line logged in init_worker_by_lua.</summary>
+    public const string InitWorkerContext = ", context: init_worker_by_lua*";
+
+    private long? _agentInitConnection;
+
+    /// <summary>A line the privileged agent logs from its init_worker_by_lua (its own fake connection, the context named).</summary>
+    public void LogPrivilegedAgentInit(LogLevel level, string message) =>
+        ErrorLog.Write(level, PrivilegedAgentPid, _agentInitConnection ??= Interlocked.Increment(ref _connections), message, InitWorkerContext);
 
     public void LogInternal(LogLevel level, string message) => Log(null, level, message, null);
 
@@ -195,8 +210,12 @@ public sealed class Nginx : IAsyncDisposable
     {
         var host = r.RequestHeader("Host");
         var server = r.Server.ServerNames.FirstOrDefault() ?? "";
-        return $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+        var context = $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
                + (host != null ? $", host: \"{host}\"" : "");
+        // lua_error_log_request_id (apisix-nginx-module): the location's request id after nginx's own context
+        if (r.Location.ErrorLogRequestId is { } idVar && r.Nginx is { } nginx && NgxVars.Get(nginx, r, idVar) is { } id)
+            context += $", request_id: \"{id}\"";
+        return context;
     }
 
     private sealed class ConnectionState(long number)

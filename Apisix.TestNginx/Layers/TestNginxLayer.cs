@@ -77,6 +77,9 @@ public class TestNginxLayer(string root)
         if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         // a plain Test::Nginx nginx.conf has no resolver unless the block writes one (t::APISIX's has)
         if (GetType() == typeof(TestNginxLayer)) world.Conf.HasResolver ??= false;
+        // ngx.config's versions: a plain Test::Nginx file stands for Debian's nginx + ngx_lua (what
+        // `diff` compares it with); t::APISIX keeps APISIX's runtime, HttpConf's default
+        if (GetType() == typeof(TestNginxLayer)) world.Conf.Runtime = NginxRuntime.DebianNginxLua;
         if (Section(world, block, file, "init_by_lua_block") is { } init)
             world.Conf.InitByLua.Add(new LuaChunk(init, "init_by_lua(nginx.conf:1)", 1));
         if (Section(world, block, file, "init_by_lua") is { } init2)

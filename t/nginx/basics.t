@@ -151,3 +151,17 @@ GET /no-such-file.txt
 --- response_body_like: <title>404 Not Found</title>
 --- error_log eval
 qr{\[error\] .*open\(\) ".*/html/no-such-file\.txt" failed \(2: No such file or directory\)}
+
+
+
+=== TEST 9: ngx.config names the nginx and ngx_lua of Debian's packages, the real side plain files are diffed against
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say(ngx.config.nginx_version, " ", ngx.config.ngx_lua_version)
+        }
+    }
+--- request
+GET /t
+--- response_body
+1022001 10023

@@ -13,6 +13,8 @@ public sealed record LuaChunk(string Code, string ChunkName, int Line, string? F
 public sealed class HttpConf
 {
     public List<ServerConf> Servers { get; } = new();
+    /// <summary>The nginx and ngx_lua this one stands in for (<c>ngx.config</c>'s versions); APISIX's runtime unless set.</summary>
+    public NginxRuntime Runtime { get; set; } = NginxRuntime.ApisixRuntime;
     public Dictionary<string, long> SharedDicts { get; } = new(StringComparer.Ordinal);
     public List<LuaChunk> InitByLua { get; } = new();
     public List<LuaChunk> InitWorkerByLua { get; } = new();
@@ -147,6 +149,11 @@ public sealed class LocationConf
     public LuaChunk? LogByLua { get; set; }
     /// <summary>`internal`: only internal redirects reach it; a client request gets 404.</summary>
     public bool Internal { get; set; }
+    /// <summary>
+    /// `lua_error_log_request_id $VAR` (api7's apisix-nginx-module): the variable whose value error-log
+    /// lines of the location's requests end with, as <c>, request_id: "VALUE"</c>; null: none.
+    /// </summary>
+    public string? ErrorLogRequestId { get; set; }
     /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase; null: the server's.</summary>
     public bool? NeedRequestBody { get; set; }
     /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>

@@ -1,0 +1,86 @@
+# What a t::APISIX nginx shows of the runtime it stands for (apisix-runtime: OpenResty 1.29.2.4),
+# and the log lines nginx and APISIX write around the requests: plugin.load()'s start-up lines, the
+# access log's uninitialized `set` variables, and apisix-nginx-module's request id.
+use t::APISIX 'no_plan';
+
+repeat_each(1);
+no_long_string();
+no_root_location();
+run_tests();
+
+__DATA__
+
+=== TEST 1: ngx.config names apisix-runtime's nginx and ngx_lua versions
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say(ngx.config.nginx_version, " ", ngx.config.ngx_lua_version)
+        }
+    }
+--- request
+GET /t
+--- response_body
+1029002 10031
+
+
+
+=== TEST 2: each process (worker and privileged agent) logs the plugin lists plugin.load() loads
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("ok")
+        }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- grep_error_log eval
+qr/\[warn\] .*(?:load|load_stream)\(\): new plugins: \{.*"(?:ai-proxy|limit-conn)":true.*\}, context: init_worker_by_lua\*/
+--- grep_error_log_out eval
+qr/^(?:.*load\(\): new plugins: .*\n){2}(?:.*load_stream\(\): new plugins: .*\n){2}$/
+
+
+
+=== TEST 3: the block's own location never ran the gateway's `set`s: the access log warns of each it reads
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say("ok")
+        }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+[qr/\[warn\] .*using uninitialized "upstream_uri" variable while logging request, client: 127\.0\.0\.1, server: localhost, request: "GET \/t HTTP\/1\.1", host: "localhost"$/,
+ qr/using uninitialized "request_line" variable while logging request/,
+ qr/using uninitialized "rate_limiting_info" variable while logging request/]
+--- access_log eval
+qr{ localhost "" 200 \d+ .* "://" }
+
+
+
+=== TEST 4: a gateway request runs them (no warning); its log lines end with the request id
+--- request
+GET /no/such/route
+--- error_code: 404
+--- error_log eval
+qr/not find any matched route, client: 127\.0\.0\.1, server: localhost, request: "GET \/no\/such\/route HTTP\/1\.1", host: "localhost", request_id: "[0-9a-f]{32}"$/
+--- no_error_log
+using uninitialized
+
+
+
+=== TEST 5: an admin request runs the admin location's `set`s (request_line stays empty), not the gateway's
+--- request
+GET /apisix/admin/routes
+--- error_code: 200
+--- error_log
+using uninitialized "llm_model" variable while logging request
+--- no_error_log
+using uninitialized "upstream_uri"
+using uninitialized "request_line"
+--- access_log eval
+qr{ localhost "" 200 }
