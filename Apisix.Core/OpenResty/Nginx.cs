@@ -185,12 +185,22 @@ public sealed class Nginx : IAsyncDisposable
             ErrorLog.Write(level, Pid(w), w.InitWorkerConnection ??= Interlocked.Increment(ref _connections), message, InitWorkerContext);
             return;
         }
+        if (r == null && w is { Phase: "timer" })
+        {
+            // so does each run of an ngx.timer (a timer a request created also names that request's
+            // client and server there; not kept here)
+            ErrorLog.Write(level, Pid(w), Interlocked.Increment(ref _connections), message, TimerContext);
+            return;
+        }
         var ctx = r == null ? "" : RequestContext(r);
         ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
     }
 
     /// <summary>What nginx appends to a line logged in init_worker_by_lua.</summary>
     public const string InitWorkerContext = ", context: init_worker_by_lua*";
+
+    /// <summary>What nginx appends to a line logged in an ngx.timer.</summary>
+    public const string TimerContext = ", context: ngx.timer";
 
     private long? _agentInitConnection;
 
@@ -203,8 +213,9 @@ public sealed class Nginx : IAsyncDisposable
     /// <summary>The pid of the privileged agent (the master_process helper APISIX enables), for its log lines.</summary>
     public int PrivilegedAgentPid => _basePid + 15;
 
-    /// <summary>A line written by the privileged agent process.</summary>
-    public void LogPrivilegedAgent(LogLevel level, string message) => ErrorLog.Write(level, PrivilegedAgentPid, 0, message, "");
+    /// <summary>A line written by the privileged agent process from a timer (its config sync): a fake connection, the context named.</summary>
+    public void LogPrivilegedAgent(LogLevel level, string message) =>
+        ErrorLog.Write(level, PrivilegedAgentPid, Interlocked.Increment(ref _connections), message, TimerContext);
 
     private static string RequestContext(NgxRequest r)
     {

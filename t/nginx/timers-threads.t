@@ -262,3 +262,26 @@ GET /t
 --- error_log eval
 ["counted 10 20 30", qr/lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):\d+: inner blew up/,
  "stack traceback:", "coroutine 0:", "coroutine 1:", "coroutine 2:"]
+
+
+
+=== TEST 12: lines logged in init_worker_by_lua and in a timer carry ngx_lua's fake connection number and name their context
+--- http_config
+    init_worker_by_lua_block {
+        ngx.log(ngx.WARN, "worker starts")
+        ngx.timer.at(0.01, function() ngx.log(ngx.WARN, "timer runs") end)
+    }
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.sleep(0.05)
+            ngx.say("ok")
+        }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+[qr/\[warn\] \d+#\d+: \*\d+ \[lua\] .*worker starts, context: init_worker_by_lua\*$/,
+ qr/\[warn\] \d+#\d+: \*\d+ \[lua\] .*timer runs, context: ngx\.timer$/]
