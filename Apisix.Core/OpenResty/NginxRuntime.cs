@@ -11,13 +11,21 @@ namespace Apisix.Core.OpenResty;
 /// lua-nginx-module 0.10.31. Plain Test::Nginx files are compared with Debian's nginx and its Lua
 /// module (nginx 1.22.1, libnginx-mod-http-lua 0.10.23), the real side `diff` uses for them.
 /// </remarks>
-public sealed record NginxRuntime(string Name, int NginxVersion, int NgxLuaVersion)
+public sealed record NginxRuntime(string Name, int NginxVersion, int NgxLuaVersion, string NginxVer, string ErrorTailExtra)
 {
-    /// <summary>apisix-runtime 1.3.6: OpenResty 1.29.2.4 (nginx 1.29.2, ngx_lua 0.10.31).</summary>
-    public static readonly NginxRuntime ApisixRuntime = new("apisix-runtime 1.3.6 (openresty 1.29.2.4)", 1029002, 10031);
+    /// <summary>
+    /// apisix-runtime 1.3.6: OpenResty 1.29.2.4 (nginx 1.29.2, ngx_lua 0.10.31), whose error pages
+    /// carry apisix-nginx-module's "Powered by APISIX" line under nginx's own tail.
+    /// </summary>
+    public static readonly NginxRuntime ApisixRuntime = new("apisix-runtime 1.3.6 (openresty 1.29.2.4)", 1029002, 10031,
+        "openresty/1.29.2.4", "<p><em>Powered by <a href=\"https://apisix.apache.org/\">APISIX</a>.</em></p>");
 
     /// <summary>Debian 12's nginx 1.22.1 with libnginx-mod-http-lua 0.10.23.</summary>
-    public static readonly NginxRuntime DebianNginxLua = new("nginx 1.22.1 + lua-nginx-module 0.10.23 (Debian 12)", 1022001, 10023);
+    public static readonly NginxRuntime DebianNginxLua = new("nginx 1.22.1 + lua-nginx-module 0.10.23 (Debian 12)", 1022001, 10023,
+        "nginx/1.22.1", "");
+
+    /// <summary>The tail of nginx's own error pages (server_tokens on): NGINX_VER, then the runtime's extra line.</summary>
+    public string ErrorPageTail => "<hr><center>" + NginxVer + "</center>\r\n" + ErrorTailExtra + "</body>\r\n</html>\r\n";
 
     /// <summary>api7-lua-resty-http (0.16.1 as APISIX installs it)'s default User-Agent on this runtime.</summary>
     public string RestyHttpUserAgent(string restyHttpVersion = "0.16.1") =>

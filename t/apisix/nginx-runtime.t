@@ -84,3 +84,16 @@ using uninitialized "upstream_uri"
 using uninitialized "request_line"
 --- access_log eval
 qr{ localhost "" 200 }
+
+
+
+=== TEST 6: nginx's own error page ends as apisix-runtime's does: its version, then "Powered by APISIX"
+--- config
+    location /t {
+        return 503;
+    }
+--- request
+GET /t
+--- error_code: 503
+--- response_body eval
+"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>openresty/1.29.2.4</center>\r\n<p><em>Powered by <a href=\"https://apisix.apache.org/\">APISIX</a>.</em></p></body>\r\n</html>\r\n"
