@@ -221,7 +221,8 @@ public sealed class Nginx : IAsyncDisposable
     {
         var host = r.RequestHeader("Host");
         var server = r.Server.ServerNames.FirstOrDefault() ?? "";
-        var context = $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+        // client: the address realip put in place (nginx logs c->addr_text, which realip rewrites)
+        var context = $", client: {r.RealIp ?? r.Http.Connection.RemoteIpAddress?.ToString()}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
                + (host != null ? $", host: \"{host}\"" : "");
         // lua_error_log_request_id (apisix-nginx-module): the location's request id after nginx's own context
         if (r.Location.ErrorLogRequestId is { } idVar && r.Nginx is { } nginx && NgxVars.Get(nginx, r, idVar) is { } id)

@@ -308,6 +308,8 @@ public class DiffComparisonTests
         ErrorLogLines.Normalize("2026/12/06 21:15:32 [warn] 1#1: *3 [lua] base.lua:390: failed", luaPositions: false).Should().Be("[warn]#: *N failed");
         ErrorLogLines.Normalize("2026/12/06 21:15:32 [warn] 1#1: *3 [lua] content_by_lua(nginx.conf:40):3: hi", luaPositions: false)
             .Should().Be("[warn]#: *N [lua] content_by_lua(nginx.conf:40):3: hi");
+        ErrorLogLines.Normalize("2026/12/06 21:15:32 [error] 1#1: *3 lua entry thread aborted: runtime error: x\nstack traceback:\ncoroutine 0:\n\t[C]: in function 'error'", luaPositions: false)
+            .Should().Be("[error]#: *N lua entry thread aborted: runtime error: x\nstack traceback: (frames not compared)");
 
         var diff = new BlockDiff { Name = "TEST 1: x" };
         BlockComparer.Compare(diff, new CapturedBlock { ErrorLog = [[real]] }, new CapturedBlock { ErrorLog = [[ours]] }, new CompareOptions());
