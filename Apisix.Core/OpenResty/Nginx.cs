@@ -880,7 +880,7 @@ public sealed class Nginx : IAsyncDisposable
             return req.Nginx.ErrorPageAsync(req, status, page);
         var reason = ReasonPhrases.GetReasonPhrase(status);
         var title = reason.Length > 0 ? $"{status} {reason}" : status.ToString();
-        var tail = (req.Nginx?.Conf.Runtime ?? NginxRuntime.ApisixRuntime).ErrorPageTail;
+        var tail = (req.Nginx?.Conf.Runtime ?? NginxRuntime.ApisixRuntime).ErrorPageTail(req.Server.ServerTokens);
         var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{tail}";
         if (status < 300 || status == 304) body = "";
         return req.SendSimpleAsync(status, body, status >= 300 ? "text/html" : null);

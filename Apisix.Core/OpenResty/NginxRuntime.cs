@@ -24,8 +24,9 @@ public sealed record NginxRuntime(string Name, int NginxVersion, int NgxLuaVersi
     public static readonly NginxRuntime DebianNginxLua = new("nginx 1.22.1 + lua-nginx-module 0.10.23 (Debian 12)", 1022001, 10023,
         "nginx/1.22.1", "");
 
-    /// <summary>The tail of nginx's own error pages (server_tokens on): NGINX_VER, then the runtime's extra line.</summary>
-    public string ErrorPageTail => "<hr><center>" + NginxVer + "</center>\r\n" + ErrorTailExtra + "</body>\r\n</html>\r\n";
+    /// <summary>The tail of nginx's own error pages: NGINX_VER (its name alone with server_tokens off), then the runtime's extra line.</summary>
+    public string ErrorPageTail(bool serverTokens = true) =>
+        "<hr><center>" + (serverTokens ? NginxVer : NginxVer.Split('/')[0]) + "</center>\r\n" + ErrorTailExtra + "</body>\r\n</html>\r\n";
 
     /// <summary>api7-lua-resty-http (0.16.1 as APISIX installs it)'s default User-Agent on this runtime.</summary>
     public string RestyHttpUserAgent(string restyHttpVersion = "0.16.1") =>

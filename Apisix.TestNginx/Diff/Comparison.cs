@@ -192,13 +192,15 @@ public static class BlockComparer
     /// Bodies compared as JSON when both parse as JSON (key order and number spelling do not count:
     /// <c>1.0</c> equals <c>1</c>), otherwise byte for byte; the rows are a line diff of the bodies as
     /// shown (JSON pretty-printed with sorted keys, text decoded as UTF-8). UUIDs (a request id an
-    /// upstream echoes, ...) differ on every run and read as <c>UUID</c> on both sides.
+    /// upstream echoes, ...) and hex addresses (<c>table: 0x...</c>) differ on every run and read as
+    /// <c>UUID</c> and <c>0xADDR</c> on both sides, and JSON
+    /// objects inside a text body (SSE <c>data:</c> lines) are compared with their keys sorted.
     /// </summary>
     public static (bool Differs, bool IsJson, List<DiffRow> Rows) CompareBodies(string? real, string? ours)
     {
         if (real == ours) return (false, false, []);
-        real = real == null ? null : ErrorLogLines.Uuid().Replace(real, "UUID");
-        ours = ours == null ? null : ErrorLogLines.Uuid().Replace(ours, "UUID");
+        real = real == null ? null : ErrorLogLines.HexAddress().Replace(ErrorLogLines.Uuid().Replace(real, "UUID"), "0xADDR");
+        ours = ours == null ? null : ErrorLogLines.HexAddress().Replace(ErrorLogLines.Uuid().Replace(ours, "UUID"), "0xADDR");
         if (real == ours) return (false, false, []);
         var ja = ParseJson(real);
         var jb = ParseJson(ours);
@@ -208,6 +210,14 @@ public static class BlockComparer
             var cb = Canonical(jb.Node);
             if (ca == cb) return (false, true, []);
             return (true, true, LineDiff.Rows(ca.Split('\n'), cb.Split('\n')));
+        }
+        // JSON objects inside a text body (an SSE stream's `data:` lines): cjson writes a Lua table's
+        // keys in hash order, so they are compared with their keys sorted
+        if (real != null && ours != null && real.Length < 1 << 20 && ours.Length < 1 << 20)
+        {
+            var (sa, sb) = (ErrorLogLines.SortJsonObjects(ByteStrings.ToText(real)), ErrorLogLines.SortJsonObjects(ByteStrings.ToText(ours)));
+            if (sa == sb) return (false, false, []);
+            return (true, false, LineDiff.Rows(sa.Split('\n'), sb.Split('\n')));
         }
         return (true, false, LineDiff.Rows(TextLines(real), TextLines(ours)));
     }

@@ -152,7 +152,7 @@ public static partial class ErrorLogLines
     private static partial Regex Connection();
 
     [GeneratedRegex(@"\b0x[0-9a-fA-F]{4,}\b")]
-    private static partial Regex HexAddress();
+    public static partial Regex HexAddress();
 
     [GeneratedRegex(@"((?:client: |accept: )(?:\d{1,3}\.){3}\d{1,3}):\d+")]
     private static partial Regex ClientPort();

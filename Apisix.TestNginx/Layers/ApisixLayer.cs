@@ -88,6 +88,11 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
                     checker: CheckPlugins) is { } e)
                 standaloneErrs.Add(e);
             world.OnNginx.Add(nginx => standaloneErrs.ForEach(m => nginx.LogInternal(LogLevel.Error, m)));
+            // config_yaml.init reads the file in init_by_lua and says so (read_apisix_config)
+            var standaloneFile = Path.Combine(TestNginxPaths.ServerRoot(Root), "conf", config.ConfigProvider == "json" ? "apisix.json" : "apisix.yaml");
+            if (standaloneErrs.Count == 0)
+                world.OnNginx.Add(nginx => nginx.LogInternal(LogLevel.Warn,
+                    "[lua] config_yaml.lua:204: read_apisix_config(): config file " + standaloneFile + " reloaded."));
         }
         var apisix = new ApisixHttp(config, _store, registry);
         // APISIX's nginx.conf: exit_worker_by_lua_block { apisix.http_exit_worker() }
@@ -291,7 +296,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
     /// <summary>The mock upstream t::APISIX runs: `lib.server` on 1980, 1981, 1982 and 5044.</summary>
     private static void AddMockUpstream(BlockWorld world)
     {
-        var mock = new ServerConf { DefaultType = "text/plain" };
+        var mock = new ServerConf { DefaultType = "text/plain", ServerTokens = false }; // t::APISIX: server_tokens off
         // no server_name there: nginx's is "" (its log lines say `server: ,`)
         foreach (var port in new[] { 1980, 1981, 1982, 5044 }) mock.Listens.Add(new ListenSpec(IPAddress.Any, port));
         mock.Locations.Add(new LocationConf

@@ -97,3 +97,49 @@ GET /t
 --- error_code: 503
 --- response_body eval
 "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>openresty/1.29.2.4</center>\r\n<p><em>Powered by <a href=\"https://apisix.apache.org/\">APISIX</a>.</em></p></body>\r\n</html>\r\n"
+
+
+
+=== TEST 7: a standalone data plane reads conf/apisix.yaml at start and says so
+--- yaml_config
+apisix:
+    node_listen: 1984
+deployment:
+    role: data_plane
+    role_data_plane:
+        config_provider: yaml
+--- apisix_yaml
+routes:
+  -
+    id: 1
+    uri: /hello
+    upstream:
+        nodes:
+            "127.0.0.1:1980": 1
+        type: roundrobin
+#END
+--- request
+GET /hello
+--- response_body
+hello world
+--- error_log eval
+qr/\[warn\] .*config_yaml\.lua:\d+: read_apisix_config\(\): config file .*\/conf\/apisix\.yaml reloaded\./
+
+
+
+=== TEST 8: the mock upstream has server_tokens off: its error pages name openresty without a version
+--- config
+    location /t {
+        content_by_lua_block {
+            local http = require("resty.http")
+            local res = assert(http.new():request_uri("http://127.0.0.1:1980/no-such-mock-path"))
+            ngx.say(res.status)
+            ngx.print(res.body)
+        }
+    }
+--- request
+GET /t
+--- response_body_like eval
+qr{^404\n.*<hr><center>openresty</center>\r\n<p><em>Powered by <a href="https://apisix\.apache\.org/">APISIX</a>\.</em></p></body>}s
+--- error_log
+undefined path in test server, uri: /no-such-mock-path

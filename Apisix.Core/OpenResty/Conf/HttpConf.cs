@@ -61,6 +61,8 @@ public sealed class ServerConf
 {
     public List<ListenSpec> Listens { get; } = new();
     public List<string> ServerNames { get; } = new();
+    /// <summary>`server_tokens`: whether nginx's own error pages name its version (on unless turned off).</summary>
+    public bool ServerTokens { get; set; } = true;
     public string? DefaultType { get; set; }
     /// <summary>`root` at server level; null means nginx's default, `html` under the prefix.</summary>
     public string? Root { get; set; }
