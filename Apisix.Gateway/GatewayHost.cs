@@ -263,6 +263,7 @@ public sealed class GatewayHost : IAsyncDisposable
             Modifier = "", Pattern = "/",
             AccessHandler = limits.ReadBodyAsync,
             Handler = apisix.HttpAccessPhaseAsync,
+            ErrorLogRequestId = "apisix_request_id",
         };
         gateway.Sets.AddRange(ApisixHttp.GatewayVariables);
         server.Locations.Add(gateway);

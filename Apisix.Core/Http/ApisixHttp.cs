@@ -69,7 +69,13 @@ public sealed class ApisixHttp
         var nginx = worker.Nginx;
         // the seed of each process differs; upstream logs a draw "for testing only"
         nginx.Log(worker, LogLevel.Info, "random test in [1, 10000]: " + Random.Shared.Next(1, 10001), null);
-        if (privilegedAgent) nginx.LogPrivilegedAgent(LogLevel.Info, "random test in [1, 10000]: " + Random.Shared.Next(1, 10001));
+        if (privilegedAgent) nginx.LogPrivilegedAgentInit(LogLevel.Info, "random test in [1, 10000]: " + Random.Shared.Next(1, 10001));
+        // plugin.init_worker -> plugin.load(): each process says which plugin lists it loads
+        foreach (var note in PluginLoadNotes(Config))
+        {
+            nginx.Log(worker, LogLevel.Warn, note, null);
+            if (privilegedAgent) nginx.LogPrivilegedAgentInit(LogLevel.Warn, note);
+        }
         // a standalone data plane (yaml/json) has no etcd to sync from
         if (Config.ConfigProvider != "etcd") return null;
         if (!_loadedConfigurationRead)
@@ -83,7 +89,7 @@ public sealed class ApisixHttp
         }
         void Post(Action work) => worker.Loop.Post(_ => work(), null);
         nginx.Log(worker, LogLevel.Info, "healthy check use ngx.shared dict", null);
-        if (privilegedAgent) nginx.LogPrivilegedAgent(LogLevel.Info, "healthy check use ngx.shared dict");
+        if (privilegedAgent) nginx.LogPrivilegedAgentInit(LogLevel.Info, "healthy check use ngx.shared dict");
         var configs = WorkerConfigs.Create(Store, Config, Plugins, _loadedConfiguration,
             (level, msg) => nginx.Log(worker, level, msg, null), Post, nginx.Stopping);
         WorkerConfigs.Attach(worker, configs);
@@ -93,6 +99,29 @@ public sealed class ApisixHttp
             nginx.Stopping.Register(agent.Dispose);
         }
         return configs;
+    }
+
+    /// <summary>
+    /// What plugin.load() logs at warn when a process starts: the http plugins (and wasm plugins,
+    /// with their attributes) it loads, then the stream plugins, each as a JSON object of names
+    /// (Lua's hash order there; the port writes the list's order).
+    /// </summary>
+    public static IEnumerable<string> PluginLoadNotes(ApisixConfig config)
+    {
+        var http = new JsonObject();
+        foreach (var name in config.Plugins) http[name] = true;
+        if (config.Get("wasm", "plugins") is JsonArray wasm)
+            foreach (var attrs in wasm.OfType<JsonObject>())
+                if (JsonScalars.TryGetString(attrs["name"], out var wasmName) && !http.ContainsKey(wasmName))
+                    http[wasmName] = attrs.DeepClone();
+        yield return "[lua] plugin.lua:288: load(): new plugins: " + CJson.Encode(http);
+        if (config.Root["stream_plugins"] is JsonArray)
+        {
+            var stream = new JsonObject();
+            foreach (var name in config.StreamPlugins) stream[name] = true;
+            yield return "[lua] plugin.lua:338: load_stream(): new plugins: " + CJson.Encode(stream);
+        }
+        else yield return "[lua] plugin.lua:434: load(): failed to read stream plugin list from local file";
     }
 
     /// <summary>
@@ -128,9 +157,14 @@ public sealed class ApisixHttp
     /// <summary>
     /// The variables APISIX's nginx.conf declares with `set` in its gateway location, with their
     /// initial values: plugins write them through <c>ctx.var</c> and the access log reads them.
+    /// <c>request_line</c> is declared empty there and http_access_phase copies <c>$request</c> into it
+    /// before anything else can answer, so it starts as <c>$request</c> here. <c>apisix_request_id</c>
+    /// (<c>$request_id</c>) is what the location's <c>lua_error_log_request_id</c> appends to error-log
+    /// lines; request-id replaces it with its own id.
     /// </summary>
     public static readonly IReadOnlyList<(string Name, string Value)> GatewayVariables =
     [
+        ("request_line", "$request"), ("apisix_request_id", "$request_id"),
         ("upstream_scheme", "http"), ("upstream_host", "$http_host"), ("upstream_uri", ""),
         ("llm_content_risk_level", ""), ("apisix_upstream_response_time", "$upstream_response_time"),
         ("request_type", "traditional_http"), ("request_llm_model", ""), ("llm_time_to_first_token", "0"),

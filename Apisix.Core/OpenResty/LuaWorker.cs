@@ -60,6 +60,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
 
     /// <summary>The phase outside any request (init, init_worker, timer).</summary>
     public string Phase { get; set; } = "init";
+    /// <summary>The number of the fake connection ngx_lua opens for this worker's init_worker_by_lua (its log lines' <c>*N</c>), once logged.</summary>
+    internal long? InitWorkerConnection { get; set; }
 
     /// <summary>The SNI of the TLS handshake whose ssl_certificate_by_lua* runs now (`ngx.ssl.server_name()`).</summary>
     public string? SslServerName { get; set; }
@@ -138,6 +140,25 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
                 return f, chunkname
             end
         end
+        -- LuaJIT (Lua 5.1) has no _ENV: there it is an ordinary name, and a module's
+        -- `local _ENV = nil` (dkjson's "blocking globals in Lua 5.2") changes nothing. On 5.4 it
+        -- would cut the module off its globals, so such a file is loaded with the name renamed.
+        local function lua51(src)
+            if not src:find("_ENV", 1, true) then return src end
+            return (src:gsub("%f[%w_]_ENV%f[^%w_]", "_ENV_of_lua51"))
+        end
+        table.insert(package.searchers, 2, function(name)
+            local path = package.searchpath(name, package.path)
+            if not path then return nil end
+            local fh = io.open(path, "rb")
+            if not fh then return nil end
+            local src = fh:read("a")
+            fh:close()
+            if not src or not src:find("_ENV", 1, true) then return nil end
+            local f, err = load(lua51(src), "@" .. path)
+            if not f then error("error loading module '" .. name .. "' from file '" .. path .. "':\n\t" .. err, 0) end
+            return f, path
+        end)
         -- files kept in memory (user_files) on package.path, before the disk
         -- with a configured package.path on show, the search goes through our own path, then
         -- the shown one without the default's system directories (OpenResty's libraries are ours)
@@ -159,7 +180,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
                 local path = template:gsub("%?", file)
                 local src = cs:ConfFile(path)
                 if src then
-                    local f, err = load(src, "@" .. path)
+                    local f, err = load(lua51(src), "@" .. path)
                     if not f then error("error loading module '" .. name .. "' from file '" .. path .. "':\n\t" .. err, 0) end
                     return f, path
                 end

@@ -214,24 +214,54 @@ public sealed class Nginx : IAsyncDisposable
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
     {
         if (!ErrorLog.Enabled(level)) return; // below error_log's level: not even the request context is built
+        if (r == null && w is { Phase: "init_worker" })
+        {
+            // init_worker_by_lua runs on a fake connection of ngx_lua's, and its lines name the context
+            ErrorLog.Write(level, Pid(w), w.InitWorkerConnection ??= Interlocked.Increment(ref _connections), message, InitWorkerContext);
+            return;
+        }
+        if (r == null && w is { Phase: "timer" })
+        {
+            // so does each run of an ngx.timer (one a request created also names that request's client and server)
+            ErrorLog.Write(level, Pid(w), Interlocked.Increment(ref _connections), message, w.CurrentLogContext ?? TimerContext);
+            return;
+        }
         var ctx = r == null ? w?.CurrentLogContext ?? "" : RequestContext(r);
         ErrorLog.Write(level, w == null ? _basePid : Pid(w), r?.Connection ?? 0, message, ctx);
     }
+
+    /// <summary>What nginx appends to a line logged in init_worker_by_lua.</summary>
+    public const string InitWorkerContext = ", context: init_worker_by_lua*";
+
+    /// <summary>What nginx appends to a line logged in an ngx.timer.</summary>
+    public const string TimerContext = ", context: ngx.timer";
+
+    private long? _agentInitConnection;
+
+    /// <summary>A line the privileged agent logs from its init_worker_by_lua (its own fake connection, the context named).</summary>
+    public void LogPrivilegedAgentInit(LogLevel level, string message) =>
+        ErrorLog.Write(level, PrivilegedAgentPid, _agentInitConnection ??= Interlocked.Increment(ref _connections), message, InitWorkerContext);
 
     public void LogInternal(LogLevel level, string message) => Log(null, level, message, null);
 
     /// <summary>The pid of the privileged agent (the master_process helper APISIX enables), for its log lines.</summary>
     public int PrivilegedAgentPid => _basePid + 15;
 
-    /// <summary>A line written by the privileged agent process.</summary>
-    public void LogPrivilegedAgent(LogLevel level, string message) => ErrorLog.Write(level, PrivilegedAgentPid, 0, message, "");
+    /// <summary>A line written by the privileged agent process from a timer (its config sync): a fake connection, the context named.</summary>
+    public void LogPrivilegedAgent(LogLevel level, string message) =>
+        ErrorLog.Write(level, PrivilegedAgentPid, Interlocked.Increment(ref _connections), message, TimerContext);
 
     private static string RequestContext(NgxRequest r)
     {
         var host = r.RequestHeader("Host");
         var server = r.Server.ServerNames.FirstOrDefault() ?? "";
-        return $", client: {r.Http.Connection.RemoteIpAddress}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+        // client: the address realip put in place (nginx logs c->addr_text, which realip rewrites)
+        var context = $", client: {r.RealIp ?? r.Http.Connection.RemoteIpAddress?.ToString()}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
                + (host != null ? $", host: \"{host}\"" : "");
+        // lua_error_log_request_id (apisix-nginx-module): the location's request id after nginx's own context
+        if (r.Location.ErrorLogRequestId is { } idVar && r.Nginx is { } nginx && NgxVars.Get(nginx, r, idVar) is { } id)
+            context += $", request_id: \"{id}\"";
+        return context;
     }
 
     private sealed class ConnectionState(long number)
@@ -1021,7 +1051,8 @@ public sealed class Nginx : IAsyncDisposable
         if (req.IsSubrequest && status >= 300 && !req.HeadersSent) return req.SendSimpleAsync(status, "", null);
         var reason = ReasonPhrases.GetReasonPhrase(status);
         var title = reason.Length > 0 ? $"{status} {reason}" : status.ToString();
-        var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";
+        var tail = (req.Nginx?.Conf.Runtime ?? NginxRuntime.ApisixRuntime).ErrorPageTail(req.Server.ServerTokens);
+        var body = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{tail}";
         if (status < 300 || status == 304) body = "";
         return req.SendSimpleAsync(status, body, status >= 300 ? "text/html" : null);
     }

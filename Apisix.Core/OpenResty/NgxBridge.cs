@@ -730,6 +730,9 @@ public sealed class NgxBridge(LuaWorker worker)
 
     // Misc ------------------------------------------------------------------------------------
 
+    /// <summary><c>ngx.config.nginx_version</c> and <c>ngx_lua_version</c>: those of the runtime this nginx stands in for.</summary>
+    public long NginxVersion() => Nginx.Conf.Runtime.NginxVersion;
+    public long NgxLuaVersion() => Nginx.Conf.Runtime.NgxLuaVersion;
     /// <summary><c>ngx.config.prefix()</c>: the prefix with its trailing slash, as nginx gives it.</summary>
     public string Prefix() => Nginx.Prefix.EndsWith('/') ? Nginx.Prefix : Nginx.Prefix + "/";
     public string? SslServerName() => Req?.Http.Features.Get<Net.TlsInfo>()?.ServerName ?? worker.SslServerName;

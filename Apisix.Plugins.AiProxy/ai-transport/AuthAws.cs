@@ -131,12 +131,9 @@ public static class AuthAws
 
         p.Headers.TryGetValue("Host", out var host);
         if (string.IsNullOrEmpty(host)) p.Headers.TryGetValue("host", out host);
-        if (string.IsNullOrEmpty(host))
-        {
-            host = p.Host ?? "";
-            var port = p.Port ?? 443;
-            if (port != 443 && port != 80) host += ":" + port.ToString(CultureInfo.InvariantCulture);
-        }
+        // the signer's Host is the host alone, whatever the port (lua-resty-aws's v4 signer takes
+        // request.host as it is), and it replaces the Host the request would have sent
+        if (string.IsNullOrEmpty(host)) host = p.Host ?? "";
 
         var time = now ?? DateTimeOffset.UtcNow;
         var toSign = new Dictionary<string, string>(StringComparer.Ordinal)

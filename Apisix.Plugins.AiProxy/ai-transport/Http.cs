@@ -130,8 +130,11 @@ public sealed class AiHttpResponse
 /// </summary>
 public static class Http
 {
-    /// <summary>resty.http's default User-Agent: api7-lua-resty-http reports 0.16.1, with the emulated ngx_lua version.</summary>
-    public const string UserAgent = "lua-resty-http/0.16.1 (Lua) ngx_lua/10026";
+    /// <summary>
+    /// resty.http's default User-Agent on <paramref name="nginx"/>: api7-lua-resty-http reports 0.16.1,
+    /// then the ngx_lua version of the runtime the nginx stands in for (apisix-runtime's 10031).
+    /// </summary>
+    public static string UserAgent(Nginx nginx) => nginx.Conf.Runtime.RestyHttpUserAgent();
 
     private const int DefaultKeepaliveTimeoutMs = 60000; // lua_socket_keepalive_timeout
     private const int DefaultPoolSize = 30;              // lua_socket_pool_size
@@ -459,7 +462,7 @@ public static class Http
         {
             _timeoutMs = timeoutMs;
             _head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
-            var (request, err) = BuildRequest(p, body, _target);
+            var (request, err) = BuildRequest(p, body, _target, UserAgent(_nginx));
             if (request == null) return (null, err);
             using var cts = new CancellationTokenSource(timeoutMs);
             try
@@ -758,7 +761,7 @@ public static class Http
     }
 
     /// <summary>A request as resty.http writes it, or its validation error.</summary>
-    private static (HttpRequestMessage? Request, string? Error) BuildRequest(AiHttpParams p, string body, Target target)
+    private static (HttpRequestMessage? Request, string? Error) BuildRequest(AiHttpParams p, string body, Target target, string userAgent)
     {
         var path = p.Path ?? "/";
         if (!ValidPath(path, allowQuestion: false)) return (null, "invalid characters found in path");
@@ -810,7 +813,7 @@ public static class Http
             var defaultPort = target.Ssl ? 443 : 80;
             request.Headers.TryAddWithoutValidation("Host", p.Port is { } port && port != defaultPort ? $"{p.Host}:{port}" : p.Host ?? "");
         }
-        if (!hasUa) request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+        if (!hasUa) request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
         return (request, null);
     }
 

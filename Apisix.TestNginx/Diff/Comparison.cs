@@ -24,6 +24,13 @@ public sealed class CompareOptions
     public string? RealServroot { get; init; }
 
     public string? OursServroot { get; init; }
+
+    /// <summary>
+    /// Whether log lines keep the position in an APISIX Lua module that ngx.log prefixes
+    /// (<c>[lua] plugin.lua:1338: run_plugin(): </c>); off by default, as the port's C# logs the
+    /// same messages without one (see <see cref="ErrorLogLines.Normalize"/>).
+    /// </summary>
+    public bool LuaPositions { get; set; }
 }
 
 /// <summary>One header name's values on both sides (several when the header repeats); null when absent.</summary>
@@ -102,8 +109,8 @@ public static class BlockComparer
             for (var i = 0; i < n; i++)
                 diff.Requests.Add(CompareOne(i, i < real.Requests.Count ? real.Requests[i] : null,
                     i < ours.Requests.Count ? ours.Requests[i] : null, options));
-        if (real?.ErrorLog != null) diff.RealLog = ErrorLogLines.Messages(real.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.RealServroot)).ToList();
-        if (ours?.ErrorLog != null) diff.OursLog = ErrorLogLines.Messages(ours.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.OursServroot)).ToList();
+        if (real?.ErrorLog != null) diff.RealLog = ErrorLogLines.Messages(real.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.RealServroot, options.LuaPositions)).ToList();
+        if (ours?.ErrorLog != null) diff.OursLog = ErrorLogLines.Messages(ours.AllLogLines).Select(l => ErrorLogLines.Normalize(l, options.OursServroot, options.LuaPositions)).ToList();
         if (diff.RealLog != null && diff.OursLog != null)
         {
             // compared as multisets: a timer may log during one request on one side and the next on the other
@@ -184,10 +191,16 @@ public static class BlockComparer
     /// <summary>
     /// Bodies compared as JSON when both parse as JSON (key order and number spelling do not count:
     /// <c>1.0</c> equals <c>1</c>), otherwise byte for byte; the rows are a line diff of the bodies as
-    /// shown (JSON pretty-printed with sorted keys, text decoded as UTF-8).
+    /// shown (JSON pretty-printed with sorted keys, text decoded as UTF-8). UUIDs (a request id an
+    /// upstream echoes, ...) and hex addresses (<c>table: 0x...</c>) differ on every run and read as
+    /// <c>UUID</c> and <c>0xADDR</c> on both sides, and JSON
+    /// objects inside a text body (SSE <c>data:</c> lines) are compared with their keys sorted.
     /// </summary>
     public static (bool Differs, bool IsJson, List<DiffRow> Rows) CompareBodies(string? real, string? ours)
     {
+        if (real == ours) return (false, false, []);
+        real = real == null ? null : ErrorLogLines.HexAddress().Replace(ErrorLogLines.Uuid().Replace(real, "UUID"), "0xADDR");
+        ours = ours == null ? null : ErrorLogLines.HexAddress().Replace(ErrorLogLines.Uuid().Replace(ours, "UUID"), "0xADDR");
         if (real == ours) return (false, false, []);
         var ja = ParseJson(real);
         var jb = ParseJson(ours);
@@ -197,6 +210,14 @@ public static class BlockComparer
             var cb = Canonical(jb.Node);
             if (ca == cb) return (false, true, []);
             return (true, true, LineDiff.Rows(ca.Split('\n'), cb.Split('\n')));
+        }
+        // JSON objects inside a text body (an SSE stream's `data:` lines): cjson writes a Lua table's
+        // keys in hash order, so they are compared with their keys sorted
+        if (real != null && ours != null && real.Length < 1 << 20 && ours.Length < 1 << 20)
+        {
+            var (sa, sb) = (ErrorLogLines.SortJsonObjects(ByteStrings.ToText(real)), ErrorLogLines.SortJsonObjects(ByteStrings.ToText(ours)));
+            if (sa == sb) return (false, false, []);
+            return (true, false, LineDiff.Rows(sa.Split('\n'), sb.Split('\n')));
         }
         return (true, false, LineDiff.Rows(TextLines(real), TextLines(ours)));
     }

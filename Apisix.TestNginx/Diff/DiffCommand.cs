@@ -35,9 +35,13 @@ public static partial class DiffCommand
                               default: on for plain files, off for APISIX files
           --real-cache DIR    keep the real side's output and capture in DIR, reused while the file,
                               mode, set-up and TEST_NGINX_* environment are unchanged
+          --real-cache-only   take the real side from --real-cache only, never run it (a file
+                              missing there is reported as not run on the real side)
           --timeout S         per file and side (default 900)
           --keep              keep the real side's server root (plain files)
           --ignore-header H   do not compare header H either (repeatable)
+          --lua-positions     keep the [lua] FILE.lua:LINE: FUNC(): prefix of log lines from APISIX's
+                              Lua modules (dropped by default: the port's C# logs without it)
           --json FILE         write the whole comparison as JSON
           --html FILE         write it as one self-contained HTML page
           --width N           block name column width (default 60)
@@ -66,9 +70,11 @@ public static partial class DiffCommand
                     case "--hup": o.Hup = true; break;
                     case "--no-hup": o.Hup = false; break;
                     case "--real-cache": o.RealCache = Path.GetFullPath(Next()); break;
+                    case "--real-cache-only": o.RealCacheOnly = true; break;
                     case "--timeout": o.Timeout = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                     case "--keep": o.Keep = true; break;
                     case "--ignore-header": o.Compare.IgnoredHeaders.Add(Next()); break;
+                    case "--lua-positions": o.Compare.LuaPositions = true; break;
                     case "--json": json = Next(); break;
                     case "--html": html = Next(); break;
                     case "--width": o.Width = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -82,6 +88,11 @@ public static partial class DiffCommand
             }
             catch (FormatException) { error.WriteLine($"diff: {args[i - 1]} needs a number"); return 2; }
             catch (DiffSetupException e) { error.WriteLine("diff: " + e.Message); return 2; }
+        }
+        if (o.RealCacheOnly && o.RealCache == null)
+        {
+            error.WriteLine("diff: --real-cache-only needs --real-cache DIR");
+            return 2;
         }
         if (paths.Count == 0)
         {
@@ -157,7 +168,7 @@ public static partial class DiffCommand
 
                 var problems = new List<string>();
                 var captures = CapturedBlock.ReadJsonLines(realRun.Capture, problems);
-                var compare = new CompareOptions { RealServroot = realRun.Servroot, OursServroot = Parsing.TestNginxPaths.ServerRoot(o.Root) };
+                var compare = new CompareOptions { RealServroot = realRun.Servroot, OursServroot = Parsing.TestNginxPaths.ServerRoot(o.Root), LuaPositions = o.Compare.LuaPositions };
                 foreach (var h in o.Compare.IgnoredHeaders) compare.IgnoredHeaders.Add(h);
                 var diff = FileComparer.Compare(display, mode, apisix ? "Lua APISIX" : "nginx + Lua module", entries,
                     TapOutput.Parse(realRun.Output), captures, ours, compare);

@@ -17,6 +17,8 @@ public sealed class DiffOptions
     /// <summary>null: plain files in both modes, APISIX files in default mode only.</summary>
     public bool? Hup { get; set; }
     public string? RealCache { get; set; }
+    /// <summary>--real-cache-only: take the real side from the cache only; a file not cached there is not run on it.</summary>
+    public bool RealCacheOnly { get; set; }
     public double Timeout { get; set; } = 900;
     public bool Keep { get; set; }
     public int Width { get; set; } = 60;

@@ -31,7 +31,7 @@ public static class HtmlReport
           .Append("<button id=\"openall\" type=\"button\">open all differing</button></p>");
         sb.Append("<p class=\"note\">Left: ").Append(H(realLabel)).Append(". Right: ours (Apisix.TestNginx). Not compared: headers ")
           .Append(H(string.Join(", ", CompareOptions.DefaultIgnoredHeaders)))
-          .Append("; in log lines, timestamps, pids, connection numbers, hex addresses, client ports and server roots are replaced.</p></header>\n");
+          .Append("; in bodies, UUIDs and hex addresses are replaced and JSON objects in text compared with sorted keys; in log lines, timestamps, pids, connection numbers, hex addresses, client ports, server roots, request ids and UUIDs are replaced, JSON objects compared with sorted keys, and (unless --lua-positions) the positions in APISIX's Lua modules and traceback frames left out.</p></header>\n");
         foreach (var f in files) File(sb, f);
         sb.Append("<script>\n").Append(Script).Append("</script>\n</body></html>\n");
         return sb.ToString();

@@ -152,6 +152,8 @@ public sealed class RealSide(DiffOptions options)
             }
             catch (JsonException) { /* a broken cache entry: run again */ }
         }
+        if (options.RealCacheOnly)
+            throw new InvalidOperationException($"no cached run of {path} in {options.RealCache} for this set-up (--real-cache-only)");
         var fresh = RunUncached(path, apisix, hup);
         if (!fresh.TimedOut)
         {

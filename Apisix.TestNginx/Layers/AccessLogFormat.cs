@@ -22,11 +22,22 @@ public static partial class AccessLogFormat
     [GeneratedRegex(@"\$([a-z_0-9]+)")]
     private static partial Regex Variable();
 
-    public static string Format(NgxRequest req, string format) =>
+    /// <summary>
+    /// One line in <paramref name="format"/>. A variable that <paramref name="uninitialized"/> says
+    /// was declared by a `set` that never ran for this request prints nothing and is reported to
+    /// <paramref name="warn"/> first, in the format's order, as nginx warns of each.
+    /// </summary>
+    public static string Format(NgxRequest req, string format, Func<string, bool>? uninitialized = null, Action<string>? warn = null) =>
         Variable().Replace(format, m =>
         {
+            var name = m.Groups[1].Value;
+            if (uninitialized != null && uninitialized(name))
+            {
+                warn?.Invoke(name);
+                return "";
+            }
             // nginx's log module: a variable that is not found prints "-", an empty one prints nothing
-            var v = NgxVars.Get(req.Nginx, req, m.Groups[1].Value);
+            var v = NgxVars.Get(req.Nginx, req, name);
             return v ?? "-";
         });
 }

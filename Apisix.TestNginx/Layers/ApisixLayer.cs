@@ -88,6 +88,11 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
                     checker: CheckPlugins) is { } e)
                 standaloneErrs.Add(e);
             world.OnNginx.Add(nginx => standaloneErrs.ForEach(m => nginx.LogInternal(LogLevel.Error, m)));
+            // config_yaml.init reads the file in init_by_lua and says so (read_apisix_config)
+            var standaloneFile = Path.Combine(TestNginxPaths.ServerRoot(Root), "conf", config.ConfigProvider == "json" ? "apisix.json" : "apisix.yaml");
+            if (standaloneErrs.Count == 0)
+                world.OnNginx.Add(nginx => nginx.LogInternal(LogLevel.Warn,
+                    "[lua] config_yaml.lua:204: read_apisix_config(): config file " + standaloneFile + " reloaded."));
         }
         var apisix = new ApisixHttp(config, _store, registry);
         // APISIX's nginx.conf: exit_worker_by_lua_block { apisix.http_exit_worker() }
@@ -124,12 +129,39 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         AddCertFiles(world);
         AddTlsMockUpstream(world, Section(world, block, file, "upstream_server_config"));
         CiServices.Add(world);
+        var mainServer = world.Conf.Servers[0];
+        var mockServers = world.Conf.Servers.Where(s => s.Listens.Any(l => l.Port is 1980 or 1983)).ToList();
         world.OnNginx.Add(nginx => nginx.OnLog = req =>
         {
-            if (req.Server == world.Conf.Servers[0]) lock (world.AccessLog) world.AccessLog.Add(AccessLogFormat.Format(req, AccessLogFormat.ApisixMain));
+            // the 1984 server logs to access.log, the mock upstreams to theirs, all in the main format
+            if (req.Server != mainServer && !mockServers.Contains(req.Server)) return;
+            var line = AccessLogFormat.Format(req, AccessLogFormat.ApisixMain, name => Uninitialized(req, name),
+                name => req.Log(LogLevel.Warn, $"using uninitialized \"{name}\" variable while logging request"));
+            if (req.Server == mainServer) lock (world.AccessLog) world.AccessLog.Add(line);
         });
         ConfigureApisixLocations(world, block, apisix, Env(file, "TEST_ENABLE_CONTROL_API_V1") != "0");
     }
+
+    /// <summary>
+    /// Variables of the main log format that t::APISIX's nginx.conf declares with `set` (in its
+    /// gateway and admin locations, and `$rate_limiting_info` with apisix-nginx-module): a request
+    /// whose location never ran that `set` reads them uninitialized (see <see cref="Uninitialized"/>).
+    /// </summary>
+    private static readonly HashSet<string> DeclaredBySet = new(StringComparer.Ordinal)
+    {
+        "request_line", "apisix_upstream_response_time", "upstream_scheme", "upstream_host", "upstream_uri",
+        "request_llm_model", "llm_model", "llm_time_to_first_token", "llm_prompt_tokens", "llm_completion_tokens",
+        "llm_total_tokens", "llm_stream", "llm_has_tool_calls", "llm_tool_count", "llm_end_user_id",
+        "llm_cache_read_input_tokens", "llm_cache_creation_input_tokens", "llm_reasoning_tokens", "rate_limiting_info",
+    };
+
+    /// <summary>
+    /// nginx's rewrite module: a `set` variable read in a request where no `set` of it ran is
+    /// "uninitialized": it reads as empty, with a warning (uninitialized_variable_warn is on), e.g.
+    /// in the access log of a block's own /t location or of the mock upstream.
+    /// </summary>
+    private static bool Uninitialized(NgxRequest req, string name) =>
+        DeclaredBySet.Contains(name) && !req.Vars.ContainsKey(name);
 
     /// <summary>Blocks that call the real internet cannot run here; they are skipped, never passed.</summary>
     private static string? NeedsInternet(TestBlock block)
@@ -188,7 +220,10 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
     {
         var server = world.Conf.Servers[0];
         var wait = double.TryParse(block.Text("wait_etcd_sync")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w) ? w : 0.1;
-        server.Locations.Add(new LocationConf { Modifier = "", Pattern = "/apisix/admin", Handler = apisix.HttpAdminAsync });
+        // t::APISIX's admin location declares what the main log format reads (left as declared)
+        var admin = new LocationConf { Modifier = "", Pattern = "/apisix/admin", Handler = apisix.HttpAdminAsync };
+        admin.Sets.AddRange([("upstream_scheme", "http"), ("upstream_host", "$http_host"), ("upstream_uri", ""), ("request_line", "")]);
+        server.Locations.Add(admin);
         if (controlApi)
         {
             // t::APISIX's `location /v1/`: the control API (its health-check views; other paths 404)
@@ -208,6 +243,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
                 if (wait > 0) await req.Nginx.RequestSleeps.SleepAsync(TimeSpan.FromSeconds(wait), req.Nginx.Stopping);
             },
             Handler = apisix.HttpAccessPhaseAsync,
+            ErrorLogRequestId = "apisix_request_id",
         };
         gateway.Sets.AddRange(ApisixHttp.GatewayVariables);
         server.Locations.Add(gateway);
@@ -260,9 +296,9 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
     /// <summary>The mock upstream t::APISIX runs: `lib.server` on 1980, 1981, 1982 and 5044.</summary>
     private static void AddMockUpstream(BlockWorld world)
     {
-        var mock = new ServerConf { DefaultType = "text/plain" };
+        var mock = new ServerConf { DefaultType = "text/plain", ServerTokens = false }; // t::APISIX: server_tokens off
+        // no server_name there: nginx's is "" (its log lines say `server: ,`)
         foreach (var port in new[] { 1980, 1981, 1982, 5044 }) mock.Listens.Add(new ListenSpec(IPAddress.Any, port));
-        mock.ServerNames.Add("localhost");
         mock.Locations.Add(new LocationConf
         {
             Modifier = "", Pattern = "/",

@@ -76,6 +76,9 @@ public class TestNginxLayer(string root)
         if (GetType() == typeof(TestNginxLayer))
         {
             world.Conf.HasResolver ??= false;
+            // ngx.config's versions: a plain Test::Nginx file stands for Debian's nginx + ngx_lua (what
+            // `diff` compares it with); t::APISIX keeps APISIX's runtime, HttpConf's default
+            world.Conf.Runtime = NginxRuntime.DebianNginxLua;
             // package.path and package.cpath as lua-nginx-module sets them from the directives
             var prefix = TestNginxPaths.ServerRoot(Root);
             if (world.Conf.LuaPackagePath is { } shownPath)

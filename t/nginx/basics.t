@@ -151,3 +151,30 @@ GET /no-such-file.txt
 --- response_body_like: <title>404 Not Found</title>
 --- error_log eval
 qr{\[error\] .*open\(\) ".*/html/no-such-file\.txt" failed \(2: No such file or directory\)}
+
+
+
+=== TEST 9: ngx.config names the nginx and ngx_lua of Debian's packages, the real side plain files are diffed against
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.say(ngx.config.nginx_version, " ", ngx.config.ngx_lua_version)
+        }
+    }
+--- request
+GET /t
+--- response_body
+1022001 10023
+
+
+
+=== TEST 10: nginx's own error page names Debian's nginx
+--- config
+    location /t {
+        return 503;
+    }
+--- request
+GET /t
+--- error_code: 503
+--- response_body eval
+"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"

@@ -238,3 +238,25 @@ logged
 qr/^127\.0\.0\.1 - - \[\d+\/\w+\/\d+:\d+:\d+:\d+ [+-]\d{4}\] "GET \/t\?x=1 HTTP\/1\.1" 200 \d+ "-" "access-log-probe"$/
 --- no_access_log
 GET /elsewhere
+
+
+
+=== TEST 12: a log line's client is the address realip put in place
+--- http_config
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.log(ngx.WARN, "seen")
+            ngx.say(ngx.var.remote_addr)
+        }
+    }
+--- request
+GET /t
+--- more_headers
+X-Real-IP: 10.0.0.9
+--- response_body
+10.0.0.9
+--- error_log eval
+qr/seen, client: 10\.0\.0\.9, server: localhost, request: "GET \/t HTTP\/1\.1"/

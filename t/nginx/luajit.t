@@ -169,3 +169,29 @@ GET /t
 --- error_code: 500
 --- error_log eval
 qr/lua entry thread aborted: runtime error: content_by_lua\(nginx\.conf:\d+\):2: attempt to call field 'no_such_function' \(a nil value\)/
+
+
+
+=== TEST 9: _ENV is an ordinary name in LuaJIT: a module's `local _ENV = nil` (dkjson's 5.2 guard) keeps its globals
+--- http_config
+    lua_package_path '$prefix/html/?.lua;;';
+--- config
+    location /t {
+        content_by_lua_block {
+            local guarded = require("guarded")
+            ngx.say(guarded.upper("still reaches string"), " ", guarded.env_is_nil)
+        }
+    }
+--- user_files
+>>> guarded.lua
+local _ENV = nil -- blocking globals in Lua 5.2
+local M = {}
+function M.upper(s) return string.upper(s) end
+M.env_is_nil = tostring(_ENV == nil)
+return M
+--- request
+GET /t
+--- response_body
+STILL REACHES STRING true
+--- no_error_log
+[error]

@@ -430,3 +430,26 @@ nothing left: falsetimeout
 GET /gone
 --- error_code: 410
 --- response_body_like: 410 Gone
+
+
+
+=== TEST 19: lines logged in init_worker_by_lua and in a timer carry ngx_lua's fake connection number and name their context
+--- http_config
+    init_worker_by_lua_block {
+        ngx.log(ngx.WARN, "worker starts")
+        ngx.timer.at(0.01, function() ngx.log(ngx.WARN, "timer runs") end)
+    }
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.sleep(0.05)
+            ngx.say("ok")
+        }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+[qr/\[warn\] \d+#\d+: \*\d+ \[lua\] .*worker starts, context: init_worker_by_lua\*$/,
+ qr/\[warn\] \d+#\d+: \*\d+ \[lua\] .*timer runs, context: ngx\.timer$/]

@@ -13,6 +13,8 @@ public sealed record LuaChunk(string Code, string ChunkName, int Line, string? F
 public sealed class HttpConf
 {
     public List<ServerConf> Servers { get; } = new();
+    /// <summary>The nginx and ngx_lua this one stands in for (<c>ngx.config</c>'s versions); APISIX's runtime unless set.</summary>
+    public NginxRuntime Runtime { get; set; } = NginxRuntime.ApisixRuntime;
     public Dictionary<string, long> SharedDicts { get; } = new(StringComparer.Ordinal);
     public List<LuaChunk> InitByLua { get; } = new();
     public List<LuaChunk> InitWorkerByLua { get; } = new();
@@ -79,6 +81,8 @@ public sealed class ServerConf
 {
     public List<ListenSpec> Listens { get; } = new();
     public List<string> ServerNames { get; } = new();
+    /// <summary>`server_tokens`: whether nginx's own error pages name its version (on unless turned off).</summary>
+    public bool ServerTokens { get; set; } = true;
     public string? DefaultType { get; set; }
     /// <summary>`root` at server level; null means nginx's default, `html` under the prefix.</summary>
     public string? Root { get; set; }
@@ -169,6 +173,11 @@ public sealed class LocationConf
     public LuaChunk? LogByLua { get; set; }
     /// <summary>`internal`: only internal redirects reach it; a client request gets 404.</summary>
     public bool Internal { get; set; }
+    /// <summary>
+    /// `lua_error_log_request_id $VAR` (api7's apisix-nginx-module): the variable whose value error-log
+    /// lines of the location's requests end with, as <c>, request_id: "VALUE"</c>; null: none.
+    /// </summary>
+    public string? ErrorLogRequestId { get; set; }
     /// <summary>`lua_need_request_body on`: the body is read before the rewrite phase; null: the server's.</summary>
     public bool? NeedRequestBody { get; set; }
     /// <summary>`lua_check_client_abort`; null: the server's.</summary>

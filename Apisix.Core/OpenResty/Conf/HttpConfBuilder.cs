@@ -254,6 +254,7 @@ public static class HttpConfBuilder
                 case "root": loc.Root = x.Arg(0); break;
                 case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;
+                case "lua_error_log_request_id": loc.ErrorLogRequestId = x.Arg(0).TrimStart('$'); break;
                 case "set_by_lua" or "set_by_lua_file":
                     // set_by_lua $res 'code' [args]: the chunk is the second word
                     var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };

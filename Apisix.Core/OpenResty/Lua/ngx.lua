@@ -1024,7 +1024,7 @@ end
 -- Misc ------------------------------------------------------------------------------------
 
 real.config = {
-    subsystem = "http", debug = false, nginx_version = 1025003, ngx_lua_version = 10026,
+    subsystem = "http", debug = false, nginx_version = cs:NginxVersion(), ngx_lua_version = cs:NgxLuaVersion(),
     nginx_configure = function() return "" end,
     prefix = function() return cs:Prefix() end,
 }

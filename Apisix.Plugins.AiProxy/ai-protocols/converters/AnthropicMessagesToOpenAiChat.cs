@@ -731,7 +731,9 @@ public sealed class AnthropicMessagesToOpenAiChat : IAiConverter
             message["type"] = "message";
             message["role"] = "assistant";
             if (Get(chunk, "model") is { } model) message["model"] = Clone(model);
-            message["content"] = new JsonArray();
+            // upstream marks this table with core.json.empty_array_mt, which apisix.core.json does
+            // not define (nil): the table stays plain and cjson writes it as {}, as Lua APISIX sends it
+            message["content"] = new JsonObject();
             message["usage"] = new JsonObject { ["input_tokens"] = 0L, ["output_tokens"] = 0L };
             events.Add(MakeSseEvent("message_start", new JsonObject
             {

@@ -93,6 +93,21 @@ public class AuthAwsTests
     }
 
     [Fact]
+    public void SignRequest_signs_and_sends_the_host_without_the_port_as_lua_resty_aws_does()
+    {
+        var p = new AiHttpParams { Method = "POST", Host = "127.0.0.1", Port = 1980, Path = "/model/m/converse", Body = new JsonObject() };
+        var aws = new JsonObject { ["access_key_id"] = "AKIDEXAMPLE", ["secret_access_key"] = Secret };
+
+        AuthAws.SignRequest(p, aws, "us-east-1", Fixed).Should().BeNull();
+
+        p.Headers["Host"].Should().Be("127.0.0.1", "Lua APISIX's mock upstream sees host: \"127.0.0.1\" for a bedrock endpoint on :1980");
+        var expected = AuthAws.Sign("POST", "/model/m/converse", [],
+            new Dictionary<string, string> { ["host"] = "127.0.0.1", ["x-amz-date"] = "20150830T123600Z" },
+            "{}"u8.ToArray(), "AKIDEXAMPLE", Secret, "us-east-1", "bedrock", Fixed);
+        p.Headers["authorization"].Should().Be(expected.Authorization);
+    }
+
+    [Fact]
     public void SignRequest_rejects_bad_input_with_a_message()
     {
         var p = new AiHttpParams { Path = "/x", Host = "h" };

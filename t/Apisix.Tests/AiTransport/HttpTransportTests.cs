@@ -52,7 +52,7 @@ public class HttpTransportTests
         seen.Body.Should().Be("""{"a_flag":true,"max_tokens":10,"messages":[{"content":"hi/there","role":"user"}],"model":"m1","temperature":0.5}""");
         p.Body.Should().Be(seen.Body, "the transport keeps the encoded body in params, as the Lua does");
         HeadValue(seen, "Host").Should().Be("127.0.0.1:1980");
-        HeadValue(seen, "User-Agent").Should().Be("lua-resty-http/0.16.1 (Lua) ngx_lua/10026");
+        HeadValue(seen, "User-Agent").Should().Be("lua-resty-http/0.16.1 (Lua) ngx_lua/10031");
         HeadValue(seen, "Content-Length").Should().Be(seen.Body.Length.ToString());
         HeadValue(seen, "authorization").Should().Be("Bearer k");
         HeadValue(seen, "content-type").Should().Be("application/json");

@@ -284,4 +284,56 @@ public class DiffComparisonTests
         captured.Requests[0].Status.Should().Be(200);
         captured.ErrorLog.Should().ContainSingle().Which.Should().Equal("2026/01/01 00:00:00 [warn] 1#1: x");
     }
+    [Fact]
+    public void Log_lines_lose_request_ids_uuids_and_the_key_order_of_Lua_tables()
+    {
+        ErrorLogLines.Normalize("2026/12/06 21:15:32 [warn] 18260#18260: *3 exits, client: 127.0.0.1, host: \"localhost\", request_id: \"d156b49352c048fded090fa5419cb473\"")
+            .Should().Be("[warn]#: *N exits, client: 127.0.0.1, host: \"localhost\", request_id: \"ID\"");
+        ErrorLogLines.Normalize("2026/12/06 21:15:32 [error] 1#1: *3 id 3badcc94-51e8-423a-9e44-518fb47e4b78 gone")
+            .Should().Be("[error]#: *N id UUID gone");
+        // cjson writes a Lua table's keys in hash order, which differs from run to run
+        var a = ErrorLogLines.Normalize("2026/12/06 21:15:25 [warn] 1#1: *1 new plugins: {\"syslog\":true,\"a\":{\"z\":1,\"b\":[2,{\"y\":1,\"x\":2}]}}, context: init_worker_by_lua*");
+        var b = ErrorLogLines.Normalize("2026/12/06 21:15:26 [warn] 2#2: *2 new plugins: {\"a\":{\"b\":[2,{\"x\":2,\"y\":1}],\"z\":1},\"syslog\":true}, context: init_worker_by_lua*");
+        a.Should().Be(b).And.Be("[warn]#: *N new plugins: {\"a\":{\"b\":[2,{\"x\":2,\"y\":1}],\"z\":1},\"syslog\":true}, context: init_worker_by_lua*");
+        ErrorLogLines.SortJsonObjects("not json {here} and {\"b\":1,\"a\":\"}\"} end").Should().Be("not json {here} and {\"a\":\"}\",\"b\":1} end");
+    }
+
+    [Fact]
+    public void Positions_in_APISIX_Lua_modules_are_dropped_unless_asked_for_and_a_block_s_own_Lua_keeps_its()
+    {
+        const string real = "2026/12/06 21:15:32 [warn] 1#1: *3 [lua] plugin.lua:1338: run_plugin(): ai-proxy exits with http status code 400, client: 127.0.0.1";
+        const string ours = "2026/12/06 21:15:33 [warn] 7#7: *9 ai-proxy exits with http status code 400, client: 127.0.0.1";
+        ErrorLogLines.Normalize(real, luaPositions: false).Should().Be(ErrorLogLines.Normalize(ours, luaPositions: false));
+        ErrorLogLines.Normalize(real).Should().Contain("[lua] plugin.lua:1338: run_plugin(): ");
+        ErrorLogLines.Normalize("2026/12/06 21:15:32 [warn] 1#1: *3 [lua] base.lua:390: failed", luaPositions: false).Should().Be("[warn]#: *N failed");
+        ErrorLogLines.Normalize("2026/12/06 21:15:32 [warn] 1#1: *3 [lua] content_by_lua(nginx.conf:40):3: hi", luaPositions: false)
+            .Should().Be("[warn]#: *N [lua] content_by_lua(nginx.conf:40):3: hi");
+        ErrorLogLines.Normalize("2026/12/06 21:15:32 [error] 1#1: *3 lua entry thread aborted: runtime error: x\nstack traceback:\ncoroutine 0:\n\t[C]: in function 'error'", luaPositions: false)
+            .Should().Be("[error]#: *N lua entry thread aborted: runtime error: x\nstack traceback: (frames not compared)");
+
+        var diff = new BlockDiff { Name = "TEST 1: x" };
+        BlockComparer.Compare(diff, new CapturedBlock { ErrorLog = [[real]] }, new CapturedBlock { ErrorLog = [[ours]] }, new CompareOptions());
+        diff.Log.Should().BeNull("by default the module position is not compared");
+        var strict = new BlockDiff { Name = "TEST 1: x" };
+        BlockComparer.Compare(strict, new CapturedBlock { ErrorLog = [[real]] }, new CapturedBlock { ErrorLog = [[ours]] }, new CompareOptions { LuaPositions = true });
+        strict.Log.Should().NotBeNull();
+    }
+
+    [Fact]
+    public void Uuids_in_bodies_compare_equal_and_other_differences_still_show()
+    {
+        BlockComparer.CompareBodies("{\"x-request-id\":\"3badcc94-51e8-423a-9e44-518fb47e4b78\"}", "{\"x-request-id\":\"4bd88919-dd40-4bc9-bf03-28ebf886d337\"}")
+            .Differs.Should().BeFalse();
+        BlockComparer.CompareBodies("id 3badcc94-51e8-423a-9e44-518fb47e4b78\n", "id 4bd88919-dd40-4bc9-bf03-28ebf886d337\n").Differs.Should().BeFalse();
+        BlockComparer.CompareBodies("encode: {\"fun\":\"function: 0x7f57cb8e6d10\"}\n", "encode: {\"fun\":\"function: 0x7f38bc04dc20\"}\n").Differs.Should().BeFalse();
+        var (differs, isJson, _) = BlockComparer.CompareBodies("{\"ua\":\"ngx_lua/10031\",\"id\":\"3badcc94-51e8-423a-9e44-518fb47e4b78\"}",
+            "{\"ua\":\"ngx_lua/10026\",\"id\":\"4bd88919-dd40-4bc9-bf03-28ebf886d337\"}");
+        differs.Should().BeTrue();
+        isJson.Should().BeTrue();
+
+        // an SSE stream: each data line's object in Lua's hash order on one side, insertion order on the other
+        BlockComparer.CompareBodies("event: a\ndata: {\"type\":\"x\",\"index\":0}\n\n", "event: a\ndata: {\"index\":0,\"type\":\"x\"}\n\n")
+            .Differs.Should().BeFalse();
+        BlockComparer.CompareBodies("data: {\"content\":{}}\n", "data: {\"content\":[]}\n").Differs.Should().BeTrue();
+    }
 }

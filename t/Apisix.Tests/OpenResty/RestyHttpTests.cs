@@ -82,13 +82,13 @@ public class RestyHttpTests
             200 yes
             POST a=1
             host: 127.0.0.1:1980
-            ua: lua-resty-http/0.17.2 (Lua) ngx_lua/10026
+            ua: lua-resty-http/0.17.2 (Lua) ngx_lua/10031
             cl: 8
             x: v
             body: hi there
             GET q=2
             host: 127.0.0.1:1980
-            ua: lua-resty-http/0.17.2 (Lua) ngx_lua/10026
+            ua: lua-resty-http/0.17.2 (Lua) ngx_lua/10031
             cl: -
             x: -
             body: -
