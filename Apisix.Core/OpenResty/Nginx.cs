@@ -577,7 +577,8 @@ public sealed class Nginx : IAsyncDisposable
         {
             var reason = ReasonPhrases.GetReasonPhrase(st);
             var title = reason.Length > 0 ? $"{st} {reason}" : st.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var page = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n</body>\r\n</html>\r\n";
+            var tail = (req.Nginx?.Conf.Runtime ?? NginxRuntime.ApisixRuntime).ErrorPageTail(req.Server.ServerTokens);
+            var page = $"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n{tail}";
             req.ResponseHeaders.Clear();
             req.SetResponseHeader("Content-Type", "text/html");
             req.SetResponseHeader("Content-Length", System.Text.Encoding.Latin1.GetByteCount(page).ToString(System.Globalization.CultureInfo.InvariantCulture));

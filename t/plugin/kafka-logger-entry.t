@@ -260,4 +260,4 @@ POST /bodies
 something long
 --- error_code: 404
 --- error_log eval
-qr/topic=bodies entry=\{.*"request":\{[^}]*"body":"somethin"[,}]/
+qr/topic=bodies entry=\{.*"body":"somethin"[,}]/
