@@ -62,13 +62,15 @@ public class TestNginxLayer(string root)
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
 
+        AddUserFiles(world, block, file); // written before nginx reads its conf: an `include` may name one
+
         var main = Section(world, block, file, "main_config");
         var http = Section(world, block, file, "http_config");
         var layout = new ConfLayout(file.Settings.EnvToNginx.Count, main, http);
         if (main != null)
-            AddMain(world, NginxConfParser.Parse(main, ConfPath, layout.MainLine));
+            AddMain(world, NginxConfParser.Parse(main, ConfPath, layout.MainLine, ReadConfFile(world)));
         if (http != null)
-            HttpConfBuilder.AddHttpDirectives(world.Conf, NginxConfParser.Parse(http, ConfPath, layout.HttpLine));
+            HttpConfBuilder.AddHttpDirectives(world.Conf, NginxConfParser.Parse(http, ConfPath, layout.HttpLine, ReadConfFile(world)));
         if (world.Conf.LuaPackagePath is { } luaPath)
             world.Modules.PackagePath.InsertRange(0, luaPath.Split(';', StringSplitOptions.RemoveEmptyEntries)
                 .Select(p => p.Replace("$prefix", TestNginxPaths.ServerRoot(Root), StringComparison.Ordinal)));
@@ -95,13 +97,12 @@ public class TestNginxLayer(string root)
         server.Listens.Add(new ListenSpec(System.Net.IPAddress.Any, world.ServerPort));
         server.ServerNames.Add(world.ServerName);
         if (Section(world, block, file, "config") is { } config)
-            HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, ConfPath, layout.ConfigLine));
+            HttpConfBuilder.AddServerDirectives(world.Conf, server, NginxConfParser.Parse(config, ConfPath, layout.ConfigLine, ReadConfFile(world)));
         if (world.Conf.LuaSocketLogErrors is { } logSocketErrors) world.LogSocketErrors = logSocketErrors;
         server.DefaultType ??= world.Conf.DefaultType ?? "text/plain"; // Test::Nginx's http{} has `default_type text/plain;`
         world.Conf.Servers.Insert(0, server);
         // Test::Nginx writes html/index.html into the server root for every block
         world.Conf.Files[Path.Combine(HtmlDir, "index.html")] = IndexHtml;
-        AddUserFiles(world, block, file);
         if (AddsRootLocation(file))
             server.AddLocation(new LocationConf { Modifier = "", Pattern = "/", Root = HtmlDir, Index = ["index.html", "index.htm"] },
                 "nginx.conf (Test::Nginx's root location; the file may call no_root_location())");
@@ -142,6 +143,11 @@ public class TestNginxLayer(string root)
     /// [name, body, date]. They are kept in memory (<see cref="HttpConf.Files"/>), where the static
     /// module, `*_by_lua_file` and `require` look first, so files running in parallel share nothing.
     /// </summary>
+    /// <summary>What `include` reads: a user file of the block (kept in memory), else the disk.</summary>
+    private static Func<string, string?> ReadConfFile(BlockWorld world) => path =>
+        world.Conf.Files.TryGetValue(path, out var bytes) ? System.Text.Encoding.Latin1.GetString(bytes)
+        : File.Exists(path) ? File.ReadAllText(path) : null;
+
     private void AddUserFiles(BlockWorld world, TestBlock block, TestFile file)
     {
         var files = new List<(string Name, string Body)>();

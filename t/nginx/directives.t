@@ -430,3 +430,47 @@ GET /t
 /opt/mine/?.lua; ... ;
 ; ... ;/opt/mine/?.so
 true true
+
+
+
+=== TEST 25: an included file's Lua chunks are named after it, a long name cut from the left
+--- config
+    include ../html/a-file-name-long-enough-to-be-cut-in-chunk-names.conf;
+--- user_files
+>>> a-file-name-long-enough-to-be-cut-in-chunk-names.conf
+    location /long {
+        content_by_lua_block {
+            error("where am I")
+        }
+    }
+--- request
+GET /long
+--- error_code: 500
+--- error_log
+content_by_lua(...g-enough-to-be-cut-in-chunk-names.conf:2):2: where am I
+
+
+
+=== TEST 26: include splices a file's locations into the server
+--- config
+    include ../html/extra-locations.conf;
+--- user_files
+>>> extra-locations.conf
+    location /included {
+        content_by_lua_block {
+            ngx.say("from the included file")
+        }
+    }
+--- request
+GET /included
+--- response_body
+from the included file
+
+
+
+=== TEST 27: an include naming no file stops nginx with open()'s error
+--- config
+    include ../html/not-there.conf;
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*open\(\) ".*conf\/\.\.\/html\/not-there\.conf" failed \(2: No such file or directory\) in .*nginx\.conf:\d+/

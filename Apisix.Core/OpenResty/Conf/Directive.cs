@@ -8,4 +8,21 @@ namespace Apisix.Core.OpenResty.Conf;
 public sealed record Directive(string Name, IReadOnlyList<string> Args, IReadOnlyList<Directive>? Block, string? Lua, int Line, string Source)
 {
     public string Arg(int i) => i < Args.Count ? Args[i] : "";
+
+    /// <summary>
+    /// Its file as lua-nginx-module names it in chunk names: relative to nginx's conf prefix
+    /// (`nginx.conf`, `../html/lua.conf` for an include), or the absolute path of a file outside it.
+    /// </summary>
+    public string? ChunkFile { get; init; }
+
+    /// <summary>`PHASE(FILE:LINE)`, the file cut to its last characters after "..." when the name
+    /// would pass Lua's chunk-name limit, as ngx_http_lua_gen_chunk_name does.</summary>
+    public string ChunkName(string phase)
+    {
+        var file = ChunkFile ?? Path.GetFileName(Source);
+        var line = Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var room = 42 - line.Length;
+        if (file.Length > room) file = "..." + file[^(room - 3)..];
+        return $"{phase}({file}:{line})";
+    }
 }

@@ -117,13 +117,13 @@ public static class HttpConfBuilder
     public static LuaChunk? LuaHook(Directive d, string stem)
     {
         if (d.Name == stem + "_block") return Chunk(stem, d);
-        if (d.Name == stem) return new LuaChunk(d.Arg(0), $"{stem}({Path.GetFileName(d.Source)}:{d.Line})", d.Line);
+        if (d.Name == stem) return new LuaChunk(d.Arg(0), d.ChunkName(stem), d.Line);
         if (d.Name == stem + "_file") return new LuaChunk("", d.Arg(0), d.Line, d.Arg(0));
         return null;
     }
 
     public static LuaChunk Chunk(string phase, Directive d) =>
-        new(d.Lua ?? "", $"{phase}({Path.GetFileName(d.Source)}:{d.Line})", d.Line);
+        new(d.Lua ?? "", d.ChunkName(phase), d.Line);
 
     public static ServerConf BuildServer(HttpConf conf, Directive server)
     {
@@ -259,7 +259,7 @@ public static class HttpConfBuilder
                     // set_by_lua $res 'code' [args]: the chunk is the second word
                     var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };
                     loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", LuaHook(luaForm, "by_lua") is { } c
-                        ? c with { ChunkName = c.File != null ? c.ChunkName : $"set_by_lua({Path.GetFileName(x.Source)}:{x.Line})" } : null,
+                        ? c with { ChunkName = c.File != null ? c.ChunkName : x.ChunkName("set_by_lua") } : null,
                         x.Args.Skip(2).ToList()));
                     break;
                 case "set_by_lua_block":

@@ -11,23 +11,54 @@ public sealed class NginxConfParser
     private readonly string _text;
     private readonly string _source;
     private readonly int _lineOffset;
+    private readonly string _confDir;
+    private readonly string? _chunkFile;
+    private readonly Func<string, string?> _readFile;
+    private int _depth;
     private int _pos;
     private int _line;
 
-    private NginxConfParser(string text, string source, int firstLine)
+    private NginxConfParser(string text, string source, int firstLine, string confDir, string? chunkFile, Func<string, string?> readFile)
     {
         _text = text;
         _source = source;
         _lineOffset = firstLine - 1;
         _line = 1;
+        _confDir = confDir;
+        _chunkFile = chunkFile;
+        _readFile = readFile;
     }
 
-    /// <summary>Parse text; firstLine is the line number its first line gets in messages.</summary>
-    public static IReadOnlyList<Directive> Parse(string text, string source = "nginx.conf", int firstLine = 1)
+    /// <summary>
+    /// Parse text; firstLine is the line number its first line gets in messages. `include FILE;`
+    /// splices FILE's directives in place (a relative name is taken from the conf file's
+    /// directory, nginx's conf prefix); <paramref name="readFile"/> gives a file's text, or null
+    /// when there is none (default: the disk).
+    /// </summary>
+    public static IReadOnlyList<Directive> Parse(string text, string source = "nginx.conf", int firstLine = 1,
+        Func<string, string?>? readFile = null)
     {
-        var p = new NginxConfParser(text, source, firstLine);
+        var confDir = Path.GetDirectoryName(source) is { Length: > 0 } dir ? dir : ".";
+        var p = new NginxConfParser(text, source, firstLine, confDir, null, readFile ?? ReadDisk);
         var list = p.ParseBlock(topLevel: true);
         return list;
+    }
+
+    private static string? ReadDisk(string path) => File.Exists(path) ? File.ReadAllText(path) : null;
+
+    // ngx_conf_include: one file (no wildcards here); its chunk names show the name relative to
+    // the conf prefix, as written for a relative include
+    private IReadOnlyList<Directive> Include(Directive d)
+    {
+        if (d.Args.Count != 1) throw Error("invalid number of arguments in \"include\" directive");
+        var name = d.Args[0];
+        if (name.Contains('*') || name.Contains('?')) throw Error($"\"include {name}\": wildcards are not emulated");
+        var full = Path.IsPathRooted(name) ? name : _confDir + "/" + name;
+        if (_depth >= 32) throw Error($"too deep includes of \"{full}\"");
+        var text = _readFile(Path.GetFullPath(full))
+            ?? throw new NginxConfException($"open() \"{full}\" failed (2: No such file or directory) in {_source}:{d.Line}");
+        var inner = new NginxConfParser(text, full, 1, _confDir, name, _readFile) { _depth = _depth + 1 };
+        return inner.ParseBlock(topLevel: true);
     }
 
     private NginxConfException Error(string msg) => new($"{msg} in {_source}:{_line + _lineOffset}");
@@ -49,7 +80,9 @@ public sealed class NginxConfParser
                 _pos++;
                 return list;
             }
-            list.Add(ParseDirective());
+            var d = ParseDirective();
+            if (d.Name == "include" && d.Block == null && d.Lua == null) list.AddRange(Include(d));
+            else list.Add(d);
         }
     }
 
@@ -68,7 +101,7 @@ public sealed class NginxConfParser
             {
                 _pos++;
                 if (words.Count == 0) throw Error("unexpected \";\"");
-                return new Directive(words[0], words.Skip(1).ToList(), null, null, line, _source);
+                return new Directive(words[0], words.Skip(1).ToList(), null, null, line, _source) { ChunkFile = _chunkFile };
             }
             if (c == '{')
             {
@@ -77,10 +110,10 @@ public sealed class NginxConfParser
                 if (words[0].EndsWith("_by_lua_block", StringComparison.Ordinal))
                 {
                     var lua = ScanLuaBlock();
-                    return new Directive(words[0], words.Skip(1).ToList(), null, lua, line, _source);
+                    return new Directive(words[0], words.Skip(1).ToList(), null, lua, line, _source) { ChunkFile = _chunkFile };
                 }
                 var block = ParseBlock(topLevel: false);
-                return new Directive(words[0], words.Skip(1).ToList(), block, null, line, _source);
+                return new Directive(words[0], words.Skip(1).ToList(), block, null, line, _source) { ChunkFile = _chunkFile };
             }
             if (c == '}') throw Error("unexpected \"}\"");
             words.Add(ReadWord());
