@@ -977,7 +977,7 @@ public sealed class Nginx : IAsyncDisposable
             var indexes = loc?.Index ?? ["index.html"];
             foreach (var index in indexes)
             {
-                if (StaticFile(root + uri + index) == null) continue;
+                if (Conf.ReadFile(root + uri + index) == null) continue;
                 req.Uri = uri + index;
                 var next = req.Server.Match(req.Uri);
                 if (redirects < 10 && (next == null || next.IsStatic)) await ServeStaticAsync(req, next, redirects + 1);
@@ -999,7 +999,7 @@ public sealed class Nginx : IAsyncDisposable
 
     private async Task ServeFileAsync(NgxRequest req, LocationConf? loc, string path)
     {
-        var data = StaticFile(path);
+        var data = Conf.ReadFile(path);
         if (data == null)
         {
             req.Log(LogLevel.Error, $"open() \"{path}\" failed (2: No such file or directory)");
@@ -1032,10 +1032,6 @@ public sealed class Nginx : IAsyncDisposable
         var root = (loc?.Root ?? server.Root ?? "html").TrimEnd('/');
         return Path.IsPathRooted(root) ? root : Path.Combine(Prefix, root);
     }
-
-    private byte[]? StaticFile(string path) =>
-        Conf.Files.TryGetValue(path, out var data) ? data
-        : File.Exists(path) ? File.ReadAllBytes(path) : null;
 
     private bool StaticDirExists(string dir) =>
         Directory.Exists(dir) || Conf.Files.Keys.Any(k => k.StartsWith(dir, StringComparison.Ordinal));

@@ -145,8 +145,7 @@ public class TestNginxLayer(string root)
     /// </summary>
     /// <summary>What `include` reads: a user file of the block (kept in memory), else the disk.</summary>
     private static Func<string, string?> ReadConfFile(BlockWorld world) => path =>
-        world.Conf.Files.TryGetValue(path, out var bytes) ? System.Text.Encoding.Latin1.GetString(bytes)
-        : File.Exists(path) ? File.ReadAllText(path) : null;
+        world.Conf.ReadFile(path) is { } bytes ? System.Text.Encoding.Latin1.GetString(bytes) : null;
 
     private void AddUserFiles(BlockWorld world, TestBlock block, TestFile file)
     {

@@ -71,6 +71,11 @@ public sealed class HttpConf
     /// html/index.html and user files, kept in memory so parallel runs share no directory).
     /// </summary>
     public Dictionary<string, byte[]> Files { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A file by full path: the in-memory one first, else the disk; null when neither has it.</summary>
+    public byte[]? ReadFile(string path) =>
+        Files.TryGetValue(path, out var data) ? data
+        : File.Exists(path) ? File.ReadAllBytes(path) : null;
 }
 
 /// <summary>One `listen`: address, port, and whether it takes TLS (`listen 1983 ssl`).</summary>

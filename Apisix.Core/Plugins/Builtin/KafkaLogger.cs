@@ -6,7 +6,6 @@ using Apisix.Core.OpenResty;
 using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.OpenResty.Libs;
 using Apisix.Core.Schema;
-
 using Apisix.Core.Utils;
 
 namespace Apisix.Core.Plugins.Builtin;

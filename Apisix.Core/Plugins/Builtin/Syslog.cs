@@ -2,7 +2,6 @@
 using System.Text.Json.Nodes;
 using Apisix.Core.OpenResty;
 using Apisix.Core.Schema;
-
 using Apisix.Core.Utils;
 
 namespace Apisix.Core.Plugins.Builtin;
