@@ -393,7 +393,7 @@ public sealed class NgxRequest
         catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
         finally { BodyReading = false; }
         BodyRead = true;
-        if (Location.ClientBodyInFileOnly || ms.Length > (Location.ClientBodyBufferSize ?? Nginx?.Conf.ClientBodyBufferSize))
+        if (Location.ClientBodyInFileOnly || GoesToTempFile(ms.Length, Location.ClientBodyBufferSize ?? Nginx?.Conf.ClientBodyBufferSize))
         {
             // nginx keeps such a body in a client_body_temp file: get_body_data() is nil then
             BodyFile = ClientBodyTemp.Write(ms.ToArray());
@@ -404,6 +404,26 @@ public sealed class NgxRequest
             return;
         }
         Body = Encoding.Latin1.GetString(ms.ToArray());
+    }
+
+    /// <summary>
+    /// Whether nginx writes a body of this length to a client_body_temp file under this
+    /// client_body_buffer_size (null: always in memory). nginx keeps a body in memory when it came
+    /// whole with the request head (read into the head's buffer: 1k, or 8k once the head outgrew
+    /// that; a client that writes the request at once is assumed), or when the part left after it
+    /// fits the buffer nginx sizes for it (the rest itself when a known length is under the buffer
+    /// size plus a quarter). Otherwise that buffer fills before the body ends and
+    /// ngx_http_request_body_save_filter moves the body to a file.
+    /// </summary>
+    private bool GoesToTempFile(long length, long? bufferSize)
+    {
+        if (bufferSize is not { } size || length == 0) return false;
+        var head = RawHead?.Length ?? 0;
+        var headBuffer = head <= 1024 ? 1024 : 8192;
+        var rest = length - Math.Clamp(headBuffer - head, 0, length);
+        if (rest == 0) return false;
+        var chunked = Http.Request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase);
+        return chunked ? rest > size : rest >= size + (size >> 2);
     }
 
     /// <summary>

@@ -59,7 +59,7 @@ GET /closed
         set $left 19;
         set_by_lua $total 'return tonumber(ngx.arg[1]) + tonumber(ngx.arg[2])' $left 23;
         set_by_lua_block $label { return "total=" .. ngx.var.total }
-        echo $label;
+        content_by_lua_block { ngx.say(ngx.var.label) }
     }
 --- request
 GET /sum
@@ -118,7 +118,7 @@ body
     location /found {
         add_header X-Plain yes;
         add_header X-Always yes always;
-        echo found;
+        content_by_lua_block { ngx.say("found") }
     }
     location /missing {
         add_header X-Plain yes;
@@ -138,7 +138,7 @@ body
 --- config
     location /hidden {
         internal;
-        echo secret;
+        content_by_lua_block { ngx.say("secret") }
     }
 --- request
 GET /hidden
@@ -203,7 +203,7 @@ qr/\[emerg\] .*unknown directive "frobnicate_the_request" in .*nginx\.conf:40/
     init_by_lua_block { error("cannot initialise") }
 --- config
     location /t {
-        echo unreachable;
+        return 200;
     }
 --- must_die
 --- error_log
@@ -279,7 +279,7 @@ connect() failed (111: Connection refused) while connecting to upstream
 --- config
     location /old/ {
         rewrite ^/old/(\w+)$ /new/$1?from=old last;
-        echo not here;
+        content_by_lua_block { ngx.say("not here") }
     }
     location /new/ {
         content_by_lua_block { ngx.say(ngx.var.uri, " ", ngx.var.args) }
@@ -321,7 +321,7 @@ GET /old/thing?x=1
     }
     location /private {
         internal;
-        echo reached privately;
+        content_by_lua_block { ngx.say("reached privately") }
     }
 --- request
 GET /public
@@ -334,7 +334,7 @@ reached privately
 --- config
     error_page 404 /sorry;
     location = /sorry {
-        echo "nothing here, sorry";
+        content_by_lua_block { ngx.say("nothing here, sorry") }
     }
     location = /gone {
         return 404;
@@ -359,10 +359,10 @@ nothing here, sorry
     location = /denied {
         error_page 403 =410 @named;
         access_by_lua_block { ngx.exit(403) }
-        echo never;
+        content_by_lua_block { ngx.say("never") }
     }
     location @named {
-        echo "named location";
+        content_by_lua_block { ngx.say("named location") }
     }
 --- request eval
 ["GET /fails", "GET /denied"]

@@ -1,4 +1,6 @@
 # Our own plain Test::Nginx file: the part of Penlight's pl.stringx APISIX's plugins use.
+# Real nginx has no such library of its own: under `diff`, point the real side at APISIX's Lua
+# dependencies with --lua-path (see docs/runner.md).
 use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');

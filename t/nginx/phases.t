@@ -207,7 +207,7 @@ request body in temp file not supported
 
 
 
-=== TEST 10: a body larger than client_body_buffer_size goes to a file; set_body_data brings it back to memory
+=== TEST 10: a body the head's buffer cannot hold and larger than client_body_buffer_size goes to a file; set_body_data brings it back to memory
 --- config
     location /t {
         client_body_buffer_size 4;
@@ -218,9 +218,8 @@ request body in temp file not supported
             ngx.say(ngx.req.get_body_data(), " ", ngx.req.get_body_file() ~= nil)
         }
     }
---- request
-POST /t
-longer than four
+--- request eval
+"POST /t\n" . ("0123456789" x 200)
 --- response_body
 nil true
 tiny false
@@ -239,9 +238,8 @@ tiny false
             ngx.say(string.rep("ab", 2.7), " ", ("pebble"):sub(1.9, 3.2))
         }
     }
---- request
-POST /t
-a body well over eight bytes
+--- request eval
+"POST /t\n" . ("abcdefghij" x 300)
 --- response_body
 nil true
 abab peb
@@ -250,7 +248,43 @@ a client request body is buffered to a temporary file
 
 
 
-=== TEST 12: deny all refuses in the access phase, after rewrite_by_lua had its turn
+=== TEST 12: a body that came whole with the request head stays in memory, however small client_body_buffer_size is
+--- config
+    location /t {
+        client_body_buffer_size 4;
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.say(ngx.req.get_body_data(), " ", ngx.req.get_body_file() ~= nil)
+        }
+    }
+--- request
+POST /t
+longer than four
+--- response_body
+longer than four false
+--- no_error_log
+buffered to a temporary file
+
+
+
+=== TEST 13: what is left after the head's buffer stays in memory when it fits client_body_buffer_size and a quarter, else it goes to a file
+--- config
+    location /t {
+        client_body_buffer_size 1k;
+        content_by_lua_block {
+            ngx.req.read_body()
+            local data = ngx.req.get_body_data()
+            ngx.say(data and #data or "nil", " ", ngx.req.get_body_file() ~= nil)
+        }
+    }
+--- pipelined_requests eval
+["POST /t\n" . ("x" x 2000), "POST /t\n" . ("x" x 2600)]
+--- response_body eval
+["2000 false\n", "nil true\n"]
+
+
+
+=== TEST 14: deny all refuses in the access phase, after rewrite_by_lua had its turn
 --- config
     location /t {
         deny all;
@@ -267,7 +301,7 @@ access forbidden by rule
 
 
 
-=== TEST 13: satisfy any: access_by_lua ending normally grants what deny refused; declining does not
+=== TEST 15: satisfy any: access_by_lua ending normally grants what deny refused; declining does not
 --- config
     location /granted {
         satisfy any;
@@ -290,7 +324,7 @@ access forbidden by rule
 
 
 
-=== TEST 14: rewrite_by_lua_no_postpone runs the server's Lua rewrite before the location's rewrite directive
+=== TEST 16: rewrite_by_lua_no_postpone runs the server's Lua rewrite before the location's rewrite directive
 --- http_config
     rewrite_by_lua_no_postpone on;
 --- config
@@ -313,7 +347,7 @@ lua rewrite saw /new
 
 
 
-=== TEST 15: header_filter_by_lua raising error(nil): "unknown reason", no response at all
+=== TEST 17: header_filter_by_lua raising error(nil): "unknown reason", no response at all
 --- config
     location /t {
         content_by_lua_block { ngx.say("never seen") }
@@ -327,7 +361,7 @@ failed to run header_filter_by_lua*: unknown reason
 
 
 
-=== TEST 16: a request that used ngx.ctx releases it when it ends
+=== TEST 18: a request that used ngx.ctx releases it when it ends
 --- log_level: debug
 --- config
     location /t {

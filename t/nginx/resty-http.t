@@ -1,5 +1,7 @@
 # Our own plain Test::Nginx file: lua-resty-http between the 1984 server and a second server on
 # 1985 (request_uri, the streaming body_reader, headers, errors).
+# Real nginx has no such library of its own: under `diff`, point the real side at APISIX's Lua
+# dependencies with --lua-path (see docs/runner.md).
 use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
