@@ -255,8 +255,11 @@ public sealed class Nginx : IAsyncDisposable
     {
         var host = r.RequestHeader("Host");
         var server = r.Server.ServerNames.FirstOrDefault() ?? "";
+        // nginx names what the connection is doing first: ngx_http_free_request sets the action
+        // "logging request" before it runs the log phase (a subrequest has none)
+        var action = r.Phase == "log" && !r.IsSubrequest ? " while logging request" : "";
         // client: the address realip put in place (nginx logs c->addr_text, which realip rewrites)
-        var context = $", client: {r.RealIp ?? r.Http.Connection.RemoteIpAddress?.ToString()}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+        var context = $"{action}, client: {r.RealIp ?? r.Http.Connection.RemoteIpAddress?.ToString()}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
                + (host != null ? $", host: \"{host}\"" : "");
         // lua_error_log_request_id (apisix-nginx-module): the location's request id after nginx's own context
         if (r.Location.ErrorLogRequestId is { } idVar && r.Nginx is { } nginx && NgxVars.Get(nginx, r, idVar) is { } id)

@@ -136,7 +136,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
             // the 1984 server logs to access.log, the mock upstreams to theirs, all in the main format
             if (req.Server != mainServer && !mockServers.Contains(req.Server)) return;
             var line = AccessLogFormat.Format(req, AccessLogFormat.ApisixMain, name => Uninitialized(req, name),
-                name => req.Log(LogLevel.Warn, $"using uninitialized \"{name}\" variable while logging request"));
+                name => req.Log(LogLevel.Warn, $"using uninitialized \"{name}\" variable"));
             if (req.Server == mainServer) lock (world.AccessLog) world.AccessLog.Add(line);
         });
         ConfigureApisixLocations(world, block, apisix, Env(file, "TEST_ENABLE_CONTROL_API_V1") != "0");

@@ -260,3 +260,24 @@ X-Real-IP: 10.0.0.9
 10.0.0.9
 --- error_log eval
 qr/seen, client: 10\.0\.0\.9, server: localhost, request: "GET \/t HTTP\/1\.1"/
+
+
+
+=== TEST 13: a line from the log phase says the request is being logged; content's does not
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.log(ngx.WARN, "from content")
+            ngx.say("ok")
+        }
+        log_by_lua_block {
+            ngx.log(ngx.WARN, "from log")
+        }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+[qr/from content, client: 127\.0\.0\.1, server: localhost, request: "GET \/t HTTP\/1\.1"/,
+qr/from log while logging request, client: 127\.0\.0\.1, server: localhost, request: "GET \/t HTTP\/1\.1"/]
