@@ -28,6 +28,14 @@ internal static class GcBudget
         catch (IOException) { return; }
         if (argv.Length == 0 || argv[0].Length == 0) return;
         if (setenv("DOTNET_GCgen0size", Gen0Size, 1) != 0) return;
+        // this runtime's diagnostics socket (dotnet-trace, dotnet-counters) has the name the next one
+        // will want (pid and start time do not change across exec): leave the path free for it
+        try
+        {
+            var tmp = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } dir ? dir : "/tmp";
+            foreach (var socket in Directory.EnumerateFiles(tmp, $"dotnet-diagnostic-{Environment.ProcessId}-*-socket")) File.Delete(socket);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         execv("/proc/self/exe", [.. argv, null]);
         // exec failed: go on with the runtime's default budget
     }
