@@ -160,7 +160,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     }
 
     /// <summary>One line without its CRLF (LF alone accepted), as Latin-1; null + why on failure.</summary>
-    private async Task<(string? Line, UpstreamFailure Failure)> ReadLineAsync(TimeSpan timeout)
+    private async ValueTask<(string? Line, UpstreamFailure Failure)> ReadLineAsync(TimeSpan timeout)
     {
         while (true)
         {

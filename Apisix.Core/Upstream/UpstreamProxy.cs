@@ -678,7 +678,10 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     {
         var req = ctx.Request;
         string? Var(string name) => NgxVars.Get(req.Nginx, req, name);
-        var sb = new StringBuilder();
+        // one builder per worker thread, reused: a request head is built on the loop in one go
+        var sb = t_requestText ?? new StringBuilder(1024);
+        t_requestText = null;
+        sb.Clear();
         sb.Append(req.Method).Append(' ').Append(uri).Append(" HTTP/1.1\r\n");
         void Line(string name, string? value)
         {
@@ -686,13 +689,14 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         }
 
         var remote = Var("remote_addr") ?? "127.0.0.1";
-        var clientXff = req.RequestHeaders.Where(h => h.Name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
-            .Select(h => h.Value).ToList();
+        string? clientXff = null; // the client's X-Forwarded-For values, joined with ", "
+        foreach (var (name, value) in req.RequestHeaders)
+            if (name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase)) clientXff = clientXff == null ? value : clientXff + ", " + value;
         Line("Host", Var("upstream_host"));
         Line("Upgrade", Var("upstream_upgrade"));
         Line("Connection", Var("upstream_connection"));
         Line("X-Real-IP", remote);
-        Line("X-Forwarded-For", clientXff.Count > 0 ? string.Join(", ", clientXff) + ", " + remote : remote);
+        Line("X-Forwarded-For", clientXff != null ? clientXff + ", " + remote : remote);
         Line("X-Forwarded-Proto", Var("var_x_forwarded_proto") ?? Var("scheme"));
         Line("X-Forwarded-Host", Var("var_x_forwarded_host") ?? Var("host"));
         Line("X-Forwarded-Port", Var("var_x_forwarded_port") ?? Var("server_port"));
@@ -706,8 +710,15 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             sb.Append(name).Append(": ").Append(value).Append("\r\n");
         }
         sb.Append("\r\n").Append(body);
-        return Encoding.Latin1.GetBytes(sb.ToString());
+        // Latin-1: one byte per char (a char above U+00FF becomes '?', as GetBytes of the string did)
+        var bytes = new byte[sb.Length];
+        var at = 0;
+        foreach (var chunk in sb.GetChunks()) at += Encoding.Latin1.GetBytes(chunk.Span, bytes.AsSpan(at));
+        if (sb.Capacity <= 16 * 1024) t_requestText = sb; // a big body's builder is not kept
+        return bytes;
     }
+
+    [ThreadStatic] private static StringBuilder? t_requestText;
 
     /// <summary>An error-log line of the proxy module: the request context with nginx's "upstream:" field.</summary>
     internal static void LogUpstream(NgxRequest r, string message, string upstreamUrl, LogLevel level = LogLevel.Error)
