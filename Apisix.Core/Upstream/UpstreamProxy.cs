@@ -355,7 +355,8 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                 if (await runner.RunPluginAsync("before_proxy", ctx)) return;
             }
             state.InBalancerPhase = true;
-            state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
+            if (state.Ctx == null || req.Nginx.ErrorLog.Enabled(LogLevel.Info)) // below error_log's level the line is not even built
+                state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
             // balancer.set_current_peer parses the host as nginx's ngx_parse_url does: outside brackets
             // a colon starts a port, which wins over the given one; an IPv6 address there is a bad port
             if (!server.Host.StartsWith('[') && server.Host.IndexOf(':') is var colon and >= 0)
@@ -505,7 +506,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             if (HiddenResponseHeaders.Contains(name) || name.StartsWith("X-Accel-", StringComparison.OrdinalIgnoreCase)) continue;
             if (req.ResponseHeaders.TryGetValue(name, out var list) && vars.Seen(name)) list.Add(value);
             else req.ResponseHeaders[name] = new List<string> { value };
-            req.Vars["upstream_http_" + name.ToLowerInvariant().Replace('-', '_')] = value;
+            req.Vars[UpstreamHttpVar(name)] = value;
         }
         vars.Add(peer, head.Status, null, connectTime, headerTime, 0);
         ctx.RespSource = "upstream";
@@ -719,6 +720,17 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     }
 
     [ThreadStatic] private static StringBuilder? t_requestText;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> UpstreamHttpVars = new(StringComparer.Ordinal);
+
+    /// <summary>$upstream_http_NAME for a response header name (lower case, '-' as '_'), computed once per name.</summary>
+    private static string UpstreamHttpVar(string header)
+    {
+        if (UpstreamHttpVars.TryGetValue(header, out var name)) return name;
+        name = "upstream_http_" + header.ToLowerInvariant().Replace('-', '_');
+        if (UpstreamHttpVars.Count < 1024) UpstreamHttpVars.TryAdd(header, name);
+        return name;
+    }
 
     /// <summary>An error-log line of the proxy module: the request context with nginx's "upstream:" field.</summary>
     internal static void LogUpstream(NgxRequest r, string message, string upstreamUrl, LogLevel level = LogLevel.Error)
