@@ -1,6 +1,9 @@
 // Twin of bin/apisix (the `start` command): read conf/config.yaml, start serving, stop on SIGTERM/SIGINT.
 using Apisix.Gateway;
 
+// the collector's gen0 budget is only read from the environment: set it, then start again (docs/gateway.md, Tuning)
+GcBudget.Apply();
+
 var prefix = Directory.GetCurrentDirectory();
 for (var i = 0; i < args.Length; i++)
 {

@@ -14,7 +14,7 @@ namespace Apisix.Core;
 /// </summary>
 public sealed class CtxVar
 {
-    private readonly Dictionary<string, object?> _cache = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, object?> _cache = new(32, StringComparer.Ordinal); // a routed request's reads and writes, unresized
     private readonly ApiCtx _ctx;
 
     public CtxVar(ApiCtx ctx) => _ctx = ctx;

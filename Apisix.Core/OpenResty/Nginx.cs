@@ -490,8 +490,38 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     /// <summary>`$name` and `${name}` in a directive's value, from the request's variables.</summary>
-    private string Interpolate(NgxRequest req, string value) => !value.Contains('$') ? value :
-        SetVarPattern.Replace(value, m => NgxVars.Get(this, req, m.Groups[1].Value + m.Groups[2].Value) ?? "");
+    private string Interpolate(NgxRequest req, string value)
+    {
+        if (!value.Contains('$')) return value;
+        // a configuration's value is cut into text and `$name`/`${name}` once; a request only looks the names up
+        if (!_templates.TryGetValue(value, out var parts))
+        {
+            parts = ParseTemplate(value);
+            if (_templates.Count < 4096) _templates.TryAdd(value, parts);
+        }
+        if (parts.Length == 1 && parts[0].Var is { } only) return NgxVars.Get(this, req, only) ?? "";
+        var text = new System.Text.StringBuilder(value.Length + 32);
+        foreach (var (literal, name) in parts)
+            text.Append(name == null ? literal : NgxVars.Get(this, req, name));
+        return text.ToString();
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string? Literal, string? Var)[]> _templates = new(StringComparer.Ordinal);
+
+    /// <summary>A value with variables as its pieces, in order: text (Literal) or a variable's name (Var).</summary>
+    private static (string? Literal, string? Var)[] ParseTemplate(string value)
+    {
+        var parts = new List<(string?, string?)>();
+        var last = 0;
+        foreach (System.Text.RegularExpressions.Match m in SetVarPattern.Matches(value))
+        {
+            if (m.Index > last) parts.Add((value[last..m.Index], null));
+            parts.Add((null, m.Groups[1].Value + m.Groups[2].Value));
+            last = m.Index + m.Length;
+        }
+        if (last < value.Length) parts.Add((value[last..], null));
+        return [.. parts];
+    }
 
     // add_header: only on these statuses unless `always` (ngx_http_headers_filter)
     private static readonly HashSet<int> AddHeaderStatuses = [200, 201, 204, 206, 301, 302, 303, 304, 307, 308];

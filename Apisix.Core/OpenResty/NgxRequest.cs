@@ -110,7 +110,8 @@ public sealed class NgxRequest
     public long BytesSent { get; private set; }
 
     /// <summary>Variables set with `ngx.var.x = ...` (and by C# phases).</summary>
-    public Dictionary<string, string?> Vars { get; init; } = new(StringComparer.Ordinal);
+    // sized for a gateway request (APISIX's `set` variables, the upstream's): no resizing on the way
+    public Dictionary<string, string?> Vars { get; init; } = new(40, StringComparer.Ordinal);
 
     public string? RequestHeader(string name)
     {

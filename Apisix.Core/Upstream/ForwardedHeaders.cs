@@ -31,15 +31,15 @@ public static class ForwardedHeaders
         var proto = ctx.Var.GetString("scheme") ?? "http";
         var httpHost = ctx.Var.GetString("http_host") ?? ctx.Var.GetString("host") ?? "";
         var colon = httpHost.LastIndexOf(':');
-        string? portFromHost = colon > 0 && colon < httpHost.Length - 1 && httpHost[(colon + 1)..].All(char.IsAsciiDigit)
+        string? portFromHost = colon > 0 && colon < httpHost.Length - 1 && !httpHost.AsSpan(colon + 1).ContainsAnyExceptInRange('0', '9')
             ? httpHost[(colon + 1)..] : null;
         var port = portFromHost ?? ctx.Var.GetString("server_port") ?? "";
 
-        SetRequestHeader(ctx, "X-Forwarded-Proto", proto);
-        SetRequestHeader(ctx, "X-Forwarded-Host", httpHost);
-        SetRequestHeader(ctx, "X-Forwarded-Port", port);
-        SetRequestHeader(ctx, "X-Forwarded-For", null);
-        SetRequestHeader(ctx, "Forwarded", null);
+        SetRequestHeader(ctx, "X-Forwarded-Proto", "http_x-forwarded-proto", proto);
+        SetRequestHeader(ctx, "X-Forwarded-Host", "http_x-forwarded-host", httpHost);
+        SetRequestHeader(ctx, "X-Forwarded-Port", "http_x-forwarded-port", port);
+        SetRequestHeader(ctx, "X-Forwarded-For", "http_x-forwarded-for", null);
+        SetRequestHeader(ctx, "Forwarded", "http_forwarded", null);
         ctx.Var["http_x_forwarded_proto"] = proto;
         ctx.Var["http_x_forwarded_host"] = httpHost;
         ctx.Var["http_x_forwarded_port"] = port;
@@ -50,11 +50,9 @@ public static class ForwardedHeaders
     /// <summary><c>set_upstream_x_forwarded_headers(api_ctx)</c>.</summary>
     public static void SetUpstreamVars(ApiCtx ctx)
     {
-        foreach (var part in new[] { "proto", "port", "host" })
-        {
-            var v = ctx.Var.GetString("http_x_forwarded_" + part);
-            if (v != null) ctx.Var["var_x_forwarded_" + part] = v;
-        }
+        if (ctx.Var.GetString("http_x_forwarded_proto") is { } proto) ctx.Var["var_x_forwarded_proto"] = proto;
+        if (ctx.Var.GetString("http_x_forwarded_port") is { } port) ctx.Var["var_x_forwarded_port"] = port;
+        if (ctx.Var.GetString("http_x_forwarded_host") is { } host) ctx.Var["var_x_forwarded_host"] = host;
     }
 
     /// <summary>
@@ -99,11 +97,18 @@ public static class ForwardedHeaders
         return true;
     }
 
-    /// <summary><c>core.request.set_header</c>: replace (or, with null, remove) a request header.</summary>
-    private static void SetRequestHeader(ApiCtx ctx, string name, string? value)
+    /// <summary>
+    /// <c>core.request.set_header</c>: replace (or, with null, remove) a request header; its
+    /// ctx.var cache entry (<paramref name="varName"/>: "http_" and the name in lower case) is cleared.
+    /// </summary>
+    private static void SetRequestHeader(ApiCtx ctx, string name, string varName, string? value)
     {
-        ctx.Request.RequestHeaders.RemoveAll(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase));
-        if (value != null) ctx.Request.RequestHeaders.Add((name, value));
-        ctx.Var["http_" + name.ToLowerInvariant()] = null;
+        var headers = ctx.Request.RequestHeaders;
+        var kept = 0;
+        for (var i = 0; i < headers.Count; i++)
+            if (!string.Equals(headers[i].Name, name, StringComparison.OrdinalIgnoreCase)) headers[kept++] = headers[i];
+        if (kept < headers.Count) headers.RemoveRange(kept, headers.Count - kept);
+        if (value != null) headers.Add((name, value));
+        ctx.Var[varName] = null;
     }
 }

@@ -160,7 +160,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     }
 
     /// <summary>One line without its CRLF (LF alone accepted), as Latin-1; null + why on failure.</summary>
-    private async Task<(string? Line, UpstreamFailure Failure)> ReadLineAsync(TimeSpan timeout)
+    private async ValueTask<(string? Line, UpstreamFailure Failure)> ReadLineAsync(TimeSpan timeout)
     {
         while (true)
         {
@@ -178,6 +178,25 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         }
     }
 
+    private static readonly string[] CommonHeaderNames =
+    [
+        "Content-Type", "Content-Length", "Date", "Server", "Connection", "Transfer-Encoding", "Keep-Alive",
+        "Cache-Control", "Vary", "ETag", "Last-Modified", "Expires", "Location", "Content-Encoding", "Accept-Ranges",
+    ];
+
+    /// <summary>A header name as Latin-1 text: one of the common names, spelt as sent, without a new string.</summary>
+    private static string HeaderName(ReadOnlySpan<byte> name)
+    {
+        foreach (var known in CommonHeaderNames)
+        {
+            if (known.Length != name.Length) continue;
+            var same = true;
+            for (var i = 0; i < name.Length && same; i++) same = known[i] == name[i];
+            if (same) return known;
+        }
+        return Encoding.Latin1.GetString(name);
+    }
+
     /// <summary>The status line and headers; <paramref name="headRequest"/> means no body follows.</summary>
     public async Task<(UpstreamResponseHead? Head, UpstreamFailure Failure)> ReadHeadAsync(TimeSpan timeout, bool headRequest)
     {
@@ -189,15 +208,31 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             return (null, UpstreamFailure.InvalidHeader);
         var reason = status.Length > 13 ? status[13..] : "";
         var http10 = status.StartsWith("HTTP/1.0", StringComparison.Ordinal);
-        var headers = new List<(string, string)>();
+        var headers = new List<(string, string)>(8);
         while (true)
         {
-            var (line, hf) = await ReadLineAsync(timeout);
-            if (line == null) return (null, hf);
-            if (line.Length == 0) break;
-            var colon = line.IndexOf(':');
+            // each header line is cut in the buffer: its name (a common one as a shared string) and
+            // its value, without a string for the whole line
+            var nl = Array.IndexOf(_buf, (byte)'\n', _start, _end - _start);
+            if (nl < 0)
+            {
+                var hf = await FillAsync(timeout);
+                if (hf != UpstreamFailure.None) return (null, hf);
+                continue;
+            }
+            var len = nl - _start;
+            if (len > 0 && _buf[nl - 1] == '\r') len--;
+            var line = _buf.AsSpan(_start, len);
+            _start = nl + 1;
+            if (len == 0) break;
+            var colon = line.IndexOf((byte)':');
             if (colon <= 0) return (null, UpstreamFailure.InvalidHeader);
-            headers.Add((line[..colon].TrimEnd(), line[(colon + 1)..].Trim(' ', '\t')));
+            var name = line[..colon];
+            while (name.Length > 0 && char.IsWhiteSpace((char)name[^1])) name = name[..^1]; // string.TrimEnd()
+            var value = line[(colon + 1)..];
+            while (value.Length > 0 && value[0] is (byte)' ' or (byte)'\t') value = value[1..];
+            while (value.Length > 0 && value[^1] is (byte)' ' or (byte)'\t') value = value[..^1];
+            headers.Add((HeaderName(name), Encoding.Latin1.GetString(value)));
         }
         var head = new UpstreamResponseHead(code, reason, headers);
         // as ngx_http_proxy_module: an HTTP/1.0 answer or `Connection: close` ends the connection

@@ -355,7 +355,8 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                 if (await runner.RunPluginAsync("before_proxy", ctx)) return;
             }
             state.InBalancerPhase = true;
-            state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
+            if (state.Ctx == null || req.Nginx.ErrorLog.Enabled(LogLevel.Info)) // below error_log's level the line is not even built
+                state.Log(LogLevel.Info, $"proxy request to {server.Host}:{server.Port}");
             // balancer.set_current_peer parses the host as nginx's ngx_parse_url does: outside brackets
             // a colon starts a port, which wins over the given one; an IPv6 address there is a bad port
             if (!server.Host.StartsWith('[') && server.Host.IndexOf(':') is var colon and >= 0)
@@ -505,7 +506,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             if (HiddenResponseHeaders.Contains(name) || name.StartsWith("X-Accel-", StringComparison.OrdinalIgnoreCase)) continue;
             if (req.ResponseHeaders.TryGetValue(name, out var list) && vars.Seen(name)) list.Add(value);
             else req.ResponseHeaders[name] = new List<string> { value };
-            req.Vars["upstream_http_" + name.ToLowerInvariant().Replace('-', '_')] = value;
+            req.Vars[UpstreamHttpVar(name)] = value;
         }
         vars.Add(peer, head.Status, null, connectTime, headerTime, 0);
         ctx.RespSource = "upstream";
@@ -678,7 +679,10 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     {
         var req = ctx.Request;
         string? Var(string name) => NgxVars.Get(req.Nginx, req, name);
-        var sb = new StringBuilder();
+        // one builder per worker thread, reused: a request head is built on the loop in one go
+        var sb = t_requestText ?? new StringBuilder(1024);
+        t_requestText = null;
+        sb.Clear();
         sb.Append(req.Method).Append(' ').Append(uri).Append(" HTTP/1.1\r\n");
         void Line(string name, string? value)
         {
@@ -686,13 +690,14 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         }
 
         var remote = Var("remote_addr") ?? "127.0.0.1";
-        var clientXff = req.RequestHeaders.Where(h => h.Name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase))
-            .Select(h => h.Value).ToList();
+        string? clientXff = null; // the client's X-Forwarded-For values, joined with ", "
+        foreach (var (name, value) in req.RequestHeaders)
+            if (name.Equals("X-Forwarded-For", StringComparison.OrdinalIgnoreCase)) clientXff = clientXff == null ? value : clientXff + ", " + value;
         Line("Host", Var("upstream_host"));
         Line("Upgrade", Var("upstream_upgrade"));
         Line("Connection", Var("upstream_connection"));
         Line("X-Real-IP", remote);
-        Line("X-Forwarded-For", clientXff.Count > 0 ? string.Join(", ", clientXff) + ", " + remote : remote);
+        Line("X-Forwarded-For", clientXff != null ? clientXff + ", " + remote : remote);
         Line("X-Forwarded-Proto", Var("var_x_forwarded_proto") ?? Var("scheme"));
         Line("X-Forwarded-Host", Var("var_x_forwarded_host") ?? Var("host"));
         Line("X-Forwarded-Port", Var("var_x_forwarded_port") ?? Var("server_port"));
@@ -706,7 +711,25 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             sb.Append(name).Append(": ").Append(value).Append("\r\n");
         }
         sb.Append("\r\n").Append(body);
-        return Encoding.Latin1.GetBytes(sb.ToString());
+        // Latin-1: one byte per char (a char above U+00FF becomes '?', as GetBytes of the string did)
+        var bytes = new byte[sb.Length];
+        var at = 0;
+        foreach (var chunk in sb.GetChunks()) at += Encoding.Latin1.GetBytes(chunk.Span, bytes.AsSpan(at));
+        if (sb.Capacity <= 16 * 1024) t_requestText = sb; // a big body's builder is not kept
+        return bytes;
+    }
+
+    [ThreadStatic] private static StringBuilder? t_requestText;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> UpstreamHttpVars = new(StringComparer.Ordinal);
+
+    /// <summary>$upstream_http_NAME for a response header name (lower case, '-' as '_'), computed once per name.</summary>
+    private static string UpstreamHttpVar(string header)
+    {
+        if (UpstreamHttpVars.TryGetValue(header, out var name)) return name;
+        name = "upstream_http_" + header.ToLowerInvariant().Replace('-', '_');
+        if (UpstreamHttpVars.Count < 1024) UpstreamHttpVars.TryAdd(header, name);
+        return name;
     }
 
     /// <summary>An error-log line of the proxy module: the request context with nginx's "upstream:" field.</summary>

@@ -14,6 +14,10 @@ internal sealed class ReactorSocket : IReactorHandler
     private readonly ulong _token;
     private readonly int _fd;
     private TaskCompletionSource? _readWaiter, _writeWaiter;
+    // whether a recv() may find data: false after one that came back short (the kernel had no more)
+    // until epoll's next edge, as nginx clears rev->ready; an end of stream that epoll announced
+    // (EPOLLRDHUP) keeps it set, since no edge follows it
+    private bool _readReady = true, _eofPending;
 
     /// <summary>Wrap a socket (connected, connecting or listening) and watch it; on the loop's thread.</summary>
     public ReactorSocket(Socket socket, WorkerLoop loop, bool listener = false)
@@ -39,6 +43,8 @@ internal sealed class ReactorSocket : IReactorHandler
         if (OnAcceptable is { } accept) { accept(); return; }
         if ((events & (Reactor.EPOLLIN | Reactor.EPOLLERR | Reactor.EPOLLHUP | Reactor.EPOLLRDHUP)) != 0)
         {
+            _readReady = true;
+            if ((events & (Reactor.EPOLLERR | Reactor.EPOLLHUP | Reactor.EPOLLRDHUP)) != 0) _eofPending = true;
             var w = _readWaiter;
             _readWaiter = null;
             w?.TrySetResult();
@@ -84,9 +90,20 @@ internal sealed class ReactorSocket : IReactorHandler
                 if (Socket.Poll(0, SelectMode.SelectRead)) return 0; // end of stream
                 continue;
             }
+            if (!_readReady)
+            {
+                // the last recv() emptied the kernel's buffer: wait for the next edge instead of a recv() that says EAGAIN
+                await WaitReadableAsync(ct).ConfigureAwait(false);
+                continue;
+            }
             var n = Socket.Receive(buffer.Span, SocketFlags.None, out var err);
-            if (err == SocketError.Success) return n;
+            if (err == SocketError.Success)
+            {
+                if (n < buffer.Length && !_eofPending) _readReady = false;
+                return n;
+            }
             if (err != SocketError.WouldBlock) throw new IOException($"recv() failed ({err})", new SocketException((int)err));
+            _readReady = false;
             await WaitReadableAsync(ct).ConfigureAwait(false);
         }
     }

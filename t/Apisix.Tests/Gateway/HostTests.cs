@@ -195,6 +195,48 @@ public sealed class HostTests(GatewayWorld world) : IClassFixture<GatewayWorld>
         }
     }
 
+    [Theory]
+    [InlineData(null, "0x4000000")]
+    [InlineData("0x2000000", "0x2000000")]
+    public async Task Process_runs_with_its_gen0_budget_unless_one_is_given(string? given, string expected)
+    {
+        if (!OperatingSystem.IsLinux()) return; // the re-exec is Linux's (docs/gateway.md, Tuning)
+        var dir = Path.Combine(Path.GetTempPath(), "apisix-gw-gc-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path.Combine(dir, "conf"));
+        var node = GatewayWorld.FreePort();
+        var admin = GatewayWorld.FreePort();
+        await File.WriteAllTextAsync(Path.Combine(dir, "conf", "config.yaml"),
+            world.ConfigYaml.Replace($"node_listen: {world.NodePort}", $"node_listen: {node}").Replace($"port: {world.AdminPort}", $"port: {admin}"));
+        await File.WriteAllTextAsync(Path.Combine(dir, "conf", "apisix.yaml"), world.ApisixYaml(world.Mock.Port));
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(GatewayDll);
+        psi.ArgumentList.Add("-p");
+        psi.ArgumentList.Add(dir);
+        psi.Environment.Remove("COMPlus_GCgen0size");
+        if (given == null) psi.Environment.Remove("DOTNET_GCgen0size");
+        else psi.Environment["DOTNET_GCgen0size"] = given;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        try
+        {
+            (await GatewayWorld.EventuallyAsync(() => Listening(node), 60)).Should().BeTrue();
+            // the process that serves is the one started (same pid), with the budget in its environment
+            var environ = (await File.ReadAllTextAsync($"/proc/{p.Id}/environ")).Split('\0');
+            environ.Where(e => e.StartsWith("DOTNET_GCgen0size=", StringComparison.Ordinal)).Should().Equal("DOTNET_GCgen0size=" + expected);
+            Process.Start("kill", ["-TERM", p.Id.ToString()]).WaitForExit();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await p.WaitForExitAsync(cts.Token);
+            p.ExitCode.Should().Be(0, await stderr);
+            (await stdout).Should().Contain("listening");
+        }
+        finally
+        {
+            if (!p.HasExited) p.Kill();
+            Directory.Delete(dir, true);
+        }
+    }
+
     private static bool Listening(int port)
     {
         try
