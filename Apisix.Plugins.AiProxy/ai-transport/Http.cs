@@ -788,11 +788,11 @@ public static class Http
         {
             if (!ct.CanBeCanceled)
             {
-                try { return await inner.ReadAsync(buffer, _disposed.Token); }
+                try { return await inner.ReadAsync(buffer, _disposed.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) when (_disposed.IsCancellationRequested) { throw new IOException("closed"); }
             }
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _disposed.Token);
-            try { return await inner.ReadAsync(buffer, linked.Token); }
+            try { return await inner.ReadAsync(buffer, linked.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (_disposed.IsCancellationRequested && !ct.IsCancellationRequested)
             {
                 throw new IOException("closed");
@@ -803,11 +803,11 @@ public static class Http
         {
             if (!ct.CanBeCanceled)
             {
-                try { await inner.WriteAsync(buffer, _disposed.Token); return; }
+                try { await inner.WriteAsync(buffer, _disposed.Token).ConfigureAwait(false); return; }
                 catch (OperationCanceledException) when (_disposed.IsCancellationRequested) { throw new IOException("closed"); }
             }
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _disposed.Token);
-            try { await inner.WriteAsync(buffer, linked.Token); }
+            try { await inner.WriteAsync(buffer, linked.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (_disposed.IsCancellationRequested && !ct.IsCancellationRequested)
             {
                 throw new IOException("closed");
