@@ -358,11 +358,16 @@ public class ProviderBase
         switch (node)
         {
             case JsonObject o:
-                foreach (var (k, v) in o.ToList())
+                var hasNull = false;
+                foreach (var (_, v) in o)
                 {
-                    if (v == null) o.Remove(k);
+                    if (v == null) hasNull = true;
                     else NullAsNil(v);
                 }
+                // removing while enumerating is not allowed: the keys go in a second pass, when there are any
+                if (hasNull)
+                    foreach (var (k, v) in o.ToList())
+                        if (v == null) o.Remove(k);
                 break;
             case JsonArray a:
                 foreach (var v in a) NullAsNil(v);
