@@ -587,7 +587,7 @@ public static class Http
                 if (hs is not { } h) return;
                 foreach (var (name, values) in h)
                 {
-                    var v = string.Join(", ", values);
+                    var v = values.Count == 1 ? values.ToString() : string.Join(", ", values);
                     headers[name] = headers.TryGetValue(name, out var old) ? old + ", " + v : v;
                 }
             }
@@ -733,13 +733,16 @@ public static class Http
         /// <summary><c>res:read_body()</c>: the reader's chunks joined, or the first error.</summary>
         public async ValueTask<(string? Body, string? Error)> ReadAllAsync()
         {
-            var sb = new StringBuilder();
+            // a body that came in one piece (a Content-Length body always does) is that piece
+            string? first = null;
+            StringBuilder? sb = null;
             while (true)
             {
                 var (chunk, err) = await ReadChunkAsync();
                 if (err != null) return (null, err);
-                if (chunk == null) return (sb.ToString(), null);
-                sb.Append(chunk);
+                if (chunk == null) return (sb?.ToString() ?? first ?? "", null);
+                if (first == null) first = chunk;
+                else (sb ??= new StringBuilder(first)).Append(chunk);
             }
         }
 
