@@ -29,21 +29,13 @@ public static class ByteString
     }
 
     /// <summary>One char per byte.</summary>
-    public static string FromBytes(ReadOnlySpan<byte> bytes)
-    {
-        return string.Create(bytes.Length, bytes.ToArray(), static (span, b) =>
-        {
-            for (int i = 0; i < b.Length; i++) span[i] = (char)b[i];
-        });
-    }
+    public static string FromBytes(ReadOnlySpan<byte> bytes) => Encoding.Latin1.GetString(bytes); // byte b is char b
 
     /// <summary>The bytes of a byte string (after <see cref="Normalize"/>).</summary>
     public static byte[] ToBytes(string s)
     {
-        s = Normalize(s);
-        var bytes = new byte[s.Length];
-        for (int i = 0; i < s.Length; i++) bytes[i] = (byte)s[i];
-        return bytes;
+        // every char of a normalized string is below 0x100: Latin-1 gives each its byte
+        return Encoding.Latin1.GetBytes(Normalize(s));
     }
 
     /// <summary>Interprets a byte string as UTF-8 text (for display or .NET APIs).</summary>

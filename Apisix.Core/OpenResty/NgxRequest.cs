@@ -372,7 +372,7 @@ public sealed class NgxRequest
         var timeout = Location.ClientBodyTimeout ?? Server.ClientBodyTimeout ?? Nginx?.Conf.ClientBodyTimeout ?? TimeSpan.FromSeconds(60);
         // a request without a body (no Content-Length, not chunked) has nothing to wait for
         var canHaveBody = Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
-        var chunk = canHaveBody ? new byte[16384] : [];
+        var chunk = canHaveBody ? System.Buffers.ArrayPool<byte>.Shared.Rent(16384) : [];
         BodyReading = true;
         try
         {
@@ -381,7 +381,7 @@ public sealed class NgxRequest
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(Http.RequestAborted);
                 cts.CancelAfter(timeout);
                 int n;
-                try { n = await Http.Request.Body.ReadAsync(chunk, cts.Token); }
+                try { n = await Http.Request.Body.ReadAsync(chunk.AsMemory(0, 16384), cts.Token); }
                 catch (OperationCanceledException) when (!Http.RequestAborted.IsCancellationRequested)
                 {
                     BodyTimedOut = true; // nginx finalizes with 408 and writes no error-log line for it
@@ -392,7 +392,11 @@ public sealed class NgxRequest
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException) { ClientGone = true; }
-        finally { BodyReading = false; }
+        finally
+        {
+            BodyReading = false;
+            if (canHaveBody) System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+        }
         BodyRead = true;
         if (Location.ClientBodyInFileOnly || GoesToTempFile(ms.Length, Location.ClientBodyBufferSize ?? Nginx?.Conf.ClientBodyBufferSize))
         {
@@ -404,7 +408,7 @@ public sealed class NgxRequest
                 Log(LogLevel.Warn, "a client request body is buffered to a temporary file " + BodyFile);
             return;
         }
-        Body = Encoding.Latin1.GetString(ms.ToArray());
+        Body = Encoding.Latin1.GetString(ms.GetBuffer(), 0, (int)ms.Length);
     }
 
     /// <summary>

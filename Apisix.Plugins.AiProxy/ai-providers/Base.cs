@@ -92,7 +92,8 @@ public class ProviderBase
             if (targetProto.PrepareOutgoingRequest(requestBody)) bodyChanged = true;
         }
 
-        ctx.Log(LogLevel.Info, "request extra_opts to LLM server: " + Apisix.Core.Utils.LogSanitize.LogText(LogSanitizeView.ExtraOpts(opts)));
+        if (AiCtx.LogEnabled(ctx, LogLevel.Info))
+            ctx.Log(LogLevel.Info, "request extra_opts to LLM server: " + Apisix.Core.Utils.LogSanitize.LogText(LogSanitizeView.ExtraOpts(opts)));
 
         var auth = opts.Auth ?? new JsonObject();
         string? token = null;
@@ -312,7 +313,8 @@ public class ProviderBase
             }
         }
 
-        ctx.Log(LogLevel.Info, "got token usage from ai service: " + DelayEncode((resBody as JsonObject)?["usage"]));
+        if (AiCtx.LogEnabled(ctx, LogLevel.Info))
+            ctx.Log(LogLevel.Info, "got token usage from ai service: " + DelayEncode((resBody as JsonObject)?["usage"]));
         ai.TokenUsage = new JsonObject();
         var (usage, rawUsage) = clientProto.ExtractUsage(resBody);
         if (usage != null)
@@ -356,11 +358,16 @@ public class ProviderBase
         switch (node)
         {
             case JsonObject o:
-                foreach (var (k, v) in o.ToList())
+                var hasNull = false;
+                foreach (var (_, v) in o)
                 {
-                    if (v == null) o.Remove(k);
+                    if (v == null) hasNull = true;
                     else NullAsNil(v);
                 }
+                // removing while enumerating is not allowed: the keys go in a second pass, when there are any
+                if (hasNull)
+                    foreach (var (k, v) in o.ToList())
+                        if (v == null) o.Remove(k);
                 break;
             case JsonArray a:
                 foreach (var v in a) NullAsNil(v);
@@ -554,7 +561,8 @@ public class ProviderBase
 
                 if (parsed["usage"] is JsonObject)
                 {
-                    ctx.Log(LogLevel.Info, "got token usage from ai service: " + DelayEncode(parsed["raw_usage"] ?? parsed["usage"]));
+                    if (AiCtx.LogEnabled(ctx, LogLevel.Info))
+                        ctx.Log(LogLevel.Info, "got token usage from ai service: " + DelayEncode(parsed["raw_usage"] ?? parsed["usage"]));
                     MergeUsage(ai, parsed);
                     SetUsageVars(ctx, ai.TokenUsage!, zeroDefaults: false);
                     ctx.Var["llm_response_text"] = string.Concat(contents);
@@ -625,7 +633,8 @@ public class ProviderBase
             return (500, null, err);
         }
 
-        ctx.Log(LogLevel.Info, "sending sidecar request to LLM server: "
+        if (AiCtx.LogEnabled(ctx, LogLevel.Info))
+            ctx.Log(LogLevel.Info, "sending sidecar request to LLM server: "
             + Apisix.Core.Utils.LogSanitize.LogText(LogSanitizeView.Params(pars)));
 
         var timeout = JsonScalars.TryGetNumber(conf["timeout"], out var t) ? (int)t : 30000;

@@ -72,6 +72,12 @@ public sealed class AiCtx
     /// <summary><c>ai_retries</c> (ai-proxy-multi).</summary>
     public int Retries { get; set; }
 
+    /// <summary>
+    /// Whether a line at <paramref name="level"/> would reach the error log: lines whose text costs
+    /// work to build (encoded tables) are built only then, as <c>core.log</c> skips them.
+    /// </summary>
+    public static bool LogEnabled(ApiCtx ctx, Apisix.Core.OpenResty.LogLevel level) => ctx.Request.Nginx.ErrorLog.Enabled(level);
+
     /// <summary><c>ngx.now()</c>: seconds since the epoch with millisecond resolution.</summary>
     public static double Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 

@@ -219,7 +219,8 @@ public static class Base
                 if (targetProtoModule != null && targetProtoModule.ExtractEndUserId(pars.Body as JsonNode) is { } endUser)
                     ctx.Var["llm_end_user_id"] = endUser;
 
-                ctx.Log(LogLevel.Info, "sending request to LLM server: " + Apisix.Core.Utils.LogSanitize.LogText(LogSanitizeView.Params(pars)));
+                if (AiCtx.LogEnabled(ctx, LogLevel.Info))
+                    ctx.Log(LogLevel.Info, "sending request to LLM server: " + Apisix.Core.Utils.LogSanitize.LogText(LogSanitizeView.Params(pars)));
 
                 // Step 4: send
                 var timeout = JsonScalars.TryGetNumber(conf["timeout"], out var t) ? (int)t : 30000;

@@ -96,9 +96,9 @@ internal sealed class ChunkFramingStream(Stream inner, Func<bool> requestIsHead)
                         break;
 
                     case State.Header:
-                        if (!TakeLine(ref data, out var header)) break;
+                        if (!TakeLineBytes(ref data, out var header)) break;
                         if (header.Length == 0) EndOfHead();
-                        else NoteHeader(header);
+                        else if (IsFramingHeader(header)) NoteHeader(Encoding.Latin1.GetString(header));
                         break;
 
                     case State.FixedBody:
@@ -110,14 +110,19 @@ internal sealed class ChunkFramingStream(Stream inner, Func<bool> requestIsHead)
                         break;
 
                     case State.ChunkSize:
-                        if (!TakeLine(ref data, out var sizeLine)) break;
-                        var semi = sizeLine.IndexOf(';'); // chunk extensions are ignored
-                        var hex = (semi >= 0 ? sizeLine[..semi] : sizeLine).Trim(' ', '\t');
-                        if (!long.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var size)
-                            || size < 0 || size > int.MaxValue)
+                        if (!TakeLineBytes(ref data, out var sizeBytes)) break;
+                        long size;
+                        if (!TryShortHex(sizeBytes, out size))
                         {
-                            _state = State.Ignore;
-                            break;
+                            var sizeLine = Encoding.Latin1.GetString(sizeBytes);
+                            var semi = sizeLine.IndexOf(';'); // chunk extensions are ignored
+                            var hex = (semi >= 0 ? sizeLine[..semi] : sizeLine).Trim(' ', '\t');
+                            if (!long.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out size)
+                                || size < 0 || size > int.MaxValue)
+                            {
+                                _state = State.Ignore;
+                                break;
+                            }
                         }
                         if (size == 0)
                         {
@@ -130,13 +135,13 @@ internal sealed class ChunkFramingStream(Stream inner, Func<bool> requestIsHead)
                         break;
 
                     case State.ChunkDataEnd:
-                        if (!TakeLine(ref data, out var end)) break;
+                        if (!TakeLineBytes(ref data, out var end)) break;
                         _state = end.Length == 0 ? State.ChunkSize : State.Ignore;
                         break;
 
                     case State.Trailer:
                         // trailer fields are skipped; the empty line ends the response
-                        if (!TakeLine(ref data, out var trailer)) break;
+                        if (!TakeLineBytes(ref data, out var trailer)) break;
                         if (trailer.Length == 0) _state = State.StatusLine;
                         break;
 
@@ -146,6 +151,33 @@ internal sealed class ChunkFramingStream(Stream inner, Func<bool> requestIsHead)
                 }
             }
         }
+    }
+
+    // Only these two header lines matter to the framing; the others are passed over without a string.
+    private static bool IsFramingHeader(ReadOnlySpan<byte> line)
+    {
+        var colon = line.IndexOf((byte)':');
+        if (colon <= 0) return false;
+        var name = line[..colon];
+        // as string.Trim does on the Latin-1 text
+        while (name.Length > 0 && char.IsWhiteSpace((char)name[0])) name = name[1..];
+        while (name.Length > 0 && char.IsWhiteSpace((char)name[^1])) name = name[..^1];
+        return System.Text.Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8) || System.Text.Ascii.EqualsIgnoreCase(name, "Content-Length"u8);
+    }
+
+    // A size line of one to eight hex digits and nothing else (what servers send); others take the general path.
+    private static bool TryShortHex(ReadOnlySpan<byte> line, out long size)
+    {
+        size = 0;
+        if (line.Length is 0 or > 8) return false;
+        foreach (var b in line)
+        {
+            int d = b is >= (byte)'0' and <= (byte)'9' ? b - '0' : b is >= (byte)'a' and <= (byte)'f' ? b - 'a' + 10
+                : b is >= (byte)'A' and <= (byte)'F' ? b - 'A' + 10 : -1;
+            if (d < 0) return false;
+            size = size * 16 + d;
+        }
+        return size <= int.MaxValue;
     }
 
     private void NoteHeader(string line)
@@ -192,24 +224,42 @@ internal sealed class ChunkFramingStream(Stream inner, Func<bool> requestIsHead)
     // A whole line (LF ended, a CR before it dropped) once it is complete, else keep the part.
     private bool TakeLine(ref ReadOnlySpan<byte> data, out string line)
     {
+        if (!TakeLineBytes(ref data, out var bytes))
+        {
+            line = "";
+            return false;
+        }
+        line = Encoding.Latin1.GetString(bytes);
+        return true;
+    }
+
+    // The same as bytes, valid until the next line is taken.
+    private bool TakeLineBytes(ref ReadOnlySpan<byte> data, out ReadOnlySpan<byte> line)
+    {
         var lf = data.IndexOf((byte)'\n');
         var part = lf >= 0 ? data[..lf] : data;
         data = lf >= 0 ? data[(lf + 1)..] : default;
         if (_line.Length + part.Length > MaxLine)
         {
             _state = State.Ignore;
-            line = "";
+            line = default;
             return false;
+        }
+        if (lf >= 0 && _line.Length == 0)
+        {
+            // the whole line is in this read: no copy
+            line = part.Length > 0 && part[^1] == '\r' ? part[..^1] : part;
+            return true;
         }
         _line.Write(part);
         if (lf < 0)
         {
-            line = "";
+            line = default;
             return false;
         }
         var bytes = _line.GetBuffer().AsSpan(0, (int)_line.Length);
         if (bytes.Length > 0 && bytes[^1] == '\r') bytes = bytes[..^1];
-        line = Encoding.Latin1.GetString(bytes);
+        line = bytes;
         _line.SetLength(0);
         return true;
     }

@@ -346,7 +346,7 @@ public static class Http
     };
 
     /// <summary>Idle connections per pool key, newest first (as cosocket pools reuse them).</summary>
-    private sealed class ConnectionPool
+    internal sealed class ConnectionPool
     {
         private readonly object _lock = new();
         private readonly Dictionary<string, LinkedList<Connection>> _idle = new(StringComparer.Ordinal);
@@ -385,15 +385,14 @@ public static class Http
                 }
             }
             evicted?.Dispose();
-            _ = ExpireAsync(c, generation, timeoutMs);
+            c.ArmIdleTimer(this, generation, timeoutMs);
         }
 
-        private async Task ExpireAsync(Connection c, int generation, int timeoutMs)
+        // The connection's idle timer fired: close it unless it was taken (or evicted) since.
+        internal void Expire(Connection c, int generation)
         {
-            await Task.Delay(timeoutMs).ConfigureAwait(false);
             lock (_lock)
             {
-                // taken (or evicted) since: someone else owns it now
                 if (c.IdleGeneration != generation || !_idle.TryGetValue(c.PoolKey, out var list) || !list.Remove(c)) return;
                 c.IdleGeneration++;
             }
@@ -443,6 +442,69 @@ public static class Http
         public string PoolKey { get; }
         public int IdleGeneration { get; set; }
 
+        // Buffers and a timeout source the exchanges on this connection reuse (they run one at a
+        // time; a connection that is closed is never used again).
+        private byte[]? _pendingBuffer;
+        private byte[]? _readBuffer;
+        private CancellationTokenSource? _spareTimeout;
+
+        /// <summary>16 KB for the decoded bytes of a chunked body read ahead of the chunk handed out.</summary>
+        internal byte[] PendingBuffer => _pendingBuffer ??= new byte[16384];
+        /// <summary>64 KB for each read of a body that runs until close.</summary>
+        internal byte[] ReadBuffer => _readBuffer ??= new byte[65536];
+
+        /// <summary>A token source that cancels after <paramref name="timeoutMs"/>; give it back with <see cref="ReturnTimeout"/>.</summary>
+        internal CancellationTokenSource RentTimeout(int timeoutMs)
+        {
+            var cts = Interlocked.Exchange(ref _spareTimeout, null) ?? new CancellationTokenSource();
+            cts.CancelAfter(timeoutMs);
+            return cts;
+        }
+
+        internal void ReturnTimeout(CancellationTokenSource cts)
+        {
+            // a source that fired stays cancelled: it is dropped
+            if (!cts.TryReset() || Interlocked.CompareExchange(ref _spareTimeout, cts, null) != null) cts.Dispose();
+        }
+
+        // The keepalive timeout: one timer per connection, re-armed each time it goes back to the
+        // pool (a timer per return would leave one pending for each request served).
+        private Timer? _idleTimer;
+        private ConnectionPool? _idlePool;
+        private int _idleGeneration;
+        private long _idleDeadline;
+
+        internal void ArmIdleTimer(ConnectionPool pool, int generation, int timeoutMs)
+        {
+            lock (this)
+            {
+                _idlePool = pool;
+                _idleGeneration = generation;
+                _idleDeadline = Environment.TickCount64 + timeoutMs;
+                if (_idleTimer == null) _idleTimer = new Timer(static s => ((Connection)s!).IdleTimerFired(), this, timeoutMs, Timeout.Infinite);
+                else _idleTimer.Change(timeoutMs, Timeout.Infinite);
+            }
+        }
+
+        private void IdleTimerFired()
+        {
+            ConnectionPool? pool;
+            int generation;
+            lock (this)
+            {
+                // a firing of an earlier arming that raced with a re-arm: wait for the current deadline
+                var left = _idleDeadline - Environment.TickCount64;
+                if (left > 0)
+                {
+                    _idleTimer?.Change(left, Timeout.Infinite);
+                    return;
+                }
+                pool = _idlePool;
+                generation = _idleGeneration;
+            }
+            pool?.Expire(this, generation);
+        }
+
         // The first connect hands over the stream connected in RequestAsync; a later one means the
         // handler found the pooled connection dead (peer closed it), so a new one is opened.
         private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
@@ -464,7 +526,7 @@ public static class Http
             _head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
             var (request, err) = BuildRequest(p, body, _target, UserAgent(_nginx));
             if (request == null) return (null, err);
-            using var cts = new CancellationTokenSource(timeoutMs);
+            var cts = RentTimeout(timeoutMs);
             try
             {
                 var response = await _invoker.SendAsync(request, cts.Token);
@@ -473,6 +535,7 @@ public static class Http
             catch (OperationCanceledException) { return (null, "timeout"); }
             catch (HttpRequestException e) { return (null, Describe(e)); }
             catch (IOException e) { return (null, Describe(e)); }
+            finally { ReturnTimeout(cts); }
         }
 
         public void Return(int keepaliveTimeoutMs, int poolSize) =>
@@ -482,6 +545,13 @@ public static class Http
         {
             Interlocked.Exchange(ref _connected, null)?.Dispose();
             _invoker.Dispose();
+            lock (this)
+            {
+                _idleTimer?.Dispose();
+                _idleTimer = null;
+                _idlePool = null;
+            }
+            Interlocked.Exchange(ref _spareTimeout, null)?.Dispose();
         }
     }
 
@@ -495,10 +565,9 @@ public static class Http
         private readonly long? _contentLength;
         private readonly bool _noBody;
         private Stream? _stream;
-        private readonly byte[] _buffer = new byte[65536];
         // chunked bodies: where the server's chunks began and ended, and decoded bytes read ahead of the chunk handed out
         private readonly ResponseFrame? _frame;
-        private byte[] _pending = [];
+        private byte[]? _pending;
         private int _pendingStart;
         private int _pendingEnd;
         private int _state; // 0 reading, 1 ended (next call: dead), 2 dead
@@ -518,7 +587,7 @@ public static class Http
                 if (hs is not { } h) return;
                 foreach (var (name, values) in h)
                 {
-                    var v = string.Join(", ", values);
+                    var v = values.Count == 1 ? values.ToString() : string.Join(", ", values);
                     headers[name] = headers.TryGetValue(name, out var old) ? old + ", " + v : v;
                 }
             }
@@ -569,27 +638,28 @@ public static class Http
                 if (_contentLength is { } total)
                 {
                     // the whole declared body at once, as receive(content_length) does
-                    var bytes = new byte[total];
+                    var bytes = total <= _conn.ReadBuffer.Length ? _conn.ReadBuffer : new byte[total];
                     var got = 0;
                     while (got < total)
                     {
-                        var n = await ReadAsync(bytes.AsMemory(got));
+                        var n = await ReadAsync(bytes.AsMemory(got, (int)(total - got)));
                         if (n == 0) return Fail("closed");
                         got += n;
                     }
                     _bodyComplete = true;
                     _state = 1;
-                    return (ByteString.FromBytes(bytes), null);
+                    return (ByteString.FromBytes(bytes.AsSpan(0, (int)total)), null);
                 }
                 if (_frame != null) return await ReadFramedChunkAsync(_frame);
-                var read = await ReadAsync(_buffer);
+                var buffer = _conn.ReadBuffer;
+                var read = await ReadAsync(buffer);
                 if (read == 0)
                 {
                     _bodyComplete = true;
                     _state = 2;
                     return (null, null);
                 }
-                return (ByteString.FromBytes(_buffer.AsSpan(0, read)), null);
+                return (ByteString.FromBytes(buffer.AsSpan(0, read)), null);
             }
             catch (OperationCanceledException) { return Fail("timeout"); }
             catch (Exception e) when (e is IOException or HttpRequestException or ObjectDisposedException)
@@ -623,6 +693,7 @@ public static class Http
         private async ValueTask<int> FillAsync()
         {
             if (_pendingStart == _pendingEnd) _pendingStart = _pendingEnd = 0;
+            _pending ??= _conn.PendingBuffer;
             if (_pendingEnd == _pending.Length)
             {
                 var count = _pendingEnd - _pendingStart;
@@ -639,7 +710,7 @@ public static class Http
 
         private string TakePending(int count)
         {
-            var s = ByteString.FromBytes(_pending.AsSpan(_pendingStart, count));
+            var s = ByteString.FromBytes(_pending!.AsSpan(_pendingStart, count));
             _pendingStart += count;
             return s;
         }
@@ -654,20 +725,24 @@ public static class Http
         // each read gets the whole timeout, as cosocket reads do
         private async ValueTask<int> ReadAsync(Memory<byte> into)
         {
-            using var cts = new CancellationTokenSource(_timeoutMs);
-            return await _stream!.ReadAsync(into, cts.Token);
+            var cts = _conn.RentTimeout(_timeoutMs);
+            try { return await _stream!.ReadAsync(into, cts.Token); }
+            finally { _conn.ReturnTimeout(cts); }
         }
 
         /// <summary><c>res:read_body()</c>: the reader's chunks joined, or the first error.</summary>
         public async ValueTask<(string? Body, string? Error)> ReadAllAsync()
         {
-            var sb = new StringBuilder();
+            // a body that came in one piece (a Content-Length body always does) is that piece
+            string? first = null;
+            StringBuilder? sb = null;
             while (true)
             {
                 var (chunk, err) = await ReadChunkAsync();
                 if (err != null) return (null, err);
-                if (chunk == null) return (sb.ToString(), null);
-                sb.Append(chunk);
+                if (chunk == null) return (sb?.ToString() ?? first ?? "", null);
+                if (first == null) first = chunk;
+                else (sb ??= new StringBuilder(first)).Append(chunk);
             }
         }
 
@@ -714,8 +789,13 @@ public static class Http
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
+            if (!ct.CanBeCanceled)
+            {
+                try { return await inner.ReadAsync(buffer, _disposed.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (_disposed.IsCancellationRequested) { throw new IOException("closed"); }
+            }
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _disposed.Token);
-            try { return await inner.ReadAsync(buffer, linked.Token); }
+            try { return await inner.ReadAsync(buffer, linked.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (_disposed.IsCancellationRequested && !ct.IsCancellationRequested)
             {
                 throw new IOException("closed");
@@ -724,8 +804,13 @@ public static class Http
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
         {
+            if (!ct.CanBeCanceled)
+            {
+                try { await inner.WriteAsync(buffer, _disposed.Token).ConfigureAwait(false); return; }
+                catch (OperationCanceledException) when (_disposed.IsCancellationRequested) { throw new IOException("closed"); }
+            }
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _disposed.Token);
-            try { await inner.WriteAsync(buffer, linked.Token); }
+            try { await inner.WriteAsync(buffer, linked.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (_disposed.IsCancellationRequested && !ct.IsCancellationRequested)
             {
                 throw new IOException("closed");
@@ -789,7 +874,7 @@ public static class Http
         // the authority is never used for routing (the connection is already made); Host is set below
         var pathAndQuery = (path.StartsWith('/') ? path : "/" + path) + query;
         var uri = new Uri("http://upstream" + pathAndQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
-        var request = new HttpRequestMessage(new HttpMethod(p.Method.ToUpperInvariant()), uri)
+        var request = new HttpRequestMessage(HttpMethod.Parse(p.Method.ToUpperInvariant()), uri)
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -132,6 +132,28 @@ public class ChunkFramingTests
     }
 
     [Fact]
+    public async Task Size_lines_and_header_names_in_any_spelling_are_followed()
+    {
+        await using var w = await AiUpstreamWorld.StartAsync();
+        var up = new RawUpstream().Attach(w);
+        // upper-case hex, more than eight digits with leading zeros, blanks after the size; a header
+        // name in lower case with a blank before its colon
+        var res = await SendAsync(w, up, "HTTP/1.1 200 OK\r\ntransfer-encoding : chunked\r\n\r\n"
+            + "A\r\n0123456789\r\n" + "0000000003\r\nabc\r\n" + "2 \t\r\nxy\r\n" + "0\r\n\r\n");
+        (await ReadAllChunksAsync(res)).Should().Equal("0123456789", "abc", "xy");
+        Http.SetKeepalive(res, 60000, 5, w.Ctx);
+
+        // a Content-Length head after it, its name in another case, is followed as well
+        res = await SendAsync(w, up, "HTTP/1.1 200 OK\r\nCONTENT-LENGTH: 2\r\n\r\nok");
+        (await ReadAllChunksAsync(res)).Should().Equal("ok");
+        Http.SetKeepalive(res, 60000, 5, w.Ctx);
+        res = await SendAsync(w, up, ChunkedHead + Chunk("data: again\n\n") + "0\r\n\r\n");
+        (await ReadAllChunksAsync(res)).Should().Equal("data: again\n\n");
+        res.Close();
+        up.Connects.Should().Be(1);
+    }
+
+    [Fact]
     public async Task Body_until_close_still_comes_piece_by_piece()
     {
         await using var w = await AiUpstreamWorld.StartAsync();

@@ -285,6 +285,22 @@ public class HttpTransportTests
     }
 
     [Fact]
+    public async Task Connection_pooled_again_keeps_its_latest_keepalive_timeout()
+    {
+        await using var w = await AiUpstreamWorld.StartAsync();
+        var (res, _, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+        await res!.ReadBodyAsync();
+        Http.SetKeepalive(res, 50, 5, w.Ctx);
+        // taken again (or, on a slow machine, a new one once the 50 ms expired it) and pooled for a minute
+        (res, _, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+        await res!.ReadBodyAsync();
+        Http.SetKeepalive(res, 60000, 5, w.Ctx);
+        // the first timeout's deadline passes: the connection's timer was re-armed, so it stays
+        await Task.Delay(300);
+        Http.PooledConnections(w.Nginx).Should().Be(1);
+    }
+
+    [Fact]
     public async Task Full_pool_drops_its_oldest_connection()
     {
         await using var w = await AiUpstreamWorld.StartAsync();

@@ -163,7 +163,8 @@ public sealed class PrometheusLib
 
     /// <summary>Label values escape backslash, newline and double quote.</summary>
     private static string Escape(string v) =>
-        v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)
+        v.AsSpan().IndexOfAny('\\', '\n', '"') < 0 ? v
+        : v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)
             .Replace("\"", "\\\"", StringComparison.Ordinal);
 
     /// <summary>
