@@ -61,31 +61,32 @@ public sealed class ReactorTransportFactory(Func<IReadOnlyList<WorkerLoop>> loop
 
         private sealed class AcceptHandler(Listener listener, WorkerLoop loop) : IReactorHandler
         {
-            public void OnEvents(uint events) => listener.AcceptAll(loop);
+            public void OnEvents(uint events) => listener.AcceptOne(loop);
         }
 
-        private void AcceptAll(WorkerLoop loop)
+        // One connection per wakeup, as nginx accepts with multi_accept off (APISIX leaves it so): the
+        // socket is level-triggered, so what is left wakes a loop again, and a loop busy serving is not
+        // waiting, so an idle one takes it. Taking a whole burst put every client of it on one loop.
+        private void AcceptOne(WorkerLoop loop)
         {
-            for (var i = 0; i < 64 && Volatile.Read(ref _closed) == 0; i++)
+            if (Volatile.Read(ref _closed) != 0) return;
+            Socket accepted;
+            try { accepted = socket.Accept(); }
+            catch (SocketException) { return; } // EAGAIN: another worker took it; or out of descriptors
+            catch (ObjectDisposedException) { return; }
+            ReactorConnection conn;
+            try
             {
-                Socket accepted;
-                try { accepted = socket.Accept(); }
-                catch (SocketException) { return; } // EAGAIN: another worker took it; or out of descriptors
-                catch (ObjectDisposedException) { return; }
-                ReactorConnection conn;
-                try
-                {
-                    accepted.NoDelay = true;
-                    conn = new ReactorConnection(accepted, loop);
-                }
-                catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
-                {
-                    accepted.Dispose();
-                    continue;
-                }
-                conn.Start();
-                _accepted.Writer.TryWrite(conn);
+                accepted.NoDelay = true;
+                conn = new ReactorConnection(accepted, loop);
             }
+            catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+            {
+                accepted.Dispose();
+                return;
+            }
+            conn.Start();
+            _accepted.Writer.TryWrite(conn);
         }
 
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken ct = default)
