@@ -374,9 +374,9 @@ public sealed class Nginx : IAsyncDisposable
 
     internal async Task<object?[]> CaptureAsync(LuaWorker w, NgxRequest sub)
     {
-        // the parent's Lua yields first; the subrequest starts on the next turn of the loop
-        await Task.Yield();
+        // posted to the main request: it starts once the parent's Lua handler has returned to the loop
         var parent = sub.Parent!;
+        await w.PostRequest(parent.Main);
         var http = sub.Http;
         var output = (MemoryStream)http.Response.Body;
         var location = sub.Location == NotFound ? null : sub.Location;
@@ -887,6 +887,8 @@ public sealed class Nginx : IAsyncDisposable
                 req.Http.Abort();
                 return false;
             }
+            // ngx_http_lua_handle_exit: an exit code of 200 or more is the status when none was set yet
+            if (!req.HeadersSent && req.Status == 0 && st >= 200) req.Status = st;
             // ngx_http_lua_handle_exit: with HTTP/1.0 buffering and a status set, what Lua printed goes out
             if (req.Http10Buffering && !req.HeadersSent && req.Status != 0 && st is not (408 or 499))
             {
