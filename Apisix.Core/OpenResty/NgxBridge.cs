@@ -517,7 +517,7 @@ public sealed class NgxBridge(LuaWorker worker)
             // a host name goes to nginx's resolver, which a plain nginx.conf lacks (IP literals need none)
             if (Nginx.Conf.HasResolver == false && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
                 return [null, $"no resolver defined to resolve \"{host}\""];
-            if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } unresolved) return [null, unresolved];
+            if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping, cosocket: true) is { } unresolved) return [null, unresolved];
             (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
             if (stream == null)
             {
@@ -677,7 +677,7 @@ public sealed class NgxBridge(LuaWorker worker)
     private async Task<object?[]> ResolveOp(string host)
     {
         await Task.Yield();
-        if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } err) return [null, err];
+        if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping, cosocket: true) is { } err) return [null, err];
         if (Nginx.Network.Resolve(host) == null) return [null, $"{host} could not be resolved (3: Host not found)"];
         return [true];
     }
