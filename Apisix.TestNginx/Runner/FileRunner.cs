@@ -137,14 +137,16 @@ public sealed class FileRunner(string root)
         private ErrorLog? _log;
         private Nginx? _nginx;
         private MockTcpServer? _mockTcp;
+        private MockUdpServer? _mockUdp;
         private int _checkedUpTo;
         private bool _first = true;
 
         private string Root => runner.RootDir;
 
-        private MockTcpServer? StartMock() =>
-            MockTcpServer.Start(file.Path, block, network, text => TestNginxEnv.Expand(text, _world.Environment,
-                name => throw new TestFileException(file.Path, 0, TestNginxEnv.Unset(block.Name, name))));
+        private string Expand(string text) => TestNginxEnv.Expand(text, _world.Environment,
+            name => throw new TestFileException(file.Path, 0, TestNginxEnv.Unset(block.Name, name)));
+
+        private MockTcpServer? StartMock() => MockTcpServer.Start(file.Path, block, network, Expand);
 
         /// <summary>Build the world and start nginx: null when it runs, else the repetition's outcome.</summary>
         public async Task<BlockOutcome?> StartAsync(HupState hup, Stopwatch sw)
@@ -204,6 +206,8 @@ public sealed class FileRunner(string root)
                 // Test::Nginx forks the mock TCP server anew for each repetition (the first one's started with nginx)
                 if (!_first) _mockTcp = StartMock();
                 _first = false;
+                // and its UDP server, once nginx runs
+                _mockUdp = MockUdpServer.Start(file.Path, block, network, Expand);
                 var sleptBefore = nginx.RequestSleeps.Total;
                 var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
                     double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
@@ -251,6 +255,7 @@ public sealed class FileRunner(string root)
                 var check = BlockChecker.RunPerRequest(block, results, logSlices, accessSoFar,
                     new CheckOptions { ServerPort = world.ServerPort, PerlRoot = Root, Environment = world.Environment }, shutdownLog);
                 _mockTcp?.Check(check);
+                _mockUdp?.Check(check);
                 if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
                 var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
                 outcome.Slept = slept;
@@ -270,6 +275,8 @@ public sealed class FileRunner(string root)
             {
                 if (_mockTcp != null) await _mockTcp.StopAsync();
                 _mockTcp = null;
+                _mockUdp?.Stop();
+                _mockUdp = null;
             }
         }
 
