@@ -297,7 +297,9 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         var id = ++_nextCo;
         var tcs = new TaskCompletionSource<LuaEntryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs, LogContext = logContext };
-        _rtNew.Call(id, fn);
+        // the coroutine rt.new returns is not kept: its registry reference goes at once (a finalizer
+        // would free it only at the next .NET GC, and Lua's memory would grow with each timer run)
+        foreach (var o in _rtNew.Call(id, fn)) (o as IDisposable)?.Dispose();
         Step(id, args);
         return tcs.Task;
     }
