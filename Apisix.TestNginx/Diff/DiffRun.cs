@@ -203,6 +203,10 @@ public static partial class FileComparer
                     if (!next.StartsWith(BaseName(first.Name) + " ", StringComparison.Ordinal)) break;
                     named = RepeatNamed(looseTests[tj]);
                 }
+            // none after it either (a shutdown_error_log check, printed when the block's last
+            // repetition is over): the last repetition, when the earlier ones have their record
+            if (named == null && first != null && first.Real is not ("?" or "-"))
+                named = diff.Blocks.Where(b => b.Index == first.Index).Max(b => b.Repeat);
             var row = first == null || named is null or 0 ? first
                 : diff.Blocks.FirstOrDefault(b => b.Index == first.Index && b.Repeat == named) ?? first;
             if (row == null)
@@ -231,11 +235,15 @@ public static partial class FileComparer
     {
         var reps = new List<int>(new int[tests.Count]);
         int? next = null;
+        var trailing = new List<int>();
         for (var i = tests.Count - 1; i >= 0; i--)
         {
             if (ReqSuffix().Match(tests[i].Text) is { Success: true } m) next = int.Parse(m.Groups[1].Value);
+            if (next == null) trailing.Add(i);
             reps[i] = next ?? 0;
         }
+        // after the last test that names one: the last repetition's (the shutdown log checks)
+        foreach (var i in trailing) reps[i] = next == null ? 0 : reps.Take(i).DefaultIfEmpty(0).Max();
         return reps;
     }
 

@@ -120,7 +120,7 @@ public sealed class FileRunner(string root)
                         continue;
                     }
                 }
-                emit(await session.RunRepetitionAsync(sw, last: rep == reps - 1));
+                emit(await session.RunRepetitionAsync(sw, rep, last: rep == reps - 1));
             }
         }
         finally
@@ -196,7 +196,7 @@ public sealed class FileRunner(string root)
             }
         }
 
-        public async Task<BlockOutcome> RunRepetitionAsync(Stopwatch sw, bool last)
+        public async Task<BlockOutcome> RunRepetitionAsync(Stopwatch sw, int rep, bool last)
         {
             var world = _world;
             var nginx = _nginx!;
@@ -253,7 +253,7 @@ public sealed class FileRunner(string root)
                     shutdownLog = log.Lines;
                 }
                 var check = BlockChecker.RunPerRequest(block, results, logSlices, accessSoFar,
-                    new CheckOptions { ServerPort = world.ServerPort, PerlRoot = Root, Environment = world.Environment }, shutdownLog);
+                    new CheckOptions { ServerPort = world.ServerPort, PerlRoot = Root, Environment = world.Environment, Repetition = rep }, shutdownLog);
                 _mockTcp?.Check(check);
                 _mockUdp?.Check(check);
                 if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
