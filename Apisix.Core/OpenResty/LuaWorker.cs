@@ -297,7 +297,9 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         var id = ++_nextCo;
         var tcs = new TaskCompletionSource<LuaEntryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs, LogContext = logContext };
-        _rtNew.Call(id, fn);
+        // the coroutine rt.new returns is not kept: its registry reference goes at once (a finalizer
+        // would free it only at the next .NET GC, and Lua's memory would grow with each timer run)
+        foreach (var o in _rtNew.Call(id, fn)) (o as IDisposable)?.Dispose();
         Step(id, args);
         return tcs.Task;
     }
@@ -319,6 +321,48 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     }
 
     private void Step(long id, object?[] args)
+    {
+        _stepDepth++;
+        try { StepCore(id, args); }
+        finally
+        {
+            if (--_stepDepth == 0) RunPostedRequests();
+        }
+    }
+
+    // nginx's posted requests ------------------------------------------------------------------
+    // ngx_http_subrequest only posts a subrequest to its main request; nginx starts posted requests
+    // once the handler that created them has returned to the event loop. A Lua handler returns only
+    // when every thread it ran has yielded and no thread of the request is posted to run again
+    // (ngx.thread.spawn posts its spawner), so subrequests wait for that.
+
+    private readonly Dictionary<NgxRequest, List<TaskCompletionSource>> _postedRequests = new();
+    private readonly Dictionary<NgxRequest, int> _postedCos = new();
+    private int _stepDepth;
+
+    /// <summary>A subrequest of <paramref name="main"/>'s tree is posted: the task completes when nginx would run it.</summary>
+    internal Task PostRequest(NgxRequest main)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_postedRequests.TryGetValue(main, out var list)) _postedRequests[main] = list = new();
+        list.Add(gate);
+        if (_stepDepth == 0) RunPostedRequests();
+        return gate.Task;
+    }
+
+    /// <summary>ngx_http_run_posted_requests: start, in posting order, the subrequests of every request whose Lua handler has returned.</summary>
+    private void RunPostedRequests()
+    {
+        if (_postedRequests.Count == 0) return;
+        foreach (var main in _postedRequests.Keys.ToList())
+        {
+            if (_postedCos.GetValueOrDefault(main) > 0) continue;
+            _postedRequests.Remove(main, out var gates);
+            foreach (var g in gates!) g.TrySetResult();
+        }
+    }
+
+    private void StepCore(long id, object?[] args)
     {
         if (!_cos.TryGetValue(id, out var info)) return;
         var prev = _current;
@@ -492,7 +536,16 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     };
 
     /// <summary>Resume coroutine `id` (running now) on a later turn of the loop, after what is already posted; it yields op -1 meanwhile.</summary>
-    public void PostCo(long id) => Loop.Post(_ => Step(id, []), null);
+    public void PostCo(long id)
+    {
+        var main = _cos.TryGetValue(id, out var info) ? info.Request?.Main : null;
+        if (main != null) _postedCos[main] = _postedCos.GetValueOrDefault(main) + 1;
+        Loop.Post(_ =>
+        {
+            if (main != null && --_postedCos[main] == 0) _postedCos.Remove(main);
+            Step(id, []);
+        }, null);
+    }
 
     private async void Park(long coId, long opId)
     {

@@ -194,21 +194,55 @@ public sealed class Nginx : IAsyncDisposable
     /// resolver_timeout. Null when there is nothing to resolve (an IP literal, a known host, or no
     /// resolver directive: the network answers as before); else the lookup's error.
     /// </summary>
-    public async Task<string?> ResolveAsync(string host, LuaWorker? w, CancellationToken ct)
+    /// <param name="cosocket">A Lua cosocket's lookup: while one of a name waits for its answer (even one whose
+    /// request has gone: lua-nginx-module's cleanup leaves it in the resolver's queue), the next joins it and
+    /// sends no query of its own.</param>
+    public async Task<string?> ResolveAsync(string host, LuaWorker? w, CancellationToken ct, bool cosocket = false)
     {
         if (Conf.Resolvers.Count == 0 || Network.Resolve(host) != null) return null;
-        foreach (var server in Conf.Resolvers)
+        var key = (w?.Id ?? -1, host);
+        var joined = false;
+        if (cosocket)
+            lock (_resolving)
+            {
+                joined = _resolving.TryGetValue(key, out var n) && n > 0;
+                _resolving[key] = n + 1;
+            }
+        try
         {
-            var addr = server.StartsWith('[') ? server[1..server.IndexOf(']')] : server.Split(':')[0];
-            var shown = server.Contains(':') && !server.StartsWith('[') || server.Contains("]:") ? server : server + ":53";
-            if (System.Net.IPAddress.TryParse(addr, out var ip) && System.Net.IPAddress.IsLoopback(ip))
-                Log(w, LogLevel.Error, $"send() failed (111: Connection refused) while resolving, resolver: {shown}", null);
-            else
-                Log(w, LogLevel.Crit, $"connect() failed (101: Network is unreachable) while resolving, resolver: {shown}", null);
+            if (!joined)
+                foreach (var server in Conf.Resolvers)
+                {
+                    var addr = server.StartsWith('[') ? server[1..server.IndexOf(']')] : server.Split(':')[0];
+                    var shown = server.Contains(':') && !server.StartsWith('[') || server.Contains("]:") ? server : server + ":53";
+                    var loopback = System.Net.IPAddress.TryParse(addr, out var ip) && System.Net.IPAddress.IsLoopback(ip);
+                    // the resolver's own log (no connection, no request): the query fails, and so does
+                    // the retry ngx_resolve_name sends at once
+                    for (var attempt = 0; attempt < 2; attempt++)
+                    {
+                        if (loopback)
+                            LogResolver(w, LogLevel.Error, $"send() failed (111: Connection refused) while resolving, resolver: {shown}");
+                        else
+                            LogResolver(w, LogLevel.Crit, $"connect() failed (101: Network is unreachable) while resolving, resolver: {shown}");
+                    }
+                }
+            try { await Task.Delay(Conf.ResolverTimeout, ct); }
+            catch (OperationCanceledException) { }
+            return $"{host} could not be resolved (110: Operation timed out)";
         }
-        try { await Task.Delay(Conf.ResolverTimeout, ct); }
-        catch (OperationCanceledException) { }
-        return $"{host} could not be resolved (110: Operation timed out)";
+        finally
+        {
+            if (cosocket)
+                lock (_resolving)
+                    if (--_resolving[key] == 0) _resolving.Remove(key);
+        }
+    }
+
+    private readonly Dictionary<(int Worker, string Host), int> _resolving = new();
+
+    private void LogResolver(LuaWorker? w, LogLevel level, string message)
+    {
+        if (ErrorLog.Enabled(level)) ErrorLog.Write(level, w == null ? _basePid : Pid(w), 0, message, "");
     }
 
     public void Log(LuaWorker? w, LogLevel level, string message, NgxRequest? r)
@@ -377,9 +411,9 @@ public sealed class Nginx : IAsyncDisposable
 
     internal async Task<object?[]> CaptureAsync(LuaWorker w, NgxRequest sub)
     {
-        // the parent's Lua yields first; the subrequest starts on the next turn of the loop
-        await Task.Yield();
+        // posted to the main request: it starts once the parent's Lua handler has returned to the loop
         var parent = sub.Parent!;
+        await w.PostRequest(parent.Main);
         var http = sub.Http;
         var output = (MemoryStream)http.Response.Body;
         var location = sub.Location == NotFound ? null : sub.Location;
@@ -920,6 +954,8 @@ public sealed class Nginx : IAsyncDisposable
                 req.Http.Abort();
                 return false;
             }
+            // ngx_http_lua_handle_exit: an exit code of 200 or more is the status when none was set yet
+            if (!req.HeadersSent && req.Status == 0 && st >= 200) req.Status = st;
             // ngx_http_lua_handle_exit: with HTTP/1.0 buffering and a status set, what Lua printed goes out
             if (req.Http10Buffering && !req.HeadersSent && req.Status != 0 && st is not (408 or 499))
             {

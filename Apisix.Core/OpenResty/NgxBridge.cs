@@ -517,7 +517,7 @@ public sealed class NgxBridge(LuaWorker worker)
             // a host name goes to nginx's resolver, which a plain nginx.conf lacks (IP literals need none)
             if (Nginx.Conf.HasResolver == false && !System.Net.IPAddress.TryParse(host.Trim('[', ']'), out _))
                 return [null, $"no resolver defined to resolve \"{host}\""];
-            if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } unresolved) return [null, unresolved];
+            if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping, cosocket: true) is { } unresolved) return [null, unresolved];
             (stream, err) = await Nginx.Network.ConnectAsync(host, port, Nginx.Stopping);
             if (stream == null)
             {
@@ -671,13 +671,68 @@ public sealed class NgxBridge(LuaWorker worker)
         return worker.NewOp(LogReadTimeout(s.ReceiveUntilAsync(pattern, inclusive, (int)size), Req));
     }
 
+    // ngx.socket.udp ----------------------------------------------------------------------------
+
+    private readonly Dictionary<long, Net.UdpPeer> _udp = new();
+
+    /// <summary>ngx.socket.udp's setpeername: a datagram socket's id, or null when nothing listens there.</summary>
+    public object? UdpOpen(string host, long port)
+    {
+        Net.UdpPeer? peer;
+        if (host.StartsWith("unix:", StringComparison.Ordinal)) peer = Nginx.Network.ConnectUdp(null, 0, host[5..]);
+        else if (Nginx.Network.Resolve(host) is { } ip) peer = Nginx.Network.ConnectUdp(ip, (int)port, null);
+        else peer = null;
+        if (peer == null) return null;
+        var id = ++_nextSock;
+        _udp[id] = peer;
+        return id;
+    }
+
+    public void UdpSend(long id, string data)
+    {
+        if (_udp.TryGetValue(id, out var peer)) peer.Send(System.Text.Encoding.Latin1.GetBytes(data));
+    }
+
+    /// <summary>receive(): an op giving the next datagram (at most <paramref name="size"/> bytes of it), or nil and "timeout".</summary>
+    public long UdpReceive(long id, long timeoutMs, long size)
+    {
+        Nginx.Log(worker, LogLevel.Debug, $"lua udp socket read timeout: {timeoutMs}", Req);
+        if (!_udp.TryGetValue(id, out var peer)) return worker.NewOp(Task.FromResult<object?[]>([null, "closed"]));
+        return worker.NewOp(UdpReceiveOp(peer, timeoutMs, (int)Math.Clamp(size, 0, 65536), Req, SocketLogErrors));
+    }
+
+    private async Task<object?[]> UdpReceiveOp(Net.UdpPeer peer, long timeoutMs, int size, NgxRequest? r, bool logErrors)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(worker.Stopping);
+        var receiving = peer.ReceiveAsync(cts.Token);
+        if (timeoutMs > 0)
+        {
+            var timer = worker.Timers.DelayAsync(TimeSpan.FromMilliseconds(timeoutMs), cts.Token);
+            if (await Task.WhenAny(receiving, timer) != receiving) cts.Cancel();
+        }
+        var data = await receiving;
+        cts.Cancel();
+        if (data == null)
+        {
+            if (worker.Stopping.IsCancellationRequested) return [null, "closed"];
+            if (logErrors) Nginx.Log(worker, LogLevel.Error, "lua udp socket read timed out", r);
+            return [null, "timeout"];
+        }
+        return [System.Text.Encoding.Latin1.GetString(data, 0, Math.Min(size, data.Length))];
+    }
+
+    public void UdpClose(long id)
+    {
+        if (_udp.Remove(id, out var peer)) peer.Close();
+    }
+
     /// <summary>ngx.socket.udp's setpeername with a host name: null when it resolves, else why not (an op).</summary>
     public long Resolve(string host) => worker.NewOp(ResolveOp(host));
 
     private async Task<object?[]> ResolveOp(string host)
     {
         await Task.Yield();
-        if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping) is { } err) return [null, err];
+        if (await Nginx.ResolveAsync(host, worker, Nginx.Stopping, cosocket: true) is { } err) return [null, err];
         if (Nginx.Network.Resolve(host) == null) return [null, $"{host} could not be resolved (3: Host not found)"];
         return [true];
     }

@@ -272,7 +272,12 @@ public sealed class NgxRequest
         if (reason != Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(resp.StatusCode)
             && Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>() is { } feature)
             feature.ReasonPhrase = reason;
-        if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101 && !DiscardBody)
+        // ngx_http_header_filter (main requests): a 204 goes out without Content-Type, Content-Length and Last-Modified
+        var noContent = resp.StatusCode == 204 && !IsSubrequest;
+        if (noContent)
+            foreach (var h in (string[])["Content-Type", "Content-Length", "Last-Modified"]) ResponseHeaders.Remove(h);
+        if (noContent) { }
+        else if (!ResponseHeaders.ContainsKey("Content-Type") && resp.StatusCode != 101 && !DiscardBody)
         {
             var type = Location.DefaultType ?? Server.DefaultType ?? "text/plain";
             resp.Headers.ContentType = WithCharset(type);

@@ -252,16 +252,16 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
                 switch (expected)
                 {
                     case PerlRegex regex:
-                        Like(content, regex, regex.ToString(), $"{Name} - response_body - like (repeated req 0, req {index})", section);
+                        Like(content, regex, regex.ToString(), $"{Name} - response_body - like (repeated req {options.Repetition}, req {index})", section);
                         break;
                     case PerlArray:
-                        Fail($"{Name} - response_body - like (repeated req 0, req {index})", section,
+                        Fail($"{Name} - response_body - like (repeated req {options.Repetition}, req {index})", section,
                             ["#   the expected value is an array reference; give one string or regex per request"]);
                         break;
                     default:
                         var text = expected?.ToString();
                         if (text != null) text = ExpandEnv(Substitute(text));
-                        Is(content, text, $"{Name} - response_body - response is expected (repeated req 0, req {index})", section);
+                        Is(content, text, $"{Name} - response_body - response is expected (repeated req {options.Repetition}, req {index})", section);
                         break;
                 }
                 return;
@@ -354,7 +354,9 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
                 Fail($"{Name} - No --- grep_error_log_out defined but --- grep_error_log is defined", "grep_error_log");
                 return;
             }
-            if (expectedValue is PerlArray outs) expectedValue = outs.Items.Count > 0 ? outs.Items[0] : PerlValue.Undef;
+            // an array: one expected output per repetition
+            if (expectedValue is PerlArray outs)
+                expectedValue = options.Repetition < outs.Items.Count ? outs.Items[options.Repetition] : PerlValue.Undef;
 
             var matched = new System.Text.StringBuilder();
             foreach (var line in lines)
@@ -370,7 +372,7 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
                 if (hit != null && !hit.Contains('\n')) matched.Append(hit).Append('\n');
             }
 
-            var name = $"{Name} - grep_error_log_out (req 0)";
+            var name = $"{Name} - grep_error_log_out (req {options.Repetition})";
             if (expectedValue is PerlRegex expectedRegex)
                 Like(matched.ToString(), expectedRegex, expectedRegex.ToString(), name, "grep_error_log_out");
             else
@@ -383,9 +385,9 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
             {
                 if (pattern is null or PerlUndef) continue;
                 if (lines.Any(l => Matches(pattern, l, section)))
-                    Pass($"{Name} - pattern \"{pattern}\" matches a line in {file} (req 0)");
+                    Pass($"{Name} - pattern \"{pattern}\" matches a line in {file} (req {options.Repetition})");
                 else
-                    Fail($"{Name} - pattern \"{pattern}\" should match a line in {file} (req 0)", section);
+                    Fail($"{Name} - pattern \"{pattern}\" should match a line in {file} (req {options.Repetition})", section);
             }
         }
 
@@ -399,7 +401,7 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
                 var hits = Enumerable.Range(0, lines.Count).Where(i => Matches(pattern, lines[i], section)).ToList();
                 if (hits.Count == 0)
                 {
-                    Pass($"{Name} - pattern \"{p}\" does not match a line in {file} (req 0)");
+                    Pass($"{Name} - pattern \"{p}\" does not match a line in {file} (req {options.Repetition})");
                     continue;
                 }
                 foreach (var i in hits.Take(MaxReportedLines))
@@ -407,11 +409,11 @@ public sealed partial class BlockChecker(CheckOptions? options = null)
                     // Like Test::Nginx, show up to 9 of the lines that follow (never the log's last line).
                     var following = lines.Skip(i + 1).Take(Math.Max(0, Math.Min(i + 10, lines.Count - 1) - (i + 1)))
                         .Select(l => "#     " + l.TrimEnd('\n'));
-                    Fail($"{Name} - pattern \"{p}\" should not match any line in {file} but matches line \"{Diagnostics.FmtStr(lines[i])}\" (req 0)",
+                    Fail($"{Name} - pattern \"{p}\" should not match any line in {file} but matches line \"{Diagnostics.FmtStr(lines[i])}\" (req {options.Repetition})",
                         section, following.Any() ? ["#   the lines after it:", .. following] : null);
                 }
                 if (hits.Count > MaxReportedLines)
-                    Fail($"{Name} - pattern \"{p}\" matches {hits.Count - MaxReportedLines} more lines in {file} (req 0)", section);
+                    Fail($"{Name} - pattern \"{p}\" matches {hits.Count - MaxReportedLines} more lines in {file} (req {options.Repetition})", section);
             }
         }
 

@@ -44,6 +44,10 @@ public sealed class CheckOptions
     /// <summary>Where <c>open</c> resolves for the Perl of a <c>response_body_eval</c> section.</summary>
     public string PerlRoot { get; init; } = Directory.GetCurrentDirectory();
 
+    /// <summary>The repetition (repeat_each) being checked: Test::Nginx's <c>$repeated_req_idx</c>, which names
+    /// the checks ("repeated req N", "(req N)") and picks a grep_error_log_out array's item.</summary>
+    public int Repetition { get; init; }
+
     /// <summary>Longer strings are cut in diagnostics (the cut is said).</summary>
     public int MaxShownChars { get; init; } = 16 * 1024;
 }

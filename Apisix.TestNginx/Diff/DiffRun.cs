@@ -151,6 +151,13 @@ public static partial class FileComparer
                 if (real?.Tests is { } range)
                     tests = tap.Tests.Where(t => t.Number >= range.First && t.Number <= range.Last).ToList();
                 else tests = [];
+                // a must_die block's repetitions restart nginx inside one record: its tests name their repetition
+                if (repeats > 1 && (real ?? (realBy.TryGetValue((name, 0, occ), out var first) ? first : null)) is { Tests: { } whole })
+                {
+                    var all = tap.Tests.Where(t => t.Number >= whole.First && t.Number <= whole.Last).ToList();
+                    var reps = RepeatsNamed(all);
+                    if (reps.Distinct().Count() > 1) tests = all.Where((_, i) => reps[i] == r).ToList();
+                }
                 foreach (var t in tests) claimed.Add(t.Number);
                 var v = Verdict.Of(tests);
                 row.Real = tap.SkipAll != null ? "skip" : v.Value;
@@ -177,12 +184,31 @@ public static partial class FileComparer
 
         // TAP tests outside every captured range (a block that died before its record was written,
         // a run without captures): by the block name they print
+        // (a must_die block's runs print no record: their tests name the repetition, "(req N)"; a
+        // test that names none, "die as expected", goes with the next one of its block that does)
         var loose = new Dictionary<BlockDiff, List<TapTest>>();
-        foreach (var t in tap.Tests.Where(t => !claimed.Contains(t.Number)))
+        var looseTests = tap.Tests.Where(t => !claimed.Contains(t.Number)).ToList();
+        int? RepeatNamed(TapTest t) => ReqSuffix().Match(t.Text) is { Success: true } m ? int.Parse(m.Groups[1].Value) : null;
+        for (var ti = 0; ti < looseTests.Count; ti++)
         {
+            var t = looseTests[ti];
             var text = FilePrefix().Replace(t.Text, "");
-            var row = diff.Blocks.Where(b => b.Repeat == 0 && (text == BaseName(b.Name) || text.StartsWith(BaseName(b.Name) + " ", StringComparison.Ordinal)))
+            var first = diff.Blocks.Where(b => b.Repeat == 0 && (text == BaseName(b.Name) || text.StartsWith(BaseName(b.Name) + " ", StringComparison.Ordinal)))
                 .OrderByDescending(b => b.Name.Length).FirstOrDefault();
+            var named = RepeatNamed(t);
+            if (named == null && first != null)
+                for (var tj = ti + 1; tj < looseTests.Count && named == null; tj++)
+                {
+                    var next = FilePrefix().Replace(looseTests[tj].Text, "");
+                    if (!next.StartsWith(BaseName(first.Name) + " ", StringComparison.Ordinal)) break;
+                    named = RepeatNamed(looseTests[tj]);
+                }
+            // none after it either (a shutdown_error_log check, printed when the block's last
+            // repetition is over): the last repetition, when the earlier ones have their record
+            if (named == null && first != null && first.Real is not ("?" or "-"))
+                named = diff.Blocks.Where(b => b.Index == first.Index).Max(b => b.Repeat);
+            var row = first == null || named is null or 0 ? first
+                : diff.Blocks.FirstOrDefault(b => b.Index == first.Index && b.Repeat == named) ?? first;
             if (row == null)
             {
                 diff.Notes.Add($"real: TAP line not matched to a block: {(t.Ok ? "ok" : "not ok")} {t.Number} - {t.Text}");
@@ -204,6 +230,23 @@ public static partial class FileComparer
         return diff;
     }
 
+    /// <summary>The repetition each test names ("(req N)"); one that names none goes with the next that does.</summary>
+    private static List<int> RepeatsNamed(List<TapTest> tests)
+    {
+        var reps = new List<int>(new int[tests.Count]);
+        int? next = null;
+        var trailing = new List<int>();
+        for (var i = tests.Count - 1; i >= 0; i--)
+        {
+            if (ReqSuffix().Match(tests[i].Text) is { Success: true } m) next = int.Parse(m.Groups[1].Value);
+            if (next == null) trailing.Add(i);
+            reps[i] = next ?? 0;
+        }
+        // after the last test that names one: the last repetition's (the shutdown log checks)
+        foreach (var i in trailing) reps[i] = next == null ? 0 : reps.Take(i).DefaultIfEmpty(0).Max();
+        return reps;
+    }
+
     private static string BaseName(string rowName) => RepeatSuffix().Replace(rowName, "");
 
     private static string PlanOf(string? error)
@@ -219,6 +262,9 @@ public static partial class FileComparer
 
     [GeneratedRegex(@" \(repeat \d+\)$")]
     private static partial Regex RepeatSuffix();
+
+    [GeneratedRegex(@"\((?:repeated )?req (\d+)(?:, req \d+)?\)$")]
+    private static partial Regex ReqSuffix();
 
     [GeneratedRegex(@"planned (\d+) tests? but ran (\d+)")]
     private static partial Regex PlanRegex();

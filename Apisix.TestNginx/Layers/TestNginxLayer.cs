@@ -35,7 +35,6 @@ public class TestNginxLayer(string root)
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> UnsupportedSections = new Dictionary<string, string>
     {
-        ["udp_listen"] = "a mock UDP server",
         ["curl"] = "requests sent with curl",
         ["http2"] = "HTTP/2",
         ["http3"] = "HTTP/3",
@@ -49,7 +48,7 @@ public class TestNginxLayer(string root)
 
     public virtual void Build(BlockWorld world, TestBlock block, TestFile file)
     {
-        world.SkipReason ??= UnsupportedSection(block) ?? MockTcpServer.Unsupported(block);
+        world.SkipReason ??= UnsupportedSection(block) ?? MockTcpServer.Unsupported(block) ?? MockUdpServer.Unsupported(block);
         world.Workers = Math.Max(1, file.Settings.Workers);
         // Test::Nginx: a block's `--- log_level` over log_level() calls (the file's, then its layer
         // module's) over TEST_NGINX_LOG_LEVEL over debug

@@ -23,6 +23,8 @@ public sealed class FileRunner(string root)
     /// </summary>
     private static readonly TimeSpan LogSettle = TimeSpan.FromMilliseconds(300), TestNginxSleep = TimeSpan.FromMilliseconds(15);
 
+    private string RootDir => root;
+
     public async Task<FileOutcome> RunAsync(string path, Action<BlockOutcome>? onBlock = null)
     {
         var display = Path.GetRelativePath(root, Path.GetFullPath(path, root));
@@ -61,14 +63,16 @@ public sealed class FileRunner(string root)
             }
             foreach (var block in file.SelectedBlocks())
             {
-                for (var rep = 0; rep < Math.Max(1, file.Settings.RepeatEach); rep++)
+                var reps = Math.Max(1, file.Settings.RepeatEach);
+                void Emit(BlockOutcome result)
                 {
-                    var result = skipAll != null
-                        ? new BlockOutcome { Index = block.Index, Name = block.Name, Status = BlockOutcome.Skip, Message = skipAll }
-                        : await RunBlockAsync(layer, file, block, network, hup, n => current = n);
                     outcome.Blocks.Add(result);
                     onBlock?.Invoke(result);
                 }
+                if (skipAll != null)
+                    for (var rep = 0; rep < reps; rep++)
+                        Emit(new BlockOutcome { Index = block.Index, Name = block.Name, Status = BlockOutcome.Skip, Message = skipAll });
+                else await RunBlockAsync(layer, file, block, network, hup, n => current = n, reps, Emit);
                 foreach (var handler in file.TestCleanupHandlers) Cleanup(() => handler(block));
             }
             foreach (var handler in file.CleanupHandlers) Cleanup(handler);
@@ -89,114 +93,201 @@ public sealed class FileRunner(string root)
         _ => null,
     };
 
-    private async Task<BlockOutcome> RunBlockAsync(TestNginxLayer layer, TestFile file, TestBlock block,
-        LoopbackNetwork network, HupState hup, Action<Nginx?> setCurrent)
+    /// <summary>
+    /// A block's repetitions (repeat_each). As Test::Nginx: nginx starts once for the block and
+    /// serves every repetition (what one leaves behind, a resolver query in flight or a socket kept
+    /// in a Lua upvalue, the next one meets); each repetition checks the error log lines written
+    /// since the previous check, with its own mock TCP server; the shutdown log is checked once,
+    /// after the last. A block whose nginx does not start is tried again for each repetition.
+    /// </summary>
+    private async Task RunBlockAsync(TestNginxLayer layer, TestFile file, TestBlock block,
+        LoopbackNetwork network, HupState hup, Action<Nginx?> setCurrent, int reps, Action<BlockOutcome> emit)
     {
-        var sw = Stopwatch.StartNew();
-        if (block.Skip) return Skipped(block, TestPlan.SkipSection, sw);
-        layer.Preprocess(block, file);
-        var world = new BlockWorld();
-        ErrorLog? log = null;
-        Nginx? nginx = null;
-        MockTcpServer? mockTcp = null;
+        BlockSession? session = null;
         try
         {
-            try { layer.Build(world, block, file); }
-            catch (Core.OpenResty.Conf.NginxConfException e)
+            for (var rep = 0; rep < reps; rep++)
             {
-                // nginx refuses its configuration and does not start
-                return NotStarted(block, file, world, e.Message, (e as Core.OpenResty.Conf.UnknownDirectiveException)?.Name, sw);
+                var sw = Stopwatch.StartNew();
+                if (session == null)
+                {
+                    session = new BlockSession(this, layer, file, block, network, setCurrent);
+                    if (await session.StartAsync(hup, sw) is { } ended)
+                    {
+                        await session.DisposeAsync();
+                        session = null;
+                        emit(ended);
+                        continue;
+                    }
+                }
+                emit(await session.RunRepetitionAsync(sw, rep, last: rep == reps - 1));
             }
-            catch (Core.Config.ConfigException e)
-            {
-                // apisix/core.lua raises it while nginx loads (init_by_lua), so nginx does not start
-                return NotStarted(block, file, world, "failed to parse yaml config: " + e.Message, null, sw);
-            }
-            if (world.SkipReason != null) return Skipped(block, world.SkipReason, sw);
-
-            // Test::Nginx forks its mock TCP server before nginx starts
-            mockTcp = MockTcpServer.Start(file.Path, block, network, text => TestNginxEnv.Expand(text, world.Environment, name => throw new TestFileException(file.Path, 0, TestNginxEnv.Unset(block.Name, name))));
-            log = new ErrorLog(world.LogLevel);
-            nginx = new Nginx(world.Conf, network, log, world.Modules, TestNginxPaths.ServerRoot(root), world.Workers)
-            {
-                LogSocketErrors = world.LogSocketErrors,
-            };
-            hup.Reload(nginx);
-            foreach (var hook in world.OnNginx) hook(nginx);
-            setCurrent(nginx);
-            await nginx.StartAsync();
-            if (nginx.InitFailure is { } initFailure) return NotStarted(block, file, world, initFailure, null, sw, log.Lines);
-            if (block.Has("must_die"))
-                return Failed(block, $"{block.Name} - die as expected\n#   Failed test '{block.Name} - die as expected'\n#   nginx started: the emulation accepted this configuration", sw);
-
-            var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
-                double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
-            // Test::Nginx checks the logs after each request, after its `--- wait`: the error log's
-            // lines written since the previous check (all with check_accum_error_log), the whole access log
-            var requests = RequestBuilder.Build(block, world.ServerName, world.Environment);
-            var results = new List<HttpResult>();
-            var logSlices = new List<IReadOnlyList<string>>();
-            var accessSoFar = new List<IReadOnlyList<string>>();
-            var wait = double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w)
-                ? TimeSpan.FromSeconds(w) : TimeSpan.Zero;
-            var checkedUpTo = 0;
-            async Task TakeLogsAsync()
-            {
-                await SettleAsync(nginx);
-                var lines = log.Lines;
-                logSlices.Add(lines.Skip(file.Settings.CheckAccumErrorLog ? 0 : checkedUpTo).ToList());
-                checkedUpTo = lines.Count;
-                lock (world.AccessLog) accessSoFar.Add(world.AccessLog.ToList());
-            }
-            foreach (var request in requests)
-            {
-                results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle,
-                    shutdownWrite: block.Text("shutdown")?.Trim() is "1" or "2"));
-                if (wait > TimeSpan.Zero) await nginx.RequestSleeps.SleepAsync(wait, CancellationToken.None);
-                await TakeLogsAsync();
-            }
-            if (requests.Count == 0) await TakeLogsAsync();
-
-            if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
-            {
-                foreach (var l in log.Lines) Console.Error.WriteLine($"[error.log] {l}");
-                foreach (var l in world.AccessLog) Console.Error.WriteLine($"[access.log] {l}");
-            }
-            // --- shutdown_error_log: nginx stops first (exit_worker_by_lua runs), then the whole log is read
-            var sleeps = nginx.RequestSleeps;
-            IReadOnlyList<string>? shutdownLog = null;
-            if (block.Has("shutdown_error_log") || block.Has("no_shutdown_error_log"))
-            {
-                var stopping = nginx;
-                nginx = null;
-                setCurrent(null);
-                await stopping.DisposeAsync();
-                shutdownLog = log.Lines;
-            }
-            var check = BlockChecker.RunPerRequest(block, results, logSlices, accessSoFar,
-                new CheckOptions { ServerPort = world.ServerPort, PerlRoot = root, Environment = world.Environment }, shutdownLog);
-            mockTcp?.Check(check);
-            if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
-            var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
-            outcome.Slept = sleeps.Total;
-            Record(outcome, requests, results, logSlices);
-            return outcome;
-        }
-        catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
-                                      or Core.Config.ConfigException)
-        {
-            return Failed(block, e.Message, sw);
-        }
-        catch (Exception e)
-        {
-            return Failed(block, "runner error: " + e, sw);
         }
         finally
         {
+            if (session != null) await session.DisposeAsync();
+        }
+    }
+
+    /// <summary>One block's nginx, error log and worlds, kept across its repetitions.</summary>
+    private sealed class BlockSession(FileRunner runner, TestNginxLayer layer, TestFile file, TestBlock block,
+        LoopbackNetwork network, Action<Nginx?> setCurrent) : IAsyncDisposable
+    {
+        private readonly BlockWorld _world = new();
+        private ErrorLog? _log;
+        private Nginx? _nginx;
+        private MockTcpServer? _mockTcp;
+        private MockUdpServer? _mockUdp;
+        private int _checkedUpTo;
+        private bool _first = true;
+
+        private string Root => runner.RootDir;
+
+        private string Expand(string text) => TestNginxEnv.Expand(text, _world.Environment,
+            name => throw new TestFileException(file.Path, 0, TestNginxEnv.Unset(block.Name, name)));
+
+        private MockTcpServer? StartMock() => MockTcpServer.Start(file.Path, block, network, Expand);
+
+        /// <summary>Build the world and start nginx: null when it runs, else the repetition's outcome.</summary>
+        public async Task<BlockOutcome?> StartAsync(HupState hup, Stopwatch sw)
+        {
+            try
+            {
+                if (block.Skip) return Skipped(block, TestPlan.SkipSection, sw);
+                layer.Preprocess(block, file);
+                var world = _world;
+                try { layer.Build(world, block, file); }
+                catch (Core.OpenResty.Conf.NginxConfException e)
+                {
+                    // nginx refuses its configuration and does not start
+                    return runner.NotStarted(block, file, world, e.Message, (e as Core.OpenResty.Conf.UnknownDirectiveException)?.Name, sw);
+                }
+                catch (Core.Config.ConfigException e)
+                {
+                    // apisix/core.lua raises it while nginx loads (init_by_lua), so nginx does not start
+                    return runner.NotStarted(block, file, world, "failed to parse yaml config: " + e.Message, null, sw);
+                }
+                if (world.SkipReason != null) return Skipped(block, world.SkipReason, sw);
+
+                // Test::Nginx forks its mock TCP server before nginx starts
+                _mockTcp = StartMock();
+                _log = new ErrorLog(world.LogLevel);
+                _nginx = new Nginx(world.Conf, network, _log, world.Modules, TestNginxPaths.ServerRoot(Root), world.Workers)
+                {
+                    LogSocketErrors = world.LogSocketErrors,
+                };
+                hup.Reload(_nginx);
+                foreach (var hook in world.OnNginx) hook(_nginx);
+                setCurrent(_nginx);
+                await _nginx.StartAsync();
+                if (_nginx.InitFailure is { } initFailure) return runner.NotStarted(block, file, world, initFailure, null, sw, _log.Lines);
+                if (block.Has("must_die"))
+                    return Failed(block, $"{block.Name} - die as expected\n#   Failed test '{block.Name} - die as expected'\n#   nginx started: the emulation accepted this configuration", sw);
+                return null;
+            }
+            catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
+                                          or Core.Config.ConfigException)
+            {
+                return Failed(block, e.Message, sw);
+            }
+            catch (Exception e)
+            {
+                return Failed(block, "runner error: " + e, sw);
+            }
+        }
+
+        public async Task<BlockOutcome> RunRepetitionAsync(Stopwatch sw, int rep, bool last)
+        {
+            var world = _world;
+            var nginx = _nginx!;
+            var log = _log!;
+            try
+            {
+                // Test::Nginx forks the mock TCP server anew for each repetition (the first one's started with nginx)
+                if (!_first) _mockTcp = StartMock();
+                _first = false;
+                // and its UDP server, once nginx runs
+                _mockUdp = MockUdpServer.Start(file.Path, block, network, Expand);
+                var sleptBefore = nginx.RequestSleeps.Total;
+                var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
+                    double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
+                // Test::Nginx checks the logs after each request, after its `--- wait`: the error log's
+                // lines written since the previous check (all with check_accum_error_log), the whole access log
+                var requests = RequestBuilder.Build(block, world.ServerName, world.Environment);
+                var results = new List<HttpResult>();
+                var logSlices = new List<IReadOnlyList<string>>();
+                var accessSoFar = new List<IReadOnlyList<string>>();
+                var wait = double.TryParse(block.Text("wait")?.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var w)
+                    ? TimeSpan.FromSeconds(w) : TimeSpan.Zero;
+                async Task TakeLogsAsync()
+                {
+                    await SettleAsync(nginx);
+                    var lines = log.Lines;
+                    logSlices.Add(lines.Skip(file.Settings.CheckAccumErrorLog ? 0 : _checkedUpTo).ToList());
+                    _checkedUpTo = lines.Count;
+                    lock (world.AccessLog) accessSoFar.Add(world.AccessLog.ToList());
+                }
+                foreach (var request in requests)
+                {
+                    results.Add(await RawHttpClient.SendAsync(ct => Connect(network, world.ServerPort), request, idle,
+                        shutdownWrite: block.Text("shutdown")?.Trim() is "1" or "2"));
+                    if (wait > TimeSpan.Zero) await nginx.RequestSleeps.SleepAsync(wait, CancellationToken.None);
+                    await TakeLogsAsync();
+                }
+                if (requests.Count == 0) await TakeLogsAsync();
+
+                if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
+                {
+                    foreach (var l in log.Lines) Console.Error.WriteLine($"[error.log] {l}");
+                    foreach (var l in world.AccessLog) Console.Error.WriteLine($"[access.log] {l}");
+                }
+                var slept = nginx.RequestSleeps.Total - sleptBefore;
+                // --- shutdown_error_log: after the block's last repetition nginx stops (exit_worker_by_lua
+                // runs), then the whole log is read; Test::Nginx checks it once per block
+                IReadOnlyList<string>? shutdownLog = null;
+                if (last && (block.Has("shutdown_error_log") || block.Has("no_shutdown_error_log")))
+                {
+                    _nginx = null;
+                    setCurrent(null);
+                    await nginx.DisposeAsync();
+                    shutdownLog = log.Lines;
+                }
+                var check = BlockChecker.RunPerRequest(block, results, logSlices, accessSoFar,
+                    new CheckOptions { ServerPort = world.ServerPort, PerlRoot = Root, Environment = world.Environment, Repetition = rep }, shutdownLog);
+                _mockTcp?.Check(check);
+                _mockUdp?.Check(check);
+                if (!check.Ok && world.SkipIfFailed != null) return Skipped(block, world.SkipIfFailed, sw);
+                var outcome = BlockOutcome.From(block.Index, block.Name, check, sw.Elapsed);
+                outcome.Slept = slept;
+                Record(outcome, requests, results, logSlices);
+                return outcome;
+            }
+            catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
+                                          or Core.Config.ConfigException)
+            {
+                return Failed(block, e.Message, sw);
+            }
+            catch (Exception e)
+            {
+                return Failed(block, "runner error: " + e, sw);
+            }
+            finally
+            {
+                if (_mockTcp != null) await _mockTcp.StopAsync();
+                _mockTcp = null;
+                _mockUdp?.Stop();
+                _mockUdp = null;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
             setCurrent(null);
-            if (nginx != null) await nginx.DisposeAsync();
-            if (mockTcp != null) await mockTcp.StopAsync();
-            foreach (var stop in world.OnStop) await stop();
+            if (_nginx != null) await _nginx.DisposeAsync();
+            _nginx = null;
+            if (_mockTcp != null) await _mockTcp.StopAsync();
+            _mockTcp = null;
+            foreach (var stop in _world.OnStop) await stop();
         }
     }
 

@@ -225,3 +225,34 @@ GET /loop
 --- error_log
 lua subrequests cycle while processing "/loop"
 failed to issue subrequest: -1
+
+
+
+=== TEST 10: ngx.socket.udp reaches the block's UDP server, which answers the first datagram
+--- config
+    location /t {
+        content_by_lua_block {
+            local udp = ngx.socket.udp()
+            udp:settimeout(300)
+            ngx.say("setpeername: ", udp:setpeername("127.0.0.1", 19551))
+            ngx.say("send: ", udp:send({ "pi", "ng" }))
+            ngx.say("receive: ", udp:receive())
+            ngx.say("send again: ", udp:send("ping"))
+            ngx.say("receive again: ", udp:receive())
+            ngx.say("close: ", udp:close())
+        }
+    }
+--- udp_listen: 19551
+--- udp_reply: pong
+--- udp_query: ping
+--- request
+GET /t
+--- response_body
+setpeername: 1
+send: 1
+receive: pong
+send again: 1
+receive again: niltimeout
+close: 1
+--- error_log
+lua udp socket read timed out

@@ -336,3 +336,29 @@ abc"
 --- error_code_like: ^$
 --- no_error_log
 [error]
+
+
+
+=== TEST 16: ngx.exit(201) with no status set yet answers 201
+--- config
+    location /t {
+        content_by_lua_block { ngx.exit(ngx.HTTP_CREATED) }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_body
+
+
+
+=== TEST 17: ngx.exit(204) answers 204 with neither body nor Content-Type
+--- config
+    location /t {
+        default_type text/html;
+        content_by_lua_block { ngx.exit(ngx.HTTP_NO_CONTENT) }
+    }
+--- request
+GET /t
+--- error_code: 204
+--- response_body
+--- raw_response_headers_unlike: Content-Type

@@ -63,3 +63,32 @@ GET /t
 --- error_code: 502
 --- error_log
 no-such-host.test could not be resolved (110: Operation timed out)
+
+
+
+=== TEST 4: two cosockets looking up one name: the second joins the first lookup and sends nothing
+--- config
+    resolver 127.0.0.1:1953;
+    resolver_timeout 300ms;
+    location /t {
+        content_by_lua_block {
+            local function connect(who)
+                local sock = ngx.socket.tcp()
+                local ok, err = sock:connect("shared-name.test", 80)
+                ngx.say(who, ": ", ok, " ", err)
+            end
+            local a = ngx.thread.spawn(connect, "first")
+            local b = ngx.thread.spawn(connect, "second")
+            ngx.thread.wait(a)
+            ngx.thread.wait(b)
+        }
+    }
+--- request
+GET /t
+--- response_body
+first: nil shared-name.test could not be resolved (110: Operation timed out)
+second: nil shared-name.test could not be resolved (110: Operation timed out)
+--- grep_error_log eval: qr/send\(\) failed \(111: Connection refused\) while resolving/
+--- grep_error_log_out
+send() failed (111: Connection refused) while resolving
+send() failed (111: Connection refused) while resolving

@@ -453,3 +453,53 @@ ok
 --- error_log eval
 [qr/\[warn\] \d+#\d+: \*\d+ \[lua\] .*worker starts, context: init_worker_by_lua\*$/,
  qr/\[warn\] \d+#\d+: \*\d+ \[lua\] .*timer runs, context: ngx\.timer$/]
+
+
+
+=== TEST 20: subrequests issued by several user threads start once the handler has yielded
+--- config
+    location /t {
+        content_by_lua_block {
+            local function fetch(name)
+                local res = ngx.location.capture("/leaf/" .. name)
+                ngx.say(name, " -> ", res.status, " ", res.body)
+            end
+            ngx.thread.spawn(fetch, "alpha")
+            ngx.thread.spawn(fetch, "beta")
+            ngx.say("handler done")
+        }
+    }
+    location ~ ^/leaf/(\w+)$ {
+        content_by_lua_block { ngx.print("leaf ", ngx.var[1]) }
+    }
+--- request
+GET /t
+--- response_body
+handler done
+alpha -> 200 leaf alpha
+beta -> 200 leaf beta
+
+
+
+=== TEST 21: a subrequest's ngx.exit(201) and ngx.exit(204) are the statuses the capture sees
+--- config
+    location /t {
+        content_by_lua_block {
+            for _, code in ipairs({ "201", "204", "set" }) do
+                local res = ngx.location.capture("/code/" .. code)
+                ngx.say(code, ": ", res.status, " [", res.body, "]")
+            end
+        }
+    }
+    location ~ ^/code/(\d+)$ {
+        content_by_lua_block { ngx.exit(tonumber(ngx.var[1])) }
+    }
+    location = /code/set {
+        content_by_lua_block { ngx.status = 202 ngx.exit(201) }
+    }
+--- request
+GET /t
+--- response_body
+201: 201 []
+204: 204 []
+set: 202 []

@@ -955,8 +955,9 @@ function req.socket(raw)
     return sock
 end
 
--- ngx.socket.udp: no UDP server exists on the in-memory network, so a datagram sent is lost and
--- a receive hears "connection refused" (the ICMP answer from a loopback port nobody listens on)
+-- ngx.socket.udp: a datagram socket to what listens on the network (a test's mock UDP server);
+-- where nothing listens, a datagram sent is lost and a receive hears "connection refused" (the
+-- ICMP answer from a loopback port nobody listens on)
 local udp_mt = {}
 udp_mt.__index = udp_mt
 function udp_mt.setpeername(self, host, port)
@@ -971,7 +972,10 @@ function udp_mt.setpeername(self, host, port)
             if not ok then return nil, e end
         end
     end
-    state(self).peer = host
+    local st = state(self)
+    if st.udp then cs:UdpClose(st.udp) end
+    st.peer = host
+    st.udp = cs:UdpOpen(host, tonumber(port) or 0)
     return 1
 end
 function udp_mt.settimeout(self, ms) self[2] = ms end
@@ -986,18 +990,24 @@ function udp_mt.send(self, data)
     if not (st and st.peer) then return udp_closed("send data on") end
     local buf = {}
     flatten(buf, data, "send")
+    if st.udp then cs:UdpSend(st.udp, concat(buf)) end
     return 1
 end
-function udp_mt.receive(self)
+function udp_mt.receive(self, size)
     local st = sock_state[self]
     if not (st and st.peer) then return udp_closed("receive data on") end
+    if st.udp then
+        -- the socket's read timeout: settimeout's, else lua_socket_read_timeout (60s)
+        return await(cs:UdpReceive(st.udp, self[2] or 60000, tonumber(size) or 65536))
+    end
     if cs:LogSocketErrors() then cs:Log(4, "recv() failed (111: Connection refused)") end
     return nil, "connection refused"
 end
 function udp_mt.close(self)
     local st = sock_state[self]
     if not (st and st.peer) then return nil, "closed" end
-    st.peer = nil
+    if st.udp then cs:UdpClose(st.udp) end
+    st.peer, st.udp = nil, nil
     return 1
 end
 

@@ -35,4 +35,10 @@ public interface INetwork
 
     /// <summary>Connect to a unix-domain stream socket: the stream, or null when nothing listens at the path.</summary>
     Stream? ConnectUnix(string path) => null;
+
+    /// <summary>
+    /// A datagram socket to addr:port, or to a unix datagram socket (<paramref name="path"/>): null when
+    /// nothing listens there (what it sends is lost; a receive hears "connection refused").
+    /// </summary>
+    UdpPeer? ConnectUdp(System.Net.IPAddress? addr, int port, string? path) => null;
 }

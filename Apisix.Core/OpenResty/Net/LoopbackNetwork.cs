@@ -47,6 +47,7 @@ public sealed class LoopbackNetwork : INetwork
         _bound.Clear();
         _raw.Clear();
         _unix.Clear();
+        _udp.Clear();
         foreach (var c in _open.Keys) c.Kill();
         _open.Clear();
     }
@@ -67,6 +68,27 @@ public sealed class LoopbackNetwork : INetwork
     public void BindUnix(string path, Action<InMemoryConnection> onAccept) => _unix[path] = onAccept;
 
     public void UnbindUnix(string path) => _unix.TryRemove(path, out _);
+
+    private readonly ConcurrentDictionary<string, UdpListener> _udp = new(StringComparer.Ordinal);
+
+    /// <summary>A datagram listener outside nginx (a test's mock UDP server) at addr:port.</summary>
+    public void BindUdp(IPAddress addr, int port, UdpListener listener) => _udp[$"{addr}:{port}"] = listener;
+
+    /// <summary>A datagram listener at a unix socket path.</summary>
+    public void BindUdpUnix(string path, UdpListener listener) => _udp["unix:" + path] = listener;
+
+    public void UnbindUdp(IPAddress addr, int port) => _udp.TryRemove($"{addr}:{port}", out _);
+
+    public void UnbindUdpUnix(string path) => _udp.TryRemove("unix:" + path, out _);
+
+    public UdpPeer? ConnectUdp(IPAddress? addr, int port, string? path)
+    {
+        UdpListener? found = null;
+        if (path != null) _udp.TryGetValue("unix:" + path, out found);
+        else if (addr != null && !_udp.TryGetValue($"{addr}:{port}", out found) && IPAddress.IsLoopback(addr))
+            _udp.TryGetValue($"{IPAddress.Any}:{port}", out found);
+        return found == null ? null : new UdpPeer(found);
+    }
 
     /// <summary>The server's end of an in-memory connection as a stream (for raw listeners).</summary>
     public static Stream ServerStream(InMemoryConnection conn) =>

@@ -74,11 +74,11 @@ public class UnknownDirectiveTests
     }
 
     [Fact]
-    public async Task A_block_using_a_mock_udp_server_is_skipped_with_the_reason()
+    public async Task A_block_sending_its_request_with_curl_is_skipped_with_the_reason()
     {
-        var outcome = await Run("", "    location /t { echo ok; }\n--- udp_listen: 12345\n--- udp_reply: hi");
+        var outcome = await Run("", "    location /t { echo ok; }\n--- curl");
         var block = outcome.Blocks.Single();
         block.Status.Should().Be(BlockOutcome.Skip);
-        block.Message.Should().Contain("--- udp_listen").And.Contain("not supported");
+        block.Message.Should().Contain("--- curl").And.Contain("not supported");
     }
 }
