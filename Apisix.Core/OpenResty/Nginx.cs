@@ -829,6 +829,12 @@ public sealed class Nginx : IAsyncDisposable
         return null;
     }
 
+    private void ReleaseThread(LuaWorker w, LuaThreadCache.Thread thread, NgxRequest req)
+    {
+        var cached = w.Threads.Release(thread);
+        if (ErrorLog.Enabled(LogLevel.Debug)) Log(w, LogLevel.Debug, LuaThreadCache.ReleasedLine(thread, cached), req);
+    }
+
     /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>
     private async Task<bool> RunPhase(LuaWorker w, NgxRequest req, string phase, LuaChunk chunk)
     {
@@ -844,10 +850,15 @@ public sealed class Nginx : IAsyncDisposable
             else await req.FinishAsync();
             return false;
         }
+        var thread = w.Threads.Take(out var reused);
+        if (ErrorLog.Enabled(LogLevel.Debug)) Log(w, LogLevel.Debug, LuaThreadCache.TakenLine(thread, reused), req);
         var r = await w.RunEntry(fn, req);
+        // a thread that ended is given back at once; one that failed when the request's threads are finalized
+        if (r.Ok) ReleaseThread(w, thread, req);
         if (!r.Ok)
         {
             Log(w, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", req);
+            ReleaseThread(w, thread, req);
             if (!req.HeadersSent) await SendErrorPage(req, 500);
             else await req.FinishAsync();
             return false;

@@ -399,7 +399,11 @@ public sealed class NgxBridge(LuaWorker worker)
         var context = Req is { } r
             ? $", context: ngx.timer, client: {r.Http.Connection.RemoteIpAddress}, server: {ListenText(r)}"
             : worker.CurrentLogContext ?? ", context: ngx.timer";
-        worker.ScheduleTimer(id, delay, every, context);
+        // the timer's thread is taken when it is created (ngx_http_lua_new_cached_thread logs on the cycle's log)
+        var thread = worker.Threads.Take(out var reused);
+        if (Nginx.ErrorLog.Enabled(LogLevel.Debug))
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(worker), 0, LuaThreadCache.TakenLine(thread, reused), "");
+        worker.ScheduleTimer(id, delay, every, context, thread);
         return null;
     }
 
@@ -413,7 +417,14 @@ public sealed class NgxBridge(LuaWorker worker)
     public long TimersRunning() => worker.TimersRunning;
     public long TimersPending() => worker.TimersPending;
 
-    public long NewCo() => worker.NewThreadCo();
+    /// <summary>A user thread (ngx.thread.spawn): its coroutine id; its Lua thread is taken from the cache, never given back.</summary>
+    public long NewCo()
+    {
+        var thread = worker.Threads.Take(out var reused);
+        if (Nginx.ErrorLog.Enabled(LogLevel.Debug))
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(worker), 0, LuaThreadCache.TakenLine(thread, reused), "");
+        return worker.NewThreadCo();
+    }
 
     public void PostCo(long id) => worker.PostCo(id);
 

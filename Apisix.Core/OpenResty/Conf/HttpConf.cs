@@ -60,6 +60,8 @@ public sealed class HttpConf
     public int MaxPendingTimers { get; set; } = 1024;
     /// <summary>`lua_max_running_timers`: a timer expiring with this many running is dropped (alert).</summary>
     public int MaxRunningTimers { get; set; } = 256;
+    /// <summary>`lua_thread_cache_max_entries`: how many spent entry threads a worker keeps for reuse (<see cref="LuaThreadCache"/>).</summary>
+    public int ThreadCacheMaxEntries { get; set; } = 1024;
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>`lua_http10_buffering` at http level (null: not given, on).</summary>

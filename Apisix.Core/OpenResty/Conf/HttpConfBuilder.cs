@@ -28,7 +28,7 @@ public static class HttpConfBuilder
     {
         // lua-nginx-module tuning
         "lua_code_cache", "lua_regex_cache_max_entries", "lua_regex_match_limit",
-        "lua_thread_cache_max_entries", "lua_malloc_trim", "lua_socket_buffer_size",
+        "lua_malloc_trim", "lua_socket_buffer_size",
         "lua_socket_pool_size", "lua_socket_keepalive_timeout", "lua_socket_connect_timeout",
         "lua_socket_send_timeout", "lua_socket_read_timeout", "lingering_close",
         "lua_load_resty_core", "lua_package_cpath", "lua_ssl_trusted_certificate", "lua_ssl_verify_depth",
@@ -71,6 +71,7 @@ public static class HttpConfBuilder
                 case "access_by_lua_no_postpone": conf.AccessByLuaNoPostpone = d.Arg(0) == "on"; break;
                 case "lua_max_pending_timers": conf.MaxPendingTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_max_running_timers": conf.MaxRunningTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "lua_thread_cache_max_entries": conf.ThreadCacheMaxEntries = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
                 case "lua_http10_buffering": conf.Http10Buffering = d.Arg(0) == "on"; break;

@@ -210,9 +210,10 @@ local function log_prefix(level)
     return "[lua] " .. src .. ":" .. (info.currentline or 0) .. ": "
 end
 
-function real.log(level, ...)
-    if type(level) ~= "number" then error("bad argument #1 to 'log' (number expected, got " .. type(level) .. ")", 2) end
-    if not cs:LogEnabled(level) then return end
+-- the message of ngx.log and print, as lua-nginx-module's log_wrapper joins it: strings and numbers,
+-- nil/true/false, ngx.null as "null", a table through its __tostring; anything else is a bad argument
+-- (numbered from the first message argument, ngx.log's level left out)
+local function log_message(what, ...)
     local buf = {}
     for i = 1, select("#", ...) do
         local v = select(i, ...)
@@ -222,17 +223,27 @@ function real.log(level, ...)
         elseif t == "nil" then buf[#buf + 1] = "nil"
         elseif t == "boolean" then buf[#buf + 1] = v and "true" or "false"
         elseif v == real.null then buf[#buf + 1] = "null"
-        elseif t == "table" and getmetatable(v) and getmetatable(v).__tostring then buf[#buf + 1] = tostring(v)
-        else error("bad argument #" .. (i + 1) .. " to 'log' (string, number, boolean, or nil expected, got " .. t .. ")", 2) end
+        elseif t == "table" then
+            local mt = getmetatable(v)
+            if not (mt and mt.__tostring) then
+                error("bad argument #" .. i .. " to '" .. what .. "' (expected table to have __tostring metamethod)", 3)
+            end
+            buf[#buf + 1] = tostring(v)
+        else error("bad argument #" .. i .. " to '" .. what .. "' (string, number, boolean, or nil expected, got " .. t .. ")", 3) end
     end
-    cs:Log(level, log_prefix(3) .. concat(buf))
+    return concat(buf)
+end
+
+function real.log(level, ...)
+    if type(level) ~= "number" then error("bad argument #1 to 'log' (number expected, got " .. type(level) .. ")", 2) end
+    if not cs:LogEnabled(level) then return end
+    cs:Log(level, log_prefix(3) .. log_message("log", ...))
 end
 
 -- print() goes to the error log at NOTICE, as in OpenResty
 function print(...)
-    local buf = {}
-    for i = 1, select("#", ...) do buf[#buf + 1] = tostring((select(i, ...))) end
-    cs:Log(6, log_prefix(3) .. concat(buf))
+    if not cs:LogEnabled(6) then return end
+    cs:Log(6, log_prefix(3) .. log_message("print", ...))
 end
 
 -- Time ------------------------------------------------------------------------------------
