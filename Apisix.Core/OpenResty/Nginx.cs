@@ -398,6 +398,13 @@ public sealed class Nginx : IAsyncDisposable
         {
             w.FreeRequest(sub.Id);
         }
+        // the capture copied each piece into a buffer of the parent's (ngx_http_lua_add_copy_chain);
+        // once the body is handed to Lua they are spent (ngx_http_lua_post_subrequest)
+        if (sub.CapturedPieces is { } pieces)
+        {
+            var bufs = pieces.Select(n => parent.LuaBufs.Get(n, parent.DebugLog)).ToList();
+            foreach (var b in bufs) { b.Size = 0; parent.LuaBufs.Output(b, sent: false); }
+        }
         var headers = new System.Text.StringBuilder();
         foreach (var (name, values) in http.Response.Headers)
             foreach (var v in values)

@@ -63,12 +63,15 @@ public sealed class NgxBridge(LuaWorker worker)
         if (r.LuaEof) { _err = "seen eof"; return false; }
         r.StartLuaOutput();
         if (data.Length > 0) r.SeenBodyData = true;
+        var buf = data.Length > 0 ? r.LuaBufs.Get(data.Length, r.DebugLog) : null;
         if (!r.Append(data)) { _err = r.ClientGone ? "broken pipe" : "nginx output filter error"; return false; }
         if (r.Http10Buffering && !r.HeadersSent)
         {
             if (data.Length > 0) Nginx.Log(worker, LogLevel.Debug, "lua buffering output bufs for the HTTP 1.0 request", r);
             return true;
         }
+        // a subrequest's capture takes what it prints at once
+        if (buf != null) r.LuaBufs.Output(buf, sent: r.IsSubrequest);
         // as ngx_http_lua_send_header_if_needed: the first output sends the status and headers
         r.SendHeaders();
         // a HEAD response ends with its header (r->header_only): ctx->eof
@@ -90,6 +93,8 @@ public sealed class NgxBridge(LuaWorker worker)
         }
         if (!r.HeadersSent || !r.SeenBodyData && !wait) return Fail("nothing to flush");
         if (r.ClientGone) return Fail("broken pipe");
+        // ngx_http_lua_get_flush_chain: an empty buffer with the flush flag
+        r.LuaBufs.Output(r.LuaBufs.Get(0, r.DebugLog), sent: true);
         return worker.NewOp(FlushOp(r));
     }
 

@@ -67,6 +67,17 @@ public sealed class NgxRequest
 
     /// <summary>Write an error-log line in this request's context.</summary>
     public void Log(LogLevel level, string message) => Nginx.Log(Worker, level, message, this);
+
+    /// <summary>A debug-line writer for this request while the error log takes debug lines, else null.</summary>
+    public Action<string>? DebugLog => Nginx?.ErrorLog.Enabled(LogLevel.Debug) == true ? _debugLog ??= m => Log(LogLevel.Debug, m) : null;
+    private Action<string>? _debugLog;
+
+    /// <summary>lua-nginx-module's free and busy output buffers of this request (for their debug lines).</summary>
+    public LuaChainBufs LuaBufs => _luaBufs ??= new LuaChainBufs();
+    private LuaChainBufs? _luaBufs;
+
+    /// <summary>For a subrequest: the length of each piece of body its capture took, in order.</summary>
+    public List<int>? CapturedPieces { get; private set; }
     public HttpContext Http { get; }
     public ServerConf Server { get; }
     /// <summary>The location serving the request (a rewrite can move it to another).</summary>
@@ -235,6 +246,7 @@ public sealed class NgxRequest
             {
                 if (piece.Length == 0) continue;
                 var data = Encoding.Latin1.GetBytes(piece);
+                if (IsSubrequest) (CapturedPieces ??= new()).Add(data.Length);
                 BytesSent += data.Length;
                 await Http.Response.Body.WriteAsync(data, Http.RequestAborted);
             }
