@@ -433,8 +433,15 @@ public sealed class Nginx : IAsyncDisposable
                 await ServeStaticAsync(req, null);
                 return;
             }
-            // the server's own rewrite directives run before the location's
-            foreach (var step in req.Server.SetSteps) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+            // the server's own rewrite directives run before the location's, then server_rewrite_by_lua
+            foreach (var step in req.Server.SetSteps)
+            {
+                if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+                else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
+                else return;
+            }
+            if ((req.Server.ServerRewriteByLua ?? Conf.ServerRewriteByLua) is { } serverRewrite
+                && !await RunPhase(w, req, "server_rewrite", serverRewrite)) return;
             await ServeLocationAsync(w, req, internalRedirects: 0);
             await req.FinishAsync();
         }
@@ -878,7 +885,7 @@ public sealed class Nginx : IAsyncDisposable
         if (req.ExitStatus is int st)
         {
             // ngx.exit(ngx.DECLINED) in rewrite/access: the phase goes on as if the handler were not there
-            if (st == -5 && phase is "rewrite" or "access" && !req.HeadersSent)
+            if (st == -5 && phase is "rewrite" or "access" or "server_rewrite" && !req.HeadersSent)
             {
                 req.ExitStatus = null;
                 req.LuaDeclined = true;
@@ -915,10 +922,10 @@ public sealed class Nginx : IAsyncDisposable
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             // ngx.exit(ngx.OK) ends the phase handler only; but a response already started in
             // rewrite/access ends the request there, as when the handler returns
-            else if (phase is "access" or "rewrite" && req.HeadersSent) await req.FinishAsync();
+            else if (phase is "access" or "rewrite" or "server_rewrite" && req.HeadersSent) await req.FinishAsync();
             return !req.Finished;
         }
-        if (phase is "access" or "rewrite" && req.HeadersSent)
+        if (phase is "access" or "rewrite" or "server_rewrite" && req.HeadersSent)
         {
             // lua-nginx-module: a response started in rewrite/access ends the request there
             await req.FinishAsync();

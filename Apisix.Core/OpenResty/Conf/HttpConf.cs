@@ -20,6 +20,8 @@ public sealed class HttpConf
     public List<LuaChunk> InitWorkerByLua { get; } = new();
     /// <summary>`exit_worker_by_lua`: run in each worker when nginx stops.</summary>
     public List<LuaChunk> ExitWorkerByLua { get; } = new();
+    /// <summary>`server_rewrite_by_lua*` in http{}: for servers without their own.</summary>
+    public LuaChunk? ServerRewriteByLua { get; set; }
     /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
     public string? LuaPackagePath { get; set; }
     /// <summary>`lua_package_cpath`, as written (no C modules load from it here; package.cpath shows it).</summary>
@@ -111,6 +113,8 @@ public sealed class ServerConf
     public string? SslCertificateKey { get; set; }
     /// <summary>`ssl_certificate_by_lua_block`: runs during each TLS handshake on an ssl listen, before the certificate is sent.</summary>
     public LuaChunk? SslCertificateByLua { get; set; }
+    /// <summary>`server_rewrite_by_lua*`: runs in the server rewrite phase, after the server's own `set`s, before a location is chosen.</summary>
+    public LuaChunk? ServerRewriteByLua { get; set; }
 
     /// <summary>
     /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)

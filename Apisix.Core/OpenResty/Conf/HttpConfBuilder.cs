@@ -55,6 +55,7 @@ public static class HttpConfBuilder
             if (LuaHook(d, "init_by_lua") is { } init) { conf.InitByLua.Add(init); continue; }
             if (LuaHook(d, "init_worker_by_lua") is { } initWorker) { conf.InitWorkerByLua.Add(initWorker); continue; }
             if (LuaHook(d, "exit_worker_by_lua") is { } exitWorker) { conf.ExitWorkerByLua.Add(exitWorker); continue; }
+            if (LuaHook(d, "server_rewrite_by_lua") is { } serverRewrite) { conf.ServerRewriteByLua = serverRewrite; continue; }
             switch (d.Name)
             {
                 case "server":
@@ -149,6 +150,7 @@ public static class HttpConfBuilder
         foreach (var d in directives)
         {
             if (LuaHook(d, "ssl_certificate_by_lua") is { } sslHook) { s.SslCertificateByLua = sslHook; continue; }
+            if (LuaHook(d, "server_rewrite_by_lua") is { } serverRewrite) { s.ServerRewriteByLua = serverRewrite; continue; }
             var hooked = false;
             foreach (var (phase, get, set) in ServerHooks)
             {
@@ -169,6 +171,7 @@ public static class HttpConfBuilder
                 case "root": s.Root = d.Arg(0); break;
                 case "error_page": AddErrorPage(s.ErrorPages, d); break;
                 case "set": s.SetSteps.Add(new SetStep(d.Arg(0).TrimStart('$'), d.Arg(1))); break;
+                case "set_by_lua" or "set_by_lua_file" or "set_by_lua_block": s.SetSteps.Add(SetByLuaStep(d)); break;
                 case "lua_need_request_body": s.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_check_client_abort": s.CheckClientAbort = d.Arg(0) == "on"; break;
                 case "lua_http10_buffering": s.Http10Buffering = d.Arg(0) == "on"; break;
@@ -184,6 +187,18 @@ public static class HttpConfBuilder
             loc.Http10Buffering ??= s.Http10Buffering ?? conf.Http10Buffering;
             s.InheritHooks(loc);
         }
+    }
+
+    /// <summary>`set_by_lua $res 'code' [args]`, `set_by_lua_file $res path [args]`, `set_by_lua_block $res [args] { }`.</summary>
+    private static SetStep SetByLuaStep(Directive x)
+    {
+        if (x.Name == "set_by_lua_block")
+            return new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList());
+        // the chunk is the second word
+        var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };
+        return new SetStep(x.Arg(0).TrimStart('$'), "", LuaHook(luaForm, "by_lua") is { } c
+            ? c with { ChunkName = c.File != null ? c.ChunkName : x.ChunkName("set_by_lua") } : null,
+            x.Args.Skip(2).ToList());
     }
 
     /// <summary>`error_page CODE... [=[STATUS]] TARGET`.</summary>
@@ -256,16 +271,7 @@ public static class HttpConfBuilder
                 case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;
                 case "lua_error_log_request_id": loc.ErrorLogRequestId = x.Arg(0).TrimStart('$'); break;
-                case "set_by_lua" or "set_by_lua_file":
-                    // set_by_lua $res 'code' [args]: the chunk is the second word
-                    var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };
-                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", LuaHook(luaForm, "by_lua") is { } c
-                        ? c with { ChunkName = c.File != null ? c.ChunkName : x.ChunkName("set_by_lua") } : null,
-                        x.Args.Skip(2).ToList()));
-                    break;
-                case "set_by_lua_block":
-                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
-                    break;
+                case "set_by_lua" or "set_by_lua_file" or "set_by_lua_block": loc.SetSteps.Add(SetByLuaStep(x)); break;
                 case "internal": loc.Internal = true; break;
                 case "lua_socket_log_errors": loc.LuaSocketLogErrors = x.Arg(0) == "on"; break;
                 case "error_page": AddErrorPage(loc.ErrorPages, x); break;
