@@ -541,6 +541,8 @@ public sealed class Nginx : IAsyncDisposable
                 Log(w, LogLevel.Error, $"failed to run body_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
                 return data;
             }
+            // eof taken away: a capture never sees its subrequest's last buffer, so the body counts as truncated
+            if (last && req.IsSubrequest && run.Result.Values is [_, false, ..]) req.Truncated = true;
             return run.Result.Values.Length > 0 ? run.Result.Values[0] switch
             {
                 null => "",
@@ -804,14 +806,7 @@ public sealed class Nginx : IAsyncDisposable
             {
                 // `return 3xx URL`: the URL is the Location; one starting with "/" is made
                 // absolute (absolute_redirect, port_in_redirect) from the Host and local port
-                var location = ret.Text;
-                if (location.StartsWith('/'))
-                {
-                    var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
-                    var port = req.Http.Connection.LocalPort;
-                    location = $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
-                }
-                req.SetResponseHeader("Location", location);
+                req.SetResponseHeader("Location", ret.Text.StartsWith('/') ? AbsoluteLocation(req, ret.Text) : ret.Text);
                 await SendErrorPage(req, ret.Code);
             }
             else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
@@ -826,6 +821,14 @@ public sealed class Nginx : IAsyncDisposable
                 req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
         }
         else await ServeStaticAsync(req, loc);
+    }
+
+    /// <summary>A Location starting with "/" as nginx's header filter completes it (absolute_redirect, port_in_redirect).</summary>
+    private static string AbsoluteLocation(NgxRequest req, string location)
+    {
+        var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
+        var port = req.Http.Connection.LocalPort;
+        return $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
     }
 
     /// <summary>The first allow/deny rule matching the client: true (allow), false (deny), null (none matches).</summary>
@@ -880,6 +883,11 @@ public sealed class Nginx : IAsyncDisposable
         if (req.ExecUri is { } execUri)
         {
             await ExecAsync(w, req, execUri, req.ExecArgs);
+            return false;
+        }
+        if (req.UriJump)
+        {
+            await UriJumpAsync(w, req);
             return false;
         }
         if (req.ExitStatus is int st)
@@ -981,6 +989,28 @@ public sealed class Nginx : IAsyncDisposable
         await req.FinishAsync();
     }
 
+    /// <summary>
+    /// ngx.req.set_uri(uri, true): as after `rewrite ... last`, the location is found again for the new
+    /// URI (nginx's post-rewrite phase, at most 10 times); lua-nginx-module starts its ctx afresh.
+    /// </summary>
+    private async Task UriJumpAsync(LuaWorker w, NgxRequest req)
+    {
+        req.UriJump = false;
+        if (++req.InternalRedirects > 10)
+        {
+            req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while processing \"{req.Uri}\"");
+            await SendErrorPage(req, 500);
+            return;
+        }
+        w.FreeRequest(req.Id);
+        var next = req.Server.Match(req.Uri);
+        if (next == null) { await ServeStaticAsync(req, null); return; }
+        if (next.Regex?.Match(req.Uri) is { Success: true } m)
+            for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
+        req.Location = next;
+        await ServeLocationAsync(w, req, req.InternalRedirects);
+    }
+
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
 
     /// <summary>
@@ -1025,6 +1055,15 @@ public sealed class Nginx : IAsyncDisposable
     private async Task ServeFileAsync(NgxRequest req, LocationConf? loc, string path)
     {
         var data = Conf.ReadFile(path);
+        if (data == null && (Directory.Exists(path) || Conf.Files.Keys.Any(k => k.StartsWith(path + "/", StringComparison.Ordinal))))
+        {
+            // a directory asked for without its slash: the static module redirects to it (the
+            // header filter makes a main request's Location absolute; a subrequest keeps it as is)
+            var location = req.Uri + "/" + (string.IsNullOrEmpty(req.Args) ? "" : "?" + req.Args);
+            req.SetResponseHeader("Location", req.IsSubrequest ? location : AbsoluteLocation(req, location));
+            await SendErrorPage(req, 301);
+            return;
+        }
         if (data == null)
         {
             req.Log(LogLevel.Error, $"open() \"{path}\" failed (2: No such file or directory)");

@@ -263,7 +263,14 @@ public sealed class NgxBridge(LuaWorker worker)
     public string? ReqMethod() => Req?.Method;
     public void SetReqMethod(string m) { if (Req is { } r) r.Method = m; }
     public double HttpVersion() => Req?.Protocol switch { "HTTP/1.0" => 1.0, "HTTP/2" => 2.0, "HTTP/3" => 3.0, _ => 1.1 };
-    public void SetUri(string uri) { if (Req is { } r) r.Uri = uri; }
+    public void SetUri(string uri, bool jump)
+    {
+        if (Req is not { } r) return;
+        r.Uri = uri;
+        if (!jump) return;
+        Nginx.Log(worker, LogLevel.Debug, $"lua set uri jump to \"{uri}\"", r);
+        r.UriJump = true;
+    }
 
     public string? RawHeader(bool noRequestLine)
     {

@@ -68,6 +68,9 @@ public sealed class NgxRequest
     /// <summary>Write an error-log line in this request's context.</summary>
     public void Log(LogLevel level, string message) => Nginx.Log(Worker, level, message, this);
 
+    /// <summary>ngx.req.set_uri(uri, true) ran: the rewrite handler ends and the location is looked up again.</summary>
+    public bool UriJump { get; set; }
+
     /// <summary>A debug-line writer for this request while the error log takes debug lines, else null.</summary>
     public Action<string>? DebugLog => Nginx?.ErrorLog.Enabled(LogLevel.Debug) == true ? _debugLog ??= m => Log(LogLevel.Debug, m) : null;
     private Action<string>? _debugLog;

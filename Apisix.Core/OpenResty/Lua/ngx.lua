@@ -493,7 +493,35 @@ function req.set_uri_args(args)
     if type(args) == "table" then args = real.encode_args(args) end
     cs:SetVar("args", args)
 end
-function req.set_uri(uri) cs:SetUri(uri) end
+-- ngx.req.set_uri(uri, jump?, binary?): with jump (rewrite phases only) the handler ends there and
+-- the location is looked up again for the new URI, with a fresh ngx.ctx
+local jump_contexts = { rewrite = true, server_rewrite = true }
+function req.set_uri(...)
+    local n = select("#", ...)
+    if n < 1 or n > 3 then error("expecting 1, 2 or 3 arguments but seen " .. n, 2) end
+    local uri, jump, binary = ...
+    if type(uri) == "number" then uri = num2str(uri)
+    elseif type(uri) ~= "string" then
+        error("bad argument #1 to 'set_uri' (string expected, got " .. (uri == nil and "nil" or type(uri)) .. ")", 2)
+    end
+    if uri == "" then error("attempt to use zero-length uri", 2) end
+    if n >= 3 and type(binary) ~= "boolean" then
+        error("bad argument #3 to 'set_uri' (boolean expected, got " .. type(binary) .. ")", 2)
+    end
+    local bad = not binary and uri:find("[\0-\8\10-\31\127]")
+    if bad then
+        error(string.format('unsafe byte "0x%02x" in uri "%s" (maybe you want to set the \'binary\' argument?)',
+            uri:byte(bad), escape_log(uri)), 2)
+    end
+    if n >= 2 then
+        if type(jump) ~= "boolean" then
+            error("bad argument #2 to 'set_uri' (boolean expected, got " .. type(jump) .. ")", 2)
+        end
+        if jump then rt.check_context(jump_contexts, 2) end
+    end
+    cs:SetUri(uri, jump == true)
+    if jump then coroutine.yield(rt.EXIT) end
+end
 function req.read_body()
     local op = cs:ReadBody()
     -- the body timed out (client_body_timeout): nginx ends the request there, as ngx.exit(408)
