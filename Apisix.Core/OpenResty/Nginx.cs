@@ -291,7 +291,7 @@ public sealed class Nginx : IAsyncDisposable
     {
         var local = http.Connection.LocalIpAddress ?? System.Net.IPAddress.Loopback;
         var port = http.Connection.LocalPort;
-        var server = Conf.Servers.FirstOrDefault(s => s.ListensOn(local, port));
+        var server = ServerFor(local, port, http.Request.Host.Host);
         if (server == null)
         {
             http.Response.StatusCode = 404;
@@ -314,6 +314,42 @@ public sealed class Nginx : IAsyncDisposable
             else await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
         }
         finally { Interlocked.Decrement(ref _inFlight); }
+    }
+
+    /// <summary>
+    /// nginx's virtual server for a request on local:port: among the servers listening there, the
+    /// one whose server_name is the Host (exact, "*.suffix" / ".suffix", "prefix.*", "~regex"); else
+    /// the port's default_server, else the first.
+    /// </summary>
+    private ServerConf? ServerFor(System.Net.IPAddress local, int port, string? host)
+    {
+        ServerConf? first = null, byDefault = null;
+        var candidates = 0;
+        foreach (var s in Conf.Servers)
+        {
+            if (!s.ListensOn(local, port)) continue;
+            first ??= s;
+            candidates++;
+            if (byDefault == null && s.Listens.Any(l => l.Port == port && l.DefaultServer)) byDefault = s;
+        }
+        if (candidates <= 1 || string.IsNullOrEmpty(host)) return byDefault ?? first;
+        host = host.ToLowerInvariant().TrimEnd('.');
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n => string.Equals(n, host, StringComparison.OrdinalIgnoreCase))) return s;
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
+                    n.StartsWith("*.", StringComparison.Ordinal) && host.EndsWith(n[1..], StringComparison.OrdinalIgnoreCase)
+                    || n.StartsWith('.') && (host.EndsWith(n, StringComparison.OrdinalIgnoreCase) || host == n[1..])))
+                return s;
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
+                    n.EndsWith(".*", StringComparison.Ordinal) && host.StartsWith(n[..^1], StringComparison.OrdinalIgnoreCase)))
+                return s;
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
+                    n.StartsWith('~') && System.Text.RegularExpressions.Regex.IsMatch(host, n[1..])))
+                return s;
+        return byDefault ?? first;
     }
 
     /// <summary>The worker whose loop took the connection (<see cref="ReactorTransportFactory"/>), as nginx's accepting worker serves it.</summary>
@@ -426,13 +462,6 @@ public sealed class Nginx : IAsyncDisposable
         });
         try
         {
-            var loc = req.Location;
-            if (noLocation)
-            {
-                // no location matched: the server's own configuration serves it (the static module)
-                await ServeStaticAsync(req, null);
-                return;
-            }
             // the server's own rewrite directives run before the location's, then server_rewrite_by_lua
             foreach (var step in req.Server.SetSteps)
             {
@@ -440,8 +469,19 @@ public sealed class Nginx : IAsyncDisposable
                 else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
                 else return;
             }
+            if (req.Server.Return is { } serverReturn)
+            {
+                await ReturnAsync(req, serverReturn);
+                return;
+            }
             if ((req.Server.ServerRewriteByLua ?? Conf.ServerRewriteByLua) is { } serverRewrite
                 && !await RunPhase(w, req, "server_rewrite", serverRewrite)) return;
+            if (noLocation)
+            {
+                // no location matched: the server's own configuration serves it (the static module)
+                await ServeStaticAsync(req, null);
+                return;
+            }
             await ServeLocationAsync(w, req, internalRedirects: 0);
             await req.FinishAsync();
         }
@@ -800,18 +840,7 @@ public sealed class Nginx : IAsyncDisposable
         }
         content:
         req.Phase = "content";
-        if (loc.Return is { } ret)
-        {
-            if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
-            {
-                // `return 3xx URL`: the URL is the Location; one starting with "/" is made
-                // absolute (absolute_redirect, port_in_redirect) from the Host and local port
-                req.SetResponseHeader("Location", ret.Text.StartsWith('/') ? AbsoluteLocation(req, ret.Text) : ret.Text);
-                await SendErrorPage(req, ret.Code);
-            }
-            else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
-            else await SendErrorPage(req, ret.Code);
-        }
+        if (loc.Return is { } ret) await ReturnAsync(req, ret);
         else if (loc.Handler != null) await loc.Handler(req);
         else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
         else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
@@ -821,6 +850,26 @@ public sealed class Nginx : IAsyncDisposable
                 req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
         }
         else await ServeStaticAsync(req, loc);
+    }
+
+    /// <summary>The rewrite module's `return CODE [TEXT|URL]` (location or server level).</summary>
+    private static async Task ReturnAsync(NgxRequest req, (int Code, string? Text) ret)
+    {
+        if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
+        {
+            // `return 3xx URL`: the URL is the Location; one starting with "/" is made
+            // absolute (absolute_redirect, port_in_redirect) from the Host and local port
+            req.SetResponseHeader("Location", ret.Text.StartsWith('/') ? AbsoluteLocation(req, ret.Text) : ret.Text);
+            await SendErrorPage(req, ret.Code);
+        }
+        else if (ret.Code == 444 && !req.IsSubrequest)
+        {
+            // NGX_HTTP_CLOSE: the connection is closed without a response
+            req.Status = 444;
+            req.Http.Abort();
+        }
+        else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
+        else await SendErrorPage(req, ret.Code);
     }
 
     /// <summary>A Location starting with "/" as nginx's header filter completes it (absolute_redirect, port_in_redirect).</summary>

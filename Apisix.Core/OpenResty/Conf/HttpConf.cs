@@ -84,7 +84,11 @@ public sealed class HttpConf
 
 /// <summary>One `listen`: address, port, and whether it takes TLS (`listen 1983 ssl`).</summary>
 /// <summary>A `listen`: address and port, or a unix-domain socket path (not emulated: nothing reaches it).</summary>
-public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false, string? UnixPath = null);
+public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false, string? UnixPath = null)
+{
+    /// <summary>`listen ... default_server`: the port's server for a Host no server_name matches.</summary>
+    public bool DefaultServer { get; init; }
+}
 
 public sealed class ServerConf
 {
@@ -115,6 +119,8 @@ public sealed class ServerConf
     public LuaChunk? SslCertificateByLua { get; set; }
     /// <summary>`server_rewrite_by_lua*`: runs in the server rewrite phase, after the server's own `set`s, before a location is chosen.</summary>
     public LuaChunk? ServerRewriteByLua { get; set; }
+    /// <summary>`return` at server level: answers in the server rewrite phase, before any location.</summary>
+    public (int Code, string? Text)? Return { get; set; }
 
     /// <summary>
     /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)

@@ -162,7 +162,14 @@ public static class HttpConfBuilder
             if (hooked) continue;
             switch (d.Name)
             {
-                case "listen": s.Listens.Add(ParseListen(d.Arg(0)) with { Ssl = d.Args.Skip(1).Contains("ssl") }); break;
+                case "listen":
+                    s.Listens.Add(ParseListen(d.Arg(0)) with
+                    {
+                        Ssl = d.Args.Skip(1).Contains("ssl"),
+                        DefaultServer = d.Args.Skip(1).Any(a => a is "default_server" or "default"),
+                    });
+                    break;
+                case "return": s.Return = ParseReturn(d); break;
                 case "ssl_certificate": s.SslCertificate = d.Arg(0); break;
                 case "ssl_certificate_key": s.SslCertificateKey = d.Arg(0); break;
                 case "server_name": s.ServerNames.AddRange(d.Args); break;
@@ -282,6 +289,8 @@ public static class HttpConfBuilder
                         new Regex(x.Arg(0), RegexOptions.CultureInvariant), x.Arg(1), x.Args.Count > 2 ? x.Args[2] : null)));
                     break;
                 case "proxy_pass": loc.ProxyPass = x.Arg(0); break;
+                // the emulated proxy tries one peer only, which is `proxy_next_upstream off`; other values are not emulated
+                case "proxy_next_upstream" when x.Args is ["off"]: break;
                 case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
                 case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
                 case "proxy_read_timeout": loc.ProxyReadTimeout = ParseTime(x.Arg(0)); break;
@@ -310,20 +319,16 @@ public static class HttpConfBuilder
                 case "add_header":
                     loc.AddHeaders.Add((x.Arg(0), x.Arg(1), x.Args.Count > 2 && x.Args[2] == "always"));
                     break;
-                case "return":
-                    if (!int.TryParse(x.Arg(0), out var code))
-                    {
-                        // `return URL`: a 302 to that URL
-                        loc.Return = (302, x.Arg(0));
-                        break;
-                    }
-                    loc.Return = (code, x.Args.Count > 1 ? x.Args[1] : null);
-                    break;
+                case "return": loc.Return = ParseReturn(x); break;
                 default: Accept(conf, x); break;
             }
         }
         return loc;
     }
+
+    /// <summary>`return CODE [TEXT]`, or `return URL` (a 302 to it).</summary>
+    private static (int, string?) ParseReturn(Directive x) =>
+        int.TryParse(x.Arg(0), out var code) ? (code, x.Args.Count > 1 ? x.Args[1] : null) : (302, x.Arg(0));
 
     public static ListenSpec ParseListen(string value)
     {
