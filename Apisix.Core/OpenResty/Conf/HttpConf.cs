@@ -22,6 +22,8 @@ public sealed class HttpConf
     public List<LuaChunk> ExitWorkerByLua { get; } = new();
     /// <summary>`server_rewrite_by_lua*` in http{}: for servers without their own.</summary>
     public LuaChunk? ServerRewriteByLua { get; set; }
+    /// <summary>The gzip module's settings in http{}.</summary>
+    public GzipConf Gzip { get; } = new();
     /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
     public string? LuaPackagePath { get; set; }
     /// <summary>`lua_package_cpath`, as written (no C modules load from it here; package.cpath shows it).</summary>
@@ -119,6 +121,8 @@ public sealed class ServerConf
     public LuaChunk? SslCertificateByLua { get; set; }
     /// <summary>`server_rewrite_by_lua*`: runs in the server rewrite phase, after the server's own `set`s, before a location is chosen.</summary>
     public LuaChunk? ServerRewriteByLua { get; set; }
+    /// <summary>The gzip module's settings at server level.</summary>
+    public GzipConf Gzip { get; } = new();
     /// <summary>`return` at server level: answers in the server rewrite phase, before any location.</summary>
     public (int Code, string? Text)? Return { get; set; }
 
@@ -201,6 +205,8 @@ public sealed class LocationConf
     public bool? CheckClientAbort { get; set; }
     /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
     public bool ProxyInterceptErrors { get; set; }
+    /// <summary>The gzip module's settings here (unset ones come from the server, then http{}).</summary>
+    public GzipConf Gzip { get; } = new();
     /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>
     public string? Charset { get; set; }
     /// <summary>`charset_types`: the MIME types `charset` applies to (nginx's defaults when not given).</summary>
@@ -270,3 +276,20 @@ public sealed record RewriteRule(Regex Regex, string Replacement, string? Flag);
 
 /// <summary>One error_page target: Status null with UseResponseStatus false means "the error's status".</summary>
 public sealed record ErrorPage(string Target, int? Status, bool UseResponseStatus);
+
+/// <summary>
+/// nginx's gzip filter settings at one level (`gzip`, `gzip_types`, `gzip_min_length`); null where
+/// the level does not set it. <see cref="Resolve"/> merges location, server and http{} as nginx does.
+/// </summary>
+public sealed class GzipConf
+{
+    public bool? On { get; set; }
+    public List<string>? Types { get; set; }
+    public long? MinLength { get; set; }
+
+    /// <summary>Whether gzip is on, its MIME types (text/html always among them) and its minimum length.</summary>
+    public static (bool On, IReadOnlyList<string> Types, long MinLength) Resolve(GzipConf loc, GzipConf server, GzipConf? http) =>
+        (loc.On ?? server.On ?? http?.On ?? false,
+         loc.Types ?? server.Types ?? http?.Types ?? ["text/html"],
+         loc.MinLength ?? server.MinLength ?? http?.MinLength ?? 20);
+}

@@ -41,7 +41,7 @@ public static class HttpConfBuilder
         "ignore_invalid_headers", "client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path",
         "scgi_temp_path", "uwsgi_temp_path", "client_body_in_file_only", "set_real_ip_from", "real_ip_header",
         "proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout", "types_hash_max_size",
-        "server_names_hash_bucket_size", "proxy_buffering", "lua_use_default_type", "gzip", "gzip_types", "gzip_min_length", "gzip_buffers",
+        "server_names_hash_bucket_size", "proxy_buffering", "lua_use_default_type", "gzip_buffers",
         // TLS tuning: protocol versions, session caching, client CA list (client certificates are not requested)
         "ssl_protocols", "ssl_ciphers", "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_timeout",
         "ssl_session_tickets", "ssl_client_certificate", "ssl_verify_depth",
@@ -74,6 +74,7 @@ public static class HttpConfBuilder
                 case "lua_max_running_timers": conf.MaxRunningTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_thread_cache_max_entries": conf.ThreadCacheMaxEntries = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
+                case "gzip" or "gzip_types" or "gzip_min_length": Gzip(conf.Gzip, d); break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
                 case "lua_http10_buffering": conf.Http10Buffering = d.Arg(0) == "on"; break;
                 case "client_body_buffer_size": conf.ClientBodyBufferSize = ParseSize(d.Arg(0)); break;
@@ -170,6 +171,7 @@ public static class HttpConfBuilder
                     });
                     break;
                 case "return": s.Return = ParseReturn(d); break;
+                case "gzip" or "gzip_types" or "gzip_min_length": Gzip(s.Gzip, d); break;
                 case "ssl_certificate": s.SslCertificate = d.Arg(0); break;
                 case "ssl_certificate_key": s.SslCertificateKey = d.Arg(0); break;
                 case "server_name": s.ServerNames.AddRange(d.Args); break;
@@ -320,10 +322,22 @@ public static class HttpConfBuilder
                     loc.AddHeaders.Add((x.Arg(0), x.Arg(1), x.Args.Count > 2 && x.Args[2] == "always"));
                     break;
                 case "return": loc.Return = ParseReturn(x); break;
+                case "gzip" or "gzip_types" or "gzip_min_length": Gzip(loc.Gzip, x); break;
                 default: Accept(conf, x); break;
             }
         }
         return loc;
+    }
+
+    /// <summary>`gzip on|off`, `gzip_types MIME...` (text/html is always one), `gzip_min_length SIZE`.</summary>
+    private static void Gzip(GzipConf g, Directive d)
+    {
+        switch (d.Name)
+        {
+            case "gzip": g.On = d.Arg(0) == "on"; break;
+            case "gzip_types": g.Types = ["text/html", .. d.Args]; break;
+            case "gzip_min_length": g.MinLength = ParseSize(d.Arg(0)); break;
+        }
     }
 
     /// <summary>`return CODE [TEXT]`, or `return URL` (a 302 to it).</summary>
