@@ -257,6 +257,7 @@ public sealed class Nginx : IAsyncDisposable
         var server = r.Server.ServerNames.FirstOrDefault() ?? "";
         // client: the address realip put in place (nginx logs c->addr_text, which realip rewrites)
         var context = $", client: {r.RealIp ?? r.Http.Connection.RemoteIpAddress?.ToString()}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+               + (r.LogUpstream != null ? $", upstream: \"{r.LogUpstream}\"" : "")
                + (host != null ? $", host: \"{host}\"" : "");
         // lua_error_log_request_id (apisix-nginx-module): the location's request id after nginx's own context
         if (r.Location.ErrorLogRequestId is { } idVar && r.Nginx is { } nginx && NgxVars.Get(nginx, r, idVar) is { } id)

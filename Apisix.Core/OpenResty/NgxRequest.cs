@@ -68,6 +68,9 @@ public sealed class NgxRequest
     /// <summary>Write an error-log line in this request's context.</summary>
     public void Log(LogLevel level, string message) => Nginx.Log(Worker, level, message, this);
 
+    /// <summary>The proxied upstream's URL once the proxy module chose it: its log lines name it after the request.</summary>
+    public string? LogUpstream { get; set; }
+
     /// <summary>ngx.req.set_uri(uri, true) ran: the rewrite handler ends and the location is looked up again.</summary>
     public bool UriJump { get; set; }
 

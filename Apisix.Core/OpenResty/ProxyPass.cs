@@ -83,11 +83,13 @@ internal static class ProxyPass
             await Nginx.SendErrorPage(req, 502);
             return;
         }
+        // from here the request's log lines name the upstream (ngx_http_log_error_handler)
+        req.LogUpstream = upstreamUrl;
         try { stream = await nginx.TcpConnectAsync(host, port, nginx.Stopping); }
         catch (IOException e)
         {
             var why = e.Message.Contains("refused", StringComparison.OrdinalIgnoreCase) ? "111: Connection refused" : e.Message;
-            req.Log(LogLevel.Error, $"connect() failed ({why}) while connecting to upstream, upstream: \"{upstreamUrl}\"");
+            req.Log(LogLevel.Error, $"connect() failed ({why}) while connecting to upstream");
             await Nginx.SendErrorPage(req, 502);
             return;
         }
@@ -95,7 +97,7 @@ internal static class ProxyPass
         var timeout = TimeSpan.FromSeconds(60);
         if (await conn.SendAsync(Encoding.Latin1.GetBytes(head.ToString()), timeout) != UpstreamFailure.None)
         {
-            req.Log(LogLevel.Error, $"send() failed while sending request to upstream, upstream: \"{upstreamUrl}\"");
+            req.Log(LogLevel.Error, $"send() failed while sending request to upstream");
             await Nginx.SendErrorPage(req, 502);
             return;
         }
@@ -103,8 +105,8 @@ internal static class ProxyPass
         if (response == null)
         {
             req.Log(LogLevel.Error, failure == UpstreamFailure.Timeout
-                ? $"upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: \"{upstreamUrl}\""
-                : $"upstream prematurely closed connection while reading response header from upstream, upstream: \"{upstreamUrl}\"");
+                ? $"upstream timed out (110: Connection timed out) while reading response header from upstream"
+                : $"upstream prematurely closed connection while reading response header from upstream");
             await Nginx.SendErrorPage(req, failure == UpstreamFailure.Timeout ? 504 : 502);
             return;
         }
@@ -134,10 +136,10 @@ internal static class ProxyPass
                 req.Truncated = true;
                 if (bodyFailure == UpstreamFailure.Timeout)
                 {
-                    req.Log(LogLevel.Error, $"upstream timed out (110: Connection timed out) while reading upstream, upstream: \"{upstreamUrl}\"");
+                    req.Log(LogLevel.Error, $"upstream timed out (110: Connection timed out) while reading upstream");
                     buffered?.Clear();
                 }
-                else req.Log(LogLevel.Error, $"upstream prematurely closed connection while reading upstream, upstream: \"{upstreamUrl}\"");
+                else req.Log(LogLevel.Error, $"upstream prematurely closed connection while reading upstream");
                 break;
             }
             if (data.Length == 0) break;
