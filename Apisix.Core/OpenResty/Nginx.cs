@@ -409,6 +409,28 @@ public sealed class Nginx : IAsyncDisposable
         return sub;
     }
 
+    /// <summary>
+    /// nginx's server rewrite phase, where main requests and subrequests start: the server's own
+    /// `set`/`set_by_lua` and `return`, then server_rewrite_by_lua; false when the request ended there.
+    /// </summary>
+    private async Task<bool> ServerRewriteAsync(LuaWorker w, NgxRequest req)
+    {
+        foreach (var step in req.Server.SetSteps)
+        {
+            if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+            else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
+            else return false;
+        }
+        if (req.Server.Return is { } serverReturn)
+        {
+            await ReturnAsync(req, serverReturn);
+            return false;
+        }
+        if ((req.Server.ServerRewriteByLua ?? Conf.ServerRewriteByLua) is { } serverRewrite
+            && !await RunPhase(w, req, "server_rewrite", serverRewrite)) return false;
+        return true;
+    }
+
     internal async Task<object?[]> CaptureAsync(LuaWorker w, NgxRequest sub)
     {
         // the parent's Lua yields first; the subrequest starts on the next turn of the loop
@@ -422,7 +444,9 @@ public sealed class Nginx : IAsyncDisposable
         Log(w, LogLevel.Debug, $"lua http subrequest \"{uri}?{args}\"", parent);
         try
         {
-            if (location == null) await ServeStaticAsync(sub, null);
+            // a subrequest starts in the server rewrite phase too
+            if (!await ServerRewriteAsync(w, sub)) { }
+            else if (location == null) await ServeStaticAsync(sub, null);
             else await ServeLocationAsync(w, sub, internalRedirects: 0);
             await sub.FinishAsync();
         }
@@ -463,20 +487,7 @@ public sealed class Nginx : IAsyncDisposable
         });
         try
         {
-            // the server's own rewrite directives run before the location's, then server_rewrite_by_lua
-            foreach (var step in req.Server.SetSteps)
-            {
-                if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
-                else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
-                else return;
-            }
-            if (req.Server.Return is { } serverReturn)
-            {
-                await ReturnAsync(req, serverReturn);
-                return;
-            }
-            if ((req.Server.ServerRewriteByLua ?? Conf.ServerRewriteByLua) is { } serverRewrite
-                && !await RunPhase(w, req, "server_rewrite", serverRewrite)) return;
+            if (!await ServerRewriteAsync(w, req)) return;
             if (noLocation)
             {
                 // no location matched: the server's own configuration serves it (the static module)

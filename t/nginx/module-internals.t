@@ -251,3 +251,43 @@ GET /z
 --- must_die
 --- error_log eval
 qr/\[emerg\] .*unexpected "x" in .*nginx\.conf:\d+/
+
+
+
+=== TEST 15: a subrequest starts in the server rewrite phase: the server's set runs for it too
+--- config
+    set $origin "the server's set";
+    location /sub {
+        content_by_lua_block { ngx.print("sub sees: ", ngx.var.origin) }
+    }
+    location /main {
+        content_by_lua_block {
+            local res = ngx.location.capture("/sub")
+            ngx.say(res.body)
+        }
+    }
+--- request
+GET /main
+--- response_body
+sub sees: the server's set
+
+
+
+=== TEST 16: proxy_pass_request_body off keeps the client's body from the upstream
+--- config
+    location /up {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/back;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length 0;
+    }
+    location /back {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.say("upstream got: ", ngx.req.get_body_data())
+        }
+    }
+--- request
+POST /up
+a body that stays behind
+--- response_body
+upstream got: nil

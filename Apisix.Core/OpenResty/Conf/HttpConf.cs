@@ -205,6 +205,8 @@ public sealed class LocationConf
     public bool? CheckClientAbort { get; set; }
     /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
     public bool ProxyInterceptErrors { get; set; }
+    /// <summary>`proxy_pass_request_body` (on by default): off keeps the client's body from the upstream.</summary>
+    public bool ProxyPassRequestBody { get; set; } = true;
     /// <summary>The gzip module's settings here (unset ones come from the server, then http{}).</summary>
     public GzipConf Gzip { get; } = new();
     /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>

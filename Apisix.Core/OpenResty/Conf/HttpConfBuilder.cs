@@ -294,6 +294,7 @@ public static class HttpConfBuilder
                 // the emulated proxy tries one peer only, which is `proxy_next_upstream off`; other values are not emulated
                 case "proxy_next_upstream" when x.Args is ["off"]: break;
                 case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
+                case "proxy_pass_request_body": loc.ProxyPassRequestBody = x.Arg(0) == "on"; break;
                 case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
                 case "proxy_read_timeout": loc.ProxyReadTimeout = ParseTime(x.Arg(0)); break;
                 case "proxy_buffering": loc.ProxyBuffering = x.Arg(0) == "on"; break;
