@@ -58,6 +58,10 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     public WorkerTimers Timers { get; } = new();
     public bool Exiting => _stop.IsCancellationRequested;
 
+    /// <summary>lua-nginx-module's cache of spent Lua threads, for its debug lines.</summary>
+    public LuaThreadCache Threads => _threads ??= new LuaThreadCache(Nginx.Conf.ThreadCacheMaxEntries);
+    private LuaThreadCache? _threads;
+
     /// <summary>The phase outside any request (init, init_worker, timer).</summary>
     public string Phase { get; set; } = "init";
     /// <summary>The number of the fake connection ngx_lua opens for this worker's init_worker_by_lua (its log lines' <c>*N</c>), once logged.</summary>
@@ -632,17 +636,29 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     /// it expires, before its handler runs (so a slow handler does not delay the next); a timer
     /// expiring while lua_max_running_timers handlers run is dropped with an alert.
     /// </summary>
-    public async void ScheduleTimer(long id, double delaySeconds, bool every, string? logContext = null)
+    public async void ScheduleTimer(long id, double delaySeconds, bool every, string? logContext, LuaThreadCache.Thread thread)
     {
         TimersPending++;
         try { await Timers.DelayAsync(TimeSpan.FromSeconds(Math.Max(0, delaySeconds)), _stop.Token); }
-        catch (OperationCanceledException) { TimersPending--; return; }
+        catch (OperationCanceledException)
+        {
+            TimersPending--;
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, $"lua unref lua thread {thread}", "");
+            return;
+        }
         TimersPending--;
         Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "lua ngx.timer expired", "");
-        if (every && !_stop.IsCancellationRequested) ScheduleTimer(id, delaySeconds, every, logContext);
+        if (every && !_stop.IsCancellationRequested)
+        {
+            // the next round is a copy of this timer, with a thread of its own
+            var next = Threads.Take(out var reused);
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, LuaThreadCache.TakenLine(next, reused), "");
+            ScheduleTimer(id, delaySeconds, every, logContext, next);
+        }
         if (TimersRunning >= Nginx.Conf.MaxRunningTimers)
         {
             Nginx.ErrorLog.Write(LogLevel.Alert, Nginx.Pid(this), 0, $"{Nginx.Conf.MaxRunningTimers} lua_max_running_timers are not enough", "");
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, $"lua unref lua thread {thread}", "");
             Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "http lua close fake http connection", "");
             return;
         }
@@ -650,8 +666,10 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         try
         {
             var r = await RunEntryWith(_timerEntry, null, logContext, [id, false, every]);
+            // given back as the timer's entry thread ends (after the error line when it failed)
             if (!r.Ok) Nginx.ErrorLog.Write(LogLevel.Error, Nginx.Pid(this), 0,
                 $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", logContext ?? "");
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, LuaThreadCache.ReleasedLine(thread, Threads.Release(thread)), "");
         }
         finally { TimersRunning--; }
         Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "http lua close fake http connection", "");

@@ -294,6 +294,7 @@ public sealed class Nginx : IAsyncDisposable
         var action = r.Phase == "log" && !r.IsSubrequest ? " while logging request" : "";
         // client: the address realip put in place (nginx logs c->addr_text, which realip rewrites)
         var context = $"{action}, client: {r.RealIp ?? r.Http.Connection.RemoteIpAddress?.ToString()}, server: {server}, request: \"{r.Method} {r.RequestUri} {r.Protocol}\""
+               + (r.LogUpstream != null ? $", upstream: \"{r.LogUpstream}\"" : "")
                + (host != null ? $", host: \"{host}\"" : "");
         // lua_error_log_request_id (apisix-nginx-module): the location's request id after nginx's own context
         if (r.Location.ErrorLogRequestId is { } idVar && r.Nginx is { } nginx && NgxVars.Get(nginx, r, idVar) is { } id)
@@ -328,7 +329,7 @@ public sealed class Nginx : IAsyncDisposable
     {
         var local = http.Connection.LocalIpAddress ?? System.Net.IPAddress.Loopback;
         var port = http.Connection.LocalPort;
-        var server = Conf.Servers.FirstOrDefault(s => s.ListensOn(local, port));
+        var server = ServerFor(local, port, http.Request.Host.Host);
         if (server == null)
         {
             http.Response.StatusCode = 404;
@@ -351,6 +352,42 @@ public sealed class Nginx : IAsyncDisposable
             else await worker.Loop.RunAsync(() => ServeAsync(worker, req, location == null));
         }
         finally { Interlocked.Decrement(ref _inFlight); }
+    }
+
+    /// <summary>
+    /// nginx's virtual server for a request on local:port: among the servers listening there, the
+    /// one whose server_name is the Host (exact, "*.suffix" / ".suffix", "prefix.*", "~regex"); else
+    /// the port's default_server, else the first.
+    /// </summary>
+    private ServerConf? ServerFor(System.Net.IPAddress local, int port, string? host)
+    {
+        ServerConf? first = null, byDefault = null;
+        var candidates = 0;
+        foreach (var s in Conf.Servers)
+        {
+            if (!s.ListensOn(local, port)) continue;
+            first ??= s;
+            candidates++;
+            if (byDefault == null && s.Listens.Any(l => l.Port == port && l.DefaultServer)) byDefault = s;
+        }
+        if (candidates <= 1 || string.IsNullOrEmpty(host)) return byDefault ?? first;
+        host = host.ToLowerInvariant().TrimEnd('.');
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n => string.Equals(n, host, StringComparison.OrdinalIgnoreCase))) return s;
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
+                    n.StartsWith("*.", StringComparison.Ordinal) && host.EndsWith(n[1..], StringComparison.OrdinalIgnoreCase)
+                    || n.StartsWith('.') && (host.EndsWith(n, StringComparison.OrdinalIgnoreCase) || host == n[1..])))
+                return s;
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
+                    n.EndsWith(".*", StringComparison.Ordinal) && host.StartsWith(n[..^1], StringComparison.OrdinalIgnoreCase)))
+                return s;
+        foreach (var s in Conf.Servers)
+            if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
+                    n.StartsWith('~') && System.Text.RegularExpressions.Regex.IsMatch(host, n[1..])))
+                return s;
+        return byDefault ?? first;
     }
 
     /// <summary>The worker whose loop took the connection (<see cref="ReactorTransportFactory"/>), as nginx's accepting worker serves it.</summary>
@@ -409,6 +446,28 @@ public sealed class Nginx : IAsyncDisposable
         return sub;
     }
 
+    /// <summary>
+    /// nginx's server rewrite phase, where main requests and subrequests start: the server's own
+    /// `set`/`set_by_lua` and `return`, then server_rewrite_by_lua; false when the request ended there.
+    /// </summary>
+    private async Task<bool> ServerRewriteAsync(LuaWorker w, NgxRequest req)
+    {
+        foreach (var step in req.Server.SetSteps)
+        {
+            if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
+            else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
+            else return false;
+        }
+        if (req.Server.Return is { } serverReturn)
+        {
+            await ReturnAsync(req, serverReturn);
+            return false;
+        }
+        if ((req.Server.ServerRewriteByLua ?? Conf.ServerRewriteByLua) is { } serverRewrite
+            && !await RunPhase(w, req, "server_rewrite", serverRewrite)) return false;
+        return true;
+    }
+
     internal async Task<object?[]> CaptureAsync(LuaWorker w, NgxRequest sub)
     {
         // posted to the main request: it starts once the parent's Lua handler has returned to the loop
@@ -422,7 +481,9 @@ public sealed class Nginx : IAsyncDisposable
         Log(w, LogLevel.Debug, $"lua http subrequest \"{uri}?{args}\"", parent);
         try
         {
-            if (location == null) await ServeStaticAsync(sub, null);
+            // a subrequest starts in the server rewrite phase too
+            if (!await ServerRewriteAsync(w, sub)) { }
+            else if (location == null) await ServeStaticAsync(sub, null);
             else await ServeLocationAsync(w, sub, internalRedirects: 0);
             await sub.FinishAsync();
         }
@@ -434,6 +495,13 @@ public sealed class Nginx : IAsyncDisposable
         finally
         {
             w.FreeRequest(sub.Id);
+        }
+        // the capture copied each piece into a buffer of the parent's (ngx_http_lua_add_copy_chain);
+        // once the body is handed to Lua they are spent (ngx_http_lua_post_subrequest)
+        if (sub.CapturedPieces is { } pieces)
+        {
+            var bufs = pieces.Select(n => parent.LuaBufs.Get(n, parent.DebugLog)).ToList();
+            foreach (var b in bufs) { b.Size = 0; parent.LuaBufs.Output(b, sent: false); }
         }
         var headers = new System.Text.StringBuilder();
         foreach (var (name, values) in http.Response.Headers)
@@ -456,15 +524,13 @@ public sealed class Nginx : IAsyncDisposable
         });
         try
         {
-            var loc = req.Location;
+            if (!await ServerRewriteAsync(w, req)) return;
             if (noLocation)
             {
                 // no location matched: the server's own configuration serves it (the static module)
                 await ServeStaticAsync(req, null);
                 return;
             }
-            // the server's own rewrite directives run before the location's
-            foreach (var step in req.Server.SetSteps) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
             await ServeLocationAsync(w, req, internalRedirects: 0);
             await req.FinishAsync();
         }
@@ -594,6 +660,8 @@ public sealed class Nginx : IAsyncDisposable
                 Log(w, LogLevel.Error, $"failed to run body_filter_by_lua*: {run.Result.Error}\n{run.Result.Traceback}", req);
                 return data;
             }
+            // eof taken away: a capture never sees its subrequest's last buffer, so the body counts as truncated
+            if (last && req.IsSubrequest && run.Result.Values is [_, false, ..]) req.Truncated = true;
             return run.Result.Values.Length > 0 ? run.Result.Values[0] switch
             {
                 null => "",
@@ -851,25 +919,7 @@ public sealed class Nginx : IAsyncDisposable
         }
         content:
         req.Phase = "content";
-        if (loc.Return is { } ret)
-        {
-            if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
-            {
-                // `return 3xx URL`: the URL is the Location; one starting with "/" is made
-                // absolute (absolute_redirect, port_in_redirect) from the Host and local port
-                var location = ret.Text;
-                if (location.StartsWith('/'))
-                {
-                    var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
-                    var port = req.Http.Connection.LocalPort;
-                    location = $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
-                }
-                req.SetResponseHeader("Location", location);
-                await SendErrorPage(req, ret.Code);
-            }
-            else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
-            else await SendErrorPage(req, ret.Code);
-        }
+        if (loc.Return is { } ret) await ReturnAsync(req, ret);
         else if (loc.Handler != null) await loc.Handler(req);
         else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
         else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
@@ -879,6 +929,34 @@ public sealed class Nginx : IAsyncDisposable
                 req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
         }
         else await ServeStaticAsync(req, loc);
+    }
+
+    /// <summary>The rewrite module's `return CODE [TEXT|URL]` (location or server level).</summary>
+    private static async Task ReturnAsync(NgxRequest req, (int Code, string? Text) ret)
+    {
+        if (ret.Code is 301 or 302 or 303 or 307 or 308 && ret.Text != null)
+        {
+            // `return 3xx URL`: the URL is the Location; one starting with "/" is made
+            // absolute (absolute_redirect, port_in_redirect) from the Host and local port
+            req.SetResponseHeader("Location", ret.Text.StartsWith('/') ? AbsoluteLocation(req, ret.Text) : ret.Text);
+            await SendErrorPage(req, ret.Code);
+        }
+        else if (ret.Code == 444 && !req.IsSubrequest)
+        {
+            // NGX_HTTP_CLOSE: the connection is closed without a response
+            req.Status = 444;
+            req.Http.Abort();
+        }
+        else if (ret.Text != null) await req.SendSimpleAsync(ret.Code, ret.Text);
+        else await SendErrorPage(req, ret.Code);
+    }
+
+    /// <summary>A Location starting with "/" as nginx's header filter completes it (absolute_redirect, port_in_redirect).</summary>
+    private static string AbsoluteLocation(NgxRequest req, string location)
+    {
+        var host = (req.RequestHeader("Host") ?? req.Server.ServerNames.FirstOrDefault() ?? "localhost").Split(':')[0];
+        var port = req.Http.Connection.LocalPort;
+        return $"http://{host}{(port == 80 ? "" : ":" + port)}{location}";
     }
 
     /// <summary>The first allow/deny rule matching the client: true (allow), false (deny), null (none matches).</summary>
@@ -896,6 +974,12 @@ public sealed class Nginx : IAsyncDisposable
         return null;
     }
 
+    private void ReleaseThread(LuaWorker w, LuaThreadCache.Thread thread, NgxRequest req)
+    {
+        var cached = w.Threads.Release(thread);
+        if (ErrorLog.Enabled(LogLevel.Debug)) Log(w, LogLevel.Debug, LuaThreadCache.ReleasedLine(thread, cached), req);
+    }
+
     /// <summary>Run a *_by_lua phase; false when the request was finished in it.</summary>
     private async Task<bool> RunPhase(LuaWorker w, NgxRequest req, string phase, LuaChunk chunk)
     {
@@ -911,10 +995,15 @@ public sealed class Nginx : IAsyncDisposable
             else await req.FinishAsync();
             return false;
         }
+        var thread = w.Threads.Take(out var reused);
+        if (ErrorLog.Enabled(LogLevel.Debug)) Log(w, LogLevel.Debug, LuaThreadCache.TakenLine(thread, reused), req);
         var r = await w.RunEntry(fn, req);
+        // a thread that ended is given back at once; one that failed when the request's threads are finalized
+        if (r.Ok) ReleaseThread(w, thread, req);
         if (!r.Ok)
         {
             Log(w, LogLevel.Error, $"lua entry thread aborted: runtime error: {r.Error}\n{r.Traceback}", req);
+            ReleaseThread(w, thread, req);
             if (!req.HeadersSent) await SendErrorPage(req, 500);
             else await req.FinishAsync();
             return false;
@@ -924,10 +1013,15 @@ public sealed class Nginx : IAsyncDisposable
             await ExecAsync(w, req, execUri, req.ExecArgs);
             return false;
         }
+        if (req.UriJump)
+        {
+            await UriJumpAsync(w, req);
+            return false;
+        }
         if (req.ExitStatus is int st)
         {
             // ngx.exit(ngx.DECLINED) in rewrite/access: the phase goes on as if the handler were not there
-            if (st == -5 && phase is "rewrite" or "access" && !req.HeadersSent)
+            if (st == -5 && phase is "rewrite" or "access" or "server_rewrite" && !req.HeadersSent)
             {
                 req.ExitStatus = null;
                 req.LuaDeclined = true;
@@ -966,10 +1060,10 @@ public sealed class Nginx : IAsyncDisposable
             else if (st >= 200 || phase == "content") await req.FinishAsync();
             // ngx.exit(ngx.OK) ends the phase handler only; but a response already started in
             // rewrite/access ends the request there, as when the handler returns
-            else if (phase is "access" or "rewrite" && req.HeadersSent) await req.FinishAsync();
+            else if (phase is "access" or "rewrite" or "server_rewrite" && req.HeadersSent) await req.FinishAsync();
             return !req.Finished;
         }
-        if (phase is "access" or "rewrite" && req.HeadersSent)
+        if (phase is "access" or "rewrite" or "server_rewrite" && req.HeadersSent)
         {
             // lua-nginx-module: a response started in rewrite/access ends the request there
             await req.FinishAsync();
@@ -1025,6 +1119,28 @@ public sealed class Nginx : IAsyncDisposable
         await req.FinishAsync();
     }
 
+    /// <summary>
+    /// ngx.req.set_uri(uri, true): as after `rewrite ... last`, the location is found again for the new
+    /// URI (nginx's post-rewrite phase, at most 10 times); lua-nginx-module starts its ctx afresh.
+    /// </summary>
+    private async Task UriJumpAsync(LuaWorker w, NgxRequest req)
+    {
+        req.UriJump = false;
+        if (++req.InternalRedirects > 10)
+        {
+            req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while processing \"{req.Uri}\"");
+            await SendErrorPage(req, 500);
+            return;
+        }
+        w.FreeRequest(req.Id);
+        var next = req.Server.Match(req.Uri);
+        if (next == null) { await ServeStaticAsync(req, null); return; }
+        if (next.Regex?.Match(req.Uri) is { Success: true } m)
+            for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
+        req.Location = next;
+        await ServeLocationAsync(w, req, req.InternalRedirects);
+    }
+
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
 
     /// <summary>
@@ -1069,6 +1185,15 @@ public sealed class Nginx : IAsyncDisposable
     private async Task ServeFileAsync(NgxRequest req, LocationConf? loc, string path)
     {
         var data = Conf.ReadFile(path);
+        if (data == null && (Directory.Exists(path) || Conf.Files.Keys.Any(k => k.StartsWith(path + "/", StringComparison.Ordinal))))
+        {
+            // a directory asked for without its slash: the static module redirects to it (the
+            // header filter makes a main request's Location absolute; a subrequest keeps it as is)
+            var location = req.Uri + "/" + (string.IsNullOrEmpty(req.Args) ? "" : "?" + req.Args);
+            req.SetResponseHeader("Location", req.IsSubrequest ? location : AbsoluteLocation(req, location));
+            await SendErrorPage(req, 301);
+            return;
+        }
         if (data == null)
         {
             req.Log(LogLevel.Error, $"open() \"{path}\" failed (2: No such file or directory)");

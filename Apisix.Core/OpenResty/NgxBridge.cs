@@ -63,12 +63,15 @@ public sealed class NgxBridge(LuaWorker worker)
         if (r.LuaEof) { _err = "seen eof"; return false; }
         r.StartLuaOutput();
         if (data.Length > 0) r.SeenBodyData = true;
+        var buf = data.Length > 0 ? r.LuaBufs.Get(data.Length, r.DebugLog) : null;
         if (!r.Append(data)) { _err = r.ClientGone ? "broken pipe" : "nginx output filter error"; return false; }
         if (r.Http10Buffering && !r.HeadersSent)
         {
             if (data.Length > 0) Nginx.Log(worker, LogLevel.Debug, "lua buffering output bufs for the HTTP 1.0 request", r);
             return true;
         }
+        // a subrequest's capture takes what it prints at once
+        if (buf != null) r.LuaBufs.Output(buf, sent: r.IsSubrequest);
         // as ngx_http_lua_send_header_if_needed: the first output sends the status and headers
         r.SendHeaders();
         // a HEAD response ends with its header (r->header_only): ctx->eof
@@ -90,6 +93,8 @@ public sealed class NgxBridge(LuaWorker worker)
         }
         if (!r.HeadersSent || !r.SeenBodyData && !wait) return Fail("nothing to flush");
         if (r.ClientGone) return Fail("broken pipe");
+        // ngx_http_lua_get_flush_chain: an empty buffer with the flush flag
+        r.LuaBufs.Output(r.LuaBufs.Get(0, r.DebugLog), sent: true);
         return worker.NewOp(FlushOp(r));
     }
 
@@ -258,7 +263,14 @@ public sealed class NgxBridge(LuaWorker worker)
     public string? ReqMethod() => Req?.Method;
     public void SetReqMethod(string m) { if (Req is { } r) r.Method = m; }
     public double HttpVersion() => Req?.Protocol switch { "HTTP/1.0" => 1.0, "HTTP/2" => 2.0, "HTTP/3" => 3.0, _ => 1.1 };
-    public void SetUri(string uri) { if (Req is { } r) r.Uri = uri; }
+    public void SetUri(string uri, bool jump)
+    {
+        if (Req is not { } r) return;
+        r.Uri = uri;
+        if (!jump) return;
+        Nginx.Log(worker, LogLevel.Debug, $"lua set uri jump to \"{uri}\"", r);
+        r.UriJump = true;
+    }
 
     public string? RawHeader(bool noRequestLine)
     {
@@ -399,7 +411,11 @@ public sealed class NgxBridge(LuaWorker worker)
         var context = Req is { } r
             ? $", context: ngx.timer, client: {r.Http.Connection.RemoteIpAddress}, server: {ListenText(r)}"
             : worker.CurrentLogContext ?? ", context: ngx.timer";
-        worker.ScheduleTimer(id, delay, every, context);
+        // the timer's thread is taken when it is created (ngx_http_lua_new_cached_thread logs on the cycle's log)
+        var thread = worker.Threads.Take(out var reused);
+        if (Nginx.ErrorLog.Enabled(LogLevel.Debug))
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(worker), 0, LuaThreadCache.TakenLine(thread, reused), "");
+        worker.ScheduleTimer(id, delay, every, context, thread);
         return null;
     }
 
@@ -413,7 +429,14 @@ public sealed class NgxBridge(LuaWorker worker)
     public long TimersRunning() => worker.TimersRunning;
     public long TimersPending() => worker.TimersPending;
 
-    public long NewCo() => worker.NewThreadCo();
+    /// <summary>A user thread (ngx.thread.spawn): its coroutine id; its Lua thread is taken from the cache, never given back.</summary>
+    public long NewCo()
+    {
+        var thread = worker.Threads.Take(out var reused);
+        if (Nginx.ErrorLog.Enabled(LogLevel.Debug))
+            Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(worker), 0, LuaThreadCache.TakenLine(thread, reused), "");
+        return worker.NewThreadCo();
+    }
 
     public void PostCo(long id) => worker.PostCo(id);
 

@@ -67,6 +67,23 @@ public sealed class NgxRequest
 
     /// <summary>Write an error-log line in this request's context.</summary>
     public void Log(LogLevel level, string message) => Nginx.Log(Worker, level, message, this);
+
+    /// <summary>The proxied upstream's URL once the proxy module chose it: its log lines name it after the request.</summary>
+    public string? LogUpstream { get; set; }
+
+    /// <summary>ngx.req.set_uri(uri, true) ran: the rewrite handler ends and the location is looked up again.</summary>
+    public bool UriJump { get; set; }
+
+    /// <summary>A debug-line writer for this request while the error log takes debug lines, else null.</summary>
+    public Action<string>? DebugLog => Nginx?.ErrorLog.Enabled(LogLevel.Debug) == true ? _debugLog ??= m => Log(LogLevel.Debug, m) : null;
+    private Action<string>? _debugLog;
+
+    /// <summary>lua-nginx-module's free and busy output buffers of this request (for their debug lines).</summary>
+    public LuaChainBufs LuaBufs => _luaBufs ??= new LuaChainBufs();
+    private LuaChainBufs? _luaBufs;
+
+    /// <summary>For a subrequest: the length of each piece of body its capture took, in order.</summary>
+    public List<int>? CapturedPieces { get; private set; }
     public HttpContext Http { get; }
     public ServerConf Server { get; }
     /// <summary>The location serving the request (a rewrite can move it to another).</summary>
@@ -232,12 +249,20 @@ public sealed class NgxRequest
                 }
                 pieces = filtered.Where(p => p.Length > 0).ToArray();
             }
+            var body = (Stream?)_gzip ?? Http.Response.Body;
             foreach (var piece in pieces)
             {
                 if (piece.Length == 0) continue;
                 var data = Encoding.Latin1.GetBytes(piece);
+                if (IsSubrequest) (CapturedPieces ??= new()).Add(data.Length);
                 BytesSent += data.Length;
-                await Http.Response.Body.WriteAsync(data, Http.RequestAborted);
+                await body.WriteAsync(data, Http.RequestAborted);
+            }
+            if (_gzip != null)
+            {
+                // a flush is zlib's sync flush; the end writes the last block and the trailer
+                if (last) { await _gzip.DisposeAsync(); _gzip = null; }
+                else await _gzip.FlushAsync(Http.RequestAborted);
             }
             await Http.Response.Body.FlushAsync(Http.RequestAborted);
             return null;
@@ -284,6 +309,7 @@ public sealed class NgxRequest
         }
         else if (ResponseHeaders.TryGetValue("Content-Type", out var types) && types is [var given])
             ResponseHeaders["Content-Type"] = [WithCharset(given)];
+        StartGzip(resp.StatusCode, resp.Headers.ContentType.ToString());
         foreach (var (name, values) in ResponseHeaders)
         {
             if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
@@ -294,6 +320,47 @@ public sealed class NgxRequest
             if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
             resp.Headers[name] = values.ToArray();
         }
+    }
+
+    // the gzip filter's stream over the response body, once it compresses this response
+    private System.IO.Compression.GZipStream? _gzip;
+
+    /// <summary>
+    /// nginx's gzip filter (ngx_http_gzip_header_filter and ngx_http_gzip_ok): a main request's 200,
+    /// 403 or 404 response with a body, no Content-Encoding, a gzip_types type and no Content-Length
+    /// below gzip_min_length, to an HTTP/1.1 client that accepts gzip, is compressed: Content-Encoding
+    /// gzip, no Content-Length nor Accept-Ranges, a weak ETag.
+    /// </summary>
+    private void StartGzip(int status, string defaultType)
+    {
+        if (Nginx == null || IsSubrequest || UpgradedStream != null) return;
+        var (on, types, minLength) = GzipConf.Resolve(Location.Gzip, Server.Gzip, Nginx.Conf.Gzip);
+        if (!on || status is not (200 or 403 or 404) || ResponseHeaders.ContainsKey("Content-Encoding") || Method == "HEAD") return;
+        if (ResponseHeaders.TryGetValue("Content-Length", out var lens) && long.TryParse(lens[0], out var len) && len < minLength) return;
+        var type = ResponseHeaders.TryGetValue("Content-Type", out var given) ? given[0] : defaultType;
+        var mime = type.Split(';')[0].Trim();
+        if (!types.Contains("*") && !types.Any(t => t.Equals(mime, StringComparison.OrdinalIgnoreCase))) return;
+        if (Protocol != "HTTP/1.1" || !AcceptsGzip(RequestHeader("Accept-Encoding"))) return;
+        ResponseHeaders["Content-Encoding"] = ["gzip"];
+        ResponseHeaders.Remove("Content-Length");
+        ResponseHeaders.Remove("Accept-Ranges");
+        if (ResponseHeaders.TryGetValue("ETag", out var etag) && etag[0].StartsWith('"')) ResponseHeaders["ETag"] = ["W/" + etag[0]];
+        // gzip_comp_level's default is 1, the fastest
+        _gzip = new System.IO.Compression.GZipStream(Http.Response.Body, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true);
+    }
+
+    /// <summary>ngx_http_gzip_accept_encoding: a "gzip" token whose q is not 0.</summary>
+    private static bool AcceptsGzip(string? acceptEncoding)
+    {
+        if (acceptEncoding == null) return false;
+        foreach (var part in acceptEncoding.Split(','))
+        {
+            var fields = part.Split(';');
+            if (!fields[0].Trim().Equals("gzip", StringComparison.OrdinalIgnoreCase)) continue;
+            var q = fields.Skip(1).Select(f => f.Trim()).FirstOrDefault(f => f.StartsWith("q=", StringComparison.OrdinalIgnoreCase));
+            return q == null || !double.TryParse(q[2..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) || v > 0;
+        }
+        return false;
     }
 
     private static readonly string[] DefaultCharsetTypes =

@@ -24,13 +24,15 @@ internal static class ProxyPass
         var target = loc.ProxyPass!;
         var url = interpolate(target);
         var hasVariables = target.Contains('$');
-        if (!url.StartsWith("http://", StringComparison.Ordinal))
+        var tls = url.StartsWith("https://", StringComparison.Ordinal);
+        if (!tls && !url.StartsWith("http://", StringComparison.Ordinal))
         {
             req.Log(LogLevel.Error, $"invalid URL prefix in \"{url}\"");
             await Nginx.SendErrorPage(req, 500);
             return;
         }
-        var rest = url["http://".Length..];
+        var scheme = tls ? "https://" : "http://";
+        var rest = url[scheme.Length..];
         var slash = rest.IndexOf('/');
         var hostPart = slash < 0 ? rest : rest[..slash];
         string? uriPart = slash < 0 ? null : rest[slash..];
@@ -42,7 +44,7 @@ internal static class ProxyPass
             var peer = servers[(int)(Interlocked.Increment(ref _turn) % servers.Count)];
             (host, port) = SplitHostPort(peer);
         }
-        else (host, port) = SplitHostPort(hostPart);
+        else (host, port) = SplitHostPort(hostPart, tls ? 443 : 80);
 
         // the URI: proxy_pass's own with the location's prefix replaced, else the client's
         string uri;
@@ -55,7 +57,8 @@ internal static class ProxyPass
         }
 
         await req.ReadBodyAsync();
-        var body = req.BodyText() ?? "";
+        // proxy_pass_request_body off: the client's body stays here
+        var body = loc.ProxyPassRequestBody ? req.BodyText() ?? "" : "";
         var head = new StringBuilder();
         head.Append(req.Method).Append(' ').Append(uri).Append(" HTTP/").Append(loc.ProxyHttpVersion).Append("\r\n");
         var set = new List<(string Name, string Value)> { ("Host", hostPart), ("Connection", "close") };
@@ -66,7 +69,8 @@ internal static class ProxyPass
         }
         foreach (var (name, value) in set)
             if (value.Length > 0) head.Append(name).Append(": ").Append(value).Append("\r\n");
-        if (body.Length > 0) head.Append("Content-Length: ").Append(body.Length).Append("\r\n");
+        if (body.Length > 0 && !set.Any(h => h.Name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)))
+            head.Append("Content-Length: ").Append(body.Length).Append("\r\n");
         foreach (var (name, value) in req.RequestHeaders)
         {
             if (set.Any(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase))) continue;
@@ -75,7 +79,7 @@ internal static class ProxyPass
         }
         head.Append("\r\n").Append(body);
 
-        var upstreamUrl = $"http://{host}:{port}{uri}";
+        var upstreamUrl = $"{scheme}{host}:{port}{uri}";
         Stream stream;
         if (await nginx.ResolveAsync(host, req.Worker, nginx.Stopping) is { } unresolved)
         {
@@ -83,19 +87,34 @@ internal static class ProxyPass
             await Nginx.SendErrorPage(req, 502);
             return;
         }
+        // from here the request's log lines name the upstream (ngx_http_log_error_handler)
+        req.LogUpstream = upstreamUrl;
         try { stream = await nginx.TcpConnectAsync(host, port, nginx.Stopping); }
         catch (IOException e)
         {
             var why = e.Message.Contains("refused", StringComparison.OrdinalIgnoreCase) ? "111: Connection refused" : e.Message;
-            req.Log(LogLevel.Error, $"connect() failed ({why}) while connecting to upstream, upstream: \"{upstreamUrl}\"");
+            req.Log(LogLevel.Error, $"connect() failed ({why}) while connecting to upstream");
             await Nginx.SendErrorPage(req, 502);
             return;
+        }
+        if (tls)
+        {
+            // proxy_ssl_verify off and proxy_ssl_server_name off, nginx's defaults: any certificate, no SNI
+            var ssl = new System.Net.Security.SslStream(stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+            try { await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = "" }, nginx.Stopping); }
+            catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+            {
+                req.Log(LogLevel.Error, $"SSL_do_handshake() failed ({e.Message}) while SSL handshaking to upstream");
+                await Nginx.SendErrorPage(req, 502);
+                return;
+            }
+            stream = ssl;
         }
         await using var conn = new UpstreamHttpConnection(stream);
         var timeout = TimeSpan.FromSeconds(60);
         if (await conn.SendAsync(Encoding.Latin1.GetBytes(head.ToString()), timeout) != UpstreamFailure.None)
         {
-            req.Log(LogLevel.Error, $"send() failed while sending request to upstream, upstream: \"{upstreamUrl}\"");
+            req.Log(LogLevel.Error, $"send() failed while sending request to upstream");
             await Nginx.SendErrorPage(req, 502);
             return;
         }
@@ -103,8 +122,8 @@ internal static class ProxyPass
         if (response == null)
         {
             req.Log(LogLevel.Error, failure == UpstreamFailure.Timeout
-                ? $"upstream timed out (110: Connection timed out) while reading response header from upstream, upstream: \"{upstreamUrl}\""
-                : $"upstream prematurely closed connection while reading response header from upstream, upstream: \"{upstreamUrl}\"");
+                ? $"upstream timed out (110: Connection timed out) while reading response header from upstream"
+                : $"upstream prematurely closed connection while reading response header from upstream");
             await Nginx.SendErrorPage(req, failure == UpstreamFailure.Timeout ? 504 : 502);
             return;
         }
@@ -134,10 +153,10 @@ internal static class ProxyPass
                 req.Truncated = true;
                 if (bodyFailure == UpstreamFailure.Timeout)
                 {
-                    req.Log(LogLevel.Error, $"upstream timed out (110: Connection timed out) while reading upstream, upstream: \"{upstreamUrl}\"");
+                    req.Log(LogLevel.Error, $"upstream timed out (110: Connection timed out) while reading upstream");
                     buffered?.Clear();
                 }
-                else req.Log(LogLevel.Error, $"upstream prematurely closed connection while reading upstream, upstream: \"{upstreamUrl}\"");
+                else req.Log(LogLevel.Error, $"upstream prematurely closed connection while reading upstream");
                 break;
             }
             if (data.Length == 0) break;
@@ -148,10 +167,10 @@ internal static class ProxyPass
         if (buffered is { Length: > 0 }) req.Append(buffered.ToString());
     }
 
-    private static (string Host, int Port) SplitHostPort(string s)
+    private static (string Host, int Port) SplitHostPort(string s, int defaultPort = 80)
     {
         var colon = s.LastIndexOf(':');
         if (colon > 0 && int.TryParse(s[(colon + 1)..], out var port)) return (s[..colon], port);
-        return (s, 80);
+        return (s, defaultPort);
     }
 }

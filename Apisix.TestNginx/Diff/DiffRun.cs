@@ -112,7 +112,7 @@ public static partial class FileComparer
         }
         var realBy = new Dictionary<(string, int, int), CapturedBlock>();
         var realSeen = new Dictionary<(string, int), int>();
-        foreach (var c in realCaptures)
+        foreach (var c in SplitMustDie(realCaptures, tap))
         {
             var name = ByteStrings.ToText(c.Name);
             var occ = realSeen.GetValueOrDefault((name, c.Repeat));
@@ -245,6 +245,37 @@ public static partial class FileComparer
         // after the last test that names one: the last repetition's (the shutdown log checks)
         foreach (var i in trailing) reps[i] = next == null ? 0 : reps.Take(i).DefaultIfEmpty(0).Max();
         return reps;
+    }
+
+    /// <summary>
+    /// A `--- must_die` block repeats inside one run_test call (Test::Nginx's RUN_AGAIN), so the
+    /// capture writes one record for all its repetitions: each "die as expected" test starts the
+    /// next one. Such a record is split into one per repetition (its log checks shared out in order).
+    /// </summary>
+    private static IEnumerable<CapturedBlock> SplitMustDie(IEnumerable<CapturedBlock> captures, TapOutput tap)
+    {
+        foreach (var c in captures)
+        {
+            if (c.Repeat != 0 || c.Tests is not { } range) { yield return c; continue; }
+            var starts = tap.Tests.Where(t => t.Number >= range.First && t.Number <= range.Last
+                    && (t.Text.EndsWith(" - die as expected", StringComparison.Ordinal)
+                        || t.Text.EndsWith(" - die with the expected exit code", StringComparison.Ordinal)))
+                .Select(t => t.Number).ToList();
+            if (starts.Count < 2 || starts[0] != range.First) { yield return c; continue; }
+            for (var i = 0; i < starts.Count; i++)
+            {
+                var last = i + 1 < starts.Count ? starts[i + 1] - 1 : range.Last;
+                yield return new CapturedBlock
+                {
+                    Name = c.Name,
+                    Repeat = i,
+                    Tests = (starts[i], last),
+                    Seconds = i == 0 ? c.Seconds : null,
+                    Requests = i == 0 ? c.Requests : new(),
+                    ErrorLog = c.ErrorLog is { } logs && logs.Count == starts.Count ? [logs[i]] : i == 0 ? c.ErrorLog : null,
+                };
+            }
+        }
     }
 
     private static string BaseName(string rowName) => RepeatSuffix().Replace(rowName, "");

@@ -21,7 +21,8 @@ public sealed record Directive(string Name, IReadOnlyList<string> Args, IReadOnl
     {
         var file = ChunkFile ?? Path.GetFileName(Source);
         var line = Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var room = 42 - line.Length;
+        // LJ_CHUNKNAME_MAX_LEN (56) less the tag and the line number is what the file may take
+        var room = 56 - phase.Length - line.Length;
         if (file.Length > room) file = "..." + file[^(room - 3)..];
         return $"{phase}({file}:{line})";
     }

@@ -20,6 +20,10 @@ public sealed class HttpConf
     public List<LuaChunk> InitWorkerByLua { get; } = new();
     /// <summary>`exit_worker_by_lua`: run in each worker when nginx stops.</summary>
     public List<LuaChunk> ExitWorkerByLua { get; } = new();
+    /// <summary>`server_rewrite_by_lua*` in http{}: for servers without their own.</summary>
+    public LuaChunk? ServerRewriteByLua { get; set; }
+    /// <summary>The gzip module's settings in http{}.</summary>
+    public GzipConf Gzip { get; } = new();
     /// <summary>`lua_package_path` (`;;` stands for the default path), or null.</summary>
     public string? LuaPackagePath { get; set; }
     /// <summary>`lua_package_cpath`, as written (no C modules load from it here; package.cpath shows it).</summary>
@@ -60,6 +64,8 @@ public sealed class HttpConf
     public int MaxPendingTimers { get; set; } = 1024;
     /// <summary>`lua_max_running_timers`: a timer expiring with this many running is dropped (alert).</summary>
     public int MaxRunningTimers { get; set; } = 256;
+    /// <summary>`lua_thread_cache_max_entries`: how many spent entry threads a worker keeps for reuse (<see cref="LuaThreadCache"/>).</summary>
+    public int ThreadCacheMaxEntries { get; set; } = 1024;
     /// <summary>`default_type` at http level, for servers without their own.</summary>
     public string? DefaultType { get; set; }
     /// <summary>`lua_http10_buffering` at http level (null: not given, on).</summary>
@@ -80,7 +86,11 @@ public sealed class HttpConf
 
 /// <summary>One `listen`: address, port, and whether it takes TLS (`listen 1983 ssl`).</summary>
 /// <summary>A `listen`: address and port, or a unix-domain socket path (not emulated: nothing reaches it).</summary>
-public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false, string? UnixPath = null);
+public sealed record ListenSpec(IPAddress Address, int Port, bool Ssl = false, string? UnixPath = null)
+{
+    /// <summary>`listen ... default_server`: the port's server for a Host no server_name matches.</summary>
+    public bool DefaultServer { get; init; }
+}
 
 public sealed class ServerConf
 {
@@ -109,6 +119,12 @@ public sealed class ServerConf
     public string? SslCertificateKey { get; set; }
     /// <summary>`ssl_certificate_by_lua_block`: runs during each TLS handshake on an ssl listen, before the certificate is sent.</summary>
     public LuaChunk? SslCertificateByLua { get; set; }
+    /// <summary>`server_rewrite_by_lua*`: runs in the server rewrite phase, after the server's own `set`s, before a location is chosen.</summary>
+    public LuaChunk? ServerRewriteByLua { get; set; }
+    /// <summary>The gzip module's settings at server level.</summary>
+    public GzipConf Gzip { get; } = new();
+    /// <summary>`return` at server level: answers in the server rewrite phase, before any location.</summary>
+    public (int Code, string? Text)? Return { get; set; }
 
     /// <summary>
     /// Add a location as nginx's ngx_http_add_location does: two prefix locations (plain or ^~)
@@ -189,6 +205,10 @@ public sealed class LocationConf
     public bool? CheckClientAbort { get; set; }
     /// <summary>`proxy_intercept_errors on`: an upstream status with an `error_page` is answered by that page.</summary>
     public bool ProxyInterceptErrors { get; set; }
+    /// <summary>`proxy_pass_request_body` (on by default): off keeps the client's body from the upstream.</summary>
+    public bool ProxyPassRequestBody { get; set; } = true;
+    /// <summary>The gzip module's settings here (unset ones come from the server, then http{}).</summary>
+    public GzipConf Gzip { get; } = new();
     /// <summary>`charset NAME` (null or "off": none): added to a Content-Type of <see cref="CharsetTypes"/> that has no charset.</summary>
     public string? Charset { get; set; }
     /// <summary>`charset_types`: the MIME types `charset` applies to (nginx's defaults when not given).</summary>
@@ -258,3 +278,20 @@ public sealed record RewriteRule(Regex Regex, string Replacement, string? Flag);
 
 /// <summary>One error_page target: Status null with UseResponseStatus false means "the error's status".</summary>
 public sealed record ErrorPage(string Target, int? Status, bool UseResponseStatus);
+
+/// <summary>
+/// nginx's gzip filter settings at one level (`gzip`, `gzip_types`, `gzip_min_length`); null where
+/// the level does not set it. <see cref="Resolve"/> merges location, server and http{} as nginx does.
+/// </summary>
+public sealed class GzipConf
+{
+    public bool? On { get; set; }
+    public List<string>? Types { get; set; }
+    public long? MinLength { get; set; }
+
+    /// <summary>Whether gzip is on, its MIME types (text/html always among them) and its minimum length.</summary>
+    public static (bool On, IReadOnlyList<string> Types, long MinLength) Resolve(GzipConf loc, GzipConf server, GzipConf? http) =>
+        (loc.On ?? server.On ?? http?.On ?? false,
+         loc.Types ?? server.Types ?? http?.Types ?? ["text/html"],
+         loc.MinLength ?? server.MinLength ?? http?.MinLength ?? 20);
+}

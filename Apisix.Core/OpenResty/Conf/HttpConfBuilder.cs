@@ -28,7 +28,7 @@ public static class HttpConfBuilder
     {
         // lua-nginx-module tuning
         "lua_code_cache", "lua_regex_cache_max_entries", "lua_regex_match_limit",
-        "lua_thread_cache_max_entries", "lua_malloc_trim", "lua_socket_buffer_size",
+        "lua_malloc_trim", "lua_socket_buffer_size",
         "lua_socket_pool_size", "lua_socket_keepalive_timeout", "lua_socket_connect_timeout",
         "lua_socket_send_timeout", "lua_socket_read_timeout", "lingering_close",
         "lua_load_resty_core", "lua_package_cpath", "lua_ssl_trusted_certificate", "lua_ssl_verify_depth",
@@ -41,7 +41,7 @@ public static class HttpConfBuilder
         "ignore_invalid_headers", "client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path",
         "scgi_temp_path", "uwsgi_temp_path", "client_body_in_file_only", "set_real_ip_from", "real_ip_header",
         "proxy_connect_timeout", "proxy_read_timeout", "proxy_send_timeout", "types_hash_max_size",
-        "server_names_hash_bucket_size", "proxy_buffering", "lua_use_default_type", "gzip", "gzip_types", "gzip_min_length", "gzip_buffers",
+        "server_names_hash_bucket_size", "proxy_buffering", "lua_use_default_type", "gzip_buffers",
         // TLS tuning: protocol versions, session caching, client CA list (client certificates are not requested)
         "ssl_protocols", "ssl_ciphers", "ssl_prefer_server_ciphers", "ssl_session_cache", "ssl_session_timeout",
         "ssl_session_tickets", "ssl_client_certificate", "ssl_verify_depth",
@@ -55,6 +55,7 @@ public static class HttpConfBuilder
             if (LuaHook(d, "init_by_lua") is { } init) { conf.InitByLua.Add(init); continue; }
             if (LuaHook(d, "init_worker_by_lua") is { } initWorker) { conf.InitWorkerByLua.Add(initWorker); continue; }
             if (LuaHook(d, "exit_worker_by_lua") is { } exitWorker) { conf.ExitWorkerByLua.Add(exitWorker); continue; }
+            if (LuaHook(d, "server_rewrite_by_lua") is { } serverRewrite) { conf.ServerRewriteByLua = serverRewrite; continue; }
             switch (d.Name)
             {
                 case "server":
@@ -71,7 +72,9 @@ public static class HttpConfBuilder
                 case "access_by_lua_no_postpone": conf.AccessByLuaNoPostpone = d.Arg(0) == "on"; break;
                 case "lua_max_pending_timers": conf.MaxPendingTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_max_running_timers": conf.MaxRunningTimers = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
+                case "lua_thread_cache_max_entries": conf.ThreadCacheMaxEntries = int.Parse(d.Arg(0), System.Globalization.CultureInfo.InvariantCulture); break;
                 case "lua_socket_log_errors": conf.LuaSocketLogErrors = d.Arg(0) == "on"; break;
+                case "gzip" or "gzip_types" or "gzip_min_length": Gzip(conf.Gzip, d); break;
                 case "default_type": conf.DefaultType = d.Arg(0); break;
                 case "lua_http10_buffering": conf.Http10Buffering = d.Arg(0) == "on"; break;
                 case "client_body_buffer_size": conf.ClientBodyBufferSize = ParseSize(d.Arg(0)); break;
@@ -148,6 +151,7 @@ public static class HttpConfBuilder
         foreach (var d in directives)
         {
             if (LuaHook(d, "ssl_certificate_by_lua") is { } sslHook) { s.SslCertificateByLua = sslHook; continue; }
+            if (LuaHook(d, "server_rewrite_by_lua") is { } serverRewrite) { s.ServerRewriteByLua = serverRewrite; continue; }
             var hooked = false;
             foreach (var (phase, get, set) in ServerHooks)
             {
@@ -159,7 +163,15 @@ public static class HttpConfBuilder
             if (hooked) continue;
             switch (d.Name)
             {
-                case "listen": s.Listens.Add(ParseListen(d.Arg(0)) with { Ssl = d.Args.Skip(1).Contains("ssl") }); break;
+                case "listen":
+                    s.Listens.Add(ParseListen(d.Arg(0)) with
+                    {
+                        Ssl = d.Args.Skip(1).Contains("ssl"),
+                        DefaultServer = d.Args.Skip(1).Any(a => a is "default_server" or "default"),
+                    });
+                    break;
+                case "return": s.Return = ParseReturn(d); break;
+                case "gzip" or "gzip_types" or "gzip_min_length": Gzip(s.Gzip, d); break;
                 case "ssl_certificate": s.SslCertificate = d.Arg(0); break;
                 case "ssl_certificate_key": s.SslCertificateKey = d.Arg(0); break;
                 case "server_name": s.ServerNames.AddRange(d.Args); break;
@@ -168,6 +180,7 @@ public static class HttpConfBuilder
                 case "root": s.Root = d.Arg(0); break;
                 case "error_page": AddErrorPage(s.ErrorPages, d); break;
                 case "set": s.SetSteps.Add(new SetStep(d.Arg(0).TrimStart('$'), d.Arg(1))); break;
+                case "set_by_lua" or "set_by_lua_file" or "set_by_lua_block": s.SetSteps.Add(SetByLuaStep(d)); break;
                 case "lua_need_request_body": s.NeedRequestBody = d.Arg(0) == "on"; break;
                 case "lua_check_client_abort": s.CheckClientAbort = d.Arg(0) == "on"; break;
                 case "lua_http10_buffering": s.Http10Buffering = d.Arg(0) == "on"; break;
@@ -183,6 +196,18 @@ public static class HttpConfBuilder
             loc.Http10Buffering ??= s.Http10Buffering ?? conf.Http10Buffering;
             s.InheritHooks(loc);
         }
+    }
+
+    /// <summary>`set_by_lua $res 'code' [args]`, `set_by_lua_file $res path [args]`, `set_by_lua_block $res [args] { }`.</summary>
+    private static SetStep SetByLuaStep(Directive x)
+    {
+        if (x.Name == "set_by_lua_block")
+            return new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList());
+        // the chunk is the second word
+        var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };
+        return new SetStep(x.Arg(0).TrimStart('$'), "", LuaHook(luaForm, "by_lua") is { } c
+            ? c with { ChunkName = c.File != null ? c.ChunkName : x.ChunkName("set_by_lua") } : null,
+            x.Args.Skip(2).ToList());
     }
 
     /// <summary>`error_page CODE... [=[STATUS]] TARGET`.</summary>
@@ -255,16 +280,7 @@ public static class HttpConfBuilder
                 case "index": loc.Index = x.Args.ToList(); break;
                 case "set": loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), x.Arg(1))); break;
                 case "lua_error_log_request_id": loc.ErrorLogRequestId = x.Arg(0).TrimStart('$'); break;
-                case "set_by_lua" or "set_by_lua_file":
-                    // set_by_lua $res 'code' [args]: the chunk is the second word
-                    var luaForm = x with { Name = x.Name.Replace("set_", "", StringComparison.Ordinal), Args = x.Args.Skip(1).ToList() };
-                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", LuaHook(luaForm, "by_lua") is { } c
-                        ? c with { ChunkName = c.File != null ? c.ChunkName : x.ChunkName("set_by_lua") } : null,
-                        x.Args.Skip(2).ToList()));
-                    break;
-                case "set_by_lua_block":
-                    loc.SetSteps.Add(new SetStep(x.Arg(0).TrimStart('$'), "", Chunk("set_by_lua", x), x.Args.Skip(1).ToList()));
-                    break;
+                case "set_by_lua" or "set_by_lua_file" or "set_by_lua_block": loc.SetSteps.Add(SetByLuaStep(x)); break;
                 case "internal": loc.Internal = true; break;
                 case "lua_socket_log_errors": loc.LuaSocketLogErrors = x.Arg(0) == "on"; break;
                 case "error_page": AddErrorPage(loc.ErrorPages, x); break;
@@ -275,7 +291,10 @@ public static class HttpConfBuilder
                         new Regex(x.Arg(0), RegexOptions.CultureInvariant), x.Arg(1), x.Args.Count > 2 ? x.Args[2] : null)));
                     break;
                 case "proxy_pass": loc.ProxyPass = x.Arg(0); break;
+                // the emulated proxy tries one peer only, which is `proxy_next_upstream off`; other values are not emulated
+                case "proxy_next_upstream" when x.Args is ["off"]: break;
                 case "proxy_set_header": loc.ProxySetHeaders.Add((x.Arg(0), x.Arg(1))); break;
+                case "proxy_pass_request_body": loc.ProxyPassRequestBody = x.Arg(0) == "on"; break;
                 case "proxy_http_version": loc.ProxyHttpVersion = x.Arg(0); break;
                 case "proxy_read_timeout": loc.ProxyReadTimeout = ParseTime(x.Arg(0)); break;
                 case "proxy_buffering": loc.ProxyBuffering = x.Arg(0) == "on"; break;
@@ -303,20 +322,28 @@ public static class HttpConfBuilder
                 case "add_header":
                     loc.AddHeaders.Add((x.Arg(0), x.Arg(1), x.Args.Count > 2 && x.Args[2] == "always"));
                     break;
-                case "return":
-                    if (!int.TryParse(x.Arg(0), out var code))
-                    {
-                        // `return URL`: a 302 to that URL
-                        loc.Return = (302, x.Arg(0));
-                        break;
-                    }
-                    loc.Return = (code, x.Args.Count > 1 ? x.Args[1] : null);
-                    break;
+                case "return": loc.Return = ParseReturn(x); break;
+                case "gzip" or "gzip_types" or "gzip_min_length": Gzip(loc.Gzip, x); break;
                 default: Accept(conf, x); break;
             }
         }
         return loc;
     }
+
+    /// <summary>`gzip on|off`, `gzip_types MIME...` (text/html is always one), `gzip_min_length SIZE`.</summary>
+    private static void Gzip(GzipConf g, Directive d)
+    {
+        switch (d.Name)
+        {
+            case "gzip": g.On = d.Arg(0) == "on"; break;
+            case "gzip_types": g.Types = ["text/html", .. d.Args]; break;
+            case "gzip_min_length": g.MinLength = ParseSize(d.Arg(0)); break;
+        }
+    }
+
+    /// <summary>`return CODE [TEXT]`, or `return URL` (a 302 to it).</summary>
+    private static (int, string?) ParseReturn(Directive x) =>
+        int.TryParse(x.Arg(0), out var code) ? (code, x.Args.Count > 1 ? x.Args[1] : null) : (302, x.Arg(0));
 
     public static ListenSpec ParseListen(string value)
     {

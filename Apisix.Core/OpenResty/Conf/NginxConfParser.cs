@@ -140,6 +140,9 @@ public sealed class NginxConfParser
             }
             if (_pos >= _text.Length) throw Error("unexpected end of file in a quoted string");
             _pos++;
+            // ngx_conf_read_token's need_space: a quoted word must be followed by a space, ";", "{" or ")"
+            if (_pos < _text.Length && _text[_pos] is not (' ' or '\t' or '\r' or '\n' or ';' or '{' or ')'))
+                throw Error($"unexpected \"{_text[_pos]}\"");
             return sb.ToString();
         }
         while (_pos < _text.Length && !char.IsWhiteSpace(_text[_pos]) && _text[_pos] is not (';' or '{' or '}'))

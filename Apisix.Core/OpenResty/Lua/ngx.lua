@@ -210,9 +210,10 @@ local function log_prefix(level)
     return "[lua] " .. src .. ":" .. (info.currentline or 0) .. ": "
 end
 
-function real.log(level, ...)
-    if type(level) ~= "number" then error("bad argument #1 to 'log' (number expected, got " .. type(level) .. ")", 2) end
-    if not cs:LogEnabled(level) then return end
+-- the message of ngx.log and print, as lua-nginx-module's log_wrapper joins it: strings and numbers,
+-- nil/true/false, ngx.null as "null", a table through its __tostring; anything else is a bad argument
+-- (numbered from the first message argument, ngx.log's level left out)
+local function log_message(what, ...)
     local buf = {}
     for i = 1, select("#", ...) do
         local v = select(i, ...)
@@ -222,17 +223,27 @@ function real.log(level, ...)
         elseif t == "nil" then buf[#buf + 1] = "nil"
         elseif t == "boolean" then buf[#buf + 1] = v and "true" or "false"
         elseif v == real.null then buf[#buf + 1] = "null"
-        elseif t == "table" and getmetatable(v) and getmetatable(v).__tostring then buf[#buf + 1] = tostring(v)
-        else error("bad argument #" .. (i + 1) .. " to 'log' (string, number, boolean, or nil expected, got " .. t .. ")", 2) end
+        elseif t == "table" then
+            local mt = getmetatable(v)
+            if not (mt and mt.__tostring) then
+                error("bad argument #" .. i .. " to '" .. what .. "' (expected table to have __tostring metamethod)", 3)
+            end
+            buf[#buf + 1] = tostring(v)
+        else error("bad argument #" .. i .. " to '" .. what .. "' (string, number, boolean, or nil expected, got " .. t .. ")", 3) end
     end
-    cs:Log(level, log_prefix(3) .. concat(buf))
+    return concat(buf)
+end
+
+function real.log(level, ...)
+    if type(level) ~= "number" then error("bad argument #1 to 'log' (number expected, got " .. type(level) .. ")", 2) end
+    if not cs:LogEnabled(level) then return end
+    cs:Log(level, log_prefix(3) .. log_message("log", ...))
 end
 
 -- print() goes to the error log at NOTICE, as in OpenResty
 function print(...)
-    local buf = {}
-    for i = 1, select("#", ...) do buf[#buf + 1] = tostring((select(i, ...))) end
-    cs:Log(6, log_prefix(3) .. concat(buf))
+    if not cs:LogEnabled(6) then return end
+    cs:Log(6, log_prefix(3) .. log_message("print", ...))
 end
 
 -- Time ------------------------------------------------------------------------------------
@@ -482,7 +493,35 @@ function req.set_uri_args(args)
     if type(args) == "table" then args = real.encode_args(args) end
     cs:SetVar("args", args)
 end
-function req.set_uri(uri) cs:SetUri(uri) end
+-- ngx.req.set_uri(uri, jump?, binary?): with jump (rewrite phases only) the handler ends there and
+-- the location is looked up again for the new URI, with a fresh ngx.ctx
+local jump_contexts = { rewrite = true, server_rewrite = true }
+function req.set_uri(...)
+    local n = select("#", ...)
+    if n < 1 or n > 3 then error("expecting 1, 2 or 3 arguments but seen " .. n, 2) end
+    local uri, jump, binary = ...
+    if type(uri) == "number" then uri = num2str(uri)
+    elseif type(uri) ~= "string" then
+        error("bad argument #1 to 'set_uri' (string expected, got " .. (uri == nil and "nil" or type(uri)) .. ")", 2)
+    end
+    if uri == "" then error("attempt to use zero-length uri", 2) end
+    if n >= 3 and type(binary) ~= "boolean" then
+        error("bad argument #3 to 'set_uri' (boolean expected, got " .. type(binary) .. ")", 2)
+    end
+    local bad = not binary and uri:find("[\0-\8\10-\31\127]")
+    if bad then
+        error(string.format('unsafe byte "0x%02x" in uri "%s" (maybe you want to set the \'binary\' argument?)',
+            uri:byte(bad), escape_log(uri)), 2)
+    end
+    if n >= 2 then
+        if type(jump) ~= "boolean" then
+            error("bad argument #2 to 'set_uri' (boolean expected, got " .. type(jump) .. ")", 2)
+        end
+        if jump then rt.check_context(jump_contexts, 2) end
+    end
+    cs:SetUri(uri, jump == true)
+    if jump then coroutine.yield(rt.EXIT) end
+end
 function req.read_body()
     local op = cs:ReadBody()
     -- the body timed out (client_body_timeout): nginx ends the request there, as ngx.exit(408)

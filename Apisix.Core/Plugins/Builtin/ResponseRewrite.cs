@@ -170,11 +170,13 @@ public sealed class ResponseRewritePlugin : IPlugin, IHeaderFilterPhase, IBodyFi
         if (JsonScalars.TryGetNumber(conf["status_code"], out var code)) ctx.Request.Status = (int)code;
         if (conf["filters"] != null || conf["body"] != null)
         {
-            // core.response.clear_header_as_body_modified
+            // the encoding is read first; core.response.clear_header_as_body_modified then drops it too
+            var encoding = ctx.Request.ResponseHeaders.TryGetValue("Content-Encoding", out var enc) ? enc[0] : null;
             ctx.Request.SetResponseHeader("Content-Length", null);
-            ctx.Request.SetResponseHeader("Etag", null);
+            ctx.Request.SetResponseHeader("Content-Encoding", null);
             ctx.Request.SetResponseHeader("Last-Modified", null);
-            ctx.Items["response_encoding"] = ctx.Request.ResponseHeaders.TryGetValue("Content-Encoding", out var enc) ? enc[0] : null;
+            ctx.Request.SetResponseHeader("Etag", null);
+            ctx.Items["response_encoding"] = encoding;
         }
         if (conf["headers"] is not JsonObject headers) return;
 
@@ -225,8 +227,18 @@ public sealed class ResponseRewritePlugin : IPlugin, IHeaderFilterPhase, IBodyFi
             var body = held.ToString();
             if (ctx.Items.GetValueOrDefault("response_encoding") is string encoding)
             {
-                ctx.Log(LogLevel.Error, "filters may not work as expected due to unsupported compression encoding type: " + encoding);
-                return (body, false);
+                if (Apisix.Core.Utils.ContentDecode.DispatchDecoder(encoding) is not { } decoder)
+                {
+                    ctx.Log(LogLevel.Error, "filters may not work as expected due to unsupported compression encoding type: " + encoding);
+                    return (body, false);
+                }
+                var (decoded, decodeErr) = decoder(body);
+                if (decodeErr != null)
+                {
+                    ctx.Log(LogLevel.Error, "filters may not work as expected: " + decodeErr);
+                    return (body, false);
+                }
+                body = decoded!;
             }
             foreach (var f in filters)
             {

@@ -103,6 +103,35 @@ public class DiffComparisonTests
     }
 
     [Fact]
+    public void A_must_die_blocks_one_capture_record_gives_each_repetition_its_own_tests()
+    {
+        // Test::Nginx repeats a must_die block inside one run_test call, so the capture writes one
+        // record whose range holds every repetition's tests, each starting with "die as expected"
+        var dir = Directory.CreateTempSubdirectory("must-die-").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "m.t");
+            File.WriteAllText(file, "use Test::Nginx::Socket;\nrepeat_each(2);\nrun_tests();\n__DATA__\n\n=== TEST 1: bad config\n--- config\n    bogus;\n--- must_die\n");
+            var tap = TapOutput.Parse([
+                "ok 1 - t/m.t TEST 1: bad config - die as expected",
+                "ok 2 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 0)",
+                "ok 3 - t/m.t TEST 1: bad config - die as expected",
+                "not ok 4 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 1)",
+                "1..4",
+            ]);
+            var captures = CapturedBlock.ReadJsonLines(["{\"block\":\"TEST 1: bad config\",\"repeat\":0,\"tests\":[1,4],\"requests\":[],\"error_log\":[[],[]]}"]);
+            var ours = new FileOutcome
+            {
+                File = "t/m.t",
+                Blocks = [new BlockOutcome { Index = 1, Name = "TEST 1: bad config", Status = "pass" }, new BlockOutcome { Index = 1, Name = "TEST 1: bad config", Status = "pass" }],
+            };
+            var diff = FileComparer.Compare("t/m.t", "default", "nginx + Lua module", FileBlocks.Read(file), tap, captures, ours, new CompareOptions());
+            diff.Blocks.Select(b => (b.Repeat, b.Real, b.Ours)).Should().Equal((0, "pass", "pass"), (1, "fail", "pass"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void Json_bodies_compare_as_json_and_headers_by_name_without_the_ones_that_vary_by_nature()
     {
         var b1 = CompareFixture().Blocks[0];
