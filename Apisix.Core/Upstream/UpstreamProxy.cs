@@ -528,7 +528,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             }
             if (data.Length == 0) break;
             received += data.Length;
-            if (!req.Append(Encoding.Latin1.GetString(data)) || await req.FlushAsync() != null)
+            if (!await req.AppendFlushAsync(data))
             {
                 vars.Finish(clock.Elapsed, received);
                 return UpstreamFailure.None; // the client went away
