@@ -300,6 +300,7 @@ public sealed class ApisixHttp
             return;
         }
 
+        // the stored route itself: only read until the merges and CheckedConf copy it
         var route = match.Route;
         var routeVersion = Store.GetShared(Config.EtcdPrefix + "/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
         ctx.ConfType = "route";

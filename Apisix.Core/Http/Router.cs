@@ -24,12 +24,14 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
     /// The routes that match the request, best first (as radixtree tries them): by path kind and
     /// length, then priority. A route's <c>vars</c> must hold over <paramref name="vars"/> (when
     /// given); <c>filter_func</c> is the caller's to run, on each candidate in this order.
+    /// A match's route is the stored value itself, not a copy: callers only read it (the access
+    /// phase works on its own checked copy, see <c>ApisixHttp.CheckedConf</c>).
     /// </summary>
     public IEnumerable<Match> Candidates(string method, string uri, string? host, Func<string, object?>? vars,
         Func<StoreEntry, bool>? refused = null)
     {
         var found = new List<(Match Match, (int, int, long) Rank)>();
-        // matched over the stored routes themselves (never modified here); a match hands out a copy
+        // matched over the stored routes themselves (never modified here)
         foreach (var entry in store.ListShared(_routesDir))
         {
             if (entry.Value is not JsonObject route) continue;
@@ -47,7 +49,7 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
         {
             if (vars != null && !RemoteAddrMatches(match.Route, vars)) continue;
             if (vars != null && !VarsMatch(match.Route, vars)) continue;
-            yield return match with { Route = (JsonObject)CJson.CloneNormalized(match.Route)! };
+            yield return match;
         }
     }
 

@@ -517,11 +517,13 @@ public sealed class Nginx : IAsyncDisposable
 
     private async Task ServeAsync(LuaWorker w, NgxRequest req, bool noLocation)
     {
-        using var aborted = req.Http.RequestAborted.Register(() =>
+        // no closure per request: the request carries its worker (w, set where it was made)
+        using var aborted = req.Http.RequestAborted.Register(static state =>
         {
-            req.MarkClientGone();
-            w.Loop.Post(_ => w.ClientAborted(req), null);
-        });
+            var r = (NgxRequest)state!;
+            r.MarkClientGone();
+            r.Worker!.Loop.Post(_ => r.Worker!.ClientAborted(r), null);
+        }, req);
         try
         {
             if (!await ServerRewriteAsync(w, req)) return;

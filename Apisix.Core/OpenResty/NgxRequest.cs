@@ -155,6 +155,20 @@ public sealed class NgxRequest
     /// <summary>Send headers (if not yet) and any queued body; null on success, else the error.</summary>
     public Task<string?> FlushAsync() => FlushAsync(last: false);
 
+    /// <summary>
+    /// <see cref="Append"/> of a body that is already bytes (the proxied upstream's), then
+    /// <see cref="FlushAsync()"/>; false once the request is finished or the client went away.
+    /// Without a body filter, HTTP/1.0 buffering or a switched connection the bytes go out as
+    /// they are, with no byte string in between.
+    /// </summary>
+    public async Task<bool> AppendFlushAsync(byte[] data)
+    {
+        if (Finished || ClientGone) return false;
+        if (DiscardBody || data.Length == 0 || BodyFilter != null || Http10Buffering || UpgradedStream != null)
+            return Append(Encoding.Latin1.GetString(data)) && await FlushAsync() == null;
+        return await FlushAsync(last: false, data) == null;
+    }
+
     /// <summary>lua-nginx-module's ctx->eof: ngx.eof() ran (or a HEAD response went out); Lua output then fails with "seen eof".</summary>
     public bool LuaEof { get; set; }
 
@@ -206,7 +220,8 @@ public sealed class NgxRequest
         return null;
     }
 
-    private async Task<string?> FlushAsync(bool last)
+    // tail: body bytes queued after the pending pieces (AppendFlushAsync)
+    private async Task<string?> FlushAsync(bool last, byte[]? tail = null)
     {
         if (ClientGone) return "broken pipe";
         if (Http10Buffering && !HeadersSent)
@@ -219,7 +234,14 @@ public sealed class NgxRequest
         try
         {
             SendHeaders();
-            if (Http.Response.StatusCode == 101 && IsUpgradable || UpgradedStream != null)
+            var upgrading = Http.Response.StatusCode == 101 && IsUpgradable || UpgradedStream != null;
+            if (tail != null && (DiscardBody || BodyFilter != null || upgrading))
+            {
+                // the header filter replaced the body (which drops what was queued) or set a body filter
+                if (!DiscardBody) _pending.Add(Encoding.Latin1.GetString(tail));
+                tail = null;
+            }
+            if (upgrading)
             {
                 // a switched connection carries no HTTP body: what was printed goes out as raw bytes
                 var err = await UpgradeAsync();
@@ -263,6 +285,11 @@ public sealed class NgxRequest
                 // a flush is zlib's sync flush; the end writes the last block and the trailer
                 if (last) { await _gzip.DisposeAsync(); _gzip = null; }
                 else await _gzip.FlushAsync(Http.RequestAborted);
+            }
+            if (tail is { Length: > 0 })
+            {
+                BytesSent += tail.Length;
+                await Http.Response.Body.WriteAsync(tail, Http.RequestAborted);
             }
             await Http.Response.Body.FlushAsync(Http.RequestAborted);
             return null;

@@ -289,10 +289,11 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// <summary>The resource a route's inline upstream belongs to: the route, or the service it came from.</summary>
     private (string Key, string Version) RouteUpstreamKey(ApiCtx ctx)
     {
-        var routeEntry = ctx.RouteId != null ? store.Get(config.EtcdPrefix + "/routes/" + ctx.RouteId) : null;
+        // only read (versions and whether the route has its own upstream): the stored entries, uncopied
+        var routeEntry = ctx.RouteId != null ? store.GetShared(config.EtcdPrefix + "/routes/" + ctx.RouteId) : null;
         if (ctx.ServiceId != null && routeEntry?.Value is JsonObject raw && raw["upstream"] == null && raw["upstream_id"] == null)
         {
-            var svc = store.Get(config.EtcdPrefix + "/services/" + ctx.ServiceId);
+            var svc = store.GetShared(config.EtcdPrefix + "/services/" + ctx.ServiceId);
             return ("service#" + ctx.ServiceId, (svc?.ModifiedIndex ?? 0).ToString(CultureInfo.InvariantCulture));
         }
         return ("route#" + ctx.RouteId, (routeEntry?.ModifiedIndex ?? 0).ToString(CultureInfo.InvariantCulture));
@@ -527,7 +528,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             }
             if (data.Length == 0) break;
             received += data.Length;
-            if (!req.Append(Encoding.Latin1.GetString(data)) || await req.FlushAsync() != null)
+            if (!await req.AppendFlushAsync(data))
             {
                 vars.Finish(clock.Elapsed, received);
                 return UpstreamFailure.None; // the client went away
