@@ -4,7 +4,7 @@ namespace Apisix.Gateway;
 
 /// <summary>
 /// The host's garbage-collector tuning. The request path allocates per request and every worker
-/// loop pauses while gen0 is collected, so the host wants a large gen0 budget (64 MB): with the
+/// loop pauses while gen0 is collected, so the host wants a large gen0 budget (256 MB): with the
 /// default (a few MB, sized from the CPU cache) a gen0 collection comes every ~100 plain requests and
 /// promotes the requests in flight, which then need gen1 collections too. The runtime reads that
 /// budget only from the environment (DOTNET_GCgen0size; runtimeconfig.json has no form of it), so on
@@ -13,7 +13,7 @@ namespace Apisix.Gateway;
 /// </summary>
 internal static class GcBudget
 {
-    public const string Gen0Size = "0x4000000";
+    public const string Gen0Size = "0x10000000";
 
     [DllImport("libc", SetLastError = true)] private static extern int setenv(string name, string value, int overwrite);
     [DllImport("libc", SetLastError = true)] private static extern int execv(string path, string?[] argv);

@@ -196,7 +196,7 @@ public sealed class HostTests(GatewayWorld world) : IClassFixture<GatewayWorld>
     }
 
     [Theory]
-    [InlineData(null, "0x4000000")]
+    [InlineData(null, "0x10000000")]
     [InlineData("0x2000000", "0x2000000")]
     public async Task Process_runs_with_its_gen0_budget_unless_one_is_given(string? given, string expected)
     {
