@@ -37,13 +37,7 @@ public sealed class MockTcpServer
     }
 
     /// <summary>Why a block's mock server cannot be set up here, or null.</summary>
-    public static string? Unsupported(TestBlock block)
-    {
-        if (!block.Has("tcp_listen")) return null;
-        if (block.Get("tcp_reply") is { } reply && reply is not (PerlString or PerlArray))
-            return "--- tcp_reply computed by a Perl sub is not supported by this runner";
-        return null;
-    }
+    public static string? Unsupported(TestBlock block) => MockListen.Unsupported(block, "tcp");
 
     /// <summary>Starts listening for a block with <c>--- tcp_listen</c> (null for other blocks).</summary>
     public static MockTcpServer? Start(string path, TestBlock block, LoopbackNetwork network, Func<string, string> expand)
@@ -53,11 +47,7 @@ public sealed class MockTcpServer
         if (!block.Has("tcp_reply") && !block.Has("tcp_shutdown"))
             throw new TestFileException(path, block.Line, $"{block.Name} - no --- tcp_reply specified but --- tcp_listen is specified");
         var server = new MockTcpServer(block, network, target);
-        if (int.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out var port))
-            network.BindRaw(IPAddress.Loopback, port, server.Accept);
-        else if (System.Text.RegularExpressions.Regex.IsMatch(target, @"\S+\.sock$"))
-            network.BindUnix(target, server.Accept);
-        else throw new TestFileException(path, block.Line, $"{block.Name} - bad tcp_listen target: {target}");
+        MockListen.Bind(path, block, "tcp", target, port => network.BindRaw(IPAddress.Loopback, port, server.Accept), unix => network.BindUnix(unix, server.Accept));
         return server;
     }
 

@@ -31,13 +31,7 @@ public sealed class MockUdpServer
     }
 
     /// <summary>Why a block's mock UDP server cannot be set up here, or null.</summary>
-    public static string? Unsupported(TestBlock block)
-    {
-        if (!block.Has("udp_listen")) return null;
-        if (block.Get("udp_reply") is { } reply && reply is not (PerlString or PerlArray))
-            return "--- udp_reply computed by a Perl sub is not supported by this runner";
-        return null;
-    }
+    public static string? Unsupported(TestBlock block) => MockListen.Unsupported(block, "udp");
 
     /// <summary>Starts listening for a block with <c>--- udp_listen</c> (null for other blocks).</summary>
     public static MockUdpServer? Start(string path, TestBlock block, LoopbackNetwork network, Func<string, string> expand)
@@ -47,11 +41,7 @@ public sealed class MockUdpServer
         if (!block.Has("udp_reply"))
             throw new TestFileException(path, block.Line, $"{block.Name} - no --- udp_reply specified but --- udp_listen is specified");
         var server = new MockUdpServer(block, network, target);
-        if (int.TryParse(target, NumberStyles.None, CultureInfo.InvariantCulture, out var port))
-            network.BindUdp(IPAddress.Any, port, server.OnDatagram);
-        else if (System.Text.RegularExpressions.Regex.IsMatch(target, @"\S+\.sock$"))
-            network.BindUdpUnix(target, server.OnDatagram);
-        else throw new TestFileException(path, block.Line, $"{block.Name} - bad udp_listen target: {target}");
+        MockListen.Bind(path, block, "udp", target, port => network.BindUdp(IPAddress.Any, port, server.OnDatagram), unix => network.BindUdpUnix(unix, server.OnDatagram));
         return server;
     }
 
