@@ -226,7 +226,8 @@ public sealed class Nginx : IAsyncDisposable
                             LogResolver(w, LogLevel.Crit, $"connect() failed (101: Network is unreachable) while resolving, resolver: {shown}");
                     }
                 }
-            try { await Task.Delay(Conf.ResolverTimeout, ct); }
+            // on the worker's timer tree: lookups that time out together fail in the order they began
+            try { await (w != null ? w.Timers.DelayAsync(Conf.ResolverTimeout, ct) : Task.Delay(Conf.ResolverTimeout, ct)); }
             catch (OperationCanceledException) { }
             return $"{host} could not be resolved (110: Operation timed out)";
         }

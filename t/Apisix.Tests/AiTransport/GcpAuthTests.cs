@@ -248,28 +248,33 @@ public sealed class GcpOAuthWorkerTests : IAsyncDisposable
             mod.refresh_access_token = function(self)
                 _G.refresh_calls = _G.refresh_calls + 1
                 self.access_token = "patched-" .. _G.refresh_calls
-                self.access_token_ttl = 1
+                self.access_token_ttl = 90
             end
             """);
         patch.Ok.Should().BeTrue(patch.Error);
 
         var worker = _nginx.Workers[0];
-        var client = new DefaultHttpContext();
-        client.Request.Method = "POST";
-        var req = new NgxRequest(client, new ServerConf(), new LocationConf { Modifier = "", Pattern = "/" }, 1)
-            { Nginx = _nginx, Worker = worker };
-        var ctx = new ApiCtx(req) { ConfType = "route", ConfId = "42", ConfVersion = "5" };
+        ApiCtx Ctx(string confVersion)
+        {
+            var client = new DefaultHttpContext();
+            client.Request.Method = "POST";
+            var req = new NgxRequest(client, new ServerConf(), new LocationConf { Modifier = "", Pattern = "/" }, 1)
+                { Nginx = _nginx, Worker = worker };
+            return new ApiCtx(req) { ConfType = "route", ConfId = "42", ConfVersion = confVersion };
+        }
         var gcp = new JsonObject { ["expire_early_secs"] = 60 };
 
-        Task<(string?, string?)> Fetch() => worker.Loop.RunAsync(() => Auth.FetchGcpAccessTokenAsync(ctx, "vx", gcp));
+        Task<(string?, string?)> Fetch(ApiCtx ctx) => worker.Loop.RunAsync(() => Auth.FetchGcpAccessTokenAsync(ctx, "vx", gcp));
 
-        (await Fetch()).Should().Be(("patched-1", (string?)null));
-        (await Fetch()).Should().Be(("patched-1", (string?)null));
-        await Task.Delay(1100);
-        (await Fetch()).Should().Be(("patched-2", (string?)null));
+        // the cache (ttl 90 - 60 = 30 s, far longer than the test) answers the second fetch;
+        // a new route version is a new key, so the replaced refresh runs again
+        (await Fetch(Ctx("5"))).Should().Be(("patched-1", (string?)null));
+        (await Fetch(Ctx("5"))).Should().Be(("patched-1", (string?)null));
+        (await Fetch(Ctx("6"))).Should().Be(("patched-2", (string?)null));
 
         _posts.Should().BeEmpty(); // the replaced refresh never reached the network
-        _log.Lines.Count(l => l.Contains("set gcp access token in cache with ttl: 1, key: route#42#vx#5")).Should().Be(2);
+        _log.Lines.Count(l => l.Contains("set gcp access token in cache with ttl: 30, key: route#42#vx#5")).Should().Be(1);
+        _log.Lines.Count(l => l.Contains("set gcp access token in cache with ttl: 30, key: route#42#vx#6")).Should().Be(1);
     }
 
     public async ValueTask DisposeAsync()
