@@ -151,13 +151,6 @@ public static partial class FileComparer
                 if (real?.Tests is { } range)
                     tests = tap.Tests.Where(t => t.Number >= range.First && t.Number <= range.Last).ToList();
                 else tests = [];
-                // a must_die block's repetitions restart nginx inside one record: its tests name their repetition
-                if (repeats > 1 && (real ?? (realBy.TryGetValue((name, 0, occ), out var first) ? first : null)) is { Tests: { } whole })
-                {
-                    var all = tap.Tests.Where(t => t.Number >= whole.First && t.Number <= whole.Last).ToList();
-                    var reps = RepeatsNamed(all);
-                    if (reps.Distinct().Count() > 1) tests = all.Where((_, i) => reps[i] == r).ToList();
-                }
                 foreach (var t in tests) claimed.Add(t.Number);
                 var v = Verdict.Of(tests);
                 row.Real = tap.SkipAll != null ? "skip" : v.Value;
@@ -230,38 +223,22 @@ public static partial class FileComparer
         return diff;
     }
 
-    /// <summary>The repetition each test names ("(req N)"); one that names none goes with the next that does.</summary>
-    private static List<int> RepeatsNamed(List<TapTest> tests)
-    {
-        var reps = new List<int>(new int[tests.Count]);
-        int? next = null;
-        var trailing = new List<int>();
-        for (var i = tests.Count - 1; i >= 0; i--)
-        {
-            if (ReqSuffix().Match(tests[i].Text) is { Success: true } m) next = int.Parse(m.Groups[1].Value);
-            if (next == null) trailing.Add(i);
-            reps[i] = next ?? 0;
-        }
-        // after the last test that names one: the last repetition's (the shutdown log checks)
-        foreach (var i in trailing) reps[i] = next == null ? 0 : reps.Take(i).DefaultIfEmpty(0).Max();
-        return reps;
-    }
-
     /// <summary>
     /// A `--- must_die` block repeats inside one run_test call (Test::Nginx's RUN_AGAIN), so the
-    /// capture writes one record for all its repetitions: each "die as expected" test starts the
-    /// next one. Such a record is split into one per repetition (its log checks shared out in order).
+    /// capture writes one record for all its repetitions. Each repetition's tests begin with the one
+    /// that says how starting nginx went ("die as expected", "die with the expected exit code", or
+    /// the failures that replace it); its error log checks follow, naming the repetition ("(req N)"),
+    /// and the block's shutdown log checks come after the last. Such a record is split at those
+    /// first tests into one per repetition (its log checks shared out in order).
     /// </summary>
     private static IEnumerable<CapturedBlock> SplitMustDie(IEnumerable<CapturedBlock> captures, TapOutput tap)
     {
         foreach (var c in captures)
         {
             if (c.Repeat != 0 || c.Tests is not { } range) { yield return c; continue; }
-            var starts = tap.Tests.Where(t => t.Number >= range.First && t.Number <= range.Last
-                    && (t.Text.EndsWith(" - die as expected", StringComparison.Ordinal)
-                        || t.Text.EndsWith(" - die with the expected exit code", StringComparison.Ordinal)))
+            var starts = tap.Tests.Where(t => t.Number >= range.First && t.Number <= range.Last && MustDieStart().IsMatch(t.Text))
                 .Select(t => t.Number).ToList();
-            if (starts.Count < 2 || starts[0] != range.First) { yield return c; continue; }
+            if (starts.Count < 2) { yield return c; continue; }
             for (var i = 0; i < starts.Count; i++)
             {
                 var last = i + 1 < starts.Count ? starts[i + 1] - 1 : range.Last;
@@ -269,7 +246,7 @@ public static partial class FileComparer
                 {
                     Name = c.Name,
                     Repeat = i,
-                    Tests = (starts[i], last),
+                    Tests = (i == 0 ? range.First : starts[i], last),
                     Seconds = i == 0 ? c.Seconds : null,
                     Requests = i == 0 ? c.Requests : new(),
                     ErrorLog = c.ErrorLog is { } logs && logs.Count == starts.Count ? [logs[i]] : i == 0 ? c.ErrorLog : null,
@@ -296,6 +273,10 @@ public static partial class FileComparer
 
     [GeneratedRegex(@"\((?:repeated )?req (\d+)(?:, req \d+)?\)$")]
     private static partial Regex ReqSuffix();
+
+    // Test::Nginx's first test of each run of a must_die block (Util.pm, RUN_AGAIN)
+    [GeneratedRegex(@" - (?:die as expected|die with the expected exit code|failed to execute the nginx command line|nginx core dumped)$")]
+    private static partial Regex MustDieStart();
 
     [GeneratedRegex(@"planned (\d+) tests? but ran (\d+)")]
     private static partial Regex PlanRegex();

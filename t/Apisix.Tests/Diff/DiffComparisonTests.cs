@@ -132,6 +132,38 @@ public class DiffComparisonTests
     }
 
     [Fact]
+    public void A_must_die_record_splits_at_each_start_even_a_failed_one_and_the_shutdown_checks_go_with_the_last()
+    {
+        // a repetition's first test may be a failure in place of "die as expected" (nginx did not
+        // start at all), and the block's shutdown log checks follow the last repetition's tests
+        var dir = Directory.CreateTempSubdirectory("must-die-").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "m.t");
+            File.WriteAllText(file, "use Test::Nginx::Socket;\nrepeat_each(3);\nrun_tests();\n__DATA__\n\n=== TEST 1: bad config\n--- config\n    bogus;\n--- must_die\n");
+            var tap = TapOutput.Parse([
+                "ok 1 - t/m.t TEST 1: bad config - die with the expected exit code",
+                "ok 2 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 0)",
+                "not ok 3 - t/m.t TEST 1: bad config - nginx core dumped",
+                "ok 4 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 1)",
+                "ok 5 - t/m.t TEST 1: bad config - die with the expected exit code",
+                "ok 6 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 2)",
+                "not ok 7 - t/m.t TEST 1: bad config - pattern \"y\" matches a line in error.log",
+                "1..7",
+            ]);
+            var captures = CapturedBlock.ReadJsonLines(["{\"block\":\"TEST 1: bad config\",\"repeat\":0,\"tests\":[1,7],\"requests\":[],\"error_log\":[[],[],[]]}"]);
+            var pass = new BlockOutcome { Index = 1, Name = "TEST 1: bad config", Status = "pass" };
+            var ours = new FileOutcome { File = "t/m.t", Blocks = [pass, pass, pass] };
+            var diff = FileComparer.Compare("t/m.t", "default", "nginx + Lua module", FileBlocks.Read(file), tap, captures, ours, new CompareOptions());
+            diff.Blocks.Select(b => (b.Repeat, b.Real, b.Ours)).Should().Equal((0, "pass", "pass"), (1, "fail", "pass"), (2, "fail", "pass"));
+            diff.Blocks[1].RealDetail.Should().Contain("nginx core dumped");
+            diff.Blocks[2].RealDetail.Should().Contain("pattern \"y\"");
+            diff.Notes.Should().BeEmpty();
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void Json_bodies_compare_as_json_and_headers_by_name_without_the_ones_that_vary_by_nature()
     {
         var b1 = CompareFixture().Blocks[0];
