@@ -69,10 +69,7 @@ public sealed class FileRunner(string root)
                     outcome.Blocks.Add(result);
                     onBlock?.Invoke(result);
                 }
-                if (skipAll != null)
-                    for (var rep = 0; rep < reps; rep++)
-                        Emit(new BlockOutcome { Index = block.Index, Name = block.Name, Status = BlockOutcome.Skip, Message = skipAll });
-                else await RunBlockAsync(layer, file, block, network, hup, n => current = n, reps, Emit);
+                await RunBlockAsync(layer, file, block, network, hup, n => current = n, reps, skipAll, Emit);
                 foreach (var handler in file.TestCleanupHandlers) Cleanup(() => handler(block));
             }
             foreach (var handler in file.CleanupHandlers) Cleanup(handler);
@@ -98,10 +95,11 @@ public sealed class FileRunner(string root)
     /// serves every repetition (what one leaves behind, a resolver query in flight or a socket kept
     /// in a Lua upvalue, the next one meets); each repetition checks the error log lines written
     /// since the previous check, with its own mock TCP server; the shutdown log is checked once,
-    /// after the last. A block whose nginx does not start is tried again for each repetition.
+    /// after the last. A block whose nginx does not start is tried again for each repetition. Under a
+    /// skip_all plan (<paramref name="skipAll"/>) nothing starts: each repetition is skipped with its reason.
     /// </summary>
     private async Task RunBlockAsync(TestNginxLayer layer, TestFile file, TestBlock block,
-        LoopbackNetwork network, HupState hup, Action<Nginx?> setCurrent, int reps, Action<BlockOutcome> emit)
+        LoopbackNetwork network, HupState hup, Action<Nginx?> setCurrent, int reps, string? skipAll, Action<BlockOutcome> emit)
     {
         BlockSession? session = null;
         try
@@ -109,6 +107,11 @@ public sealed class FileRunner(string root)
             for (var rep = 0; rep < reps; rep++)
             {
                 var sw = Stopwatch.StartNew();
+                if (skipAll != null)
+                {
+                    emit(new BlockOutcome { Index = block.Index, Name = block.Name, Status = BlockOutcome.Skip, Message = skipAll });
+                    continue;
+                }
                 if (session == null)
                 {
                     session = new BlockSession(this, layer, file, block, network, setCurrent);
