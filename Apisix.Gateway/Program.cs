@@ -20,6 +20,14 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
+// the signals are ours before the host listens: one that comes while it is still starting
+// stops it once started (registered after, it could hit a listening host that never stops)
+var stop = new TaskCompletionSource();
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+    System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
+using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+    System.Runtime.InteropServices.PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
+
 GatewayHost host;
 try { host = await GatewayHost.StartAsync(new GatewayOptions { Prefix = prefix }); }
 catch (GatewayStartException e)
@@ -29,11 +37,6 @@ catch (GatewayStartException e)
     return 1;
 }
 
-var stop = new TaskCompletionSource();
-using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-    System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
-using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-    System.Runtime.InteropServices.PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
 Console.WriteLine($"APISIX (C# port) listening: {string.Join(", ", host.Endpoints)}");
 await stop.Task;
 await host.StopAsync();

@@ -39,10 +39,14 @@ public sealed class WorkerTimers : IDisposable
         return entry.Done.Task;
     }
 
-    /// <summary>Fire everything due, earliest first, then wait for the next deadline.</summary>
+    /// <summary>
+    /// Fire everything due, earliest first, then wait for the next deadline. The firing happens
+    /// under the lock: the timer re-armed here can call back on another thread while this one is
+    /// still firing, and must not fire a later deadline ahead of this one's (completing only queues
+    /// the continuation, to the waiter's loop or the thread pool, so nothing runs under the lock).
+    /// </summary>
     private void Expire()
     {
-        var due = new List<Entry>();
         lock (_gate)
         {
             _armedFor = long.MaxValue;
@@ -50,14 +54,10 @@ public sealed class WorkerTimers : IDisposable
             while (_queue.TryPeek(out var e, out var key) && key.Due <= now)
             {
                 _queue.Dequeue();
-                due.Add(e);
+                e.Cancel.Dispose();
+                e.Done.TrySetResult();
             }
             Arm();
-        }
-        foreach (var e in due)
-        {
-            e.Cancel.Dispose();
-            e.Done.TrySetResult();
         }
     }
 

@@ -40,10 +40,11 @@ public static partial class RawHttpClient
     }
 
     /// <summary>Sends one request on an already connected stream and reads one response to EOF.</summary>
+    /// <param name="time">the clock of the idle timeout (a test's own; by default the system's)</param>
     public static async Task<HttpResult> SendAsync(Stream stream, byte[] request, TimeSpan idleTimeout,
-        CancellationToken cancellationToken = default, bool shutdownWrite = false)
+        CancellationToken cancellationToken = default, bool shutdownWrite = false, TimeProvider? time = null)
     {
-        var (raw, result) = await ExchangeAsync(stream, request, idleTimeout, cancellationToken, shutdownWrite);
+        var (raw, result) = await ExchangeAsync(stream, request, idleTimeout, cancellationToken, shutdownWrite, time);
         HttpResponseParser.ParseInto(result, raw, IsHead(request));
         result.Raw = raw;
         return result;
@@ -69,8 +70,9 @@ public static partial class RawHttpClient
     }
 
     private static async Task<(string Raw, HttpResult Transport)> ExchangeAsync(Stream stream, byte[] request,
-        TimeSpan idleTimeout, CancellationToken cancellationToken, bool shutdownWrite = false)
+        TimeSpan idleTimeout, CancellationToken cancellationToken, bool shutdownWrite = false, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var result = new HttpResult();
         var clock = Stopwatch.StartNew();
         var received = new MemoryStream();
@@ -79,8 +81,8 @@ public static partial class RawHttpClient
         {
             try
             {
-                await stream.WriteAsync(request, abort.Token).AsTask().WaitAsync(idleTimeout, cancellationToken);
-                await stream.FlushAsync(abort.Token).WaitAsync(idleTimeout, cancellationToken);
+                await stream.WriteAsync(request, abort.Token).AsTask().WaitAsync(idleTimeout, time, cancellationToken);
+                await stream.FlushAsync(abort.Token).WaitAsync(idleTimeout, time, cancellationToken);
                 // `--- shutdown`: Test::Nginx half-closes its socket once the request is out
                 if (shutdownWrite) ShutdownWrite(stream);
             }
@@ -96,7 +98,7 @@ public static partial class RawHttpClient
                 int n;
                 try
                 {
-                    n = await stream.ReadAsync(buffer, abort.Token).AsTask().WaitAsync(idleTimeout, cancellationToken);
+                    n = await stream.ReadAsync(buffer, abort.Token).AsTask().WaitAsync(idleTimeout, time, cancellationToken);
                 }
                 catch (Exception e) when (e is IOException or ObjectDisposedException)
                 {

@@ -69,7 +69,9 @@ got: first,second,third nil
     location /t {
         content_by_lua_block {
             local sock = ngx.socket.tcp()
-            sock:settimeout(150)
+            -- connect and send: 5 s in case the machine is slow; the read: long enough for
+            -- the reply to come first (it comes at once), then it times out
+            sock:settimeouts(5000, 5000, 1000)
             assert(sock:connect("127.0.0.1", 19463))
             assert(sock:send("hi"))
             local data, err, partial = sock:receive(100)
@@ -233,10 +235,12 @@ failed to issue subrequest: -1
     location /t {
         content_by_lua_block {
             local udp = ngx.socket.udp()
-            udp:settimeout(300)
+            -- the answer comes at once; 5 s only in case the machine is slow
+            udp:settimeout(5000)
             ngx.say("setpeername: ", udp:setpeername("127.0.0.1", 19551))
             ngx.say("send: ", udp:send({ "pi", "ng" }))
             ngx.say("receive: ", udp:receive())
+            udp:settimeout(300)
             ngx.say("send again: ", udp:send("ping"))
             ngx.say("receive again: ", udp:receive())
             ngx.say("close: ", udp:close())

@@ -82,3 +82,106 @@ internal sealed class DuplexTestStream(Stream incoming) : Stream
         base.Dispose(disposing);
     }
 }
+
+/// <summary>
+/// A clock the test moves by hand (<see cref="Advance"/>): a timer fires only when the clock passes
+/// its due time, however slow the machine. <see cref="NextTimerAsync"/> waits for a timer armed
+/// after a given count (the code under test waiting again).
+/// </summary>
+internal sealed class ManualTimeProvider : TimeProvider
+{
+    private readonly object _gate = new();
+    private readonly List<Timer> _live = new();
+    private long _now;
+    private int _created;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+    public override long GetTimestamp() { lock (_gate) return _now; }
+    public TimeSpan Now => TimeSpan.FromTicks(GetTimestamp());
+
+    /// <summary>How many timers were created so far.</summary>
+    public int Created { get { lock (_gate) return _created; } }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var t = new Timer(this, callback, state);
+        t.Change(dueTime, period);
+        lock (_gate)
+        {
+            _created++;
+            Signal();
+        }
+        return t;
+    }
+
+    /// <summary>Wait (30 s at most, a safety net) until a timer created after the first <paramref name="after"/> is armed.</summary>
+    public async Task NextTimerAsync(int after)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                if (_live.Any(t => t.Number > after)) return;
+                changed = _changed.Task;
+            }
+            if (DateTime.UtcNow > until) throw new TimeoutException($"no timer armed after the first {after}");
+            await Task.WhenAny(changed, Task.Delay(100));
+        }
+    }
+
+    /// <summary>Move the clock on, firing (outside the lock) the timers that fall due.</summary>
+    public void Advance(TimeSpan by)
+    {
+        List<Timer> due;
+        lock (_gate)
+        {
+            _now += by.Ticks;
+            due = _live.Where(t => t.Due <= _now).ToList();
+            foreach (var t in due) _live.Remove(t);
+        }
+        foreach (var t in due) t.Fire();
+    }
+
+    private void Signal()
+    {
+        var old = _changed;
+        _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        old.TrySetResult();
+    }
+
+    private sealed class Timer(ManualTimeProvider clock, TimerCallback callback, object? state) : ITimer
+    {
+        public long Due;
+        public readonly int Number = clock.Created + 1;
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            if (period != Timeout.InfiniteTimeSpan) throw new NotSupportedException("periodic timers");
+            lock (clock._gate)
+            {
+                clock._live.Remove(this);
+                if (dueTime == Timeout.InfiniteTimeSpan) return true;
+                Due = clock._now + dueTime.Ticks;
+                clock._live.Add(this);
+                clock.Signal();
+            }
+            return true;
+        }
+
+        public void Fire() => callback(state);
+
+        public void Dispose()
+        {
+            lock (clock._gate) clock._live.Remove(this);
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

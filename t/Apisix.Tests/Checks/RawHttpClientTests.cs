@@ -116,27 +116,57 @@ public class RawHttpClientTests
     [Fact]
     public async Task Idle_timeout_restarts_on_every_read()
     {
-        // Five pieces 250 ms apart take longer than the 1 s timeout in total, but no gap comes near it
-        // (a 4x margin, for busy machines).
+        // Five pieces 900 ms apart on a clock the test moves: 4.5 s in all, more than the 1 s
+        // timeout, but no gap reaches it. Each gap is measured from the read that waits for the
+        // next piece (its timer armed), so a slow machine changes nothing.
+        var time = new ManualTimeProvider();
         var pipe = new Pipe();
         var stream = new DuplexTestStream(pipe.Reader.AsStream());
-        var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromMilliseconds(1000));
+        var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromMilliseconds(1000), time: time);
 
-        await Write(pipe, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-        for (var i = 0; i < 5; i++)
+        var armed = 0;
+        async Task Piece(string text)
         {
-            await Task.Delay(250);
-            await Write(pipe, "1\r\nx\r\n");
+            await time.NextTimerAsync(armed); // the client waits for this piece
+            armed = time.Created;
+            time.Advance(TimeSpan.FromMilliseconds(900));
+            await Write(pipe, text);
         }
-        await Write(pipe, "0\r\n\r\n");
+        await Piece("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (var i = 0; i < 5; i++) await Piece("1\r\nx\r\n");
+        await Piece("0\r\n\r\n");
         await pipe.Writer.CompleteAsync();
 
-        var r = await sending;
+        var r = await sending.WaitAsync(TimeSpan.FromSeconds(60));
         r.Error.Should().BeNull();
         r.TimedOut.Should().BeFalse();
         r.Body.Should().Be("xxxxx");
         r.Chunks.Should().HaveCount(5);
-        r.Elapsed.Should().BeGreaterThan(TimeSpan.FromMilliseconds(1000));
+        time.Now.Should().BeGreaterThan(TimeSpan.FromMilliseconds(1000));
+    }
+
+    [Fact]
+    public async Task The_idle_timeout_fires_when_the_clock_passes_it()
+    {
+        // the same clock, moved past the timeout while the client waits: the read times out
+        var time = new ManualTimeProvider();
+        var pipe = new Pipe();
+        var stream = new DuplexTestStream(pipe.Reader.AsStream());
+        var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromMilliseconds(1000), time: time);
+        await Write(pipe, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nsome\r\n");
+        var armed = 0;
+        while (!sending.IsCompleted)
+        {
+            // the read that waits (the client may still be taking the first bytes)
+            await time.NextTimerAsync(armed);
+            armed = time.Created;
+            time.Advance(TimeSpan.FromMilliseconds(1000));
+            await Task.WhenAny(sending, Task.Delay(50));
+        }
+        var r = await sending;
+        r.TimedOut.Should().BeTrue();
+        r.Error.Should().Be("ERROR: client socket timed out");
+        r.Chunks.Should().Equal("some");
     }
 
     [Fact]
@@ -150,12 +180,13 @@ public class RawHttpClientTests
         // 1 s rather than less: on a busy 2-core machine the thread pool can lag a few hundred ms
         var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromSeconds(1));
 
-        var r = await sending;
+        // (no upper bound on the time taken: a loaded machine may be late; a timeout that never fires fails here)
+        var r = await sending.WaitAsync(TimeSpan.FromSeconds(60));
         r.TimedOut.Should().BeTrue();
         r.Error.Should().Be("ERROR: client socket timed out");
         r.Status.Should().Be(200);
         r.Chunks.Should().Equal("some");
-        r.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(950)).And.BeLessThan(TimeSpan.FromSeconds(6));
+        r.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(950));
         stream.Disposed.Should().BeTrue();
     }
 

@@ -5,12 +5,15 @@ namespace Apisix.Tests.Gateway;
 
 /// <summary>
 /// A real etcd (Debian's etcd-server) for the gateway's etcd tests: the one `.ci/run` starts
-/// (APISIX_TEST_ETCD_ENDPOINT, client port 23791), or, when a test must stop and restart it,
-/// one of the test's own on another loopback port, stopped by its pid.
+/// (APISIX_TEST_ETCD_ENDPOINT, client port 23791), or, when there is none or a test must stop and
+/// restart it, one of the test's own on free loopback ports, stopped by its pid.
 /// </summary>
 public sealed class EtcdServer : IDisposable
 {
     private Process? _process;
+
+    /// <summary>On two ports free now (fixed ones clash with another run of the suite on the machine).</summary>
+    public EtcdServer() : this(GatewayWorld.FreePort(), GatewayWorld.FreePort()) { }
 
     public EtcdServer(int clientPort, int peerPort)
     {

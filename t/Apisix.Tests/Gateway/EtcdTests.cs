@@ -21,11 +21,11 @@ public sealed class EtcdTests(ITestOutputHelper output) : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    /// <summary>The shared etcd (from .ci/run), or one started here on 23791 when there is none.</summary>
+    /// <summary>The shared etcd (from .ci/run), or one started here when there is none.</summary>
     private async Task<string> SharedEtcdAsync()
     {
         if (EtcdServer.SharedEndpoint is { } shared) return shared;
-        _own = new EtcdServer(23791, 23801);
+        _own = new EtcdServer();
         await _own.StartAsync();
         return _own.Endpoint;
     }
@@ -97,7 +97,7 @@ public sealed class EtcdTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task With_etcd_down_nodes_serve_admin_answers_503_and_both_recover()
     {
-        _own = new EtcdServer(23793, 23803);
+        _own = new EtcdServer();
         await _own.StartAsync();
         var a = await StartHostAsync(_own.Endpoint);
         var b = await StartHostAsync(_own.Endpoint);

@@ -170,7 +170,8 @@ public sealed class HostTests(GatewayWorld world) : IClassFixture<GatewayWorld>
         try
         {
             (await GatewayWorld.EventuallyAsync(() => Listening(node), 60)).Should().BeTrue();
-            world.Mock.ChunkDelay = TimeSpan.FromMilliseconds(300);
+            // the mock holds the stream's last chunk until the signal is sent: the request is in flight then
+            var hold = world.Mock.HoldLastChunk = new(TaskCreationOptions.RunContinuationsAsynchronously);
             var body = "{\"model\":\"gpt-term\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
             using var client = new TcpClient();
             await client.ConnectAsync("127.0.0.1", node);
@@ -180,6 +181,9 @@ public sealed class HostTests(GatewayWorld world) : IClassFixture<GatewayWorld>
             var first = new byte[1024];
             (await s.ReadAsync(first)).Should().BeGreaterThan(0); // the stream has begun
             Process.Start("kill", ["-TERM", p.Id.ToString()]).WaitForExit();
+            // shutting down, it stops listening first (as nginx closes its listening sockets), with the stream still held
+            (await GatewayWorld.EventuallyAsync(() => !Listening(node), 30)).Should().BeTrue();
+            hold.TrySetResult();
             var rest = await RawHttp.ReadToCloseAsync(s, 30);
             (Encoding.ASCII.GetString(first) + rest).Should().Contain("data: [DONE]");
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -190,7 +194,7 @@ public sealed class HostTests(GatewayWorld world) : IClassFixture<GatewayWorld>
         finally
         {
             if (!p.HasExited) p.Kill();
-            world.Mock.ChunkDelay = TimeSpan.FromMilliseconds(150);
+            world.Mock.HoldLastChunk = null;
             Directory.Delete(dir, true);
         }
     }

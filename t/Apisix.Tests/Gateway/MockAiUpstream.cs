@@ -43,6 +43,12 @@ public sealed class MockAiUpstream : IAsyncDisposable
     /// <summary>When each chunk of the last normal stream left the mock (flushed).</summary>
     public ConcurrentQueue<DateTime> ChunkSent { get; } = new();
 
+    /// <summary>
+    /// When set, a normal stream holds its last chunk until this completes (or 30 s pass, so a
+    /// test whose client never sees the earlier chunks fails instead of hanging).
+    /// </summary>
+    public TaskCompletionSource? HoldLastChunk { get; set; }
+
     /// <summary>Set when a hang-stream request was cancelled (the gateway closed its upstream connection).</summary>
     public TaskCompletionSource HangCancelled { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -127,8 +133,11 @@ public sealed class MockAiUpstream : IAsyncDisposable
                 return;
             }
             ChunkSent.Clear();
-            foreach (var c in chunks)
+            for (var i = 0; i < chunks.Count; i++)
             {
+                var c = chunks[i];
+                if (i == chunks.Count - 1 && HoldLastChunk is { } hold)
+                    await Task.WhenAny(hold.Task, Task.Delay(TimeSpan.FromSeconds(30)));
                 await ctx.Response.WriteAsync(c);
                 await ctx.Response.Body.FlushAsync();
                 ChunkSent.Enqueue(DateTime.UtcNow);

@@ -59,18 +59,28 @@ public sealed class SdkTests(GatewayWorld world) : IClassFixture<GatewayWorld>
     [Fact]
     public async Task Streaming_chat_arrives_chunk_by_chunk()
     {
-        world.Mock.ChunkDelay = TimeSpan.FromMilliseconds(200);
-        var arrivals = new List<(DateTime At, string Text)>();
-        await foreach (var update in Chat("gpt-stream").CompleteChatStreamingAsync([new UserChatMessage("hello")]))
-            foreach (var part in update.ContentUpdate)
-                if (part.Text.Length > 0) arrivals.Add((DateTime.UtcNow, part.Text));
-        string.Concat(arrivals.Select(a => a.Text)).Should().Be("one two three");
-        _seen.Last.Status.Should().Be(200);
-        _seen.Last.ContentType.Should().StartWith("text/event-stream");
-        // the first piece reached the SDK before the mock had sent its last chunk: nothing buffered the stream
-        var sent = world.Mock.ChunkSent.ToArray();
-        sent.Should().HaveCountGreaterThan(3);
-        arrivals[0].At.Should().BeBefore(sent[^1]);
+        // the mock holds its last chunk until the SDK has the first piece of text: were the stream
+        // buffered anywhere, that piece would come only with the end (after the mock's 30 s hold)
+        world.Mock.HoldLastChunk = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            var arrivals = new List<(int SentBefore, string Text)>();
+            await foreach (var update in Chat("gpt-stream").CompleteChatStreamingAsync([new UserChatMessage("hello")]))
+                foreach (var part in update.ContentUpdate)
+                    if (part.Text.Length > 0)
+                    {
+                        arrivals.Add((world.Mock.ChunkSent.Count, part.Text));
+                        world.Mock.HoldLastChunk.TrySetResult();
+                    }
+            string.Concat(arrivals.Select(a => a.Text)).Should().Be("one two three");
+            _seen.Last.Status.Should().Be(200);
+            _seen.Last.ContentType.Should().StartWith("text/event-stream");
+            // the first piece reached the SDK before the mock had sent its last chunk: nothing buffered the stream
+            var sent = world.Mock.ChunkSent.Count;
+            sent.Should().BeGreaterThan(3);
+            arrivals[0].SentBefore.Should().BeLessThan(sent);
+        }
+        finally { world.Mock.HoldLastChunk = null; }
     }
 
     [Fact]
