@@ -75,6 +75,16 @@ internal sealed class DuplexTestStream(Stream incoming) : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
     public override void Write(byte[] buffer, int offset, int count) => Written.Write(buffer, offset, count);
 
+    // writes and flushes complete at once (Stream's own async versions hop to the thread pool), so
+    // the only wait a client has on this stream is a read with nothing there
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Written.Write(buffer.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     protected override void Dispose(bool disposing)
     {
         Disposed = true;
@@ -85,8 +95,8 @@ internal sealed class DuplexTestStream(Stream incoming) : Stream
 
 /// <summary>
 /// A clock the test moves by hand (<see cref="Advance"/>): a timer fires only when the clock passes
-/// its due time, however slow the machine. <see cref="NextTimerAsync"/> waits for a timer armed
-/// after a given count (the code under test waiting again).
+/// its due time, however slow the machine. <see cref="AdvanceOnNextTimerAsync"/> moves it once the
+/// code under test has armed a new timer (it waits again).
 /// </summary>
 internal sealed class ManualTimeProvider : TimeProvider
 {
@@ -115,8 +125,18 @@ internal sealed class ManualTimeProvider : TimeProvider
         return t;
     }
 
+    private int _seen;
+
+    /// <summary>Wait until a timer created since the last call is armed, then move the clock on by <paramref name="by"/>.</summary>
+    public async Task AdvanceOnNextTimerAsync(TimeSpan by)
+    {
+        await NextTimerAsync(_seen);
+        _seen = Created;
+        Advance(by);
+    }
+
     /// <summary>Wait (30 s at most, a safety net) until a timer created after the first <paramref name="after"/> is armed.</summary>
-    public async Task NextTimerAsync(int after)
+    private async Task NextTimerAsync(int after)
     {
         var until = DateTime.UtcNow.AddSeconds(30);
         while (true)

@@ -113,23 +113,29 @@ public class RawHttpClientTests
         all.Select(r => (r.Status, r.Body)).Should().Equal((200, "a"), (201, "b"));
     }
 
+    /// <summary>
+    /// A request sent with a 1 s idle timeout on a clock the test moves; the response comes through
+    /// the pipe, <paramref name="waiting"/> there before the client reads.
+    /// </summary>
+    private static (ManualTimeProvider Time, Pipe Pipe, Task<HttpResult> Sending) SendOnManualClock(string waiting = "")
+    {
+        var time = new ManualTimeProvider();
+        var pipe = new Pipe();
+        if (waiting.Length > 0) Write(pipe, waiting).Wait();
+        var sending = RawHttpClient.SendAsync(new DuplexTestStream(pipe.Reader.AsStream()), Get, TimeSpan.FromMilliseconds(1000), time: time);
+        return (time, pipe, sending);
+    }
+
     [Fact]
     public async Task Idle_timeout_restarts_on_every_read()
     {
         // Five pieces 900 ms apart on a clock the test moves: 4.5 s in all, more than the 1 s
         // timeout, but no gap reaches it. Each gap is measured from the read that waits for the
         // next piece (its timer armed), so a slow machine changes nothing.
-        var time = new ManualTimeProvider();
-        var pipe = new Pipe();
-        var stream = new DuplexTestStream(pipe.Reader.AsStream());
-        var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromMilliseconds(1000), time: time);
-
-        var armed = 0;
+        var (time, pipe, sending) = SendOnManualClock();
         async Task Piece(string text)
         {
-            await time.NextTimerAsync(armed); // the client waits for this piece
-            armed = time.Created;
-            time.Advance(TimeSpan.FromMilliseconds(900));
+            await time.AdvanceOnNextTimerAsync(TimeSpan.FromMilliseconds(900)); // the client waits for this piece
             await Write(pipe, text);
         }
         await Piece("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -149,21 +155,10 @@ public class RawHttpClientTests
     public async Task The_idle_timeout_fires_when_the_clock_passes_it()
     {
         // the same clock, moved past the timeout while the client waits: the read times out
-        var time = new ManualTimeProvider();
-        var pipe = new Pipe();
-        var stream = new DuplexTestStream(pipe.Reader.AsStream());
-        var sending = RawHttpClient.SendAsync(stream, Get, TimeSpan.FromMilliseconds(1000), time: time);
-        await Write(pipe, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nsome\r\n");
-        var armed = 0;
-        while (!sending.IsCompleted)
-        {
-            // the read that waits (the client may still be taking the first bytes)
-            await time.NextTimerAsync(armed);
-            armed = time.Created;
-            time.Advance(TimeSpan.FromMilliseconds(1000));
-            await Task.WhenAny(sending, Task.Delay(50));
-        }
-        var r = await sending;
+        // the partial response is there before the first read, so the only read that waits is the one after it
+        var (time, _, sending) = SendOnManualClock("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nsome\r\n");
+        await time.AdvanceOnNextTimerAsync(TimeSpan.FromMilliseconds(1000));
+        var r = await sending.WaitAsync(TimeSpan.FromSeconds(60));
         r.TimedOut.Should().BeTrue();
         r.Error.Should().Be("ERROR: client socket timed out");
         r.Chunks.Should().Equal("some");

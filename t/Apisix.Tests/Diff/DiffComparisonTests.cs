@@ -102,33 +102,38 @@ public class DiffComparisonTests
         diff.Notes.Should().BeEmpty();
     }
 
-    [Fact]
-    public void A_must_die_blocks_one_capture_record_gives_each_repetition_its_own_tests()
+    /// <summary>
+    /// A must_die block run <paramref name="repeats"/> times: the real side's TAP lines (numbered
+    /// from 1, one capture record holding them all, as Test::Nginx repeats such a block inside one
+    /// run_test call), ours passing each repetition.
+    /// </summary>
+    private static FileDiff CompareMustDie(int repeats, params string[] tests)
     {
-        // Test::Nginx repeats a must_die block inside one run_test call, so the capture writes one
-        // record whose range holds every repetition's tests, each starting with "die as expected"
         var dir = Directory.CreateTempSubdirectory("must-die-").FullName;
         try
         {
             var file = Path.Combine(dir, "m.t");
-            File.WriteAllText(file, "use Test::Nginx::Socket;\nrepeat_each(2);\nrun_tests();\n__DATA__\n\n=== TEST 1: bad config\n--- config\n    bogus;\n--- must_die\n");
-            var tap = TapOutput.Parse([
-                "ok 1 - t/m.t TEST 1: bad config - die as expected",
-                "ok 2 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 0)",
-                "ok 3 - t/m.t TEST 1: bad config - die as expected",
-                "not ok 4 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 1)",
-                "1..4",
-            ]);
-            var captures = CapturedBlock.ReadJsonLines(["{\"block\":\"TEST 1: bad config\",\"repeat\":0,\"tests\":[1,4],\"requests\":[],\"error_log\":[[],[]]}"]);
-            var ours = new FileOutcome
-            {
-                File = "t/m.t",
-                Blocks = [new BlockOutcome { Index = 1, Name = "TEST 1: bad config", Status = "pass" }, new BlockOutcome { Index = 1, Name = "TEST 1: bad config", Status = "pass" }],
-            };
-            var diff = FileComparer.Compare("t/m.t", "default", "nginx + Lua module", FileBlocks.Read(file), tap, captures, ours, new CompareOptions());
-            diff.Blocks.Select(b => (b.Repeat, b.Real, b.Ours)).Should().Equal((0, "pass", "pass"), (1, "fail", "pass"));
+            File.WriteAllText(file, $"use Test::Nginx::Socket;\nrepeat_each({repeats});\nrun_tests();\n__DATA__\n\n=== TEST 1: bad config\n--- config\n    bogus;\n--- must_die\n");
+            var tap = TapOutput.Parse([.. tests.Select((t, i) => t.Replace("#", $"{i + 1} - t/m.t TEST 1: bad config")), $"1..{tests.Length}"]);
+            var logs = string.Join(",", Enumerable.Repeat("[]", repeats));
+            var captures = CapturedBlock.ReadJsonLines([$"{{\"block\":\"TEST 1: bad config\",\"repeat\":0,\"tests\":[1,{tests.Length}],\"requests\":[],\"error_log\":[{logs}]}}"]);
+            var pass = new BlockOutcome { Index = 1, Name = "TEST 1: bad config", Status = "pass" };
+            var ours = new FileOutcome { File = "t/m.t", Blocks = [.. Enumerable.Repeat(pass, repeats)] };
+            return FileComparer.Compare("t/m.t", "default", "nginx + Lua module", FileBlocks.Read(file), tap, captures, ours, new CompareOptions());
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void A_must_die_blocks_one_capture_record_gives_each_repetition_its_own_tests()
+    {
+        // each repetition's tests start with "die as expected"
+        var diff = CompareMustDie(2,
+            "ok # - die as expected",
+            "ok # - pattern \"x\" matches a line in error.log (req 0)",
+            "ok # - die as expected",
+            "not ok # - pattern \"x\" matches a line in error.log (req 1)");
+        diff.Blocks.Select(b => (b.Repeat, b.Real, b.Ours)).Should().Equal((0, "pass", "pass"), (1, "fail", "pass"));
     }
 
     [Fact]
@@ -136,31 +141,18 @@ public class DiffComparisonTests
     {
         // a repetition's first test may be a failure in place of "die as expected" (nginx did not
         // start at all), and the block's shutdown log checks follow the last repetition's tests
-        var dir = Directory.CreateTempSubdirectory("must-die-").FullName;
-        try
-        {
-            var file = Path.Combine(dir, "m.t");
-            File.WriteAllText(file, "use Test::Nginx::Socket;\nrepeat_each(3);\nrun_tests();\n__DATA__\n\n=== TEST 1: bad config\n--- config\n    bogus;\n--- must_die\n");
-            var tap = TapOutput.Parse([
-                "ok 1 - t/m.t TEST 1: bad config - die with the expected exit code",
-                "ok 2 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 0)",
-                "not ok 3 - t/m.t TEST 1: bad config - nginx core dumped",
-                "ok 4 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 1)",
-                "ok 5 - t/m.t TEST 1: bad config - die with the expected exit code",
-                "ok 6 - t/m.t TEST 1: bad config - pattern \"x\" matches a line in error.log (req 2)",
-                "not ok 7 - t/m.t TEST 1: bad config - pattern \"y\" matches a line in error.log",
-                "1..7",
-            ]);
-            var captures = CapturedBlock.ReadJsonLines(["{\"block\":\"TEST 1: bad config\",\"repeat\":0,\"tests\":[1,7],\"requests\":[],\"error_log\":[[],[],[]]}"]);
-            var pass = new BlockOutcome { Index = 1, Name = "TEST 1: bad config", Status = "pass" };
-            var ours = new FileOutcome { File = "t/m.t", Blocks = [pass, pass, pass] };
-            var diff = FileComparer.Compare("t/m.t", "default", "nginx + Lua module", FileBlocks.Read(file), tap, captures, ours, new CompareOptions());
-            diff.Blocks.Select(b => (b.Repeat, b.Real, b.Ours)).Should().Equal((0, "pass", "pass"), (1, "fail", "pass"), (2, "fail", "pass"));
-            diff.Blocks[1].RealDetail.Should().Contain("nginx core dumped");
-            diff.Blocks[2].RealDetail.Should().Contain("pattern \"y\"");
-            diff.Notes.Should().BeEmpty();
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        var diff = CompareMustDie(3,
+            "ok # - die with the expected exit code",
+            "ok # - pattern \"x\" matches a line in error.log (req 0)",
+            "not ok # - nginx core dumped",
+            "ok # - pattern \"x\" matches a line in error.log (req 1)",
+            "ok # - die with the expected exit code",
+            "ok # - pattern \"x\" matches a line in error.log (req 2)",
+            "not ok # - pattern \"y\" matches a line in error.log");
+        diff.Blocks.Select(b => (b.Repeat, b.Real, b.Ours)).Should().Equal((0, "pass", "pass"), (1, "fail", "pass"), (2, "fail", "pass"));
+        diff.Blocks[1].RealDetail.Should().Contain("nginx core dumped");
+        diff.Blocks[2].RealDetail.Should().Contain("pattern \"y\"");
+        diff.Notes.Should().BeEmpty();
     }
 
     [Fact]
