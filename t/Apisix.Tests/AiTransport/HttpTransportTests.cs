@@ -39,7 +39,7 @@ public class HttpTransportTests
         var p = Params("/v1/chat/completions", body);
         p.Query = new JsonObject { ["api-version"] = "2024 01" };
 
-        var (res, err, meta) = await Http.RequestAsync(p, 2000, w.Ctx);
+        var (res, err, meta) = await Http.RequestAsync(p, 10000, w.Ctx);
         err.Should().BeNull();
         meta.Should().BeNull();
         res!.Status.Should().Be(200);
@@ -68,7 +68,7 @@ public class HttpTransportTests
         var p = Params("/raw", "{\"z\":1,\"a\":2}");
         p.Headers["Host"] = "llm.example";
         p.Headers["user-agent"] = "client/1";
-        var (res, err, _) = await Http.RequestAsync(p, 2000, w.Ctx);
+        var (res, err, _) = await Http.RequestAsync(p, 10000, w.Ctx);
         err.Should().BeNull();
         res!.Close();
         var seen = w.Seen.Single();
@@ -84,7 +84,7 @@ public class HttpTransportTests
     {
         await using var w = await AiUpstreamWorld.StartAsync();
         w.Network.Bind(System.Net.IPAddress.Loopback, 80);
-        var (res, err, _) = await Http.RequestAsync(Params("/x", port: 80), 2000, w.Ctx);
+        var (res, err, _) = await Http.RequestAsync(Params("/x", port: 80), 10000, w.Ctx);
         err.Should().BeNull();
         res!.Close();
         HeadValue(w.Seen.Single(), "Host").Should().Be("127.0.0.1");
@@ -95,7 +95,7 @@ public class HttpTransportTests
     {
         await using var w = await AiUpstreamWorld.StartAsync();
         var before = Math.Round(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, 3);
-        var (res, _, _) = await Http.RequestAsync(Params("/v1/x"), 2000, w.Ctx);
+        var (res, _, _) = await Http.RequestAsync(Params("/v1/x"), 10000, w.Ctx);
         res!.Headers["content-type"].Should().Be("application/json");
         res.Headers["Content-Length"].Should().Be("11");
         res.Headers["x-multi"].Should().Be("a, b");
@@ -135,7 +135,7 @@ public class HttpTransportTests
     public async Task No_content_response_reader_ends_at_once()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (res, _, _) = await Http.RequestAsync(Params("/no-content"), 2000, w.Ctx);
+        var (res, _, _) = await Http.RequestAsync(Params("/no-content"), 10000, w.Ctx);
         res!.Status.Should().Be(204);
         res.HasBodyReader.Should().BeTrue();
         (await res.BodyReaderAsync()).Should().Be(((string?)null, (string?)null));
@@ -146,7 +146,7 @@ public class HttpTransportTests
     public async Task Error_status_body_is_readable()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (res, _, _) = await Http.RequestAsync(Params("/error"), 2000, w.Ctx);
+        var (res, _, _) = await Http.RequestAsync(Params("/error"), 10000, w.Ctx);
         res!.Status.Should().Be(429);
         var (body, err) = await res.ReadBodyAsync();
         err.Should().BeNull();
@@ -159,7 +159,7 @@ public class HttpTransportTests
     public async Task Connection_refused_is_a_connect_error_with_meta()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (res, err, meta) = await Http.RequestAsync(Params("/v1/chat", port: 1999), 2000, w.Ctx);
+        var (res, err, meta) = await Http.RequestAsync(Params("/v1/chat", port: 1999), 10000, w.Ctx);
         res.Should().BeNull();
         err.Should().Be("connect: connection refused");
         Http.HandleError(err!).Should().Be(500);
@@ -177,7 +177,7 @@ public class HttpTransportTests
         await using var w = await AiUpstreamWorld.StartAsync();
         var p = Params("/v1");
         p.Host = "api.nowhere.test";
-        var (_, err, _) = await Http.RequestAsync(p, 2000, w.Ctx);
+        var (_, err, _) = await Http.RequestAsync(p, 10000, w.Ctx);
         err.Should().Be("connect: api.nowhere.test could not be resolved (3: Host not found)");
     }
 
@@ -196,7 +196,8 @@ public class HttpTransportTests
     public async Task Stalled_body_read_times_out()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (res, err, _) = await Http.RequestAsync(Params("/stall-body"), 300, w.Ctx).WaitAsync(TimeSpan.FromSeconds(10));
+        // 2 s: the head and the first chunk must come within it on a loaded machine; then the body stalls
+        var (res, err, _) = await Http.RequestAsync(Params("/stall-body"), 2000, w.Ctx).WaitAsync(TimeSpan.FromSeconds(10));
         err.Should().BeNull();
         (await res!.BodyReaderAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(("data: first\n\n", (string?)null));
         (await res.BodyReaderAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10))).Should().Be(((string?)null, "timeout"));
@@ -217,7 +218,7 @@ public class HttpTransportTests
     public async Task Https_against_a_plain_server_fails_the_handshake()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (_, err, meta) = await Http.RequestAsync(Params("/v1", scheme: "https"), 1000, w.Ctx);
+        var (_, err, meta) = await Http.RequestAsync(Params("/v1", scheme: "https"), 10000, w.Ctx);
         err.Should().Be("connect: handshake failed");
         meta!.UpstreamScheme.Should().Be("https");
     }
@@ -228,7 +229,7 @@ public class HttpTransportTests
         await using var w = await AiUpstreamWorld.StartAsync();
         var p = Params("/v1");
         p.Headers["x-bad"] = "a\r\nInjected: 1";
-        var (_, err, _) = await Http.RequestAsync(p, 1000, w.Ctx);
+        var (_, err, _) = await Http.RequestAsync(p, 10000, w.Ctx);
         err.Should().Be("request: invalid characters found in header value");
         w.Seen.Should().BeEmpty();
     }
@@ -239,7 +240,7 @@ public class HttpTransportTests
         await using var w = await AiUpstreamWorld.StartAsync();
         async Task<string> Once(bool keep)
         {
-            var (res, err, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+            var (res, err, _) = await Http.RequestAsync(Params("/v1"), 10000, w.Ctx);
             err.Should().BeNull();
             (await res!.ReadBodyAsync()).Error.Should().BeNull();
             if (keep) Http.SetKeepalive(res, 60000, 5, w.Ctx);
@@ -262,10 +263,10 @@ public class HttpTransportTests
     public async Task Server_asking_to_close_is_not_pooled()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (res, _, _) = await Http.RequestAsync(Params("/close"), 2000, w.Ctx);
+        var (res, _, _) = await Http.RequestAsync(Params("/close"), 10000, w.Ctx);
         (await res!.ReadBodyAsync()).Body.Should().Be("ok");
         Http.SetKeepalive(res, 60000, 5, w.Ctx);
-        var (res2, _, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+        var (res2, _, _) = await Http.RequestAsync(Params("/v1"), 10000, w.Ctx);
         res2!.Close();
         var seen = w.Seen.ToArray();
         seen[1].ConnectionId.Should().NotBe(seen[0].ConnectionId);
@@ -275,7 +276,7 @@ public class HttpTransportTests
     public async Task Idle_pooled_connection_expires_after_the_keepalive_timeout()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (res, _, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+        var (res, _, _) = await Http.RequestAsync(Params("/v1"), 10000, w.Ctx);
         await res!.ReadBodyAsync();
         Http.SetKeepalive(res, 50, 5, w.Ctx);
         Http.PooledConnections(w.Nginx).Should().Be(1);
@@ -288,11 +289,11 @@ public class HttpTransportTests
     public async Task Connection_pooled_again_keeps_its_latest_keepalive_timeout()
     {
         await using var w = await AiUpstreamWorld.StartAsync();
-        var (res, _, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+        var (res, _, _) = await Http.RequestAsync(Params("/v1"), 10000, w.Ctx);
         await res!.ReadBodyAsync();
         Http.SetKeepalive(res, 50, 5, w.Ctx);
         // taken again (or, on a slow machine, a new one once the 50 ms expired it) and pooled for a minute
-        (res, _, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+        (res, _, _) = await Http.RequestAsync(Params("/v1"), 10000, w.Ctx);
         await res!.ReadBodyAsync();
         Http.SetKeepalive(res, 60000, 5, w.Ctx);
         // the first timeout's deadline passes: the connection's timer was re-armed, so it stays
@@ -307,7 +308,7 @@ public class HttpTransportTests
         var open = new List<AiHttpResponse>();
         for (var i = 0; i < 3; i++)
         {
-            var (res, _, _) = await Http.RequestAsync(Params("/v1"), 2000, w.Ctx);
+            var (res, _, _) = await Http.RequestAsync(Params("/v1"), 10000, w.Ctx);
             await res!.ReadBodyAsync();
             open.Add(res);
         }
@@ -346,7 +347,7 @@ public class HttpTransportTests
         await using var w = await AiUpstreamWorld.StartAsync();
         var p = Params("/v1");
         p.ToLuaTable()["port"]!.GetValue<int>().Should().Be(1980);
-        var (res, _, _) = await Http.RequestAsync(p, 2000, w.Ctx);
+        var (res, _, _) = await Http.RequestAsync(p, 10000, w.Ctx);
         UpstreamState.Push(w.Ctx, res!.UpstreamAddr, res.Status, res.ConnectTime, res.HeaderTime);
         var (body, _) = await res.ReadBodyAsync();
         UpstreamState.Update(w.Ctx, 12.9, body!.Length);

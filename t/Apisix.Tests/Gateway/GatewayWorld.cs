@@ -166,7 +166,7 @@ public sealed class GatewayWorld : IAsyncLifetime
     }
 
     /// <summary>Polls until <paramref name="check"/> holds (at most <paramref name="seconds"/>); returns whether it did.</summary>
-    public static async Task<bool> EventuallyAsync(Func<bool> check, double seconds = 10)
+    public static async Task<bool> EventuallyAsync(Func<bool> check, double seconds = 30)
     {
         var until = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < until)

@@ -7,7 +7,7 @@ namespace Apisix.Tests.Gateway;
 public static class RawHttp
 {
     /// <summary>Sends <paramref name="request"/> and reads until the server closes (or <paramref name="seconds"/> pass).</summary>
-    public static async Task<string> ExchangeAsync(int port, string request, double seconds = 10)
+    public static async Task<string> ExchangeAsync(int port, string request, double seconds = 30)
     {
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", port);

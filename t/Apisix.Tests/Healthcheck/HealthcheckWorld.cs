@@ -77,7 +77,7 @@ public sealed class HealthcheckWorld : IAsyncDisposable
     public string Dump() => string.Join("\n", Log.Lines.TakeLast(80));
 
     /// <summary>Poll <paramref name="cond"/> until it holds, failing with the log tail after <paramref name="seconds"/>.</summary>
-    public async Task Until(Func<Task<bool>> cond, string what, double seconds = 10)
+    public async Task Until(Func<Task<bool>> cond, string what, double seconds = 30)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!await cond())
@@ -87,7 +87,7 @@ public sealed class HealthcheckWorld : IAsyncDisposable
         }
     }
 
-    public Task Until(Func<bool> cond, string what, double seconds = 10) => Until(() => Task.FromResult(cond()), what, seconds);
+    public Task Until(Func<bool> cond, string what, double seconds = 30) => Until(() => Task.FromResult(cond()), what, seconds);
 
     /// <summary>Dispose the nginx only (the target stays up), as the end of a test block does.</summary>
     public async Task StopNginxAsync()

@@ -10,11 +10,11 @@ public class WorldSmokeTests(ITestOutputHelper output)
     public async Task SaysHello()
     {
         output.WriteLine("start");
-        var w = await OpenRestyWorld.WithLuaAsync("ngx.say('hello')").WaitAsync(TimeSpan.FromSeconds(5));
+        var w = await OpenRestyWorld.WithLuaAsync("ngx.say('hello')").WaitAsync(TimeSpan.FromSeconds(60));
         output.WriteLine("started");
-        var r = await w.GetAsync("/t").WaitAsync(TimeSpan.FromSeconds(5));
+        var r = await w.GetAsync("/t").WaitAsync(TimeSpan.FromSeconds(60));
         output.WriteLine("got " + r.Raw + r.Error);
-        await w.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        await w.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
         output.WriteLine("disposed");
         r.Body.Should().Be("hello\n");
     }
