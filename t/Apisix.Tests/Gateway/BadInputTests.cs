@@ -76,8 +76,29 @@ public sealed class BadInputTests(GatewayWorld world) : IClassFixture<GatewayWor
     public async Task Upstream_reset_mid_stream_ends_the_client_stream_and_the_node_goes_on()
     {
         var body = "{\"model\":\"reset-mid-stream\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-        var resp = await RawHttp.ExchangeAsync(world.NodePort,
-            $"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}", 15);
+        // the mock resets its connection only once the chunks it sent first have reached the client
+        var hold = world.Mock.HoldLastChunk = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        string resp;
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync("127.0.0.1", world.NodePort);
+            var s = client.GetStream();
+            await s.WriteAsync(Encoding.ASCII.GetBytes(
+                $"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}"));
+            var got = new StringBuilder();
+            var buf = new byte[4096];
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+                while (!got.ToString().Contains("\"content\":\"one \""))
+                {
+                    var n = await s.ReadAsync(buf, cts.Token);
+                    if (n == 0) break;
+                    got.Append(Encoding.Latin1.GetString(buf, 0, n));
+                }
+            hold.TrySetResult();
+            resp = got + await RawHttp.ReadToCloseAsync(s, 30);
+        }
+        finally { world.Mock.HoldLastChunk = null; }
         resp.Should().StartWith("HTTP/1.1 200 OK");
         // as ai-proxy: what arrived is forwarded, the read error is logged once, the response ends
         (await GatewayWorld.EventuallyAsync(() => Count("failed to read response chunk: ") == 1)).Should().BeTrue(string.Join("\n", world.ErrorLog));

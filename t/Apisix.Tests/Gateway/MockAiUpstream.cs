@@ -44,8 +44,9 @@ public sealed class MockAiUpstream : IAsyncDisposable
     public ConcurrentQueue<DateTime> ChunkSent { get; } = new();
 
     /// <summary>
-    /// When set, a normal stream holds its last chunk until this completes (or 30 s pass, so a
-    /// test whose client never sees the earlier chunks fails instead of hanging).
+    /// When set, a normal stream holds its last chunk, and reset-mid-stream its reset, until this
+    /// completes (or 30 s pass, so a test whose client never sees the earlier chunks fails instead
+    /// of hanging).
     /// </summary>
     public TaskCompletionSource? HoldLastChunk { get; set; }
 
@@ -120,7 +121,8 @@ public sealed class MockAiUpstream : IAsyncDisposable
             if (model == "reset-mid-stream")
             {
                 foreach (var c in chunks.Take(2)) { await ctx.Response.WriteAsync(c); await ctx.Response.Body.FlushAsync(); }
-                await Task.Delay(50);
+                // the reset comes once the test has seen those chunks through the gateway (or 30 s passed)
+                if (HoldLastChunk is { } hold) await Task.WhenAny(hold.Task, Task.Delay(TimeSpan.FromSeconds(30)));
                 ctx.Abort();
                 return;
             }
