@@ -70,7 +70,8 @@ GET /t
     location /t {
         content_by_lua_block {
             local cli = assert(require("resty.etcd").new({http_host = "http://127.0.0.1:2379"}))
-            local read = assert(cli:watchdir("/apisix/watched/", {timeout = 2}))
+            -- the write below ends the watch at once; 10 s is only a safety net for a slow machine
+            local read = assert(cli:watchdir("/apisix/watched/", {timeout = 10}))
             local created = assert(read())
             ngx.say("created: ", created.result.created)
             ngx.timer.at(0.05, function()

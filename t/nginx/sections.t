@@ -159,20 +159,22 @@ accepted
 --- config
     location /t {
         content_by_lua_block {
-            for i = 1, 3 do
+            -- 2.4 s in all, more than the timeout; each gap 1.2 s short of it (room for a slow machine)
+            for i = 1, 4 do
                 ngx.say("piece ", i)
                 ngx.flush(true)
-                if i < 3 then ngx.sleep(0.6) end
+                if i < 4 then ngx.sleep(0.8) end
             end
         }
     }
 --- request
 GET /t
---- timeout: 1
+--- timeout: 2
 --- response_body
 piece 1
 piece 2
 piece 3
+piece 4
 
 
 

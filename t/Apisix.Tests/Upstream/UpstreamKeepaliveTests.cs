@@ -111,7 +111,7 @@ public class UpstreamKeepaliveTests : IAsyncLifetime
         pools.IdleCount.Should().Be(1);
         server.Shutdown(SocketShutdown.Both);
         server.Close();
-        for (var i = 0; i < 500 && pools.IdleCount > 0; i++) await Task.Delay(10);
+        await Until(() => pools.IdleCount == 0);
         pools.IdleCount.Should().Be(0);
     }
 
@@ -121,7 +121,7 @@ public class UpstreamKeepaliveTests : IAsyncLifetime
         var pools = new UpstreamKeepalive();
         var (conn, _) = await Exchanged(Ok);
         await pools.SaveOrCloseAsync(Target(idleSeconds: 0.05), conn);
-        for (var i = 0; i < 500 && pools.IdleCount > 0; i++) await Task.Delay(10);
+        await Until(() => pools.IdleCount == 0);
         pools.IdleCount.Should().Be(0);
     }
 
@@ -140,5 +140,12 @@ public class UpstreamKeepaliveTests : IAsyncLifetime
         var (data, _) = await again.ReadBodyAsync(TimeSpan.FromSeconds(5));
         Encoding.ASCII.GetString(data!).Should().Be("abc");
         again.Requests.Should().Be(2);
+    }
+
+    /// <summary>Wait for <paramref name="cond"/>; 30 s is only a safety net for a loaded machine (the assertion after it says what failed).</summary>
+    private static async Task Until(Func<bool> cond)
+    {
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (!cond() && DateTime.UtcNow < until) await Task.Delay(10);
     }
 }
