@@ -171,7 +171,8 @@ connect() failed (111: Connection refused)
         listen 1985;
         location /slow {
             content_by_lua_block {
-                ngx.sleep(1)
+                -- far beyond the 100 ms read timeout, so that a slow machine cannot bring the two together
+                ngx.sleep(5)
                 ngx.say("too late")
             }
         }
