@@ -392,7 +392,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars, UpstreamKeepalive.Target keepalive)
     {
         if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs)
-            bs.LastUpstreamUrl = scheme + "://" + server.Address + UpstreamUri(ctx.Request);
+            bs.SetLastUpstream(scheme, server.Address, UpstreamUri(ctx.Request));
         var pools = ctx.Request.Worker is { } worker ? UpstreamKeepalive.Of(worker) : null;
         var conn = pools?.Take(keepalive);
         var clock = Stopwatch.StartNew();
