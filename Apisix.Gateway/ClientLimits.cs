@@ -52,8 +52,9 @@ public sealed class ClientLimits
     }
 
     /// <summary>The server's entry: header limits first (nginx checks them while reading the head), then nginx.</summary>
-    public async Task ServeAsync(HttpContext http, Nginx nginx)
+    public Task ServeAsync(HttpContext http, Nginx nginx)
     {
+        // checked in place: a request within the limits goes on to nginx with no state machine of its own here
         long total = 0;
         foreach (var h in http.Request.Headers)
         {
@@ -65,18 +66,16 @@ public sealed class ClientLimits
                 {
                     var head = (h.Key + ": " + value);
                     nginx.LogInternal(LogLevel.Info, $"client sent too long header line: \"{head[..Math.Min(32, head.Length)]}...\" while reading client request headers, client: {http.Connection.RemoteIpAddress}, server: 0.0.0.0:{http.Connection.LocalPort}");
-                    await RawErrorAsync(http, 400, "Request Header Or Cookie Too Large");
-                    return;
+                    return RawErrorAsync(http, 400, "Request Header Or Cookie Too Large");
                 }
             }
         }
         if (total > HeaderTotal)
         {
             nginx.LogInternal(LogLevel.Info, $"client sent too large request while reading client request headers, client: {http.Connection.RemoteIpAddress}, server: 0.0.0.0:{http.Connection.LocalPort}");
-            await RawErrorAsync(http, 400, "Request Header Or Cookie Too Large");
-            return;
+            return RawErrorAsync(http, 400, "Request Header Or Cookie Too Large");
         }
-        await nginx.HandleAsync(http);
+        return nginx.HandleAsync(http);
     }
 
     /// <summary>nginx's page for an error found before a server's locations run, and the connection closed after it.</summary>

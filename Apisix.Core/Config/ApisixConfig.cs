@@ -262,7 +262,9 @@ public sealed class ApisixConfig
     public string ConfigProvider => GetString("deployment", "config_provider") ?? "etcd";
 
     /// <summary><c>etcd.prefix</c> (the deployment's etcd section), "/apisix" by default.</summary>
-    public string EtcdPrefix => GetString("etcd", "prefix") ?? GetString("deployment", "etcd", "prefix") ?? "/apisix";
+    // read on every routed request (the store keys of its route, service and upstream): looked up once
+    public string EtcdPrefix => _etcdPrefix ??= GetString("etcd", "prefix") ?? GetString("deployment", "etcd", "prefix") ?? "/apisix";
+    private string? _etcdPrefix;
 
     /// <summary>
     /// The ports of <c>apisix.node_listen</c>, which may be a number, a list of

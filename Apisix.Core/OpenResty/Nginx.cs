@@ -337,13 +337,14 @@ public sealed class Nginx : IAsyncDisposable
             return;
         }
         var raw = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path.Value ?? "/";
-        var path = raw.Split('?')[0];
-        var location = server.Match(Uri.UnescapeDataString(path));
+        var q = raw.IndexOf('?');
+        var path = Uri.UnescapeDataString(q < 0 ? raw : raw[..q]);
+        var location = server.Match(path);
         var worker = WorkerOfConnection(http) ?? Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
         var (conn, connRequests) = ConnectionOf(http);
         var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker, ConnectionRequests = connRequests };
         // a regex location's captures are $1, $2... (ngx.var[1])
-        if (location?.Regex?.Match(Uri.UnescapeDataString(path)) is { Success: true } m)
+        if (location?.Regex?.Match(path) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
         Interlocked.Increment(ref _inFlight);
         try
@@ -369,7 +370,7 @@ public sealed class Nginx : IAsyncDisposable
             if (!s.ListensOn(local, port)) continue;
             first ??= s;
             candidates++;
-            if (byDefault == null && s.Listens.Any(l => l.Port == port && l.DefaultServer)) byDefault = s;
+            if (byDefault == null && IsDefaultFor(s, port)) byDefault = s;
         }
         if (candidates <= 1 || string.IsNullOrEmpty(host)) return byDefault ?? first;
         host = host.ToLowerInvariant().TrimEnd('.');
@@ -389,6 +390,13 @@ public sealed class Nginx : IAsyncDisposable
                     n.StartsWith('~') && System.Text.RegularExpressions.Regex.IsMatch(host, n[1..])))
                 return s;
         return byDefault ?? first;
+    }
+
+    private static bool IsDefaultFor(ServerConf s, int port)
+    {
+        foreach (var l in s.Listens)
+            if (l.Port == port && l.DefaultServer) return true;
+        return false;
     }
 
     /// <summary>The worker whose loop took the connection (<see cref="ReactorTransportFactory"/>), as nginx's accepting worker serves it.</summary>

@@ -126,6 +126,9 @@ public sealed class NgxRequest
     public bool AbortHandled { get; set; }
     public long BytesSent { get; private set; }
 
+    /// <summary>nginx's r->upstream_states: the attempts at an upstream (<see cref="Upstream.UpstreamState"/>), null before the first.</summary>
+    internal List<Upstream.UpstreamStateEntry>? UpstreamStates { get; set; }
+
     /// <summary>Variables set with `ngx.var.x = ...` (and by C# phases).</summary>
     // sized for a gateway request (APISIX's `set` variables, the upstream's): no resizing on the way
     public Dictionary<string, string?> Vars { get; init; } = new(40, StringComparer.Ordinal);

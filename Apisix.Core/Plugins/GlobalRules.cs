@@ -21,7 +21,10 @@ public static class GlobalRules
         Func<StoreEntry, bool>? refused = null)
     {
         // the rules the config sync's checks refused are not there for the data plane
-        var rules = store.List(ConfigStore.DefaultPrefix + "/global_rules/").Where(r => refused == null || !refused(r)).ToList();
+        // (only read, never changed here: the stored entries uncopied; their plugin confs are cloned below)
+        var stored = store.ListShared(ConfigStore.DefaultPrefix + "/global_rules/");
+        if (stored.Count == 0) return null;
+        var rules = refused == null ? stored : stored.Where(r => !refused(r)).ToList();
         if (rules.Count == 0) return null;
         var plugins = new JsonObject();
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -49,7 +49,25 @@ public sealed class BalancerState
     /// The upstream URL of the last try (nginx's <c>upstream:</c> log field): set once a try
     /// went out, so balancer-phase lines of a retry name the peer that failed.
     /// </summary>
-    public string? LastUpstreamUrl { get; set; }
+    public string? LastUpstreamUrl
+    {
+        get => _lastUpstreamUrl ??= _lastUpstream is var (scheme, address, uri) && scheme != null ? scheme + "://" + address + uri : null;
+        set
+        {
+            _lastUpstreamUrl = value;
+            _lastUpstream = default;
+        }
+    }
+
+    /// <summary>The parts of <see cref="LastUpstreamUrl"/> for a try; the URL is put together only when a line needs it.</summary>
+    public void SetLastUpstream(string scheme, string address, string uri)
+    {
+        _lastUpstreamUrl = null;
+        _lastUpstream = (scheme, address, uri);
+    }
+
+    private string? _lastUpstreamUrl;
+    private (string? Scheme, string? Address, string? Uri) _lastUpstream;
 
     /// <summary>A log line of the request, in the balancer phase's context when it runs.</summary>
     public void Log(Apisix.Core.OpenResty.LogLevel level, string message)

@@ -86,8 +86,17 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         _start = _end = 0;
         var read = stream.ReadAsync(_buf.AsMemory()).AsTask();
         _idleRead = read;
-        read.ContinueWith(_ => lost(this), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Parked = true;
+        // once a request has taken the connection back, that read is the first of its response: nothing is lost
+        read.ContinueWith(static (_, s) =>
+        {
+            var (conn, lost) = ((UpstreamHttpConnection, Action<UpstreamHttpConnection>))s!;
+            if (conn.Parked) lost(conn);
+        }, (this, lost), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    /// <summary>In the keepalive pool (from <see cref="Park"/> until the pool hands it to a request).</summary>
+    public bool Parked { get; internal set; }
 
     /// <summary>The read posted while parked has completed: the connection cannot serve another request.</summary>
     internal bool ClosedWhileIdle => _idleRead is { IsCompleted: true };
@@ -104,7 +113,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     }
 
     /// <summary>Write the whole request; nginx's send timeout bounds it.</summary>
-    public async Task<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
+    public async ValueTask<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
     {
         Requests++;
         var cts = Arm(timeout);
@@ -123,7 +132,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     }
 
     /// <summary>Buffer more bytes; the read timeout runs between two reads, as nginx's does.</summary>
-    private async Task<UpstreamFailure> FillAsync(TimeSpan timeout)
+    private async ValueTask<UpstreamFailure> FillAsync(TimeSpan timeout)
     {
         if (_eof) return UpstreamFailure.Error;
         if (_start > 0 && _start == _end) _start = _end = 0;
@@ -198,8 +207,14 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     }
 
     /// <summary>The status line and headers; <paramref name="headRequest"/> means no body follows.</summary>
-    public async Task<(UpstreamResponseHead? Head, UpstreamFailure Failure)> ReadHeadAsync(TimeSpan timeout, bool headRequest)
+    public async ValueTask<(UpstreamResponseHead? Head, UpstreamFailure Failure)> ReadHeadAsync(TimeSpan timeout, bool headRequest)
     {
+        // the status line's bytes are awaited here, so that the line itself is read synchronously
+        while (Array.IndexOf(_buf, (byte)'\n', _start, _end - _start) < 0)
+        {
+            var sf = await FillAsync(timeout);
+            if (sf != UpstreamFailure.None) return (null, sf);
+        }
         var (status, f) = await ReadLineAsync(timeout);
         if (status == null) return (null, f);
         // "HTTP/1.x NNN reason"
@@ -258,7 +273,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     /// The next piece of the body as it arrives (chunked framing removed): bytes, or an empty
     /// array once the body is complete, or null + why when the upstream failed mid-body.
     /// </summary>
-    public async Task<(byte[]? Data, UpstreamFailure Failure)> ReadBodyAsync(TimeSpan timeout)
+    public async ValueTask<(byte[]? Data, UpstreamFailure Failure)> ReadBodyAsync(TimeSpan timeout)
     {
         while (!_done)
         {

@@ -33,6 +33,7 @@ public sealed class UpstreamKeepalive
 
     private readonly Dictionary<string, Pool> _pools = new(StringComparer.Ordinal);
     private readonly object _lock = new();
+    private Action<UpstreamHttpConnection>? _drop;
 
     /// <summary>
     /// The target for an upstream: its <c>keepalive_pool</c>, else the defaults of
@@ -76,6 +77,7 @@ public sealed class UpstreamKeepalive
             if (!_pools.TryGetValue(target.Pool, out var pool) || pool.Idle.First is not { } first) return null;
             pool.Idle.RemoveFirst();
             first.Value.Idle.Dispose();
+            first.Value.Conn.Parked = false;
             return first.Value.Conn;
         }
     }
@@ -91,7 +93,7 @@ public sealed class UpstreamKeepalive
             return;
         }
         // the read is posted before the connection can be taken, so a taker always finds it
-        conn.Park(Drop);
+        conn.Park(_drop ??= Drop);
         UpstreamHttpConnection? evicted = null;
         lock (_lock)
         {

@@ -392,7 +392,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars, UpstreamKeepalive.Target keepalive)
     {
         if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs)
-            bs.LastUpstreamUrl = scheme + "://" + server.Address + UpstreamUri(ctx.Request);
+            bs.SetLastUpstream(scheme, server.Address, UpstreamUri(ctx.Request));
         var pools = ctx.Request.Worker is { } worker ? UpstreamKeepalive.Of(worker) : null;
         var conn = pools?.Take(keepalive);
         var clock = Stopwatch.StartNew();
@@ -505,7 +505,8 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         foreach (var (name, value) in head.Headers)
         {
             if (HiddenResponseHeaders.Contains(name) || name.StartsWith("X-Accel-", StringComparison.OrdinalIgnoreCase)) continue;
-            if (req.ResponseHeaders.TryGetValue(name, out var list) && vars.Seen(name)) list.Add(value);
+            // the upstream's first line of a name replaces what the request had set, the following ones add to it
+            if (vars.Seen(name) && req.ResponseHeaders.TryGetValue(name, out var list)) list.Add(value);
             else req.ResponseHeaders[name] = new List<string> { value };
             req.Vars[UpstreamHttpVar(name)] = value;
         }

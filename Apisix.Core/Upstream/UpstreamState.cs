@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Apisix.Core.OpenResty;
 
@@ -32,8 +31,6 @@ public sealed class UpstreamStateEntry
 /// </summary>
 public static class UpstreamState
 {
-    private static readonly ConditionalWeakTable<NgxRequest, List<UpstreamStateEntry>> States = new();
-
     /// <summary>The variables this module feeds.</summary>
     public static readonly IReadOnlyList<string> VariableNames =
     [
@@ -56,7 +53,7 @@ public static class UpstreamState
         };
         if (ToMs(connectTimeMs) is { } ct && ct >= 0) entry.ConnectTimeMs = ct;
         if (ToMs(headerTimeMs) is { } ht && ht >= 0) entry.HeaderTimeMs = ht;
-        States.GetOrCreateValue(r).Add(entry);
+        (r.UpstreamStates ??= new List<UpstreamStateEntry>(1)).Add(entry);
         Publish(r);
         return (true, null);
     }
@@ -71,7 +68,7 @@ public static class UpstreamState
     /// </summary>
     public static (bool Ok, string? Error) Update(NgxRequest r, double? responseTimeMs = null, double? responseLength = null)
     {
-        if (!States.TryGetValue(r, out var list) || list.Count == 0)
+        if (r.UpstreamStates is not { Count: > 0 } list)
             return (false, "error while updating upstream state");
         var last = list[^1];
         if (ToMs(responseTimeMs) is { } rt && rt >= 0) last.ResponseTimeMs = rt;
@@ -85,12 +82,12 @@ public static class UpstreamState
 
     /// <summary>The attempts recorded for the request, oldest first.</summary>
     public static IReadOnlyList<UpstreamStateEntry> Get(NgxRequest r) =>
-        States.TryGetValue(r, out var list) ? list : [];
+        r.UpstreamStates is { } list ? list : [];
 
     /// <summary>One of <see cref="VariableNames"/> as nginx renders it; null (not found) before any push.</summary>
     public static string? Variable(NgxRequest r, string name)
     {
-        if (!States.TryGetValue(r, out var s) || s.Count == 0) return null;
+        if (r.UpstreamStates is not { Count: > 0 } s) return null;
         if (s.Count == 1) return Single(s[0], name); // one attempt: no separators to work out
         return name switch
         {
@@ -126,8 +123,15 @@ public static class UpstreamState
     private static long? ToMs(double? v) =>
         v is { } d && double.IsFinite(d) ? (long)Math.Truncate(d) : null;
 
-    private static string Seconds(long ms) =>
-        ms < 0 ? "-" : $"{ms / 1000}.{ms % 1000:000}";
+    private static string Seconds(long ms)
+    {
+        if (ms < 0) return "-";
+        if (ms >= SubSecond.Length) return $"{ms / 1000}.{ms % 1000:000}";
+        // the times of a proxied request are mostly under a second: each text is made once
+        return SubSecond[ms] ??= $"0.{ms:000}";
+    }
+
+    private static readonly string?[] SubSecond = new string?[1000];
 
     /// <summary>
     /// nginx's separator rule: ", " before an entry with a peer; " : " before one without, and

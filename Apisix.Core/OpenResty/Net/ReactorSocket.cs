@@ -68,58 +68,87 @@ internal sealed class ReactorSocket : IReactorHandler
         var tcs = new TaskCompletionSource();
         slot = tcs;
         if (!ct.CanBeCanceled) return tcs.Task;
-        var reg = ct.UnsafeRegister(static (s, t) => ((TaskCompletionSource)s!).TrySetCanceled(t), tcs);
+        var reg = ct.UnsafeRegister(CancelWaiter, tcs);
         tcs.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), reg,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return tcs.Task;
     }
 
-    /// <summary>Receive what is there, waiting for it when nothing is; 0 at the end of the stream.</summary>
-    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct)
+    private static readonly Action<object?, CancellationToken> CancelWaiter = static (s, t) => ((TaskCompletionSource)s!).TrySetCanceled(t);
+
+    /// <summary>
+    /// The next edge for a read (or write) of this socket's own loops below: the waiter with no
+    /// continuation task for the token's registration (the awaiting loop disposes it).
+    /// </summary>
+    private Task WaitOnLoop(bool read, CancellationToken ct, out CancellationTokenRegistration reg)
     {
-        while (true)
+        reg = default;
+        if (Closed) return Task.FromException(new ObjectDisposedException(nameof(Socket)));
+        var tcs = new TaskCompletionSource();
+        if (read) _readWaiter = tcs;
+        else _writeWaiter = tcs;
+        if (ct.CanBeCanceled) reg = ct.UnsafeRegister(CancelWaiter, tcs);
+        return tcs.Task;
+    }
+
+    /// <summary>
+    /// Receive what is there, waiting for it when nothing is; 0 at the end of the stream. With
+    /// <paramref name="streamErrors"/> a closed socket is an IOException, as a Stream reports it.
+    /// </summary>
+    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken ct, bool streamErrors = false)
+    {
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            if (Closed) throw new ObjectDisposedException(nameof(Socket));
-            if (buffer.Length == 0)
+            while (true)
             {
-                // a zero-byte read waits until data is there, as on a blocking socket
-                if (Socket.Available > 0) return 0;
-                await WaitReadableAsync(ct).ConfigureAwait(false);
-                if (Socket.Available > 0 || Closed) return 0;
-                if (Socket.Poll(0, SelectMode.SelectRead)) return 0; // end of stream
-                continue;
+                ct.ThrowIfCancellationRequested();
+                if (Closed) throw new ObjectDisposedException(nameof(Socket));
+                if (buffer.Length == 0)
+                {
+                    // a zero-byte read waits until data is there, as on a blocking socket
+                    if (Socket.Available > 0) return 0;
+                    var zero = WaitOnLoop(read: true, ct, out var zreg);
+                    using (zreg) await zero.ConfigureAwait(false);
+                    if (Socket.Available > 0 || Closed) return 0;
+                    if (Socket.Poll(0, SelectMode.SelectRead)) return 0; // end of stream
+                    continue;
+                }
+                if (_readReady)
+                {
+                    var n = Socket.Receive(buffer.Span, SocketFlags.None, out var err);
+                    if (err == SocketError.Success)
+                    {
+                        if (n < buffer.Length && !_eofPending) _readReady = false;
+                        return n;
+                    }
+                    if (err != SocketError.WouldBlock) throw new IOException($"recv() failed ({err})", new SocketException((int)err));
+                    _readReady = false;
+                }
+                // the kernel's buffer is empty: wait for the next edge instead of a recv() that says EAGAIN
+                var wait = WaitOnLoop(read: true, ct, out var reg);
+                using (reg) await wait.ConfigureAwait(false);
             }
-            if (!_readReady)
-            {
-                // the last recv() emptied the kernel's buffer: wait for the next edge instead of a recv() that says EAGAIN
-                await WaitReadableAsync(ct).ConfigureAwait(false);
-                continue;
-            }
-            var n = Socket.Receive(buffer.Span, SocketFlags.None, out var err);
-            if (err == SocketError.Success)
-            {
-                if (n < buffer.Length && !_eofPending) _readReady = false;
-                return n;
-            }
-            if (err != SocketError.WouldBlock) throw new IOException($"recv() failed ({err})", new SocketException((int)err));
-            _readReady = false;
-            await WaitReadableAsync(ct).ConfigureAwait(false);
         }
+        catch (ObjectDisposedException e) when (streamErrors) { throw new IOException("connection closed", e); }
     }
 
     /// <summary>Send all of the buffer, waiting for room when the kernel's buffer is full.</summary>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct)
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct, bool streamErrors = false)
     {
-        while (buffer.Length > 0)
+        try
         {
-            ct.ThrowIfCancellationRequested();
-            if (Closed) throw new ObjectDisposedException(nameof(Socket));
-            var n = Socket.Send(buffer.Span, SocketFlags.None, out var err);
-            if (err == SocketError.Success) { buffer = buffer[n..]; continue; }
-            if (err != SocketError.WouldBlock) throw new IOException($"send() failed ({err})", new SocketException((int)err));
-            await WaitWritableAsync(ct).ConfigureAwait(false);
+            while (buffer.Length > 0)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (Closed) throw new ObjectDisposedException(nameof(Socket));
+                var n = Socket.Send(buffer.Span, SocketFlags.None, out var err);
+                if (err == SocketError.Success) { buffer = buffer[n..]; continue; }
+                if (err != SocketError.WouldBlock) throw new IOException($"send() failed ({err})", new SocketException((int)err));
+                var wait = WaitOnLoop(read: false, ct, out var reg);
+                using (reg) await wait.ConfigureAwait(false);
+            }
         }
+        catch (ObjectDisposedException e) when (streamErrors) { throw new IOException("connection closed", e); }
     }
 
     /// <summary>Stop watching and close (on the loop; from elsewhere it is posted there).</summary>
@@ -207,26 +236,14 @@ internal sealed class ReactorStream(ReactorSocket socket) : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
     {
-        if (socket.Loop.IsCurrent) return ReadOnLoop(buffer, ct);
-        return new ValueTask<int>(socket.Loop.RunAsync(() => ReadOnLoop(buffer, ct).AsTask()));
-    }
-
-    private async ValueTask<int> ReadOnLoop(Memory<byte> buffer, CancellationToken ct)
-    {
-        try { return await socket.ReceiveAsync(buffer, ct).ConfigureAwait(false); }
-        catch (ObjectDisposedException e) { throw new IOException("connection closed", e); }
+        if (socket.Loop.IsCurrent) return socket.ReceiveAsync(buffer, ct, streamErrors: true);
+        return new ValueTask<int>(socket.Loop.RunAsync(() => socket.ReceiveAsync(buffer, ct, streamErrors: true).AsTask()));
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
     {
-        if (socket.Loop.IsCurrent) return WriteOnLoop(buffer, ct);
-        return new ValueTask(socket.Loop.RunAsync(() => WriteOnLoop(buffer, ct).AsTask()));
-    }
-
-    private async ValueTask WriteOnLoop(ReadOnlyMemory<byte> buffer, CancellationToken ct)
-    {
-        try { await socket.SendAsync(buffer, ct).ConfigureAwait(false); }
-        catch (ObjectDisposedException e) { throw new IOException("connection closed", e); }
+        if (socket.Loop.IsCurrent) return socket.SendAsync(buffer, ct, streamErrors: true);
+        return new ValueTask(socket.Loop.RunAsync(() => socket.SendAsync(buffer, ct, streamErrors: true).AsTask()));
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>

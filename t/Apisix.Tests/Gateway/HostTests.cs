@@ -35,6 +35,15 @@ public sealed class HostTests(GatewayWorld world) : IClassFixture<GatewayWorld>
     }
 
     [Fact]
+    public async Task A_header_the_upstream_repeats_reaches_the_client_every_time()
+    {
+        // nginx's proxy module passes each header line of the upstream's response on
+        var resp = await RawHttp.GetAsync(world.NodePort, "/plain/cookies");
+        resp.Should().StartWith("HTTP/1.1 200 OK");
+        resp.Should().Contain("\r\nSet-Cookie: a=1\r\n").And.Contain("\r\nSet-Cookie: b=2\r\n").And.Contain("\r\nSet-Cookie: c=3\r\n");
+    }
+
+    [Fact]
     public async Task Standalone_file_changes_apply_and_a_broken_file_keeps_the_last_good_one()
     {
         var path = Path.Combine(world.Prefix, "conf", "apisix.yaml");

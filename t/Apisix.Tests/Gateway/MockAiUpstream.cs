@@ -95,6 +95,8 @@ public sealed class MockAiUpstream : IAsyncDisposable
 
         if (path.StartsWith("/plain/", StringComparison.Ordinal))
         {
+            // a header the upstream repeats, as a server setting two cookies does
+            if (path == "/plain/cookies") ctx.Response.Headers.Append("Set-Cookie", new Microsoft.Extensions.Primitives.StringValues(["a=1", "b=2", "c=3"]));
             ctx.Response.ContentType = "text/plain";
             await ctx.Response.WriteAsync($"plain {ctx.Request.Method} {path} {text.Length}\n");
             return;

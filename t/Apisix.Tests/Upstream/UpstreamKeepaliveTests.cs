@@ -148,4 +148,25 @@ public class UpstreamKeepaliveTests : IAsyncLifetime
         var until = DateTime.UtcNow.AddSeconds(30);
         while (!cond() && DateTime.UtcNow < until) await Task.Delay(10);
     }
+
+    [Fact]
+    public async Task A_taken_connection_is_not_dropped_when_the_read_posted_while_idle_completes()
+    {
+        // the idle read completes with the next response: by then a request owns the connection,
+        // so the pool has nothing to drop, and the connection can be cached again afterwards
+        var pools = new UpstreamKeepalive();
+        var (conn, server) = await Exchanged(Ok);
+        await pools.SaveOrCloseAsync(Target(), conn);
+        var again = pools.Take(Target())!;
+        again.Parked.Should().BeFalse();
+        (await again.SendAsync(Encoding.ASCII.GetBytes("GET /2 HTTP/1.1\r\nHost: x\r\n\r\n"), TimeSpan.FromSeconds(5)))
+            .Should().Be(UpstreamFailure.None);
+        await server.SendAsync(Encoding.ASCII.GetBytes(Ok));
+        (await again.ReadHeadAsync(TimeSpan.FromSeconds(5), headRequest: false)).Head.Should().NotBeNull();
+        while ((await again.ReadBodyAsync(TimeSpan.FromSeconds(5))).Data is { Length: > 0 }) { }
+        await pools.SaveOrCloseAsync(Target(), again);
+        again.Parked.Should().BeTrue();
+        pools.IdleCount.Should().Be(1);
+        pools.Take(Target()).Should().BeSameAs(again);
+    }
 }

@@ -30,6 +30,20 @@ public class UpstreamStateTests
     }
 
     [Fact]
+    public void Attempts_belong_to_their_request()
+    {
+        // kept on the request itself (nginx's r->upstream_states): another request starts with none,
+        // and the request's attempts are what Get lists
+        var first = NewCtx();
+        var second = NewCtx();
+        UpstreamState.Push(first, "127.0.0.1:1980", 200);
+        UpstreamState.Get(first.Request).Should().ContainSingle().Which.Peer.Should().Be("127.0.0.1:1980");
+        UpstreamState.Get(second.Request).Should().BeEmpty();
+        UpstreamState.Update(second, 5).Ok.Should().BeFalse();
+        V(second, "upstream_addr").Should().BeNull();
+    }
+
+    [Fact]
     public void One_attempt_reads_like_nginx()
     {
         var ctx = NewCtx();
