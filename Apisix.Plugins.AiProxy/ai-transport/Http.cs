@@ -151,14 +151,25 @@ public static class Http
     /// extra ones (names lower-cased), content-type forced to JSON, and host, content-length and
     /// accept-encoding dropped.
     /// </summary>
-    public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, ApiCtx ctx) =>
-        ConstructForwardHeaders(extHeaders, CoreRequest.Headers(ctx));
+    public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, ApiCtx ctx)
+    {
+        // core.request.headers(ctx) (the first of a name repeated in another case wins), lower-cased
+        var client = ctx.Request.RequestHeaders;
+        var headers = new Dictionary<string, string>(client.Count + 4, StringComparer.Ordinal);
+        foreach (var (name, value) in client) headers.TryAdd(LowerName(name), value);
+        return FinishForwardHeaders(headers, extHeaders);
+    }
 
     /// <summary>The same, from the client's headers as given (the Lua face passes them).</summary>
     public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, IEnumerable<KeyValuePair<string, string>> clientHeaders)
     {
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in clientHeaders) headers[k.ToLowerInvariant()] = v;
+        return FinishForwardHeaders(headers, extHeaders);
+    }
+
+    private static Dictionary<string, string> FinishForwardHeaders(Dictionary<string, string> headers, JsonObject? extHeaders)
+    {
         if (extHeaders != null)
             foreach (var (k, v) in extHeaders)
                 if (HeaderText(v) is { } text) headers[k.ToLowerInvariant()] = text;
@@ -167,6 +178,18 @@ public static class Http
         headers.Remove("content-length");
         headers.Remove("accept-encoding");
         return headers;
+    }
+
+    // A header name in lower case; the names clients send again and again are lowered once.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> LowerNames = new(StringComparer.Ordinal);
+
+    private static string LowerName(string name)
+    {
+        if (!name.AsSpan().ContainsAnyInRange('A', 'Z')) return name;
+        if (LowerNames.TryGetValue(name, out var lower)) return lower;
+        lower = name.ToLowerInvariant();
+        if (LowerNames.Count < 1024) LowerNames.TryAdd(name, lower);
+        return lower;
     }
 
     // How resty.http writes a header value given as a Lua value (tostring; a list as repeated lines, joined here).
