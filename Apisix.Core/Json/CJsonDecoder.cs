@@ -206,6 +206,15 @@ internal sealed class CJsonDecoder
     private void NextStringToken(ref Token token)
     {
         _ptr++; // opening quote
+        // most strings have no escapes: the text between the quotes as it is
+        var plain = _data.AsSpan(_ptr).IndexOfAny('"', '\\', '\0');
+        if (plain >= 0 && _data[_ptr + plain] == '"')
+        {
+            token.Type = Tok.T_STRING;
+            token.Text = ShortStrings.Get(_data.AsSpan(_ptr, plain));
+            _ptr += plain + 1;
+            return;
+        }
         var sb = new StringBuilder();
         char ch;
         while ((ch = At(_ptr)) != '"')
@@ -244,6 +253,28 @@ internal sealed class CJsonDecoder
         _ptr++; // closing quote
         token.Type = Tok.T_STRING;
         token.Text = sb.ToString();
+    }
+
+    /// <summary>
+    /// Short strings (object keys, roles, finish reasons...) come back as one shared string each
+    /// instead of a new one per document; a bounded number of them is kept.
+    /// </summary>
+    private static class ShortStrings
+    {
+        private const int MaxLength = 24, MaxCount = 4096;
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Known = new(StringComparer.Ordinal);
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Lookup =
+            Known.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public static string Get(ReadOnlySpan<char> text)
+        {
+            if (text.Length == 0) return "";
+            if (text.Length > MaxLength) return new string(text);
+            if (Lookup.TryGetValue(text, out var known)) return known;
+            var s = new string(text);
+            if (Known.Count < MaxCount) Known.TryAdd(s, s);
+            return s;
+        }
     }
 
     private int Hex4(int p)

@@ -61,6 +61,22 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
 
     private void Disarm() => _timer?.TryReset();
 
+    /// <summary>
+    /// Whether the response lets the connection serve another request. <see cref="ReadHeadAsync"/>
+    /// sets it as nginx's proxy module decides; a client with other rules (lua-resty-http keeps an
+    /// HTTP/1.0 connection that says keep-alive) may set it after reading the head.
+    /// </summary>
+    public bool KeepAlive { get => _keepAlive; set => _keepAlive = value; }
+
+    /// <summary>The last response head read said HTTP/1.0.</summary>
+    public bool Http10 { get; private set; }
+
+    /// <summary>The response body has been read to its end.</summary>
+    public bool BodyDone => _done;
+
+    /// <summary>A chunked body is in the middle of a chunk: part of its data is still to come.</summary>
+    public bool InChunk => _framing == Framing.Chunked && _remaining > 0;
+
     /// <summary>Requests sent on this connection (nginx's <c>c->requests</c>, bounded by keepalive_requests).</summary>
     public int Requests { get; private set; }
 
@@ -222,7 +238,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             || !int.TryParse(status.AsSpan(9, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var code))
             return (null, UpstreamFailure.InvalidHeader);
         var reason = status.Length > 13 ? status[13..] : "";
-        var http10 = status.StartsWith("HTTP/1.0", StringComparison.Ordinal);
+        var http10 = Http10 = status.StartsWith("HTTP/1.0", StringComparison.Ordinal);
         var headers = new List<(string, string)>(8);
         while (true)
         {
@@ -275,6 +291,16 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     /// </summary>
     public async ValueTask<(byte[]? Data, UpstreamFailure Failure)> ReadBodyAsync(TimeSpan timeout)
     {
+        var (data, failure) = await ReadBodyPieceAsync(timeout);
+        return failure == UpstreamFailure.None ? (data.ToArray(), failure) : (null, failure);
+    }
+
+    /// <summary>
+    /// <see cref="ReadBodyAsync"/> without a copy: the piece lies in the connection's buffer and
+    /// is valid until the next call on this connection. Empty once the body is complete.
+    /// </summary>
+    public async ValueTask<(ReadOnlyMemory<byte> Data, UpstreamFailure Failure)> ReadBodyPieceAsync(TimeSpan timeout)
+    {
         while (!_done)
         {
             switch (_framing)
@@ -284,7 +310,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
                     {
                         var f = await FillAsync(timeout);
                         if (f == UpstreamFailure.Error && _eof) { _done = true; continue; }
-                        if (f != UpstreamFailure.None) return (null, f);
+                        if (f != UpstreamFailure.None) return (default, f);
                     }
                     return (Take((int)(_end - _start)), UpstreamFailure.None);
 
@@ -292,7 +318,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
                     if (_start == _end)
                     {
                         var f = await FillAsync(timeout);
-                        if (f != UpstreamFailure.None) return (null, f);
+                        if (f != UpstreamFailure.None) return (default, f);
                     }
                     {
                         var n = (int)Math.Min(_remaining, _end - _start);
@@ -305,25 +331,25 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
                     if (_chunkNeedsCrlf)
                     {
                         var (crlf, cf) = await ReadLineAsync(timeout);
-                        if (crlf == null) return (null, cf);
-                        if (crlf.Length != 0) return (null, UpstreamFailure.InvalidHeader);
+                        if (crlf == null) return (default, cf);
+                        if (crlf.Length != 0) return (default, UpstreamFailure.InvalidHeader);
                         _chunkNeedsCrlf = false;
                     }
                     if (_remaining == 0)
                     {
                         var (sizeLine, sf) = await ReadLineAsync(timeout);
-                        if (sizeLine == null) return (null, sf);
+                        if (sizeLine == null) return (default, sf);
                         var semi = sizeLine.IndexOf(';');
                         var hex = (semi >= 0 ? sizeLine[..semi] : sizeLine).Trim();
                         if (!long.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var size) || size < 0)
-                            return (null, UpstreamFailure.InvalidHeader);
+                            return (default, UpstreamFailure.InvalidHeader);
                         if (size == 0)
                         {
                             // trailers, up to the empty line
                             while (true)
                             {
                                 var (t, tf) = await ReadLineAsync(timeout);
-                                if (t == null) return (null, tf);
+                                if (t == null) return (default, tf);
                                 if (t.Length == 0) break;
                             }
                             _done = true;
@@ -334,7 +360,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
                     if (_start == _end)
                     {
                         var f = await FillAsync(timeout);
-                        if (f != UpstreamFailure.None) return (null, f);
+                        if (f != UpstreamFailure.None) return (default, f);
                     }
                     {
                         var n = (int)Math.Min(_remaining, _end - _start);
@@ -344,12 +370,12 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
                     }
             }
         }
-        return ([], UpstreamFailure.None);
+        return (ReadOnlyMemory<byte>.Empty, UpstreamFailure.None);
     }
 
-    private byte[] Take(int n)
+    private ReadOnlyMemory<byte> Take(int n)
     {
-        var data = _buf.AsSpan(_start, n).ToArray();
+        var data = _buf.AsMemory(_start, n);
         _start += n;
         return data;
     }

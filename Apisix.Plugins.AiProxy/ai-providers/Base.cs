@@ -68,6 +68,21 @@ public class ProviderBase
     private static object UsageVar(JsonObject usage, string key) =>
         JsonScalars.TryGetNumber(usage[key], out var d) ? LuaNumber.IsIntegral(d) ? (object)(long)d : d : 0L;
 
+    // An endpoint's parts (url.parse) and its decoded query (ngx.decode_args), kept per endpoint
+    // text: a route's endpoint is the same on every request. The query object is never handed
+    // out, only copies of its values. A bounded number of endpoints is kept.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Apisix.Core.Utils.ParsedUrl? Url, JsonObject? Query)> Endpoints =
+        new(StringComparer.Ordinal);
+
+    private static (Apisix.Core.Utils.ParsedUrl? Url, JsonObject? Query) ParseEndpoint(string endpoint)
+    {
+        if (Endpoints.TryGetValue(endpoint, out var known)) return known;
+        var url = Apisix.Core.Utils.SocketUrl.Parse(endpoint);
+        var parts = (url, url?.Query is { Length: > 0 } q ? NgxArgs.Decode(q) : null);
+        if (Endpoints.Count < 1024) Endpoints.TryAdd(endpoint, parts);
+        return parts;
+    }
+
     /// <summary>
     /// <c>build_request(ctx, conf, request_body, opts)</c>: the request to send upstream, or
     /// null, the error and (when the client is at fault) its status.
@@ -104,7 +119,7 @@ public class ProviderBase
             token = accessToken;
         }
 
-        var parsedUrl = opts.Endpoint != null ? Apisix.Core.Utils.SocketUrl.Parse(opts.Endpoint) : null;
+        var (parsedUrl, endpointQuery) = opts.Endpoint != null ? ParseEndpoint(opts.Endpoint) : default;
         var scheme = parsedUrl?.Scheme ?? "https";
         var host = parsedUrl?.Host ?? opts.TargetHost ?? Host;
         int port;
@@ -112,9 +127,9 @@ public class ProviderBase
         else port = scheme == "https" ? 443 : 80;
 
         var queryParams = auth["query"] is JsonObject authQuery ? (JsonObject)authQuery.DeepClone() : new JsonObject();
-        if (parsedUrl?.Query is { Length: > 0 } q)
+        if (endpointQuery != null)
         {
-            foreach (var (k, v) in NgxArgs.Decode(q)) queryParams[k] = v?.DeepClone();
+            foreach (var (k, v) in endpointQuery) queryParams[k] = v?.DeepClone();
         }
 
         var path = parsedUrl?.Path ?? opts.TargetPath;

@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.Http.Headers;
+using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -9,6 +8,8 @@ using System.Text.Json.Nodes;
 using Apisix.Core;
 using Apisix.Core.Json;
 using Apisix.Core.OpenResty;
+using Apisix.Core.OpenResty.Net;
+using Apisix.Core.Upstream;
 using Apisix.Core.Utils;
 
 namespace Apisix.Plugins.AiProxy.AiTransport;
@@ -110,15 +111,16 @@ public sealed class AiHttpResponse
 }
 
 /// <summary>
-/// Port of <c>apisix/plugins/ai-transport/http.lua</c>: sending the request to the LLM service,
-/// with lua-resty-http (api7-lua-resty-http, the fork APISIX ships) rebuilt on .NET's HttpClient
-/// stack.
+/// Port of <c>apisix/plugins/ai-transport/http.lua</c>: sending the request to the LLM service
+/// as lua-resty-http (api7-lua-resty-http, the fork APISIX ships) does.
 /// <para>
-/// One resty.http client is one TCP connection that the caller connects, uses, then closes or
-/// gives back to a keepalive pool. To keep that model each connection gets its own
-/// <see cref="SocketsHttpHandler"/> (a handler's own pool would hide which connection a response
-/// came on, so "close this one" and "keep this one" could not be honoured). Idle connections wait
-/// in a pool per nginx worker, as cosocket pools are per worker, keyed like resty.http's pools.
+/// One resty.http client is one connection that the caller connects, uses, then closes or gives
+/// back to a keepalive pool. The request goes out as resty.http writes it and the response is
+/// read with the gateway's own HTTP/1.1 client (<see cref="UpstreamHttpConnection"/>, the one
+/// the proxy module uses); idle connections wait in <see cref="UpstreamKeepalive"/> pools of
+/// their own per nginx worker (cosocket pools are per worker and apart from the balancer's),
+/// named as resty.http names them, and leave them when the peer closes them or their keepalive
+/// timeout passes.
 /// </para>
 /// <para>
 /// HTTPS: the in-memory loopback has no TLS, and the upstream test suites point their AI
@@ -149,14 +151,25 @@ public static class Http
     /// extra ones (names lower-cased), content-type forced to JSON, and host, content-length and
     /// accept-encoding dropped.
     /// </summary>
-    public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, ApiCtx ctx) =>
-        ConstructForwardHeaders(extHeaders, CoreRequest.Headers(ctx));
+    public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, ApiCtx ctx)
+    {
+        // core.request.headers(ctx) (the first of a name repeated in another case wins), lower-cased
+        var client = ctx.Request.RequestHeaders;
+        var headers = new Dictionary<string, string>(client.Count + 4, StringComparer.Ordinal);
+        foreach (var (name, value) in client) headers.TryAdd(LowerName(name), value);
+        return FinishForwardHeaders(headers, extHeaders);
+    }
 
     /// <summary>The same, from the client's headers as given (the Lua face passes them).</summary>
     public static Dictionary<string, string> ConstructForwardHeaders(JsonObject? extHeaders, IEnumerable<KeyValuePair<string, string>> clientHeaders)
     {
         var headers = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in clientHeaders) headers[k.ToLowerInvariant()] = v;
+        return FinishForwardHeaders(headers, extHeaders);
+    }
+
+    private static Dictionary<string, string> FinishForwardHeaders(Dictionary<string, string> headers, JsonObject? extHeaders)
+    {
         if (extHeaders != null)
             foreach (var (k, v) in extHeaders)
                 if (HeaderText(v) is { } text) headers[k.ToLowerInvariant()] = text;
@@ -165,6 +178,18 @@ public static class Http
         headers.Remove("content-length");
         headers.Remove("accept-encoding");
         return headers;
+    }
+
+    // A header name in lower case; the names clients send again and again are lowered once.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> LowerNames = new(StringComparer.Ordinal);
+
+    private static string LowerName(string name)
+    {
+        if (!name.AsSpan().ContainsAnyInRange('A', 'Z')) return name;
+        if (LowerNames.TryGetValue(name, out var lower)) return lower;
+        lower = name.ToLowerInvariant();
+        if (LowerNames.Count < 1024) LowerNames.TryAdd(name, lower);
+        return lower;
     }
 
     // How resty.http writes a header value given as a Lua value (tostring; a list as repeated lines, joined here).
@@ -197,15 +222,15 @@ public static class Http
         var host = p.Host ?? "";
         var port = p.Port ?? (ssl ? 443 : 80);
         var target = new Target(host, port, ssl, p.SslServerName ?? host, p.SslVerify ?? true);
-        var pool = Pools.GetValue(nginx, _ => new ConnectionPool());
-        var poolKey = target.PoolKey(ctx.Request.Worker?.Id ?? 0);
-        var conn = pool.Take(poolKey);
+        var pools = PoolsOf(ctx);
+        var poolName = target.PoolName();
+        var conn = pools.Take(new UpstreamKeepalive.Target(poolName, 0, TimeSpan.Zero, 0));
         if (conn == null)
         {
             if (p.Host == null) return (null, "connect: missing host", Meta(null));
             var (stream, err) = await OpenAsync(nginx, target, timeout);
             if (stream == null) return (null, "connect: " + err, Meta(null));
-            conn = new Connection(nginx, target, poolKey, stream);
+            conn = new UpstreamHttpConnection(stream);
         }
         var connectTime = (Now() - t0) * 1000;
 
@@ -217,17 +242,17 @@ public static class Http
             var (encoded, err) = EncodeBody(p.Body, ctx);
             if (encoded == null)
             {
-                conn.Dispose();
+                _ = conn.DisposeAsync();
                 return (null, "encode body: " + (err ?? "unknown"), Meta(connectTime));
             }
             reqJson = encoded;
         }
         p.Body = reqJson;
 
-        var (exchange, reqErr) = await conn.SendAsync(p, reqJson, timeout);
+        var (exchange, reqErr) = await SendAsync(conn, p, reqJson, target, UserAgent(nginx), pools, poolName, timeout);
         if (exchange == null)
         {
-            conn.Dispose();
+            _ = conn.DisposeAsync();
             return (null, "request: " + reqErr, Meta(connectTime));
         }
         var headerTime = (Now() - t0) * 1000;
@@ -266,8 +291,20 @@ public static class Http
         if (err != null) ctx.Log(LogLevel.Warn, "failed to keepalive connection: " + err);
     }
 
-    /// <summary>Idle connections pooled for an nginx (they go with it).</summary>
-    public static int PooledConnections(Nginx nginx) => Pools.TryGetValue(nginx, out var p) ? p.Count : 0;
+    /// <summary>Idle connections pooled for an nginx, all its workers' (they go with it).</summary>
+    public static int PooledConnections(Nginx nginx)
+    {
+        var n = Pools.TryGetValue(nginx, out var own) ? own.IdleCount : 0;
+        foreach (var w in nginx.Workers)
+            if (Pools.TryGetValue(w, out var p)) n += p.IdleCount;
+        return n;
+    }
+
+    // The pools of the request's worker (of its nginx for a request that has none, as in unit tests).
+    private static readonly ConditionalWeakTable<object, UpstreamKeepalive> Pools = new();
+
+    private static UpstreamKeepalive PoolsOf(ApiCtx ctx) =>
+        Pools.GetValue((object?)ctx.Request.Worker ?? ctx.Request.Nginx, static _ => new UpstreamKeepalive());
 
     // ngx.now(): seconds with millisecond resolution
     private static double Now() => Math.Round(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, 3);
@@ -296,23 +333,26 @@ public static class Http
         return (text, err);
     }
 
-    // ---- connections -------------------------------------------------------------------------
 
-    private static readonly ConditionalWeakTable<Nginx, ConnectionPool> Pools = new();
+    // ---- connections -------------------------------------------------------------------------
 
     internal sealed record Target(string Host, int Port, bool Ssl, string ServerName, bool Verify)
     {
-        public string PoolKey(int worker) =>
-            $"{worker}|{Host}:{Port}" + (Ssl ? $":{ServerName}:{Verify}" : "");
+        /// <summary>The keepalive pool's name, as resty.http's connect names it.</summary>
+        public string PoolName() => Ssl ? $"{Host}:{Port}:{ServerName}:{Verify}" : Host + ":" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Open a TCP connection (and TLS for https) through the nginx's connect seam.</summary>
-    private static async Task<(Stream? Stream, string? Error)> OpenAsync(Nginx nginx, Target t, int timeoutMs, CancellationToken outer = default)
+    private static async Task<(Stream? Stream, string? Error)> OpenAsync(Nginx nginx, Target t, int timeoutMs)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        cts.CancelAfter(timeoutMs);
+        using var cts = new CancellationTokenSource(timeoutMs);
         Stream stream;
-        try { stream = new AbortableStream(await nginx.TcpConnectAsync(t.Host, t.Port, cts.Token)); }
+        try
+        {
+            stream = await nginx.TcpConnectAsync(t.Host, t.Port, cts.Token);
+            // real sockets end a pending read when closed; other streams (the in-memory loopback's) need help
+            if (nginx.Network is not SocketNetwork) stream = new AbortableStream(stream);
+        }
         catch (OperationCanceledException) { return (null, "timeout"); }
         catch (SocketException e) { return (null, SocketErrorText(e, t.Host)); }
         catch (IOException e) { return (null, e.Message); }
@@ -345,267 +385,83 @@ public static class Http
         _ => e.Message,
     };
 
-    /// <summary>Idle connections per pool key, newest first (as cosocket pools reuse them).</summary>
-    internal sealed class ConnectionPool
+    /// <summary>A failed socket step in cosocket words.</summary>
+    private static string FailureText(UpstreamFailure f) => f == UpstreamFailure.Timeout ? "timeout" : "closed";
+
+    /// <summary>
+    /// <c>httpc:request(params)</c> on a connection: the request as resty.http writes it, then the
+    /// status line and headers (interim 1xx answers but 101 skipped). Each socket step gets the
+    /// whole timeout, as cosocket operations do.
+    /// </summary>
+    private static async Task<(Exchange? Exchange, string? Error)> SendAsync(UpstreamHttpConnection conn, AiHttpParams p, string body,
+        Target target, string userAgent, UpstreamKeepalive pools, string poolName, int timeoutMs)
     {
-        private readonly object _lock = new();
-        private readonly Dictionary<string, LinkedList<Connection>> _idle = new(StringComparer.Ordinal);
-
-        public int Count
+        var (buffer, length, err) = BuildRequest(p, body, target, userAgent);
+        if (buffer == null) return (null, err);
+        var timeout = TimeSpan.FromMilliseconds(timeoutMs);
+        var head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
+        try
         {
-            get { lock (_lock) return _idle.Values.Sum(l => l.Count); }
-        }
-
-        public Connection? Take(string key)
-        {
-            lock (_lock)
+            UpstreamFailure sent;
+            try { sent = await conn.SendAsync(buffer.AsMemory(0, length), timeout); }
+            finally { ArrayPool<byte>.Shared.Return(buffer); }
+            if (sent != UpstreamFailure.None) return (null, FailureText(sent));
+            while (true)
             {
-                if (!_idle.TryGetValue(key, out var list) || list.First == null) return null;
-                var c = list.First.Value;
-                list.RemoveFirst();
-                c.IdleGeneration++;
-                return c;
+                var (h, f) = await conn.ReadHeadAsync(timeout, head);
+                if (h == null) return (null, FailureText(f));
+                if (h.Status is >= 100 and < 200 && h.Status != 101) continue;
+                return (new Exchange(conn, h, head, timeout, pools, poolName), null);
             }
         }
-
-        public void Put(Connection c, int timeoutMs, int size)
+        catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException)
         {
-            Connection? evicted = null;
-            int generation;
-            lock (_lock)
-            {
-                if (!_idle.TryGetValue(c.PoolKey, out var list)) _idle[c.PoolKey] = list = new LinkedList<Connection>();
-                list.AddFirst(c);
-                generation = ++c.IdleGeneration;
-                if (list.Count > size)
-                {
-                    evicted = list.Last!.Value;
-                    list.RemoveLast();
-                    evicted.IdleGeneration++;
-                }
-            }
-            evicted?.Dispose();
-            c.ArmIdleTimer(this, generation, timeoutMs);
-        }
-
-        // The connection's idle timer fired: close it unless it was taken (or evicted) since.
-        internal void Expire(Connection c, int generation)
-        {
-            lock (_lock)
-            {
-                if (c.IdleGeneration != generation || !_idle.TryGetValue(c.PoolKey, out var list) || !list.Remove(c)) return;
-                c.IdleGeneration++;
-            }
-            c.Dispose();
-        }
-    }
-
-    /// <summary>One upstream connection: its own handler, fed the stream we connected.</summary>
-    internal sealed class Connection : IDisposable
-    {
-        private readonly Nginx _nginx;
-        private readonly Target _target;
-        private readonly HttpMessageInvoker _invoker;
-        private Stream? _connected;
-        private int _timeoutMs = DefaultTimeoutMs;
-        // what the handler reads goes through this, so chunk boundaries can be recovered
-        private ChunkFramingStream? _framing;
-        private bool _head;
-
-        public Connection(Nginx nginx, Target target, string poolKey, Stream connected)
-        {
-            _nginx = nginx;
-            _target = target;
-            PoolKey = poolKey;
-            _connected = connected;
-            var handler = new SocketsHttpHandler
-            {
-                AutomaticDecompression = DecompressionMethods.None,
-                AllowAutoRedirect = false,
-                UseCookies = false,
-                UseProxy = false,
-                // no traceparent/Request-Id headers: resty.http sends none
-                ActivityHeadersPropagator = null,
-                MaxConnectionsPerServer = 1,
-                // the pool above decides how long an idle connection lives
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-                // a response left unread closes its connection instead of being drained
-                MaxResponseDrainSize = 0,
-                RequestHeaderEncodingSelector = (_, _) => Encoding.Latin1,
-                ResponseHeaderEncodingSelector = (_, _) => Encoding.Latin1,
-                ConnectCallback = ConnectAsync,
-            };
-            _invoker = new HttpMessageInvoker(handler, disposeHandler: true);
-        }
-
-        public string PoolKey { get; }
-        public int IdleGeneration { get; set; }
-
-        // Buffers and a timeout source the exchanges on this connection reuse (they run one at a
-        // time; a connection that is closed is never used again).
-        private byte[]? _pendingBuffer;
-        private byte[]? _readBuffer;
-        private CancellationTokenSource? _spareTimeout;
-
-        /// <summary>16 KB for the decoded bytes of a chunked body read ahead of the chunk handed out.</summary>
-        internal byte[] PendingBuffer => _pendingBuffer ??= new byte[16384];
-        /// <summary>64 KB for each read of a body that runs until close.</summary>
-        internal byte[] ReadBuffer => _readBuffer ??= new byte[65536];
-
-        /// <summary>A token source that cancels after <paramref name="timeoutMs"/>; give it back with <see cref="ReturnTimeout"/>.</summary>
-        internal CancellationTokenSource RentTimeout(int timeoutMs)
-        {
-            var cts = Interlocked.Exchange(ref _spareTimeout, null) ?? new CancellationTokenSource();
-            cts.CancelAfter(timeoutMs);
-            return cts;
-        }
-
-        internal void ReturnTimeout(CancellationTokenSource cts)
-        {
-            // a source that fired stays cancelled: it is dropped
-            if (!cts.TryReset() || Interlocked.CompareExchange(ref _spareTimeout, cts, null) != null) cts.Dispose();
-        }
-
-        // The keepalive timeout: one timer per connection, re-armed each time it goes back to the
-        // pool (a timer per return would leave one pending for each request served).
-        private Timer? _idleTimer;
-        private ConnectionPool? _idlePool;
-        private int _idleGeneration;
-        private long _idleDeadline;
-
-        internal void ArmIdleTimer(ConnectionPool pool, int generation, int timeoutMs)
-        {
-            lock (this)
-            {
-                _idlePool = pool;
-                _idleGeneration = generation;
-                _idleDeadline = Environment.TickCount64 + timeoutMs;
-                if (_idleTimer == null) _idleTimer = new Timer(static s => ((Connection)s!).IdleTimerFired(), this, timeoutMs, Timeout.Infinite);
-                else _idleTimer.Change(timeoutMs, Timeout.Infinite);
-            }
-        }
-
-        private void IdleTimerFired()
-        {
-            ConnectionPool? pool;
-            int generation;
-            lock (this)
-            {
-                // a firing of an earlier arming that raced with a re-arm: wait for the current deadline
-                var left = _idleDeadline - Environment.TickCount64;
-                if (left > 0)
-                {
-                    _idleTimer?.Change(left, Timeout.Infinite);
-                    return;
-                }
-                pool = _idlePool;
-                generation = _idleGeneration;
-            }
-            pool?.Expire(this, generation);
-        }
-
-        // The first connect hands over the stream connected in RequestAsync; a later one means the
-        // handler found the pooled connection dead (peer closed it), so a new one is opened.
-        private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
-        {
-            var s = Interlocked.Exchange(ref _connected, null);
-            if (s == null)
-            {
-                var (stream, err) = await OpenAsync(_nginx, _target, _timeoutMs, ct);
-                s = stream ?? throw new IOException(err);
-            }
-            // a new connection starts a new byte stream to follow
-            _framing = new ChunkFramingStream(s, () => _head);
-            return _framing;
-        }
-
-        public async Task<(Exchange? Exchange, string? Error)> SendAsync(AiHttpParams p, string body, int timeoutMs)
-        {
-            _timeoutMs = timeoutMs;
-            _head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
-            var (request, err) = BuildRequest(p, body, _target, UserAgent(_nginx));
-            if (request == null) return (null, err);
-            var cts = RentTimeout(timeoutMs);
-            try
-            {
-                var response = await _invoker.SendAsync(request, cts.Token);
-                return (new Exchange(this, p.Method, response, timeoutMs, _framing?.TakeLatest()), null);
-            }
-            catch (OperationCanceledException) { return (null, "timeout"); }
-            catch (HttpRequestException e) { return (null, Describe(e)); }
-            catch (IOException e) { return (null, Describe(e)); }
-            finally { ReturnTimeout(cts); }
-        }
-
-        public void Return(int keepaliveTimeoutMs, int poolSize) =>
-            Pools.GetValue(_nginx, _ => new ConnectionPool()).Put(this, keepaliveTimeoutMs, poolSize);
-
-        public void Dispose()
-        {
-            Interlocked.Exchange(ref _connected, null)?.Dispose();
-            _invoker.Dispose();
-            lock (this)
-            {
-                _idleTimer?.Dispose();
-                _idleTimer = null;
-                _idlePool = null;
-            }
-            Interlocked.Exchange(ref _spareTimeout, null)?.Dispose();
+            return (null, "closed");
         }
     }
 
     /// <summary>One request/response on a connection: the body reader and what may be done after.</summary>
     internal sealed class Exchange
     {
-        private readonly Connection _conn;
-        private readonly HttpResponseMessage _response;
-        private readonly int _timeoutMs;
+        private readonly UpstreamHttpConnection _conn;
+        private readonly TimeSpan _timeout;
+        private readonly UpstreamKeepalive _pools;
+        private readonly string _poolName;
         private readonly bool _serverKeepsAlive;
+        private readonly bool _chunked;
         private readonly long? _contentLength;
         private readonly bool _noBody;
-        private Stream? _stream;
-        // chunked bodies: where the server's chunks began and ended, and decoded bytes read ahead of the chunk handed out
-        private readonly ResponseFrame? _frame;
-        private byte[]? _pending;
-        private int _pendingStart;
-        private int _pendingEnd;
         private int _state; // 0 reading, 1 ended (next call: dead), 2 dead
         private bool _bodyComplete;
         private bool _broken;
-        private bool _released;
+        private int _released;
 
-        public Exchange(Connection conn, string method, HttpResponseMessage response, int timeoutMs, ResponseFrame? frame)
+        public Exchange(UpstreamHttpConnection conn, UpstreamResponseHead head, bool headRequest, TimeSpan timeout,
+            UpstreamKeepalive pools, string poolName)
         {
             _conn = conn;
-            _response = response;
-            _timeoutMs = timeoutMs;
-            Status = (int)response.StatusCode;
-            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            void Add(HttpHeadersNonValidated? hs)
-            {
-                if (hs is not { } h) return;
-                foreach (var (name, values) in h)
-                {
-                    var v = values.Count == 1 ? values.ToString() : string.Join(", ", values);
-                    headers[name] = headers.TryGetValue(name, out var old) ? old + ", " + v : v;
-                }
-            }
-            Add(response.Headers.NonValidated);
-            Add(response.Content?.Headers.NonValidated);
+            _timeout = timeout;
+            _pools = pools;
+            _poolName = poolName;
+            Status = head.Status;
+            // res.headers: names case-insensitive, a repeated header's values joined
+            var headers = new Dictionary<string, string>(head.Headers.Count, StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, value) in head.Headers)
+                headers[name] = headers.TryGetValue(name, out var old) ? old + ", " + value : value;
             Headers = headers;
 
             // resty.http: HTTP/1.1 keeps the connection unless told "close"; HTTP/1.0 only when told "keep-alive"
-            var connection = headers.TryGetValue("Connection", out var c) ? c.ToLowerInvariant() : null;
-            _serverKeepsAlive = response.Version >= HttpVersion.Version11
-                ? connection == null || !connection.Contains("close", StringComparison.Ordinal)
-                : connection != null && connection.Contains("keep-alive", StringComparison.Ordinal);
+            var connection = headers.TryGetValue("Connection", out var c) ? c : null;
+            _serverKeepsAlive = !conn.Http10
+                ? connection == null || !connection.Contains("close", StringComparison.OrdinalIgnoreCase)
+                : connection != null && connection.Contains("keep-alive", StringComparison.OrdinalIgnoreCase);
+            conn.KeepAlive = _serverKeepsAlive && Status != 101;
 
-            _noBody = string.Equals(method, "HEAD", StringComparison.OrdinalIgnoreCase)
-                      || Status is 204 or 304 || Status is >= 100 and < 200;
-            var chunked = response.Headers.TransferEncodingChunked == true;
-            if (!chunked && headers.TryGetValue("Content-Length", out var cl) && long.TryParse(cl, out var len)) _contentLength = len;
-            if (chunked && frame is { Chunked: true } && frame.Status == Status) _frame = frame;
+            _noBody = headRequest || Status is 204 or 304 || Status is >= 100 and < 200;
+            // framed as the connection reads it: chunked (HTTP/1.1 only) wins over a length
+            _chunked = !conn.Http10 && headers.TryGetValue("Transfer-Encoding", out var te)
+                                    && te.Contains("chunked", StringComparison.OrdinalIgnoreCase);
+            if (!_chunked && headers.TryGetValue("Content-Length", out var cl) && long.TryParse(cl, out var len)) _contentLength = len;
         }
 
         public int Status { get; }
@@ -634,85 +490,74 @@ public static class Http
             }
             try
             {
-                _stream ??= await _response.Content.ReadAsStreamAsync();
                 if (_contentLength is { } total)
                 {
                     // the whole declared body at once, as receive(content_length) does
-                    var bytes = total <= _conn.ReadBuffer.Length ? _conn.ReadBuffer : new byte[total];
-                    var got = 0;
-                    while (got < total)
-                    {
-                        var n = await ReadAsync(bytes.AsMemory(got, (int)(total - got)));
-                        if (n == 0) return Fail("closed");
-                        got += n;
-                    }
+                    var (whole, err) = await ReadWholeAsync(total, untilDone: true);
+                    if (whole == null) return Fail(err!);
                     _bodyComplete = true;
                     _state = 1;
-                    return (ByteString.FromBytes(bytes.AsSpan(0, (int)total)), null);
+                    return (whole, null);
                 }
-                if (_frame != null) return await ReadFramedChunkAsync(_frame);
-                var buffer = _conn.ReadBuffer;
-                var read = await ReadAsync(buffer);
-                if (read == 0)
+                var (piece, f) = await _conn.ReadBodyPieceAsync(_timeout);
+                if (f != UpstreamFailure.None) return Fail(FailureText(f));
+                if (piece.Length == 0)
                 {
                     _bodyComplete = true;
                     _state = 2;
                     return (null, null);
                 }
-                return (ByteString.FromBytes(buffer.AsSpan(0, read)), null);
+                if (!_chunked || !_conn.InChunk) return (ByteString.FromBytes(piece.Span), null);
+                // the rest of this chunk is still on its way: hand out the chunk whole
+                var (rest, restErr) = await ReadWholeAsync(0, untilDone: false, piece);
+                return rest == null ? Fail(restErr!) : (rest, null);
             }
-            catch (OperationCanceledException) { return Fail("timeout"); }
-            catch (Exception e) when (e is IOException or HttpRequestException or ObjectDisposedException)
+            catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException)
             {
+                // closed under the read (the client went away)
                 return Fail("closed");
             }
         }
 
-        // The next chunk of a chunked body: its size was noted when its size line went past the
-        // handler (always before its data reaches us), so read exactly that many decoded bytes.
-        private async ValueTask<(string?, string?)> ReadFramedChunkAsync(ResponseFrame frame)
+        // Pieces joined until the body ends (untilDone) or the current chunk does, after `first`.
+        private async ValueTask<(string? Text, string? Error)> ReadWholeAsync(long expected, bool untilDone, ReadOnlyMemory<byte> first = default)
         {
-            int size;
-            while (!frame.TryTakeChunkSize(out size))
+            byte[]? joined = null;
+            var count = 0;
+            void Append(ReadOnlySpan<byte> data)
             {
-                // bytes with no size noted for them: the framing could not be followed, hand them out as they are
-                if (_pendingEnd > _pendingStart) return (TakePending(_pendingEnd - _pendingStart), null);
-                if (await FillAsync() == 0)
+                if (joined == null || count + data.Length > joined.Length)
                 {
-                    _bodyComplete = true;
-                    _state = 2;
-                    return (null, null);
+                    var grown = ArrayPool<byte>.Shared.Rent((int)Math.Max(Math.Max(Math.Min(expected, 1 << 20), count + data.Length), (joined?.Length ?? 0) * 2L));
+                    if (joined != null)
+                    {
+                        Buffer.BlockCopy(joined, 0, grown, 0, count);
+                        ArrayPool<byte>.Shared.Return(joined);
+                    }
+                    joined = grown;
                 }
+                data.CopyTo(joined.AsSpan(count));
+                count += data.Length;
             }
-            while (_pendingEnd - _pendingStart < size)
-                if (await FillAsync() == 0) return Fail("closed");
-            return (TakePending(size), null);
-        }
 
-        // Read more decoded body bytes after those already pending (room is made by moving or growing).
-        private async ValueTask<int> FillAsync()
-        {
-            if (_pendingStart == _pendingEnd) _pendingStart = _pendingEnd = 0;
-            _pending ??= _conn.PendingBuffer;
-            if (_pendingEnd == _pending.Length)
+            try
             {
-                var count = _pendingEnd - _pendingStart;
-                var into = _pendingStart > 0 ? _pending : new byte[Math.Max(16384, _pending.Length * 2)];
-                Buffer.BlockCopy(_pending, _pendingStart, into, 0, count);
-                _pending = into;
-                _pendingStart = 0;
-                _pendingEnd = count;
+                if (!first.IsEmpty) Append(first.Span);
+                while (untilDone ? !_conn.BodyDone : _conn.InChunk)
+                {
+                    var (piece, f) = await _conn.ReadBodyPieceAsync(_timeout);
+                    if (f != UpstreamFailure.None) return (null, FailureText(f));
+                    if (piece.Length == 0) break;
+                    // a body that came in one read needs no joining
+                    if (joined == null && (untilDone ? _conn.BodyDone : !_conn.InChunk)) return (ByteString.FromBytes(piece.Span), null);
+                    Append(piece.Span);
+                }
+                return (joined == null ? "" : ByteString.FromBytes(joined.AsSpan(0, count)), null);
             }
-            var n = await ReadAsync(_pending.AsMemory(_pendingEnd));
-            _pendingEnd += n;
-            return n;
-        }
-
-        private string TakePending(int count)
-        {
-            var s = ByteString.FromBytes(_pending!.AsSpan(_pendingStart, count));
-            _pendingStart += count;
-            return s;
+            finally
+            {
+                if (joined != null) ArrayPool<byte>.Shared.Return(joined);
+            }
         }
 
         private (string?, string?) Fail(string err)
@@ -720,14 +565,6 @@ public static class Http
             _broken = true;
             _state = 2;
             return (null, err);
-        }
-
-        // each read gets the whole timeout, as cosocket reads do
-        private async ValueTask<int> ReadAsync(Memory<byte> into)
-        {
-            var cts = _conn.RentTimeout(_timeoutMs);
-            try { return await _stream!.ReadAsync(into, cts.Token); }
-            finally { _conn.ReturnTimeout(cts); }
         }
 
         /// <summary><c>res:read_body()</c>: the reader's chunks joined, or the first error.</summary>
@@ -746,36 +583,34 @@ public static class Http
             }
         }
 
+        /// <summary>Close the connection; from any thread (a read in progress ends with "closed").</summary>
         public void Close()
         {
-            if (_released) return;
-            _released = true;
-            _response.Dispose();
-            _conn.Dispose();
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            _ = _conn.DisposeAsync();
         }
 
         public string? SetKeepalive(int timeoutMs, int poolSize)
         {
-            if (_released) return "closed";
-            _released = true;
+            if (Interlocked.Exchange(ref _released, 1) != 0) return "closed";
             if (!_serverKeepsAlive || !_bodyComplete || _broken)
             {
                 // resty.http closes what the server will not keep (and reports no failure);
                 // a connection with unread or broken body bytes cannot be reused either
-                _response.Dispose();
-                _conn.Dispose();
+                _ = _conn.DisposeAsync();
                 return null;
             }
-            _response.Dispose();
-            _conn.Return(timeoutMs, poolSize);
+            var saving = _pools.SaveOrCloseAsync(
+                new UpstreamKeepalive.Target(_poolName, poolSize, TimeSpan.FromMilliseconds(timeoutMs), int.MaxValue), _conn);
+            if (!saving.IsCompletedSuccessfully) _ = saving.AsTask();
             return null;
         }
     }
 
     /// <summary>
-    /// The connected stream as the handler sees it: disposing it also ends reads and writes in
-    /// progress. HttpClient cancels a request by disposing the connection, and not every stream
-    /// (the in-memory loopback's included) wakes a pending read when disposed.
+    /// A connected stream whose disposal also ends reads and writes in progress: closing a
+    /// response (the client went away) disposes its connection, and not every stream (the
+    /// in-memory loopback's included) wakes a pending read when disposed.
     /// </summary>
     private sealed class AbortableStream(Stream inner) : Stream
     {
@@ -845,61 +680,90 @@ public static class Http
         }
     }
 
-    /// <summary>A request as resty.http writes it, or its validation error.</summary>
-    private static (HttpRequestMessage? Request, string? Error) BuildRequest(AiHttpParams p, string body, Target target, string userAgent)
+    /// <summary>
+    /// The request as resty.http writes it (request line, the given headers, then Host,
+    /// Content-Length and User-Agent unless given, then the body) in a pooled buffer, or its
+    /// validation error.
+    /// </summary>
+    private static (byte[]? Buffer, int Length, string? Error) BuildRequest(AiHttpParams p, string body, Target target, string userAgent)
     {
         var path = p.Path ?? "/";
-        if (!ValidPath(path, allowQuestion: false)) return (null, "invalid characters found in path");
+        if (!ValidPath(path, allowQuestion: false)) return (null, 0, "invalid characters found in path");
         // api7-lua-resty-http puts "?" before an encoded query table even when it is empty
         string query;
         try { query = "?" + NgxEncodeArgs.Encode(p.Query); }
-        catch (InvalidOperationException e) { return (null, e.Message); }
-        if (!ValidPath(query, allowQuestion: true)) return (null, "invalid characters found in query");
+        catch (InvalidOperationException e) { return (null, 0, e.Message); }
+        if (!ValidPath(query, allowQuestion: true)) return (null, 0, "invalid characters found in query");
 
         var hasHost = false;
         var hasUa = false;
-        string? contentLength = null;
+        var hasLength = false;
         var chunked = false;
         foreach (var (name, value) in p.Headers)
         {
-            if (!ValidHeaderName(name)) return (null, "invalid characters found in header key");
-            if (!ValidHeaderValue(value)) return (null, "invalid characters found in header value");
+            if (!ValidHeaderName(name)) return (null, 0, "invalid characters found in header key");
+            if (!ValidHeaderValue(value)) return (null, 0, "invalid characters found in header value");
             if (name.Equals("Host", StringComparison.OrdinalIgnoreCase)) hasHost = true;
             else if (name.Equals("User-Agent", StringComparison.OrdinalIgnoreCase)) hasUa = true;
-            else if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) contentLength = value;
+            else if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) hasLength = true;
             else if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
                      && value.Contains("chunked", StringComparison.OrdinalIgnoreCase)) chunked = true;
         }
 
-        // the authority is never used for routing (the connection is already made); Host is set below
-        var pathAndQuery = (path.StartsWith('/') ? path : "/" + path) + query;
-        var uri = new Uri("http://upstream" + pathAndQuery, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
-        var request = new HttpRequestMessage(HttpMethod.Parse(p.Method.ToUpperInvariant()), uri)
-        {
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        var content = new ByteArrayContent(ByteString.ToBytes(body));
-        request.Content = content;
-
+        var w = new RequestWriter(512 + body.Length);
+        w.Write(p.Method.ToUpperInvariant());
+        w.Write(path.StartsWith('/') ? " " : " /");
+        w.Write(path);
+        w.Write(query);
+        w.Write(" HTTP/1.1\r\n");
         foreach (var (name, value) in p.Headers)
         {
-            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
-                || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
-            if (!request.Headers.TryAddWithoutValidation(name, value))
-                content.Headers.TryAddWithoutValidation(name, value);
+            // a chunked request drops its Content-Length (resty.http, against request smuggling)
+            if (chunked && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)) continue;
+            w.Header(name, value);
         }
-        if (chunked) request.Headers.TransferEncodingChunked = true;
-        else if (contentLength != null && long.TryParse(contentLength, out var declared)) content.Headers.ContentLength = declared;
-        // else ByteArrayContent declares the body's length, as resty.http does for a string body
-
         if (!hasHost)
         {
             var defaultPort = target.Ssl ? 443 : 80;
-            request.Headers.TryAddWithoutValidation("Host", p.Port is { } port && port != defaultPort ? $"{p.Host}:{port}" : p.Host ?? "");
+            w.Header("Host", p.Port is { } port && port != defaultPort ? $"{p.Host}:{port}" : p.Host ?? "");
         }
-        if (!hasUa) request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
-        return (request, null);
+        if (!chunked && !hasLength) w.Header("Content-Length", RequestWriter.ByteCount(body).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (!hasUa) w.Header("User-Agent", userAgent);
+        w.Write("\r\n");
+        w.Write(body);
+        return (w.Buffer, w.Length, null);
+    }
+
+    /// <summary>Request bytes in a buffer from the shared pool (the caller returns it); text as byte strings.</summary>
+    private struct RequestWriter(int capacity)
+    {
+        public byte[] Buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        public int Length;
+
+        /// <summary>A Lua string's length: its chars as bytes, or its UTF-8 when it has wider chars.</summary>
+        public static int ByteCount(string s) => ByteString.IsByteString(s) ? s.Length : Encoding.UTF8.GetByteCount(s);
+
+        public void Write(string s)
+        {
+            var latin = ByteString.IsByteString(s);
+            var n = latin ? s.Length : Encoding.UTF8.GetByteCount(s);
+            if (Length + n > Buffer.Length)
+            {
+                var grown = ArrayPool<byte>.Shared.Rent(Math.Max(Length + n, Buffer.Length * 2));
+                System.Buffer.BlockCopy(Buffer, 0, grown, 0, Length);
+                ArrayPool<byte>.Shared.Return(Buffer);
+                Buffer = grown;
+            }
+            Length += latin ? Encoding.Latin1.GetBytes(s, Buffer.AsSpan(Length)) : Encoding.UTF8.GetBytes(s, Buffer.AsSpan(Length));
+        }
+
+        public void Header(string name, string value)
+        {
+            Write(name);
+            Write(": ");
+            Write(value);
+            Write("\r\n");
+        }
     }
 
     // resty.http's allowed path bytes (query adds "?"): printable ASCII but space, '#', '<', '>',
@@ -931,16 +795,4 @@ public static class Http
         return true;
     }
 
-    /// <summary>An HttpClient failure in cosocket words.</summary>
-    private static string Describe(Exception e)
-    {
-        for (var x = e; x != null; x = x.InnerException)
-        {
-            if (x is OperationCanceledException or TimeoutException) return "timeout";
-            if (x is SocketException se) return SocketErrorText(se, "");
-        }
-        if (e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } && e.InnerException is IOException io)
-            return io.Message;
-        return "closed";
-    }
 }

@@ -53,6 +53,7 @@ public sealed class RawUpstream
                 var total = end + 4 + length;
                 if (text.Length >= total)
                 {
+                    LastRequest = text[..total];
                     reader.AdvanceTo(result.Buffer.GetPosition(total));
                     return head.Split("\r\n")[0];
                 }
@@ -61,6 +62,12 @@ public sealed class RawUpstream
             reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
     }
+
+    /// <summary>The last request read, head and body, as it came over the wire.</summary>
+    public string LastRequest { get; private set; } = "";
+
+    /// <summary>Close the upstream's side: the client reads the end of the stream.</summary>
+    public async Task CloseAsync() => await _toClient.Writer.CompleteAsync();
 
     /// <summary>Send these bytes in one write.</summary>
     public async Task WriteAsync(string raw)

@@ -76,12 +76,8 @@ public static class Exporter
         }
     }
 
-    private static JsonNode? TryReadAttr(JsonObject? attr, params string[] path)
-    {
-        JsonNode? n = attr;
-        foreach (var p in path) n = (n as JsonObject)?[p];
-        return n;
-    }
+    private static JsonNode? TryReadAttr(JsonObject? attr, string a, string b, string c) =>
+        ((attr?[a] as JsonObject)?[b] as JsonObject)?[c];
 
     private static double Exptime(JsonObject? attr, string metric) =>
         JsonScalars.TryGetNumber(TryReadAttr(attr, "metrics", metric, "expire"), out var e) ? e : 0;
@@ -95,8 +91,9 @@ public static class Exporter
     /// </summary>
     private static List<string> ExtraLabels(JsonObject? attr, string name, ApiCtx? ctx)
     {
+        // most metrics have none: no list for them (callers only read it)
+        if (TryReadAttr(attr, "metrics", name, "extra_labels") is not JsonArray labels) return NoLabels;
         var res = new List<string>();
-        if (TryReadAttr(attr, "metrics", name, "extra_labels") is not JsonArray labels) return res;
         foreach (var kv in labels)
         {
             if (kv is not JsonObject o || o.Count == 0) continue;
@@ -107,6 +104,8 @@ public static class Exporter
         }
         return res;
     }
+
+    private static readonly List<string> NoLabels = [];
 
     private static string[] Labels(JsonObject? attr, string metric) => [.. MetricLabelMap[metric], .. ExtraLabels(attr, metric, null)];
 
@@ -163,10 +162,16 @@ public static class Exporter
     /// <c>get_disabled_label_metric_map</c>: from the plugin metadata's <c>disabled_labels</c>,
     /// metric name to the labels written as "".
     /// </summary>
+    // the plugin metadata's key, built once per etcd prefix
+    private sealed record MetaKey(string Prefix, string Key);
+    private static MetaKey? MetadataKey;
+
     private static Dictionary<string, HashSet<string>>? DisabledLabels(ApiCtx ctx)
     {
         var prefix = ctx.Config?.EtcdPrefix ?? "/apisix";
-        if (ctx.Store?.Get(prefix + "/plugin_metadata/" + PluginName)?.Value is not JsonObject md
+        var key = MetadataKey;
+        if (key == null || !ReferenceEquals(key.Prefix, prefix)) MetadataKey = key = new(prefix, prefix + "/plugin_metadata/" + PluginName);
+        if (ctx.Store?.Get(key.Key)?.Value is not JsonObject md
             || md["disabled_labels"] is not JsonObject disabled) return null;
         var map = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var (metric, labels) in disabled)
@@ -184,7 +189,7 @@ public static class Exporter
         return values;
     }
 
-    private static string?[] With(string?[] values, List<string> extra) => [.. values, .. extra];
+    private static string?[] With(string?[] values, List<string> extra) => extra.Count == 0 ? values : [.. values, .. extra];
 
     /// <summary>
     /// <c>ctx.curr_req_matched</c>'s <c>_path</c> and <c>_host</c>: the route's uri pattern and host
@@ -196,27 +201,33 @@ public static class Exporter
             return (m.GetValueOrDefault("_path") ?? "", m.GetValueOrDefault("_host") ?? "");
         if (ctx.MatchedRoute is not { } route) return ("", "");
         var uri = ctx.Var.GetString("uri") ?? ctx.Request.Uri;
+        // the route's uri, then its uris: the exact one, else the longest prefix pattern
         var path = "";
-        var paths = new List<string>();
-        if (JsonScalars.TryGetString(route["uri"], out var one)) paths.Add(one);
-        foreach (var p in route["uris"] as JsonArray ?? []) if (JsonScalars.TryGetString(p, out var s)) paths.Add(s);
-        foreach (var p in paths)
+        var exact = false;
+        void Path(JsonNode? n)
         {
-            if (p == uri) { path = p; break; }
-            if (p.EndsWith('*') && uri.StartsWith(p[..^1], StringComparison.Ordinal) && p.Length > path.Length) path = p;
+            if (exact || !JsonScalars.TryGetString(n, out var p)) return;
+            if (p == uri) { path = p; exact = true; }
+            else if (p.EndsWith('*') && uri.AsSpan().StartsWith(p.AsSpan(0, p.Length - 1), StringComparison.Ordinal) && p.Length > path.Length) path = p;
         }
+        Path(route["uri"]);
+        if (route["uris"] is JsonArray uris) foreach (var p in uris) Path(p);
+
+        // the route's host, then its hosts: the first that the request's host matches
         var host = "";
-        var hosts = new List<string>();
-        if (JsonScalars.TryGetString(route["host"], out var h1)) hosts.Add(h1);
-        foreach (var h in route["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out var s)) hosts.Add(s);
+        if (route["host"] is null && route["hosts"] is null) return (path, host);
         var reqHost = ctx.Var.GetString("host") ?? "";
-        foreach (var h in hosts)
+        bool Host(JsonNode? n)
         {
+            if (!JsonScalars.TryGetString(n, out var h)) return false;
             var hit = h.StartsWith("*.", StringComparison.Ordinal)
-                ? reqHost.EndsWith(h[1..], StringComparison.OrdinalIgnoreCase)
+                ? reqHost.AsSpan().EndsWith(h.AsSpan(1), StringComparison.OrdinalIgnoreCase)
                 : string.Equals(h, reqHost, StringComparison.OrdinalIgnoreCase);
-            if (hit) { host = h; break; }
+            if (hit) host = h;
+            return hit;
         }
+        if (!Host(route["host"]) && route["hosts"] is JsonArray hosts)
+            foreach (var h in hosts) if (Host(h)) break;
         return (path, host);
     }
 

@@ -63,6 +63,55 @@ public sealed class PrometheusLib
             }
         }
 
+        // the series keys made so far, found again from their text without a new string
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
+        [ThreadStatic] private static char[]? _keyBuffer;
+
+        /// <summary>
+        /// The series key: <c>name{label="value",...}</c>, values escaped (backslash, newline and
+        /// double quote), or the bare name for a metric without labels.
+        /// </summary>
+        internal string Key(IReadOnlyList<string?>? values)
+        {
+            if (LabelNames.Count == 0) return Name;
+            var buf = _keyBuffer ??= new char[256];
+            var len = 0;
+            void Put(ReadOnlySpan<char> text)
+            {
+                if (len + text.Length > buf.Length) Array.Resize(ref buf, Math.Max(buf.Length * 2, len + text.Length));
+                text.CopyTo(buf.AsSpan(len));
+                len += text.Length;
+            }
+            Put(Name);
+            Put("{");
+            for (var i = 0; i < LabelNames.Count; i++)
+            {
+                if (i > 0) Put(",");
+                Put(LabelNames[i]);
+                Put("=\"");
+                var v = values![i] ?? "";
+                var start = 0;
+                for (var j = 0; j < v.Length; j++)
+                {
+                    var esc = v[j] switch { '\\' => "\\\\", '\n' => "\\n", '"' => "\\\"", _ => null };
+                    if (esc == null) continue;
+                    Put(v.AsSpan(start, j - start));
+                    Put(esc);
+                    start = j + 1;
+                }
+                Put(v.AsSpan(start));
+                Put("\"");
+            }
+            Put("}");
+            _keyBuffer = buf;
+            var text = buf.AsSpan(0, len);
+            if (_keys.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var known)) return known;
+            var key = new string(text);
+            // label values come from requests: a bounded number of keys is remembered
+            if (_keys.Count < 4096) _keys.TryAdd(key, key);
+            return key;
+        }
+
         public Kind Kind { get; }
         public string Name { get; }
         public string Help { get; }
@@ -144,7 +193,7 @@ public sealed class PrometheusLib
             Error("Wrong number of labels for " + metric.Name + ". Expected " + metric.LabelNames.Count + ", got " + n);
             return false;
         }
-        key = metric.Name + Braces(LabelPart(metric.LabelNames, values));
+        key = metric.Key(values);
         return true;
     }
 
