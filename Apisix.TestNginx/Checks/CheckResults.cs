@@ -39,7 +39,7 @@ public sealed class CheckOptions
     public int? ServerPortForClient { get; init; }
 
     /// <summary>Looks up <c>$TEST_NGINX_*</c> variables in response_body and grep_error_log_out.</summary>
-    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+    public Func<string, string?> Environment { get; init; } = Runner.RunEnvironment.Get;
 
     /// <summary>Where <c>open</c> resolves for the Perl of a <c>response_body_eval</c> section.</summary>
     public string PerlRoot { get; init; } = Directory.GetCurrentDirectory();

@@ -206,17 +206,10 @@ public static partial class DiffCommand
         };
         if (!apisix) env["TEST_NGINX_SERVER_PORT"] = o.Port.ToString(CultureInfo.InvariantCulture);
         if (o.LuaPaths.Count > 0) env["TEST_NGINX_LUA_PACKAGE_PATH"] = RealSide.LuaPathPrefix(o.LuaPaths) + ";";
-        var saved = env.Keys.ToDictionary(k => k, Environment.GetEnvironmentVariable);
-        try
-        {
-            foreach (var (k, v) in env) Environment.SetEnvironmentVariable(k, v);
-            try { return await new FileRunner(o.Root).RunAsync(path); }
-            catch (Exception e) { return new Reporting.FileOutcome { File = path, Error = "runner error: " + e }; }
-        }
-        finally
-        {
-            foreach (var (k, v) in saved) Environment.SetEnvironmentVariable(k, v);
-        }
+        // this run's view only: other runs in the process (the test suite's) keep theirs
+        RunEnvironment.Set(env);
+        try { return await new FileRunner(o.Root).RunAsync(path); }
+        catch (Exception e) { return new Reporting.FileOutcome { File = path, Error = "runner error: " + e }; }
     }
 
     public static bool IsApisixFile(string path)

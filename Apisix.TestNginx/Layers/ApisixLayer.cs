@@ -30,7 +30,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         Apisix.Core.Etcd.InitDirs(store, ConfigStore.DefaultPrefix);
         return store;
     }
-    private readonly ConfigYamlBuilder _yaml = new(Environment.GetEnvironmentVariable("ETCD_ENABLE_AUTH") == "true");
+    private readonly ConfigYamlBuilder _yaml = new(RunEnvironment.Get("ETCD_ENABLE_AUTH") == "true");
 
     private static readonly string[] SharedDictNames =
     [

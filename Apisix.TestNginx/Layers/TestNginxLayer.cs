@@ -16,8 +16,10 @@ public class TestNginxLayer(string root)
     public string Root { get; } = root;
 
     /// <summary>An environment variable as the file sees it: its BEGIN block's %ENV first, then the process's.</summary>
-    public static string? Env(TestFile file, string name) =>
-        file.Settings.Env.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+    public static string? Env(TestFile file, string name) => Env(file, name, RunEnvironment.Get);
+
+    private static string? Env(TestFile file, string name, Func<string, string?> ambient) =>
+        file.Settings.Env.TryGetValue(name, out var v) ? v : ambient(name);
 
     /// <summary>
     /// The log_level() a layer's Perl module calls when it is used (t::APISIX: info), or null.
@@ -56,8 +58,9 @@ public class TestNginxLayer(string root)
             : file.Settings.LogLevel ?? ModuleLogLevel ?? Env(file, "TEST_NGINX_LOG_LEVEL") ?? "debug");
         if (int.TryParse(Env(file, "TEST_NGINX_SERVER_PORT") ?? Env(file, "TEST_NGINX_PORT"), out var port)) world.ServerPort = port;
         var serverPort = world.ServerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        world.Environment = name => Env(file, name) ?? (name == "TEST_NGINX_SERVER_PORT" ? serverPort : null);
-        world.Modules.Environment = name => Env(file, name);
+        var ambient = RunEnvironment.Capture(); // Lua reads it later, on the worker's threads
+        world.Environment = name => Env(file, name, ambient) ?? (name == "TEST_NGINX_SERVER_PORT" ? serverPort : null);
+        world.Modules.Environment = name => Env(file, name, ambient);
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?.lua"));
         world.Modules.PackagePath.Add(Path.Combine(Root, "t", "?", "init.lua"));
 

@@ -125,7 +125,7 @@ public sealed partial class PerlInterpreter
     }
 
     public string? GetEnv(string name) => Env.TryGetValue(name, out var v) ? v
-        : Environment.GetEnvironmentVariable(name) ?? EnvDefaults.GetValueOrDefault(name);
+        : Runner.RunEnvironment.Get(name) ?? EnvDefaults.GetValueOrDefault(name);
 
     // The named subs a statement defines, nested blocks included, in source order.
     private static IEnumerable<SubDefStmt> SubDefs(Stmt stmt) => stmt switch

@@ -29,7 +29,7 @@ public sealed class BlockWorld
     /// The environment as the block sees it: the file's %ENV, then the process's, with
     /// TEST_NGINX_SERVER_PORT defaulting to the server port as Test::Nginx sets it.
     /// </summary>
-    public Func<string, string?> Environment { get; set; } = System.Environment.GetEnvironmentVariable;
+    public Func<string, string?> Environment { get; set; } = RunEnvironment.Get;
     /// <summary>Why the block cannot run here (skipped with this reason), or null.</summary>
     public string? SkipReason { get; set; }
     /// <summary>

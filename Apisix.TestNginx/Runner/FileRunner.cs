@@ -213,7 +213,7 @@ public sealed class FileRunner(string root)
                 _mockUdp = MockUdpServer.Start(file.Path, block, network, Expand);
                 var sleptBefore = nginx.RequestSleeps.Total;
                 var idle = RequestBuilder.TimeoutOf(block, TimeSpan.FromSeconds(
-                    double.TryParse(Environment.GetEnvironmentVariable("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
+                    double.TryParse(RunEnvironment.Get("TEST_NGINX_TIMEOUT"), out var t) ? t : 3));
                 // Test::Nginx checks the logs after each request, after its `--- wait`: the error log's
                 // lines written since the previous check (all with check_accum_error_log), the whole access log
                 var requests = RequestBuilder.Build(block, world.ServerName, world.Environment);
@@ -239,7 +239,7 @@ public sealed class FileRunner(string root)
                 }
                 if (requests.Count == 0) await TakeLogsAsync();
 
-                if (Environment.GetEnvironmentVariable("TEST_NGINX_DUMP_LOGS") == "1")
+                if (RunEnvironment.Get("TEST_NGINX_DUMP_LOGS") == "1")
                 {
                     foreach (var l in log.Lines) Console.Error.WriteLine($"[error.log] {l}");
                     foreach (var l in world.AccessLog) Console.Error.WriteLine($"[access.log] {l}");
