@@ -215,8 +215,9 @@ public class TestNginxLayer(string root)
             {
                 if (d.Arg(0).Contains('='))
                 {
+                    // what the workers see (os.getenv), not the process: other runs share it
                     var kv = d.Arg(0).Split('=', 2);
-                    Environment.SetEnvironmentVariable(kv[0], kv[1]);
+                    world.Modules.SetEnv(kv[0], kv[1]);
                 }
                 continue;
             }
