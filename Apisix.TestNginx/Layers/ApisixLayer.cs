@@ -69,6 +69,7 @@ public class ApisixLayer(string root) : TestNginxLayer(root)
         var config = ApisixConfig.Load(yaml, new ConfigLoadOptions
         {
             AdjustDefaults = d => d["plugin_attr"]!["prometheus"]!["enable_export_server"] = false,
+            GetEnv = world.Modules.GetEnv, // ${{VAR}}: nginx's environment, main_config's `env NAME=value;` included
         });
         // a standalone data plane reads its resources from conf/apisix.yaml (or .json)
         var registry = new PluginRegistry();
