@@ -188,14 +188,9 @@ public sealed class FileRunner(string root)
                     return Failed(block, $"{block.Name} - die as expected\n#   Failed test '{block.Name} - die as expected'\n#   nginx started: the emulation accepted this configuration", sw);
                 return null;
             }
-            catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
-                                          or Core.Config.ConfigException)
-            {
-                return Failed(block, e.Message, sw);
-            }
             catch (Exception e)
             {
-                return Failed(block, "runner error: " + e, sw);
+                return Failed(block, e, sw);
             }
         }
 
@@ -265,14 +260,9 @@ public sealed class FileRunner(string root)
                 Record(outcome, requests, results, logSlices);
                 return outcome;
             }
-            catch (Exception e) when (e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException
-                                          or Core.Config.ConfigException)
-            {
-                return Failed(block, e.Message, sw);
-            }
             catch (Exception e)
             {
-                return Failed(block, "runner error: " + e, sw);
+                return Failed(block, e, sw);
             }
             finally
             {
@@ -380,4 +370,13 @@ public sealed class FileRunner(string root)
 
     private static BlockOutcome Failed(TestBlock b, string why, Stopwatch sw) =>
         new() { Index = b.Index, Name = b.Name, Status = BlockOutcome.Fail, Message = why, Elapsed = sw.Elapsed };
+
+    /// <summary>
+    /// A block that threw: what the file or its configuration got wrong is said in its own words;
+    /// anything else is the runner's fault and keeps its stack.
+    /// </summary>
+    private static BlockOutcome Failed(TestBlock b, Exception e, Stopwatch sw) =>
+        Failed(b, e is TestFileException or RequestBuildException or Core.OpenResty.Conf.NginxConfException or Core.Config.ConfigException
+            ? e.Message
+            : "runner error: " + e, sw);
 }

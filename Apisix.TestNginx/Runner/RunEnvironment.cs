@@ -11,8 +11,7 @@ public static class RunEnvironment
     private static readonly AsyncLocal<IReadOnlyDictionary<string, string?>?> Overlay = new();
 
     /// <summary>The variable as this flow sees it (an overlaid null hides the process's value).</summary>
-    public static string? Get(string name) =>
-        Overlay.Value is { } o && o.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+    public static string? Get(string name) => Lookup(Overlay.Value, name);
 
     /// <summary>
     /// This flow's view, fixed now: for code that reads it later on other threads (a worker's Lua
@@ -21,8 +20,11 @@ public static class RunEnvironment
     public static Func<string, string?> Capture()
     {
         var o = Overlay.Value;
-        return name => o != null && o.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
+        return name => Lookup(o, name);
     }
+
+    private static string? Lookup(IReadOnlyDictionary<string, string?>? overlay, string name) =>
+        overlay != null && overlay.TryGetValue(name, out var v) ? v : Environment.GetEnvironmentVariable(name);
 
     /// <summary>
     /// Overlay <paramref name="vars"/> (over any overlay already there) for the rest of the calling
