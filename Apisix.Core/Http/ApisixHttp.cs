@@ -176,6 +176,21 @@ public sealed class ApisixHttp
 
     private readonly Dictionary<string, (string Version, JsonObject Route)> _confCache = new(StringComparer.Ordinal);
 
+    private string? _routesDirCache;
+    // the routes directory under the deployment's prefix (the config does not change once loaded)
+    private string RoutesDir => _routesDirCache ??= Config.EtcdPrefix + "/routes/";
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _routeKeys = new(StringComparer.Ordinal);
+
+    /// <summary>A route's store key, built once per route id (a bounded cache: ids beyond it are built each time).</summary>
+    private string RouteKey(string id)
+    {
+        if (_routeKeys.TryGetValue(id, out var key)) return key;
+        key = RoutesDir + id;
+        if (_routeKeys.Count < 4096) _routeKeys.TryAdd(id, key);
+        return key;
+    }
+
     /// <summary>`apisix.http_access_phase()`: route the request and run its plugins.</summary>
     public async Task HttpAccessPhaseAsync(NgxRequest req)
     {
@@ -205,13 +220,15 @@ public sealed class ApisixHttp
     private async Task<Router.Match?> MatchRouteAsync(ApiCtx ctx, string? host)
     {
         var req = ctx.Request;
-        if (JsonScalars.TryGetString(Config.Get("apisix", "router", "http"), out var routerName) && routerName == RadixtreeUriWithParameter.Name)
+        if (Config.RouterHttp == RadixtreeUriWithParameter.Name)
         {
             var found = ParamRouter.Find(req.Method, req.Uri, host);
             ctx.CurrReqMatched = found?.Params;
             return found?.Match;
         }
-        await ReadBodyForPostArgsAsync(ctx, Store.ListShared(Config.EtcdPrefix + "/routes/").Select(e => (e.Value as JsonObject)?["vars"]));
+        // without a Content-Type no condition can need the body (neither a form nor a body table)
+        if (!req.BodyRead && req.RequestHeader("Content-Type") != null)
+            await ReadBodyForPostArgsAsync(ctx, Store.ListShared(RoutesDir).Select(e => (e.Value as JsonObject)?["vars"]));
         foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get, RefusedBySync(ctx)))
         {
             if (JsonScalars.TryGetString(m.Route["filter_func"], out string src) && !await FilterFuncAsync(ctx, m.Id, src))
@@ -302,7 +319,7 @@ public sealed class ApisixHttp
 
         // the stored route itself: only read until the merges and CheckedConf copy it
         var route = match.Route;
-        var routeVersion = Store.GetShared(Config.EtcdPrefix + "/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
+        var routeVersion = Store.GetShared(RouteKey(match.Id))?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
         ctx.ConfType = "route";
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;
@@ -343,7 +360,7 @@ public sealed class ApisixHttp
             ctx.ServiceId = serviceId;
             ctx.ServiceName = JsonScalars.TryGetString(serviceValue["name"], out var sn) ? sn : null;
         }
-        PluginMeta.SetParent(ctx, ownPlugins, "/apisix/routes/" + match.Id);
+        if (ownPlugins != null) PluginMeta.SetParent(ctx, ownPlugins, "/apisix/routes/" + match.Id);
         if (JsonScalars.TryGetBoolean(enableWebsocket, out var websocket) && websocket) ctx.Items[EnableWebsocketItem] = true;
         route = CheckedConf(ctx.ConfId, ctx.ConfVersion, route);
         ctx.MatchedRoute = route;
@@ -523,12 +540,13 @@ public sealed class ApisixHttp
         await Upstream.UpstreamProxy.For(this).HandleAsync(ctx, route, Runner);
     }
 
+    private static readonly string ServerTokens = "APISIX/" + AdminOptions.ApisixVersion;
+
     /// <summary>`http_header_filter_phase`: the Server header, then the plugins' header filters.</summary>
     private void HttpHeaderFilterPhase(ApiCtx ctx)
     {
         // apisix.enable_server_tokens false: the Server header names APISIX without its version
-        var tokens = !(Config.Get("apisix", "enable_server_tokens") is JsonValue v && v.TryGetValue(out bool on) && !on);
-        ctx.Request.SetResponseHeader("Server", tokens ? "APISIX/" + AdminOptions.ApisixVersion : "APISIX");
+        ctx.Request.SetResponseHeader("Server", Config.EnableServerTokens ? ServerTokens : "APISIX");
         if (NgxVars.Get(ctx.Request.Nginx, ctx.Request, "upstream_status") is { } upStatus)
             SetRespUpstreamStatus(ctx, upStatus);
         Runner.RunHeaderFilter(ctx);
@@ -544,7 +562,7 @@ public sealed class ApisixHttp
     /// </summary>
     private void SetRespUpstreamStatus(ApiCtx ctx, string upStatus)
     {
-        if (JsonScalars.TryGetBoolean(Config.Get("apisix", "show_upstream_status_in_response_header"), out var show) && show)
+        if (Config.ShowUpstreamStatusInResponseHeader)
         {
             ctx.Request.SetResponseHeader("X-APISIX-Upstream-Status", upStatus);
             return;

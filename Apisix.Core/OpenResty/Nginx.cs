@@ -307,6 +307,8 @@ public sealed class Nginx : IAsyncDisposable
     {
         public long Number { get; } = number;
         public int Requests;
+        /// <summary>The worker whose loop took the connection, found at its first request.</summary>
+        public LuaWorker? Worker;
     }
 
     /// <summary>
@@ -314,15 +316,14 @@ public sealed class Nginx : IAsyncDisposable
     /// given at its first request and kept for the keepalive requests that follow on it, and how
     /// many requests it has carried so far.
     /// </summary>
-    private (long Number, int Requests) ConnectionOf(HttpContext http)
+    private (ConnectionState State, int Requests) ConnectionOf(IDictionary<object, object?>? items)
     {
-        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
-        if (items == null) return (Interlocked.Increment(ref _connections), 1);
+        if (items == null) return (new ConnectionState(Interlocked.Increment(ref _connections)) { Requests = 1 }, 1);
         if (items.TryGetValue(typeof(ConnectionState), out var found) && found is ConnectionState known)
-            return (known.Number, Interlocked.Increment(ref known.Requests));
-        var state = new ConnectionState(Interlocked.Increment(ref _connections)) { Requests = 1 };
+            return (known, Interlocked.Increment(ref known.Requests));
+        var state = new ConnectionState(Interlocked.Increment(ref _connections)) { Requests = 1, Worker = WorkerOfConnection(items) };
         items[typeof(ConnectionState)] = state;
-        return (state.Number, 1);
+        return (state, 1);
     }
 
     /// <summary>The Kestrel entry point: pick server, location and worker, and serve on that worker's loop.</summary>
@@ -340,9 +341,14 @@ public sealed class Nginx : IAsyncDisposable
         var q = raw.IndexOf('?');
         var path = Uri.UnescapeDataString(q < 0 ? raw : raw[..q]);
         var location = server.Match(path);
-        var worker = WorkerOfConnection(http) ?? Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
-        var (conn, connRequests) = ConnectionOf(http);
-        var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker, ConnectionRequests = connRequests };
+        // the connection's items looked up once: its serial number, request count and worker are kept there
+        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        var (connection, connRequests) = ConnectionOf(items);
+        var worker = connection.Worker ?? Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
+        var req = new NgxRequest(http, server, location ?? NotFound, connection.Number, items)
+        {
+            Nginx = this, Worker = worker, ConnectionRequests = connRequests,
+        };
         // a regex location's captures are $1, $2... (ngx.var[1])
         if (location?.Regex?.Match(path) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
@@ -373,6 +379,12 @@ public sealed class Nginx : IAsyncDisposable
             if (byDefault == null && IsDefaultFor(s, port)) byDefault = s;
         }
         if (candidates <= 1 || string.IsNullOrEmpty(host)) return byDefault ?? first;
+        return ServerByName(local, port, host) ?? byDefault ?? first;
+    }
+
+    // apart from ServerFor: its lambdas' captures would be allocated on every request, one server or not
+    private ServerConf? ServerByName(System.Net.IPAddress local, int port, string host)
+    {
         host = host.ToLowerInvariant().TrimEnd('.');
         foreach (var s in Conf.Servers)
             if (s.ListensOn(local, port) && s.ServerNames.Any(n => string.Equals(n, host, StringComparison.OrdinalIgnoreCase))) return s;
@@ -389,7 +401,7 @@ public sealed class Nginx : IAsyncDisposable
             if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
                     n.StartsWith('~') && System.Text.RegularExpressions.Regex.IsMatch(host, n[1..])))
                 return s;
-        return byDefault ?? first;
+        return null;
     }
 
     private static bool IsDefaultFor(ServerConf s, int port)
@@ -400,10 +412,9 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     /// <summary>The worker whose loop took the connection (<see cref="ReactorTransportFactory"/>), as nginx's accepting worker serves it.</summary>
-    private LuaWorker? WorkerOfConnection(HttpContext http)
+    private LuaWorker? WorkerOfConnection(IDictionary<object, object?> items)
     {
-        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
-        if (items == null || !items.TryGetValue(ReactorTransportFactory.LoopItem, out var loop) || loop is not WorkerLoop l) return null;
+        if (!items.TryGetValue(ReactorTransportFactory.LoopItem, out var loop) || loop is not WorkerLoop l) return null;
         foreach (var w in Workers)
             if (w.Loop == l) return w;
         return null;

@@ -380,9 +380,19 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         return data;
     }
 
+    /// <summary>The keepalive pool's list node for this connection, made at its first caching and reused.</summary>
+    internal LinkedListNode<UpstreamHttpConnection>? PoolNode { get; set; }
+
+    /// <summary>The idle timer while cached (keepalive_timeout), made at the first caching and re-armed each time.</summary>
+    internal Timer? IdleTimer { get; set; }
+
+    /// <summary>The pools the connection was last cached in: the idle timer drops it from there.</summary>
+    internal UpstreamKeepalive? IdleOwner { get; set; }
+
     public ValueTask DisposeAsync()
     {
         _timer?.Dispose();
+        IdleTimer?.Dispose();
         return stream.DisposeAsync();
     }
 }

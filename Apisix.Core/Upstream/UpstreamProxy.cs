@@ -391,21 +391,24 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     private static async Task<UpstreamFailure> TryOnceAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan connectTimeout,
         TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars, UpstreamKeepalive.Target keepalive)
     {
+        // the peer and the request target, worked out once for the try (the error lines' upstream URL only when one is written)
+        var peer = server.Address;
+        var uri = UpstreamUri(ctx.Request);
         if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs)
-            bs.SetLastUpstream(scheme, server.Address, UpstreamUri(ctx.Request));
+            bs.SetLastUpstream(scheme, peer, uri);
         var pools = ctx.Request.Worker is { } worker ? UpstreamKeepalive.Of(worker) : null;
         var conn = pools?.Take(keepalive);
         var clock = Stopwatch.StartNew();
         if (conn == null)
         {
-            var (opened, failure) = await ConnectAsync(ctx, server, scheme, connectTimeout, vars, clock);
+            var (opened, failure) = await ConnectAsync(ctx, server, peer, uri, scheme, connectTimeout, vars, clock);
             if (opened == null) return failure;
             conn = opened;
         }
         var keep = false;
         try
         {
-            var outcome = await ExchangeAsync(ctx, server, scheme, sendTimeout, readTimeout, vars, clock, conn);
+            var outcome = await ExchangeAsync(ctx, peer, uri, scheme, sendTimeout, readTimeout, vars, clock, conn);
             keep = outcome == UpstreamFailure.None && conn.Reusable;
             return outcome;
         }
@@ -418,11 +421,9 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 
     /// <summary>A new connection to the peer (TLS for https), or the failure, logged as nginx does.</summary>
     private static async Task<(UpstreamHttpConnection? Conn, UpstreamFailure Failure)> ConnectAsync(ApiCtx ctx, UpstreamNode server,
-        string scheme, TimeSpan connectTimeout, UpstreamVarsRecorder vars, Stopwatch clock)
+        string peer, string uri, string scheme, TimeSpan connectTimeout, UpstreamVarsRecorder vars, Stopwatch clock)
     {
         var req = ctx.Request;
-        var peer = server.Address;
-        var upstreamUrl = scheme + "://" + peer + UpstreamUri(req);
         Stream? stream = null;
         var timedOut = false;
         using (var cts = new CancellationTokenSource(connectTimeout))
@@ -435,7 +436,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         {
             LogUpstream(req, timedOut
                 ? "upstream timed out (110: Connection timed out) while connecting to upstream"
-                : "connect() failed (111: Connection refused) while connecting to upstream", upstreamUrl);
+                : "connect() failed (111: Connection refused) while connecting to upstream", scheme + "://" + peer + uri);
             var failure = timedOut ? UpstreamFailure.Timeout : UpstreamFailure.Error;
             vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
             return (null, failure);
@@ -449,7 +450,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             {
                 LogUpstream(req, sslErr == "timeout"
                     ? "upstream timed out (110: Connection timed out) while SSL handshaking to upstream"
-                    : "peer closed connection in SSL handshake while SSL handshaking to upstream", upstreamUrl);
+                    : "peer closed connection in SSL handshake while SSL handshaking to upstream", scheme + "://" + peer + uri);
                 var failure = sslErr == "timeout" ? UpstreamFailure.Timeout : UpstreamFailure.Error;
                 vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
                 return (null, failure);
@@ -463,20 +464,17 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// The request on a connection (new or from the keepalive pool) and the response relayed to the
     /// client. None when a response was relayed, completely or not.
     /// </summary>
-    private static async Task<UpstreamFailure> ExchangeAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan sendTimeout,
+    private static async Task<UpstreamFailure> ExchangeAsync(ApiCtx ctx, string peer, string uri, string scheme, TimeSpan sendTimeout,
         TimeSpan readTimeout, UpstreamVarsRecorder vars, Stopwatch clock, UpstreamHttpConnection conn)
     {
         var req = ctx.Request;
-        var uri = UpstreamUri(req);
-        var peer = server.Address;
-        var upstreamUrl = scheme + "://" + peer + uri;
         var connectTime = clock.Elapsed;
         var sent = await conn.SendAsync(BuildRequest(ctx, uri), sendTimeout);
         if (sent != UpstreamFailure.None)
         {
             LogUpstream(req, sent == UpstreamFailure.Timeout
                 ? "upstream timed out (110: Connection timed out) while sending request to upstream"
-                : "writev() failed (32: Broken pipe) while sending request to upstream", upstreamUrl);
+                : "writev() failed (32: Broken pipe) while sending request to upstream", scheme + "://" + peer + uri);
             vars.Add(peer, sent == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
             return sent;
         }
@@ -489,7 +487,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                 UpstreamFailure.Timeout => "upstream timed out (110: Connection timed out) while reading response header from upstream",
                 UpstreamFailure.InvalidHeader => "upstream sent invalid header while reading response header from upstream",
                 _ => "upstream prematurely closed connection while reading response header from upstream",
-            }, upstreamUrl);
+            }, scheme + "://" + peer + uri);
             vars.Add(peer, headFailure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
             return headFailure;
         }
@@ -521,7 +519,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             {
                 LogUpstream(req, bodyFailure == UpstreamFailure.Timeout
                     ? "upstream timed out (110: Connection timed out) while reading upstream"
-                    : "upstream prematurely closed connection while reading upstream", upstreamUrl);
+                    : "upstream prematurely closed connection while reading upstream", scheme + "://" + peer + uri);
                 vars.Finish(clock.Elapsed, received);
                 await req.FlushAsync();
                 req.Http.Abort(); // the client must see the response cut short, as nginx closes it
@@ -754,10 +752,17 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 /// </summary>
 internal sealed class UpstreamVarsRecorder(NgxRequest req)
 {
-    private readonly HashSet<string> _seenHeaders = new(StringComparer.OrdinalIgnoreCase);
+    // a response has a handful of header names: a list scanned is cheaper than a set
+    private readonly List<string> _seenHeaders = new(12);
 
     /// <summary>Whether a response header name was already copied in this try (a repeated header adds a value).</summary>
-    public bool Seen(string name) => !_seenHeaders.Add(name);
+    public bool Seen(string name)
+    {
+        foreach (var seen in _seenHeaders)
+            if (string.Equals(seen, name, StringComparison.OrdinalIgnoreCase)) return true;
+        _seenHeaders.Add(name);
+        return false;
+    }
 
     private static double? Ms(TimeSpan? t) => t?.TotalMilliseconds;
 
