@@ -198,7 +198,7 @@ public sealed class ApisixHttp
         req.HeaderFilter = () => HttpHeaderFilterPhase(ctx);
         try
         {
-            await AccessAsync(ctx);
+            if (await AccessAsync(ctx) is { } route) await HandleUpstreamAsync(ctx, route);
             if (!req.Finished) await req.FinishAsync();
         }
         finally
@@ -301,7 +301,12 @@ public sealed class ApisixHttp
         return r.Values.Length > 0 && r.Values[0] is true;
     }
 
-    private async Task AccessAsync(ApiCtx ctx)
+    /// <summary>
+    /// The access phase up to handle_upstream: the route to proxy to, or null when the request was
+    /// answered here (a plugin, a failed lookup). Completes at once unless a plugin waits, so the
+    /// proxying that follows is not awaited through it.
+    /// </summary>
+    private async ValueTask<JsonObject?> AccessAsync(ApiCtx ctx)
     {
         var req = ctx.Request;
         ctx.Var["real_request_uri"] = ctx.Var.GetString("request_uri");
@@ -310,11 +315,11 @@ public sealed class ApisixHttp
         if (match == null)
         {
             // global rules run even when no route matched
-            if (await RunGlobalRulesAsync(ctx, "rewrite") || await RunGlobalRulesAsync(ctx, "access")) return;
+            if (await RunGlobalRulesAsync(ctx, "rewrite") || await RunGlobalRulesAsync(ctx, "access")) return null;
             ctx.Log(LogLevel.Info, "not find any matched route");
             req.SetResponseHeader("Content-Type", "text/plain");
             await CoreResponse.ExitAsync(ctx, req, 404, new JsonObject { ["error_msg"] = "404 Route Not Found" });
-            return;
+            return null;
         }
 
         // the stored route itself: only read until the merges and CheckedConf copy it
@@ -331,7 +336,7 @@ public sealed class ApisixHttp
             {
                 ctx.Log(LogLevel.Error, "failed to fetch plugin config by id: " + pcId);
                 await CoreResponse.ExitAsync(ctx, req, 503, null);
-                return;
+                return null;
             }
             (route, routeVersion) = PluginConfig.Merge(route, routeVersion, pc);
             PluginMeta.SetParent(ctx, ((JsonObject)pc.Value!)["plugins"] as JsonObject, pc.Key);
@@ -345,7 +350,7 @@ public sealed class ApisixHttp
             {
                 ctx.Log(LogLevel.Error, $"failed to fetch service configuration by id: {serviceId}");
                 await CoreResponse.ExitAsync(ctx, req, 404, null);
-                return;
+                return null;
             }
             // plugin.merge_service_route's lines: both config items as config_etcd holds them
             ctx.Log(LogLevel.Info, "merge_service_route(): service conf: " + ConfItemJson(service, serviceValue));
@@ -367,9 +372,9 @@ public sealed class ApisixHttp
         ctx.RouteId = match.Id;
         ctx.RouteName = JsonScalars.TryGetString(route["name"], out var rn) ? rn : null;
 
-        if (await RunGlobalRulesAsync(ctx, "rewrite")) return;
+        if (await RunGlobalRulesAsync(ctx, "rewrite")) return null;
         ctx.Plugins = Runner.Filter(route, ctx.Request.Worker);
-        if (await Runner.RunPluginAsync("rewrite", ctx)) return;
+        if (await Runner.RunPluginAsync("rewrite", ctx)) return null;
         if (Consumer.Of(ctx) is { } consumer)
         {
             JsonObject? group = null;
@@ -380,7 +385,7 @@ public sealed class ApisixHttp
                 {
                     ctx.Log(LogLevel.Error, "failed to fetch consumer group config by id: " + gid);
                     await CoreResponse.ExitAsync(ctx, req, 503, null);
-                    return;
+                    return null;
                 }
                 group = CheckedConf("consumer_group#" + gid, g.ModifiedIndex.ToString(CultureInfo.InvariantCulture),
                     (JsonObject)g.Value!);
@@ -395,15 +400,15 @@ public sealed class ApisixHttp
                 route = merged;
                 ctx.MatchedRoute = route;
                 ctx.Plugins = Runner.Filter(route, ctx.Request.Worker);
-                if (await Runner.RunPluginAsync("rewrite_in_consumer", ctx)) return;
+                if (await Runner.RunPluginAsync("rewrite_in_consumer", ctx)) return null;
             }
         }
-        if (await RunGlobalRulesAsync(ctx, "access")) return;
-        if (await Runner.RunPluginAsync("access", ctx)) return;
+        if (await RunGlobalRulesAsync(ctx, "access")) return null;
+        if (await Runner.RunPluginAsync("access", ctx)) return null;
         // a response the plugins started (ngx.say in a serverless function) ends the request at the
         // end of access_by_lua, as lua-nginx-module does; the upstream is not called
-        if (req.HeadersSent) return;
-        await HandleUpstreamAsync(ctx, route);
+        if (req.HeadersSent) return null;
+        return route;
     }
 
     /// <summary>
@@ -529,15 +534,11 @@ public sealed class ApisixHttp
     /// `handle_upstream`: plugins that call the upstream themselves run before_proxy; otherwise the
     /// request is proxied to the route's upstream.
     /// </summary>
-    private async Task HandleUpstreamAsync(ApiCtx ctx, JsonObject route)
+    private Task HandleUpstreamAsync(ApiCtx ctx, JsonObject route)
     {
-        if (ctx.BypassNginxUpstream)
-        {
-            await Runner.RunPluginAsync("before_proxy", ctx);
-            return;
-        }
-        // nginx's proxy_pass to the route's upstream (Apisix.Core/Upstream)
-        await Upstream.UpstreamProxy.For(this).HandleAsync(ctx, route, Runner);
+        if (ctx.BypassNginxUpstream) return Runner.RunPluginAsync("before_proxy", ctx);
+        // nginx's proxy_pass to the route's upstream (Apisix.Core/Upstream); its task directly, no level of its own
+        return Upstream.UpstreamProxy.For(this).HandleAsync(ctx, route, Runner);
     }
 
     private static readonly string ServerTokens = "APISIX/" + AdminOptions.ApisixVersion;
