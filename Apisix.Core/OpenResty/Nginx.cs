@@ -828,14 +828,31 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     /// <summary>The phases of the request's location, from rewrite to content (again after a rewrite to another location).</summary>
-    private async Task ServeLocationAsync(LuaWorker w, NgxRequest req, int internalRedirects)
+    /// <summary>
+    /// A location's phases: rewrite and access, then the content handler. The content handler's task
+    /// is the location's (no level of its own waits on it) when the phases before it completed at once.
+    /// </summary>
+    private Task ServeLocationAsync(LuaWorker w, NgxRequest req, int internalRedirects)
     {
         var loc = req.Location;
+        var phases = RewriteAccessAsync(w, req, loc, internalRedirects);
+        if (!phases.IsCompletedSuccessfully) return ContentAfterAsync(phases, w, req, loc);
+        return phases.Result ? ContentAsync(w, req, loc) : Task.CompletedTask;
+    }
+
+    private async Task ContentAfterAsync(ValueTask<bool> phases, LuaWorker w, NgxRequest req, LocationConf loc)
+    {
+        if (await phases) await ContentAsync(w, req, loc);
+    }
+
+    /// <summary>The rewrite and access phases of <paramref name="loc"/>: true when its content phase follows.</summary>
+    private async ValueTask<bool> RewriteAccessAsync(LuaWorker w, NgxRequest req, LocationConf loc, int internalRedirects)
+    {
         if (loc.Internal && internalRedirects == 0 && !req.IsSubrequest)
         {
             // `internal`: a client's request never reaches it
             await SendErrorPage(req, 404);
-            return;
+            return false;
         }
         if (internalRedirects == 0)
         {
@@ -854,11 +871,11 @@ public sealed class Nginx : IAsyncDisposable
         if (loc.NeedRequestBody ?? req.Server.NeedRequestBody ?? Conf.NeedRequestBody)
         {
             await req.ReadBodyAsync();
-            if (req.BodyTimedOut) { req.Http.Abort(); return; }
+            if (req.BodyTimedOut) { req.Http.Abort(); return false; }
         }
         // rewrite_by_lua_no_postpone: the Lua handler runs first in the rewrite phase, else last
         var rewriteFirst = Conf.RewriteByLuaNoPostpone && loc.RewriteByLua != null;
-        if (rewriteFirst && !await RunPhase(w, req, "rewrite", loc.RewriteByLua!)) return;
+        if (rewriteFirst && !await RunPhase(w, req, "rewrite", loc.RewriteByLua!)) return false;
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)
             NgxVars.Set(req, name, Interpolate(req, value));
@@ -868,7 +885,7 @@ public sealed class Nginx : IAsyncDisposable
             if (step.Rewrite is { } rule)
             {
                 var outcome = await RewriteAsync(req, rule);
-                if (outcome == RewriteOutcome.Finished) return;
+                if (outcome == RewriteOutcome.Finished) return false;
                 if (outcome == RewriteOutcome.NoMatch) continue;
                 uriChanged = true;
                 if (rule.Flag is "last" or "break") { uriChanged = rule.Flag == "last"; break; }
@@ -876,7 +893,7 @@ public sealed class Nginx : IAsyncDisposable
             }
             if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
             else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
-            else return;
+            else return false;
         }
         if (uriChanged)
         {
@@ -885,26 +902,26 @@ public sealed class Nginx : IAsyncDisposable
             {
                 req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while processing \"{req.Uri}\"");
                 await SendErrorPage(req, 500);
-                return;
+                return false;
             }
             var next = req.Server.Match(req.Uri);
-            if (next == null) { await ServeStaticAsync(req, null); return; }
+            if (next == null) { await ServeStaticAsync(req, null); return false; }
             req.Location = next;
             await ServeLocationAsync(w, req, internalRedirects + 1);
-            return;
+            return false;
         }
-        if (!rewriteFirst && loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
+        if (!rewriteFirst && loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return false;
         // the realip module's location-level settings apply from the preaccess phase
         req.ApplyRealIp();
         // nginx skips the whole access phase for subrequests (ngx_http_core_access_phase)
         // access_by_lua_no_postpone: the Lua handler runs before allow/deny, else after them
         var accessFirst = Conf.AccessByLuaNoPostpone && loc.AccessByLua != null && !req.IsSubrequest;
-        if (accessFirst && !await RunPhase(w, req, "access", loc.AccessByLua!)) return;
+        if (accessFirst && !await RunPhase(w, req, "access", loc.AccessByLua!)) return false;
         if (loc.AccessHandler != null && !req.IsSubrequest)
         {
             req.Phase = "access";
             await loc.AccessHandler(req);
-            if (req.Finished) return;
+            if (req.Finished) return false;
         }
         // the access module (allow/deny); with `satisfy any` a rule that grants ends the phase, one
         // that forbids only counts if no later handler grants
@@ -917,17 +934,17 @@ public sealed class Nginx : IAsyncDisposable
                 {
                     req.Log(LogLevel.Error, "access forbidden by rule");
                     await SendErrorPage(req, 403);
-                    return;
+                    return false;
                 }
                 denied = 403;
             }
-            else if (loc.SatisfyAny) goto content;
+            else if (loc.SatisfyAny) return true;
         }
         if (!accessFirst && loc.AccessByLua != null && !req.IsSubrequest)
         {
             req.LuaDeclined = false;
             req.LuaAccessRefusal = null;
-            if (!await RunPhase(w, req, "access", loc.AccessByLua)) return;
+            if (!await RunPhase(w, req, "access", loc.AccessByLua)) return false;
             // satisfy any: a handler that ends normally grants; one that declines leaves the verdict as it was
             if (loc.SatisfyAny && req.LuaAccessRefusal is { } refused) denied = refused;
             else if (!req.LuaDeclined) denied = 0;
@@ -937,20 +954,34 @@ public sealed class Nginx : IAsyncDisposable
             // ngx_http_core_access_phase: no access handler granted
             if (denied == 403) req.Log(LogLevel.Error, "access forbidden by rule");
             await SendErrorPage(req, denied);
-            return;
+            return false;
         }
-        content:
+        return true;
+    }
+
+    /// <summary>The content phase: the location's handler (return, a C# handler, content_by_lua, proxy_pass, echo, static files).</summary>
+    private Task ContentAsync(LuaWorker w, NgxRequest req, LocationConf loc)
+    {
         req.Phase = "content";
-        if (loc.Return is { } ret) await ReturnAsync(req, ret);
-        else if (loc.Handler != null) await loc.Handler(req);
-        else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
-        else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
-        else if (loc.Echo.Count > 0)
+        if (loc.Return is { } ret) return ReturnAsync(req, ret);
+        if (loc.Handler != null) return loc.Handler(req);
+        if (loc.ContentByLua != null) return RunPhase(w, req, "content", loc.ContentByLua);
+        if (loc.ProxyPass != null) return ProxyPassAsync(req, loc);
+        if (loc.Echo.Count > 0)
         {
-            foreach (var (args, noNewline) in loc.Echo)
-                req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
+            Echo(req, loc);
+            return Task.CompletedTask;
         }
-        else await ServeStaticAsync(req, loc);
+        return ServeStaticAsync(req, loc);
+    }
+
+    // apart from ContentAsync: their lambdas' captures would be allocated for every content phase
+    private Task ProxyPassAsync(NgxRequest req, LocationConf loc) => ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
+
+    private void Echo(NgxRequest req, LocationConf loc)
+    {
+        foreach (var (args, noNewline) in loc.Echo)
+            req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
     }
 
     /// <summary>The rewrite module's `return CODE [TEXT|URL]` (location or server level).</summary>

@@ -478,9 +478,23 @@ public sealed class NgxRequest
     public string Phase { get; set; } = "content";
 
     /// <summary>Read the whole request body (ngx.req.read_body).</summary>
-    public async Task ReadBodyAsync()
+    public Task ReadBodyAsync()
     {
-        if (BodyRead) return;
+        if (BodyRead) return Task.CompletedTask;
+        // a request that cannot have a body (no Content-Length, not chunked) reads an empty one at once,
+        // with no state machine or buffer (a body kept in a file still goes the whole way)
+        if (!Location.ClientBodyInFileOnly
+            && Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
+        {
+            BodyRead = true;
+            Body = "";
+            return Task.CompletedTask;
+        }
+        return ReadBodyFullyAsync();
+    }
+
+    private async Task ReadBodyFullyAsync()
+    {
         using var ms = new MemoryStream();
         // client_body_timeout bounds the wait for each read, as nginx's read event timer does
         var timeout = Location.ClientBodyTimeout ?? Server.ClientBodyTimeout ?? Nginx?.Conf.ClientBodyTimeout ?? TimeSpan.FromSeconds(60);

@@ -150,6 +150,24 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     /// <summary>Buffer more bytes; the read timeout runs between two reads, as nginx's does.</summary>
     private async ValueTask<UpstreamFailure> FillAsync(TimeSpan timeout)
     {
+        if (StartFill(timeout, out var read) is { } refused) return refused;
+        try { return EndFill(await read); }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            return FillFailed(e);
+        }
+        finally { Disarm(); }
+    }
+
+    /// <summary>
+    /// <see cref="FillAsync"/>'s first half: room made in the buffer, the read timer armed and the
+    /// read started (or the parked read taken over); else the failure, with nothing started.
+    /// A caller that awaits <paramref name="read"/> itself ends with <see cref="EndFill"/> or
+    /// <see cref="FillFailed"/>, then <see cref="Disarm"/>.
+    /// </summary>
+    private UpstreamFailure? StartFill(TimeSpan timeout, out ValueTask<int> read)
+    {
+        read = default;
         if (_eof) return UpstreamFailure.Error;
         if (_start > 0 && _start == _end) _start = _end = 0;
         if (_end == _buf.Length)
@@ -164,24 +182,33 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         {
             var pending = _idleRead;
             _idleRead = null;
-            var n = pending != null
-                ? await pending.WaitAsync(cts.Token)
-                : await stream.ReadAsync(_buf.AsMemory(_end), cts.Token);
-            if (n == 0)
-            {
-                _eof = true;
-                return UpstreamFailure.Error;
-            }
-            _end += n;
-            return UpstreamFailure.None;
+            read = pending != null ? new ValueTask<int>(pending.WaitAsync(cts.Token)) : stream.ReadAsync(_buf.AsMemory(_end), cts.Token);
+            return null;
         }
-        catch (OperationCanceledException) { return UpstreamFailure.Timeout; }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e)
+        {
+            // a read that failed as it started: ends as FillAsync's would (the timer disarmed there)
+            read = ValueTask.FromException<int>(e);
+            return null;
+        }
+    }
+
+    private UpstreamFailure EndFill(int n)
+    {
+        if (n == 0)
         {
             _eof = true;
             return UpstreamFailure.Error;
         }
-        finally { Disarm(); }
+        _end += n;
+        return UpstreamFailure.None;
+    }
+
+    private UpstreamFailure FillFailed(Exception e)
+    {
+        if (e is OperationCanceledException) return UpstreamFailure.Timeout;
+        _eof = true;
+        return UpstreamFailure.Error;
     }
 
     /// <summary>One line without its CRLF (LF alone accepted), as Latin-1; null + why on failure.</summary>
@@ -225,10 +252,18 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     /// <summary>The status line and headers; <paramref name="headRequest"/> means no body follows.</summary>
     public async ValueTask<(UpstreamResponseHead? Head, UpstreamFailure Failure)> ReadHeadAsync(TimeSpan timeout, bool headRequest)
     {
-        // the status line's bytes are awaited here, so that the line itself is read synchronously
+        // the status line's bytes are awaited here, so that the line itself is read synchronously; the
+        // read is awaited in place (FillAsync's halves), no level of its own waits on the upstream
         while (Array.IndexOf(_buf, (byte)'\n', _start, _end - _start) < 0)
         {
-            var sf = await FillAsync(timeout);
+            if (StartFill(timeout, out var read) is { } refused) return (null, refused);
+            UpstreamFailure sf;
+            try { sf = EndFill(await read); }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                sf = FillFailed(e);
+            }
+            finally { Disarm(); }
             if (sf != UpstreamFailure.None) return (null, sf);
         }
         var (status, f) = await ReadLineAsync(timeout);
