@@ -45,21 +45,38 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     private bool _keepAlive;    // the response allows another request on this connection
     private Task<int>? _idleRead; // the read posted while the connection sat in the keepalive pool
 
-    // one timer source for the connection's reads and writes, re-armed for each (nginx's one read/write timer)
+    // one timer source for the connection's reads and writes, armed only for an operation that has to
+    // wait (as nginx adds its read/write timer when the socket is not ready): an operation that
+    // completes at once takes no timer at all
     private CancellationTokenSource? _timer;
+    private bool _armed;
 
-    private CancellationTokenSource Arm(TimeSpan timeout)
+    /// <summary>The token of the connection's timer source (not armed yet): a fresh source once the last one fired.</summary>
+    private CancellationToken TimerToken()
     {
-        if (_timer == null || !_timer.TryReset())
+        if (_timer == null || _timer.IsCancellationRequested)
         {
             _timer?.Dispose();
             _timer = new CancellationTokenSource();
+            _armed = false;
         }
-        _timer.CancelAfter(timeout);
-        return _timer;
+        return _timer.Token;
     }
 
-    private void Disarm() => _timer?.TryReset();
+    /// <summary>The operation started with <see cref="TimerToken"/> has to wait: its timeout runs from now.</summary>
+    private void Arm(TimeSpan timeout)
+    {
+        if (_armed) return;
+        _timer!.CancelAfter(timeout);
+        _armed = true;
+    }
+
+    private void Disarm()
+    {
+        if (!_armed) return;
+        _armed = false;
+        _timer?.TryReset();
+    }
 
     /// <summary>
     /// Whether the response lets the connection serve another request. <see cref="ReadHeadAsync"/>
@@ -132,11 +149,15 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     public async ValueTask<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
     {
         Requests++;
-        var cts = Arm(timeout);
+        var token = TimerToken();
         try
         {
-            await stream.WriteAsync(data, cts.Token);
-            await stream.FlushAsync(cts.Token);
+            var write = stream.WriteAsync(data, token);
+            if (!write.IsCompleted) Arm(timeout);
+            await write;
+            var flush = stream.FlushAsync(token);
+            if (!flush.IsCompleted) Arm(timeout);
+            await flush;
             return UpstreamFailure.None;
         }
         catch (OperationCanceledException) { return UpstreamFailure.Timeout; }
@@ -177,12 +198,13 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             _end -= _start;
             _start = 0;
         }
-        var cts = Arm(timeout);
+        var token = TimerToken();
         try
         {
             var pending = _idleRead;
             _idleRead = null;
-            read = pending != null ? new ValueTask<int>(pending.WaitAsync(cts.Token)) : stream.ReadAsync(_buf.AsMemory(_end), cts.Token);
+            read = pending != null ? new ValueTask<int>(pending.WaitAsync(token)) : stream.ReadAsync(_buf.AsMemory(_end), token);
+            if (!read.IsCompleted) Arm(timeout);
             return null;
         }
         catch (Exception e)

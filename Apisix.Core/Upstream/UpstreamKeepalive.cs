@@ -77,7 +77,8 @@ public sealed class UpstreamKeepalive
             if (!_pools.TryGetValue(target.Pool, out var pool) || pool.Idle.First is not { } first) return null;
             pool.Idle.RemoveFirst();
             var conn = first.Value;
-            conn.IdleTimer?.Change(Timeout.Infinite, Timeout.Infinite);
+            // its idle timer is left to run: the next caching re-arms it, and should it fire while a
+            // request has the connection, the drop finds nothing in the pool to remove
             conn.Parked = false;
             return conn;
         }
