@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Apisix.Core.Json;
 using Apisix.Core.Plugins;
@@ -259,7 +260,26 @@ public sealed class ApisixConfig
     public string DeploymentRole => GetString("deployment", "role") ?? "traditional";
 
     /// <summary><c>deployment.config_provider</c> as set after loading ("etcd", "yaml", "json", "xds").</summary>
-    public string ConfigProvider => GetString("deployment", "config_provider") ?? "etcd";
+    // read on every proxied request (the resource keys): looked up once, as the tree does not change after loading
+    public string ConfigProvider => _configProvider ??= GetString("deployment", "config_provider") ?? "etcd";
+    private string? _configProvider;
+
+    /// <summary><c>apisix.router.http</c>, null when not set (read by every request's route match).</summary>
+    public string? RouterHttp => (_routerHttp ??= new(GetString("apisix", "router", "http"))).Value;
+    private StrongBox<string?>? _routerHttp;
+
+    /// <summary><c>apisix.enable_server_tokens</c> unless set to false (the Server header's version).</summary>
+    public bool EnableServerTokens => _serverTokens ??= !(Get("apisix", "enable_server_tokens") is JsonValue v && v.TryGetValue(out bool on) && !on);
+    private bool? _serverTokens;
+
+    /// <summary><c>apisix.show_upstream_status_in_response_header</c> is true.</summary>
+    public bool ShowUpstreamStatusInResponseHeader =>
+        _showUpstreamStatus ??= JsonScalars.TryGetBoolean(Get("apisix", "show_upstream_status_in_response_header"), out var show) && show;
+    private bool? _showUpstreamStatus;
+
+    /// <summary><c>apisix.trusted_addresses</c> when it is a list, else null (read by every proxied request).</summary>
+    public JsonArray? TrustedAddresses => (_trustedAddresses ??= new(Get("apisix", "trusted_addresses") as JsonArray)).Value;
+    private StrongBox<JsonArray?>? _trustedAddresses;
 
     /// <summary><c>etcd.prefix</c> (the deployment's etcd section), "/apisix" by default.</summary>
     // read on every routed request (the store keys of its route, service and upstream): looked up once

@@ -176,6 +176,21 @@ public sealed class ApisixHttp
 
     private readonly Dictionary<string, (string Version, JsonObject Route)> _confCache = new(StringComparer.Ordinal);
 
+    private string? _routesDirCache;
+    // the routes directory under the deployment's prefix (the config does not change once loaded)
+    private string RoutesDir => _routesDirCache ??= Config.EtcdPrefix + "/routes/";
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _routeKeys = new(StringComparer.Ordinal);
+
+    /// <summary>A route's store key, built once per route id (a bounded cache: ids beyond it are built each time).</summary>
+    private string RouteKey(string id)
+    {
+        if (_routeKeys.TryGetValue(id, out var key)) return key;
+        key = RoutesDir + id;
+        if (_routeKeys.Count < 4096) _routeKeys.TryAdd(id, key);
+        return key;
+    }
+
     /// <summary>`apisix.http_access_phase()`: route the request and run its plugins.</summary>
     public async Task HttpAccessPhaseAsync(NgxRequest req)
     {
@@ -183,7 +198,7 @@ public sealed class ApisixHttp
         req.HeaderFilter = () => HttpHeaderFilterPhase(ctx);
         try
         {
-            await AccessAsync(ctx);
+            if (await AccessAsync(ctx) is { } route) await HandleUpstreamAsync(ctx, route);
             if (!req.Finished) await req.FinishAsync();
         }
         finally
@@ -205,13 +220,15 @@ public sealed class ApisixHttp
     private async Task<Router.Match?> MatchRouteAsync(ApiCtx ctx, string? host)
     {
         var req = ctx.Request;
-        if (JsonScalars.TryGetString(Config.Get("apisix", "router", "http"), out var routerName) && routerName == RadixtreeUriWithParameter.Name)
+        if (Config.RouterHttp == RadixtreeUriWithParameter.Name)
         {
             var found = ParamRouter.Find(req.Method, req.Uri, host);
             ctx.CurrReqMatched = found?.Params;
             return found?.Match;
         }
-        await ReadBodyForPostArgsAsync(ctx, Store.ListShared(Config.EtcdPrefix + "/routes/").Select(e => (e.Value as JsonObject)?["vars"]));
+        // without a Content-Type no condition can need the body (neither a form nor a body table)
+        if (!req.BodyRead && req.RequestHeader("Content-Type") != null)
+            await ReadBodyForPostArgsAsync(ctx, Store.ListShared(RoutesDir).Select(e => (e.Value as JsonObject)?["vars"]));
         foreach (var m in Router.Candidates(req.Method, req.Uri, host, ctx.Var.Get, RefusedBySync(ctx)))
         {
             if (JsonScalars.TryGetString(m.Route["filter_func"], out string src) && !await FilterFuncAsync(ctx, m.Id, src))
@@ -284,7 +301,12 @@ public sealed class ApisixHttp
         return r.Values.Length > 0 && r.Values[0] is true;
     }
 
-    private async Task AccessAsync(ApiCtx ctx)
+    /// <summary>
+    /// The access phase up to handle_upstream: the route to proxy to, or null when the request was
+    /// answered here (a plugin, a failed lookup). Completes at once unless a plugin waits, so the
+    /// proxying that follows is not awaited through it.
+    /// </summary>
+    private async ValueTask<JsonObject?> AccessAsync(ApiCtx ctx)
     {
         var req = ctx.Request;
         ctx.Var["real_request_uri"] = ctx.Var.GetString("request_uri");
@@ -293,16 +315,16 @@ public sealed class ApisixHttp
         if (match == null)
         {
             // global rules run even when no route matched
-            if (await RunGlobalRulesAsync(ctx, "rewrite") || await RunGlobalRulesAsync(ctx, "access")) return;
+            if (await RunGlobalRulesAsync(ctx, "rewrite") || await RunGlobalRulesAsync(ctx, "access")) return null;
             ctx.Log(LogLevel.Info, "not find any matched route");
             req.SetResponseHeader("Content-Type", "text/plain");
             await CoreResponse.ExitAsync(ctx, req, 404, new JsonObject { ["error_msg"] = "404 Route Not Found" });
-            return;
+            return null;
         }
 
         // the stored route itself: only read until the merges and CheckedConf copy it
         var route = match.Route;
-        var routeVersion = Store.GetShared(Config.EtcdPrefix + "/routes/" + match.Id)?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
+        var routeVersion = Store.GetShared(RouteKey(match.Id))?.ModifiedIndex.ToString(CultureInfo.InvariantCulture) ?? "0";
         ctx.ConfType = "route";
         ctx.ConfVersion = routeVersion;
         ctx.ConfId = match.Id;
@@ -314,7 +336,7 @@ public sealed class ApisixHttp
             {
                 ctx.Log(LogLevel.Error, "failed to fetch plugin config by id: " + pcId);
                 await CoreResponse.ExitAsync(ctx, req, 503, null);
-                return;
+                return null;
             }
             (route, routeVersion) = PluginConfig.Merge(route, routeVersion, pc);
             PluginMeta.SetParent(ctx, ((JsonObject)pc.Value!)["plugins"] as JsonObject, pc.Key);
@@ -328,7 +350,7 @@ public sealed class ApisixHttp
             {
                 ctx.Log(LogLevel.Error, $"failed to fetch service configuration by id: {serviceId}");
                 await CoreResponse.ExitAsync(ctx, req, 404, null);
-                return;
+                return null;
             }
             // plugin.merge_service_route's lines: both config items as config_etcd holds them
             ctx.Log(LogLevel.Info, "merge_service_route(): service conf: " + ConfItemJson(service, serviceValue));
@@ -343,16 +365,16 @@ public sealed class ApisixHttp
             ctx.ServiceId = serviceId;
             ctx.ServiceName = JsonScalars.TryGetString(serviceValue["name"], out var sn) ? sn : null;
         }
-        PluginMeta.SetParent(ctx, ownPlugins, "/apisix/routes/" + match.Id);
+        if (ownPlugins != null) PluginMeta.SetParent(ctx, ownPlugins, "/apisix/routes/" + match.Id);
         if (JsonScalars.TryGetBoolean(enableWebsocket, out var websocket) && websocket) ctx.Items[EnableWebsocketItem] = true;
         route = CheckedConf(ctx.ConfId, ctx.ConfVersion, route);
         ctx.MatchedRoute = route;
         ctx.RouteId = match.Id;
         ctx.RouteName = JsonScalars.TryGetString(route["name"], out var rn) ? rn : null;
 
-        if (await RunGlobalRulesAsync(ctx, "rewrite")) return;
+        if (await RunGlobalRulesAsync(ctx, "rewrite")) return null;
         ctx.Plugins = Runner.Filter(route, ctx.Request.Worker);
-        if (await Runner.RunPluginAsync("rewrite", ctx)) return;
+        if (await Runner.RunPluginAsync("rewrite", ctx)) return null;
         if (Consumer.Of(ctx) is { } consumer)
         {
             JsonObject? group = null;
@@ -363,7 +385,7 @@ public sealed class ApisixHttp
                 {
                     ctx.Log(LogLevel.Error, "failed to fetch consumer group config by id: " + gid);
                     await CoreResponse.ExitAsync(ctx, req, 503, null);
-                    return;
+                    return null;
                 }
                 group = CheckedConf("consumer_group#" + gid, g.ModifiedIndex.ToString(CultureInfo.InvariantCulture),
                     (JsonObject)g.Value!);
@@ -378,15 +400,15 @@ public sealed class ApisixHttp
                 route = merged;
                 ctx.MatchedRoute = route;
                 ctx.Plugins = Runner.Filter(route, ctx.Request.Worker);
-                if (await Runner.RunPluginAsync("rewrite_in_consumer", ctx)) return;
+                if (await Runner.RunPluginAsync("rewrite_in_consumer", ctx)) return null;
             }
         }
-        if (await RunGlobalRulesAsync(ctx, "access")) return;
-        if (await Runner.RunPluginAsync("access", ctx)) return;
+        if (await RunGlobalRulesAsync(ctx, "access")) return null;
+        if (await Runner.RunPluginAsync("access", ctx)) return null;
         // a response the plugins started (ngx.say in a serverless function) ends the request at the
         // end of access_by_lua, as lua-nginx-module does; the upstream is not called
-        if (req.HeadersSent) return;
-        await HandleUpstreamAsync(ctx, route);
+        if (req.HeadersSent) return null;
+        return route;
     }
 
     /// <summary>
@@ -512,23 +534,20 @@ public sealed class ApisixHttp
     /// `handle_upstream`: plugins that call the upstream themselves run before_proxy; otherwise the
     /// request is proxied to the route's upstream.
     /// </summary>
-    private async Task HandleUpstreamAsync(ApiCtx ctx, JsonObject route)
+    private Task HandleUpstreamAsync(ApiCtx ctx, JsonObject route)
     {
-        if (ctx.BypassNginxUpstream)
-        {
-            await Runner.RunPluginAsync("before_proxy", ctx);
-            return;
-        }
-        // nginx's proxy_pass to the route's upstream (Apisix.Core/Upstream)
-        await Upstream.UpstreamProxy.For(this).HandleAsync(ctx, route, Runner);
+        if (ctx.BypassNginxUpstream) return Runner.RunPluginAsync("before_proxy", ctx);
+        // nginx's proxy_pass to the route's upstream (Apisix.Core/Upstream); its task directly, no level of its own
+        return Upstream.UpstreamProxy.For(this).HandleAsync(ctx, route, Runner);
     }
+
+    private static readonly string ServerTokens = "APISIX/" + AdminOptions.ApisixVersion;
 
     /// <summary>`http_header_filter_phase`: the Server header, then the plugins' header filters.</summary>
     private void HttpHeaderFilterPhase(ApiCtx ctx)
     {
         // apisix.enable_server_tokens false: the Server header names APISIX without its version
-        var tokens = !(Config.Get("apisix", "enable_server_tokens") is JsonValue v && v.TryGetValue(out bool on) && !on);
-        ctx.Request.SetResponseHeader("Server", tokens ? "APISIX/" + AdminOptions.ApisixVersion : "APISIX");
+        ctx.Request.SetResponseHeader("Server", Config.EnableServerTokens ? ServerTokens : "APISIX");
         if (NgxVars.Get(ctx.Request.Nginx, ctx.Request, "upstream_status") is { } upStatus)
             SetRespUpstreamStatus(ctx, upStatus);
         Runner.RunHeaderFilter(ctx);
@@ -544,7 +563,7 @@ public sealed class ApisixHttp
     /// </summary>
     private void SetRespUpstreamStatus(ApiCtx ctx, string upStatus)
     {
-        if (JsonScalars.TryGetBoolean(Config.Get("apisix", "show_upstream_status_in_response_header"), out var show) && show)
+        if (Config.ShowUpstreamStatusInResponseHeader)
         {
             ctx.Request.SetResponseHeader("X-APISIX-Upstream-Status", upStatus);
             return;

@@ -59,6 +59,8 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
     /// </summary>
     private static bool RemoteAddrMatches(JsonObject route, Func<string, object?> vars)
     {
+        // most routes have neither: nothing to build
+        if (route["remote_addrs"] is not JsonArray && route["remote_addr"] == null) return true;
         var addrs = new List<string>();
         foreach (var a in route["remote_addrs"] as JsonArray ?? []) if (JsonScalars.TryGetString(a, out string s)) addrs.Add(s);
         if (addrs.Count == 0 && JsonScalars.TryGetString(route["remote_addr"], out string one)) addrs.Add(one);
@@ -87,19 +89,20 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
     /// <summary>(2, len) for an exact path, (1, prefix length) for a wildcard; null when none matches.</summary>
     private static (int Kind, int Length)? UriRank(JsonObject route, string uri)
     {
-        var paths = new List<string>();
-        if (JsonScalars.TryGetString(route["uri"], out string one)) paths.Add(one);
-        foreach (var p in route["uris"] as JsonArray ?? []) if (JsonScalars.TryGetString(p, out string s)) paths.Add(s);
+        // uri first, then uris, in place (no list of the paths)
         (int, int)? best = null;
-        foreach (var p in paths)
-        {
-            (int, int)? r = p.EndsWith('*')
-                ? uri.StartsWith(p[..^1], StringComparison.Ordinal) ? (1, p.Length - 1) : null
-                : p == uri ? (2, p.Length) : null;
-            if (r != null && (best == null || r.Value.CompareTo(best.Value) > 0)) best = r;
-        }
+        if (JsonScalars.TryGetString(route["uri"], out string one)) best = Better(best, PathRank(one, uri));
+        if (route["uris"] is JsonArray uris)
+            foreach (var p in uris) if (JsonScalars.TryGetString(p, out string s)) best = Better(best, PathRank(s, uri));
         return best;
     }
+
+    private static (int, int)? PathRank(string p, string uri) => p.EndsWith('*')
+        ? uri.AsSpan().StartsWith(p.AsSpan(0, p.Length - 1), StringComparison.Ordinal) ? (1, p.Length - 1) : null
+        : p == uri ? (2, p.Length) : null;
+
+    private static (int, int)? Better((int, int)? best, (int, int)? r) =>
+        r != null && (best == null || r.Value.CompareTo(best.Value) > 0) ? r : best;
 
     internal static bool MethodMatches(JsonObject route, string method)
     {
@@ -110,18 +113,24 @@ public sealed class Router(ConfigStore store, string prefix = ConfigStore.Defaul
     /// <summary>The route's <c>hosts</c> (or <c>host</c>); without either, its service's <c>hosts</c>.</summary>
     internal List<string> RouteHosts(JsonObject route)
     {
+        if (route["host"] == null && route["hosts"] == null && route["service_id"] == null) return NoHosts;
         var hosts = new List<string>();
         if (JsonScalars.TryGetString(route["host"], out string one)) hosts.Add(one);
-        foreach (var h in route["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
+        if (route["hosts"] is JsonArray routeHosts)
+            foreach (var h in routeHosts) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
         if (hosts.Count == 0 && route["service_id"] is { } sid)
         {
             var id = JsonScalars.TryGetString(sid, out string sids) ? sids : sid.ToJsonString();
             // a missing service does not stop the route from matching
             if (store.GetShared(prefix + "/services/" + id)?.Value is JsonObject service)
-                foreach (var h in service["hosts"] as JsonArray ?? []) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
+                if (service["hosts"] is JsonArray serviceHosts)
+                    foreach (var h in serviceHosts) if (JsonScalars.TryGetString(h, out string s)) hosts.Add(s);
         }
         return hosts;
     }
+
+    // what RouteHosts gives a route without host, hosts or service: never changed by its callers
+    private static readonly List<string> NoHosts = new();
 
     internal static bool HostMatches(List<string> hosts, string? host)
     {

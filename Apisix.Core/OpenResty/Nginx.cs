@@ -307,6 +307,8 @@ public sealed class Nginx : IAsyncDisposable
     {
         public long Number { get; } = number;
         public int Requests;
+        /// <summary>The worker whose loop took the connection, found at its first request.</summary>
+        public LuaWorker? Worker;
     }
 
     /// <summary>
@@ -314,15 +316,14 @@ public sealed class Nginx : IAsyncDisposable
     /// given at its first request and kept for the keepalive requests that follow on it, and how
     /// many requests it has carried so far.
     /// </summary>
-    private (long Number, int Requests) ConnectionOf(HttpContext http)
+    private (ConnectionState State, int Requests) ConnectionOf(IDictionary<object, object?>? items)
     {
-        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
-        if (items == null) return (Interlocked.Increment(ref _connections), 1);
+        if (items == null) return (new ConnectionState(Interlocked.Increment(ref _connections)) { Requests = 1 }, 1);
         if (items.TryGetValue(typeof(ConnectionState), out var found) && found is ConnectionState known)
-            return (known.Number, Interlocked.Increment(ref known.Requests));
-        var state = new ConnectionState(Interlocked.Increment(ref _connections)) { Requests = 1 };
+            return (known, Interlocked.Increment(ref known.Requests));
+        var state = new ConnectionState(Interlocked.Increment(ref _connections)) { Requests = 1, Worker = WorkerOfConnection(items) };
         items[typeof(ConnectionState)] = state;
-        return (state.Number, 1);
+        return (state, 1);
     }
 
     /// <summary>The Kestrel entry point: pick server, location and worker, and serve on that worker's loop.</summary>
@@ -340,9 +341,14 @@ public sealed class Nginx : IAsyncDisposable
         var q = raw.IndexOf('?');
         var path = Uri.UnescapeDataString(q < 0 ? raw : raw[..q]);
         var location = server.Match(path);
-        var worker = WorkerOfConnection(http) ?? Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
-        var (conn, connRequests) = ConnectionOf(http);
-        var req = new NgxRequest(http, server, location ?? NotFound, conn) { Nginx = this, Worker = worker, ConnectionRequests = connRequests };
+        // the connection's items looked up once: its serial number, request count and worker are kept there
+        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        var (connection, connRequests) = ConnectionOf(items);
+        var worker = connection.Worker ?? Workers[Interlocked.Increment(ref _nextWorker) % Workers.Count];
+        var req = new NgxRequest(http, server, location ?? NotFound, connection.Number, items)
+        {
+            Nginx = this, Worker = worker, ConnectionRequests = connRequests,
+        };
         // a regex location's captures are $1, $2... (ngx.var[1])
         if (location?.Regex?.Match(path) is { Success: true } m)
             for (var g = 1; g < m.Groups.Count; g++) req.Vars[g.ToString(System.Globalization.CultureInfo.InvariantCulture)] = m.Groups[g].Value;
@@ -373,6 +379,12 @@ public sealed class Nginx : IAsyncDisposable
             if (byDefault == null && IsDefaultFor(s, port)) byDefault = s;
         }
         if (candidates <= 1 || string.IsNullOrEmpty(host)) return byDefault ?? first;
+        return ServerByName(local, port, host) ?? byDefault ?? first;
+    }
+
+    // apart from ServerFor: its lambdas' captures would be allocated on every request, one server or not
+    private ServerConf? ServerByName(System.Net.IPAddress local, int port, string host)
+    {
         host = host.ToLowerInvariant().TrimEnd('.');
         foreach (var s in Conf.Servers)
             if (s.ListensOn(local, port) && s.ServerNames.Any(n => string.Equals(n, host, StringComparison.OrdinalIgnoreCase))) return s;
@@ -389,7 +401,7 @@ public sealed class Nginx : IAsyncDisposable
             if (s.ListensOn(local, port) && s.ServerNames.Any(n =>
                     n.StartsWith('~') && System.Text.RegularExpressions.Regex.IsMatch(host, n[1..])))
                 return s;
-        return byDefault ?? first;
+        return null;
     }
 
     private static bool IsDefaultFor(ServerConf s, int port)
@@ -400,10 +412,9 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     /// <summary>The worker whose loop took the connection (<see cref="ReactorTransportFactory"/>), as nginx's accepting worker serves it.</summary>
-    private LuaWorker? WorkerOfConnection(HttpContext http)
+    private LuaWorker? WorkerOfConnection(IDictionary<object, object?> items)
     {
-        var items = http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
-        if (items == null || !items.TryGetValue(ReactorTransportFactory.LoopItem, out var loop) || loop is not WorkerLoop l) return null;
+        if (!items.TryGetValue(ReactorTransportFactory.LoopItem, out var loop) || loop is not WorkerLoop l) return null;
         foreach (var w in Workers)
             if (w.Loop == l) return w;
         return null;
@@ -817,14 +828,31 @@ public sealed class Nginx : IAsyncDisposable
     }
 
     /// <summary>The phases of the request's location, from rewrite to content (again after a rewrite to another location).</summary>
-    private async Task ServeLocationAsync(LuaWorker w, NgxRequest req, int internalRedirects)
+    /// <summary>
+    /// A location's phases: rewrite and access, then the content handler. The content handler's task
+    /// is the location's (no level of its own waits on it) when the phases before it completed at once.
+    /// </summary>
+    private Task ServeLocationAsync(LuaWorker w, NgxRequest req, int internalRedirects)
     {
         var loc = req.Location;
+        var phases = RewriteAccessAsync(w, req, loc, internalRedirects);
+        if (!phases.IsCompletedSuccessfully) return ContentAfterAsync(phases, w, req, loc);
+        return phases.Result ? ContentAsync(w, req, loc) : Task.CompletedTask;
+    }
+
+    private async Task ContentAfterAsync(ValueTask<bool> phases, LuaWorker w, NgxRequest req, LocationConf loc)
+    {
+        if (await phases) await ContentAsync(w, req, loc);
+    }
+
+    /// <summary>The rewrite and access phases of <paramref name="loc"/>: true when its content phase follows.</summary>
+    private async ValueTask<bool> RewriteAccessAsync(LuaWorker w, NgxRequest req, LocationConf loc, int internalRedirects)
+    {
         if (loc.Internal && internalRedirects == 0 && !req.IsSubrequest)
         {
             // `internal`: a client's request never reaches it
             await SendErrorPage(req, 404);
-            return;
+            return false;
         }
         if (internalRedirects == 0)
         {
@@ -843,11 +871,11 @@ public sealed class Nginx : IAsyncDisposable
         if (loc.NeedRequestBody ?? req.Server.NeedRequestBody ?? Conf.NeedRequestBody)
         {
             await req.ReadBodyAsync();
-            if (req.BodyTimedOut) { req.Http.Abort(); return; }
+            if (req.BodyTimedOut) { req.Http.Abort(); return false; }
         }
         // rewrite_by_lua_no_postpone: the Lua handler runs first in the rewrite phase, else last
         var rewriteFirst = Conf.RewriteByLuaNoPostpone && loc.RewriteByLua != null;
-        if (rewriteFirst && !await RunPhase(w, req, "rewrite", loc.RewriteByLua!)) return;
+        if (rewriteFirst && !await RunPhase(w, req, "rewrite", loc.RewriteByLua!)) return false;
         // `set $name value;` runs in the rewrite phase, before access and content
         foreach (var (name, value) in loc.Sets)
             NgxVars.Set(req, name, Interpolate(req, value));
@@ -857,7 +885,7 @@ public sealed class Nginx : IAsyncDisposable
             if (step.Rewrite is { } rule)
             {
                 var outcome = await RewriteAsync(req, rule);
-                if (outcome == RewriteOutcome.Finished) return;
+                if (outcome == RewriteOutcome.Finished) return false;
                 if (outcome == RewriteOutcome.NoMatch) continue;
                 uriChanged = true;
                 if (rule.Flag is "last" or "break") { uriChanged = rule.Flag == "last"; break; }
@@ -865,7 +893,7 @@ public sealed class Nginx : IAsyncDisposable
             }
             if (step.Lua == null) NgxVars.Set(req, step.Name, Interpolate(req, step.Value));
             else if (await SetByLua(w, req, step) is { } value) NgxVars.Set(req, step.Name, value);
-            else return;
+            else return false;
         }
         if (uriChanged)
         {
@@ -874,26 +902,26 @@ public sealed class Nginx : IAsyncDisposable
             {
                 req.Log(LogLevel.Error, $"rewrite or internal redirection cycle while processing \"{req.Uri}\"");
                 await SendErrorPage(req, 500);
-                return;
+                return false;
             }
             var next = req.Server.Match(req.Uri);
-            if (next == null) { await ServeStaticAsync(req, null); return; }
+            if (next == null) { await ServeStaticAsync(req, null); return false; }
             req.Location = next;
             await ServeLocationAsync(w, req, internalRedirects + 1);
-            return;
+            return false;
         }
-        if (!rewriteFirst && loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return;
+        if (!rewriteFirst && loc.RewriteByLua != null && !await RunPhase(w, req, "rewrite", loc.RewriteByLua)) return false;
         // the realip module's location-level settings apply from the preaccess phase
         req.ApplyRealIp();
         // nginx skips the whole access phase for subrequests (ngx_http_core_access_phase)
         // access_by_lua_no_postpone: the Lua handler runs before allow/deny, else after them
         var accessFirst = Conf.AccessByLuaNoPostpone && loc.AccessByLua != null && !req.IsSubrequest;
-        if (accessFirst && !await RunPhase(w, req, "access", loc.AccessByLua!)) return;
+        if (accessFirst && !await RunPhase(w, req, "access", loc.AccessByLua!)) return false;
         if (loc.AccessHandler != null && !req.IsSubrequest)
         {
             req.Phase = "access";
             await loc.AccessHandler(req);
-            if (req.Finished) return;
+            if (req.Finished) return false;
         }
         // the access module (allow/deny); with `satisfy any` a rule that grants ends the phase, one
         // that forbids only counts if no later handler grants
@@ -906,17 +934,17 @@ public sealed class Nginx : IAsyncDisposable
                 {
                     req.Log(LogLevel.Error, "access forbidden by rule");
                     await SendErrorPage(req, 403);
-                    return;
+                    return false;
                 }
                 denied = 403;
             }
-            else if (loc.SatisfyAny) goto content;
+            else if (loc.SatisfyAny) return true;
         }
         if (!accessFirst && loc.AccessByLua != null && !req.IsSubrequest)
         {
             req.LuaDeclined = false;
             req.LuaAccessRefusal = null;
-            if (!await RunPhase(w, req, "access", loc.AccessByLua)) return;
+            if (!await RunPhase(w, req, "access", loc.AccessByLua)) return false;
             // satisfy any: a handler that ends normally grants; one that declines leaves the verdict as it was
             if (loc.SatisfyAny && req.LuaAccessRefusal is { } refused) denied = refused;
             else if (!req.LuaDeclined) denied = 0;
@@ -926,20 +954,34 @@ public sealed class Nginx : IAsyncDisposable
             // ngx_http_core_access_phase: no access handler granted
             if (denied == 403) req.Log(LogLevel.Error, "access forbidden by rule");
             await SendErrorPage(req, denied);
-            return;
+            return false;
         }
-        content:
+        return true;
+    }
+
+    /// <summary>The content phase: the location's handler (return, a C# handler, content_by_lua, proxy_pass, echo, static files).</summary>
+    private Task ContentAsync(LuaWorker w, NgxRequest req, LocationConf loc)
+    {
         req.Phase = "content";
-        if (loc.Return is { } ret) await ReturnAsync(req, ret);
-        else if (loc.Handler != null) await loc.Handler(req);
-        else if (loc.ContentByLua != null) await RunPhase(w, req, "content", loc.ContentByLua);
-        else if (loc.ProxyPass != null) await ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
-        else if (loc.Echo.Count > 0)
+        if (loc.Return is { } ret) return ReturnAsync(req, ret);
+        if (loc.Handler != null) return loc.Handler(req);
+        if (loc.ContentByLua != null) return RunPhase(w, req, "content", loc.ContentByLua);
+        if (loc.ProxyPass != null) return ProxyPassAsync(req, loc);
+        if (loc.Echo.Count > 0)
         {
-            foreach (var (args, noNewline) in loc.Echo)
-                req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
+            Echo(req, loc);
+            return Task.CompletedTask;
         }
-        else await ServeStaticAsync(req, loc);
+        return ServeStaticAsync(req, loc);
+    }
+
+    // apart from ContentAsync: their lambdas' captures would be allocated for every content phase
+    private Task ProxyPassAsync(NgxRequest req, LocationConf loc) => ProxyPass.ServeAsync(this, req, loc, v => Interpolate(req, v));
+
+    private void Echo(NgxRequest req, LocationConf loc)
+    {
+        foreach (var (args, noNewline) in loc.Echo)
+            req.Append(string.Join(' ', args.Select(a => Interpolate(req, a))) + (noNewline ? "" : "\n"));
     }
 
     /// <summary>The rewrite module's `return CODE [TEXT|URL]` (location or server level).</summary>

@@ -18,6 +18,12 @@ public sealed class NgxRequest
     private readonly List<string> _pending = new();
 
     public NgxRequest(HttpContext http, ServerConf server, LocationConf location, long connection)
+        : this(http, server, location, connection, http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items)
+    {
+    }
+
+    /// <param name="connectionItems">The connection's items (Kestrel's IConnectionItemsFeature), when the caller has them already.</param>
+    public NgxRequest(HttpContext http, ServerConf server, LocationConf location, long connection, IDictionary<object, object?>? connectionItems)
     {
         Http = http;
         Server = server;
@@ -34,16 +40,21 @@ public sealed class NgxRequest
         StartTime = DateTimeOffset.UtcNow;
         // headers in the order and case the client sent them when the connection recorded them
         // (Kestrel's dictionary reorders known headers); else as Kestrel parsed them
-        if (http.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items.TryGetValue(Net.RequestHeadLog.ItemKey, out var log) == true
+        if (connectionItems?.TryGetValue(Net.RequestHeadLog.ItemKey, out var log) == true
             && log is Net.RequestHeadLog heads && heads.TakeHead(Method, target) is { } sent)
         {
+            RequestHeaders = new(sent.Headers.Count + 4);
             RequestHeaders.AddRange(sent.Headers);
             RawHead = sent.Raw;
         }
         else
+        {
+            // room for the X-Forwarded-* lines the proxy adds
+            RequestHeaders = new(http.Request.Headers.Count + 4);
             foreach (var h in http.Request.Headers)
                 foreach (var v in h.Value)
                     RequestHeaders.Add((h.Key, v ?? "")); // Kestrel decodes header bytes as Latin-1: chars are bytes
+        }
     }
 
     public long Id { get; }
@@ -98,7 +109,7 @@ public sealed class NgxRequest
     public string? Args { get; set; }
     public string RequestUri { get; }
     public string Protocol { get; }
-    public List<(string Name, string Value)> RequestHeaders { get; } = new();
+    public List<(string Name, string Value)> RequestHeaders { get; }
     /// <summary>The request body once read (ngx.req.read_body); null before.</summary>
     public string? Body { get; set; }
     public bool BodyRead { get; set; }
@@ -348,7 +359,8 @@ public sealed class NgxRequest
                 continue;
             }
             if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
-            resp.Headers[name] = values.ToArray();
+            // one value (nearly every header) without an array of its own
+            resp.Headers[name] = values.Count == 1 ? new Microsoft.Extensions.Primitives.StringValues(values[0]) : values.ToArray();
         }
     }
 
@@ -466,9 +478,23 @@ public sealed class NgxRequest
     public string Phase { get; set; } = "content";
 
     /// <summary>Read the whole request body (ngx.req.read_body).</summary>
-    public async Task ReadBodyAsync()
+    public Task ReadBodyAsync()
     {
-        if (BodyRead) return;
+        if (BodyRead) return Task.CompletedTask;
+        // a request that cannot have a body (no Content-Length, not chunked) reads an empty one at once,
+        // with no state machine or buffer (a body kept in a file still goes the whole way)
+        if (!Location.ClientBodyInFileOnly
+            && Http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
+        {
+            BodyRead = true;
+            Body = "";
+            return Task.CompletedTask;
+        }
+        return ReadBodyFullyAsync();
+    }
+
+    private async Task ReadBodyFullyAsync()
+    {
         using var ms = new MemoryStream();
         // client_body_timeout bounds the wait for each read, as nginx's read event timer does
         var timeout = Location.ClientBodyTimeout ?? Server.ClientBodyTimeout ?? Nginx?.Conf.ClientBodyTimeout ?? TimeSpan.FromSeconds(60);

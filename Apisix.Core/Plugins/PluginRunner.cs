@@ -133,9 +133,14 @@ public sealed class PluginRunner(PluginRegistry registry)
         foreach (var p in ctx.Plugins.ToList()) yield return p;
     }
 
+    /// <summary>No global rule plugin and no route plugin runs: the common phases have nothing to walk.</summary>
+    private static bool NoPlugins(ApiCtx ctx) =>
+        ctx.Plugins.Count == 0 && (ctx.Items.GetValueOrDefault(GlobalPlugins) is not List<(IPlugin, JsonObject)> global || global.Count == 0);
+
     /// <summary><c>run_plugin("header_filter")</c>: every plugin's header_filter, in order.</summary>
     public void RunHeaderFilter(ApiCtx ctx)
     {
+        if (NoPlugins(ctx)) return;
         foreach (var (plugin, conf) in GlobalThenRoute(ctx))
         {
             if (plugin is not IHeaderFilterPhase p) continue;
@@ -149,7 +154,7 @@ public sealed class PluginRunner(PluginRegistry registry)
     /// <c>run_plugin("body_filter")</c>: the chunk through every plugin's body_filter in order;
     /// a plugin that ends the body (eof) makes the later chunks empty.
     /// </summary>
-    public static bool HasBodyFilter(ApiCtx ctx) => GlobalThenRoute(ctx).Any(p => p.Plugin is IBodyFilterPhase or IDelayedBodyFilterPhase);
+    public static bool HasBodyFilter(ApiCtx ctx) => !NoPlugins(ctx) && GlobalThenRoute(ctx).Any(p => p.Plugin is IBodyFilterPhase or IDelayedBodyFilterPhase);
 
     public string RunBodyFilter(ApiCtx ctx, string chunk, bool eof)
     {

@@ -25,8 +25,9 @@ public static class ForwardedHeaders
     {
         if (ctx.Items.ContainsKey(HandledKey)) return;
         ctx.Items[HandledKey] = true;
-        var remote = ctx.Var.GetString("realip_remote_addr");
-        if (IsTrusted(config, remote, msg => ctx.Log(LogLevel.Info, msg))) return;
+        // no closure for the log line: the matcher's note is written here
+        if (config.TrustedAddresses is not { } trusted) ctx.Log(LogLevel.Info, MatcherNotInitialized);
+        else if (IsTrusted(trusted, ctx.Var.GetString("realip_remote_addr"))) return;
 
         var proto = ctx.Var.GetString("scheme") ?? "http";
         var httpHost = ctx.Var.GetString("http_host") ?? ctx.Var.GetString("host") ?? "";
@@ -67,11 +68,18 @@ public static class ForwardedHeaders
     /// <summary><c>trusted_addresses_util.is_trusted</c>: IPs and CIDRs from <c>apisix.trusted_addresses</c>.</summary>
     public static bool IsTrusted(ApisixConfig config, string? address, Action<string>? logInfo = null)
     {
-        if (config.Get("apisix", "trusted_addresses") is not JsonArray list)
+        if (config.TrustedAddresses is not { } list)
         {
-            logInfo?.Invoke("trusted_addresses_matcher is not initialized");
+            logInfo?.Invoke(MatcherNotInitialized);
             return false;
         }
+        return IsTrusted(list, address);
+    }
+
+    private const string MatcherNotInitialized = "trusted_addresses_matcher is not initialized";
+
+    private static bool IsTrusted(JsonArray list, string? address)
+    {
         if (address == null || !IPAddress.TryParse(address, out var ip)) return false;
         foreach (var item in list)
         {

@@ -45,21 +45,38 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     private bool _keepAlive;    // the response allows another request on this connection
     private Task<int>? _idleRead; // the read posted while the connection sat in the keepalive pool
 
-    // one timer source for the connection's reads and writes, re-armed for each (nginx's one read/write timer)
+    // one timer source for the connection's reads and writes, armed only for an operation that has to
+    // wait (as nginx adds its read/write timer when the socket is not ready): an operation that
+    // completes at once takes no timer at all
     private CancellationTokenSource? _timer;
+    private bool _armed;
 
-    private CancellationTokenSource Arm(TimeSpan timeout)
+    /// <summary>The token of the connection's timer source (not armed yet): a fresh source once the last one fired.</summary>
+    private CancellationToken TimerToken()
     {
-        if (_timer == null || !_timer.TryReset())
+        if (_timer == null || _timer.IsCancellationRequested)
         {
             _timer?.Dispose();
             _timer = new CancellationTokenSource();
+            _armed = false;
         }
-        _timer.CancelAfter(timeout);
-        return _timer;
+        return _timer.Token;
     }
 
-    private void Disarm() => _timer?.TryReset();
+    /// <summary>The operation started with <see cref="TimerToken"/> has to wait: its timeout runs from now.</summary>
+    private void Arm(TimeSpan timeout)
+    {
+        if (_armed) return;
+        _timer!.CancelAfter(timeout);
+        _armed = true;
+    }
+
+    private void Disarm()
+    {
+        if (!_armed) return;
+        _armed = false;
+        _timer?.TryReset();
+    }
 
     /// <summary>
     /// Whether the response lets the connection serve another request. <see cref="ReadHeadAsync"/>
@@ -132,11 +149,15 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     public async ValueTask<UpstreamFailure> SendAsync(ReadOnlyMemory<byte> data, TimeSpan timeout)
     {
         Requests++;
-        var cts = Arm(timeout);
+        var token = TimerToken();
         try
         {
-            await stream.WriteAsync(data, cts.Token);
-            await stream.FlushAsync(cts.Token);
+            var write = stream.WriteAsync(data, token);
+            if (!write.IsCompleted) Arm(timeout);
+            await write;
+            var flush = stream.FlushAsync(token);
+            if (!flush.IsCompleted) Arm(timeout);
+            await flush;
             return UpstreamFailure.None;
         }
         catch (OperationCanceledException) { return UpstreamFailure.Timeout; }
@@ -150,6 +171,24 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     /// <summary>Buffer more bytes; the read timeout runs between two reads, as nginx's does.</summary>
     private async ValueTask<UpstreamFailure> FillAsync(TimeSpan timeout)
     {
+        if (StartFill(timeout, out var read) is { } refused) return refused;
+        try { return EndFill(await read); }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            return FillFailed(e);
+        }
+        finally { Disarm(); }
+    }
+
+    /// <summary>
+    /// <see cref="FillAsync"/>'s first half: room made in the buffer, the read timer armed and the
+    /// read started (or the parked read taken over); else the failure, with nothing started.
+    /// A caller that awaits <paramref name="read"/> itself ends with <see cref="EndFill"/> or
+    /// <see cref="FillFailed"/>, then <see cref="Disarm"/>.
+    /// </summary>
+    private UpstreamFailure? StartFill(TimeSpan timeout, out ValueTask<int> read)
+    {
+        read = default;
         if (_eof) return UpstreamFailure.Error;
         if (_start > 0 && _start == _end) _start = _end = 0;
         if (_end == _buf.Length)
@@ -159,29 +198,39 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             _end -= _start;
             _start = 0;
         }
-        var cts = Arm(timeout);
+        var token = TimerToken();
         try
         {
             var pending = _idleRead;
             _idleRead = null;
-            var n = pending != null
-                ? await pending.WaitAsync(cts.Token)
-                : await stream.ReadAsync(_buf.AsMemory(_end), cts.Token);
-            if (n == 0)
-            {
-                _eof = true;
-                return UpstreamFailure.Error;
-            }
-            _end += n;
-            return UpstreamFailure.None;
+            read = pending != null ? new ValueTask<int>(pending.WaitAsync(token)) : stream.ReadAsync(_buf.AsMemory(_end), token);
+            if (!read.IsCompleted) Arm(timeout);
+            return null;
         }
-        catch (OperationCanceledException) { return UpstreamFailure.Timeout; }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e)
+        {
+            // a read that failed as it started: ends as FillAsync's would (the timer disarmed there)
+            read = ValueTask.FromException<int>(e);
+            return null;
+        }
+    }
+
+    private UpstreamFailure EndFill(int n)
+    {
+        if (n == 0)
         {
             _eof = true;
             return UpstreamFailure.Error;
         }
-        finally { Disarm(); }
+        _end += n;
+        return UpstreamFailure.None;
+    }
+
+    private UpstreamFailure FillFailed(Exception e)
+    {
+        if (e is OperationCanceledException) return UpstreamFailure.Timeout;
+        _eof = true;
+        return UpstreamFailure.Error;
     }
 
     /// <summary>One line without its CRLF (LF alone accepted), as Latin-1; null + why on failure.</summary>
@@ -225,10 +274,18 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     /// <summary>The status line and headers; <paramref name="headRequest"/> means no body follows.</summary>
     public async ValueTask<(UpstreamResponseHead? Head, UpstreamFailure Failure)> ReadHeadAsync(TimeSpan timeout, bool headRequest)
     {
-        // the status line's bytes are awaited here, so that the line itself is read synchronously
+        // the status line's bytes are awaited here, so that the line itself is read synchronously; the
+        // read is awaited in place (FillAsync's halves), no level of its own waits on the upstream
         while (Array.IndexOf(_buf, (byte)'\n', _start, _end - _start) < 0)
         {
-            var sf = await FillAsync(timeout);
+            if (StartFill(timeout, out var read) is { } refused) return (null, refused);
+            UpstreamFailure sf;
+            try { sf = EndFill(await read); }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                sf = FillFailed(e);
+            }
+            finally { Disarm(); }
             if (sf != UpstreamFailure.None) return (null, sf);
         }
         var (status, f) = await ReadLineAsync(timeout);
@@ -380,9 +437,19 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         return data;
     }
 
+    /// <summary>The keepalive pool's list node for this connection, made at its first caching and reused.</summary>
+    internal LinkedListNode<UpstreamHttpConnection>? PoolNode { get; set; }
+
+    /// <summary>The idle timer while cached (keepalive_timeout), made at the first caching and re-armed each time.</summary>
+    internal Timer? IdleTimer { get; set; }
+
+    /// <summary>The pools the connection was last cached in: the idle timer drops it from there.</summary>
+    internal UpstreamKeepalive? IdleOwner { get; set; }
+
     public ValueTask DisposeAsync()
     {
         _timer?.Dispose();
+        IdleTimer?.Dispose();
         return stream.DisposeAsync();
     }
 }

@@ -28,7 +28,7 @@ public sealed class UpstreamKeepalive
     private sealed class Pool(int size)
     {
         public int Size { get; } = size;
-        public LinkedList<(UpstreamHttpConnection Conn, CancellationTokenSource Idle)> Idle { get; } = new();
+        public LinkedList<UpstreamHttpConnection> Idle { get; } = new();
     }
 
     private readonly Dictionary<string, Pool> _pools = new(StringComparer.Ordinal);
@@ -76,9 +76,11 @@ public sealed class UpstreamKeepalive
         {
             if (!_pools.TryGetValue(target.Pool, out var pool) || pool.Idle.First is not { } first) return null;
             pool.Idle.RemoveFirst();
-            first.Value.Idle.Dispose();
-            first.Value.Conn.Parked = false;
-            return first.Value.Conn;
+            var conn = first.Value;
+            // its idle timer is left to run: the next caching re-arms it, and should it fire while a
+            // request has the connection, the drop finds nothing in the pool to remove
+            conn.Parked = false;
+            return conn;
         }
     }
 
@@ -98,16 +100,22 @@ public sealed class UpstreamKeepalive
         lock (_lock)
         {
             if (!_pools.TryGetValue(target.Pool, out var pool)) _pools[target.Pool] = pool = new Pool(target.Size);
-            var idle = new CancellationTokenSource(target.IdleTimeout);
-            pool.Idle.AddFirst((conn, idle));
+            // the connection's own list node and idle timer, made once and reused each time it is cached
+            pool.Idle.AddFirst(conn.PoolNode ??= new LinkedListNode<UpstreamHttpConnection>(conn));
             if (pool.Idle.Count > pool.Size)
             {
                 var last = pool.Idle.Last!.Value;
                 pool.Idle.RemoveLast();
-                last.Idle.Dispose();
-                evicted = last.Conn;
+                last.IdleTimer?.Change(Timeout.Infinite, Timeout.Infinite);
+                evicted = last;
             }
-            idle.Token.Register(() => Drop(conn));
+            conn.IdleOwner = this;
+            conn.IdleTimer ??= new Timer(static s =>
+            {
+                var c = (UpstreamHttpConnection)s!;
+                c.IdleOwner?.Drop(c);
+            }, conn, Timeout.Infinite, Timeout.Infinite);
+            conn.IdleTimer.Change(target.IdleTimeout, Timeout.InfiniteTimeSpan);
         }
         if (conn.ClosedWhileIdle) Drop(conn); // the peer closed it before it was in the pool
         if (evicted != null) await evicted.DisposeAsync();
@@ -123,9 +131,9 @@ public sealed class UpstreamKeepalive
             {
                 for (var node = pool.Idle.First; node != null; node = node.Next)
                 {
-                    if (!ReferenceEquals(node.Value.Conn, conn)) continue;
+                    if (!ReferenceEquals(node.Value, conn)) continue;
                     pool.Idle.Remove(node);
-                    node.Value.Idle.Dispose();
+                    conn.IdleTimer?.Change(Timeout.Infinite, Timeout.Infinite);
                     found = true;
                     break;
                 }

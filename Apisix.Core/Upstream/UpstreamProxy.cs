@@ -41,7 +41,25 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// <c>handle_upstream(api_ctx, route)</c> for a request no plugin took over, then the proxying.
     /// The request is finished when this returns.
     /// </summary>
-    public async Task HandleAsync(ApiCtx ctx, JsonObject route, PluginRunner runner)
+    public Task HandleAsync(ApiCtx ctx, JsonObject route, PluginRunner runner)
+    {
+        // no state machine of its own here while the upstream answers: the preparation completes at
+        // once unless a plugin's before_proxy waits, then the proxying's task is the request's
+        var prepared = PrepareAsync(ctx, route, runner);
+        if (!prepared.IsCompletedSuccessfully) return ProxyAfterAsync(prepared, ctx, route, runner);
+        return prepared.Result is { } plan ? ProxyAsync(ctx, route, plan.Up, plan.State, plan.Server, plan.PassHost, runner) : Task.CompletedTask;
+    }
+
+    private async Task ProxyAfterAsync(ValueTask<ProxyPlan?> prepared, ApiCtx ctx, JsonObject route, PluginRunner runner)
+    {
+        if (await prepared is { } plan) await ProxyAsync(ctx, route, plan.Up, plan.State, plan.Server, plan.PassHost, runner);
+    }
+
+    /// <summary>What the proxying needs once handle_upstream has chosen: the upstream, the balancer's state, the first pick.</summary>
+    private readonly record struct ProxyPlan(UpstreamConf Up, BalancerState State, UpstreamNode Server, string PassHost);
+
+    /// <summary>handle_upstream up to the proxying; null when the request was answered (or ended) here.</summary>
+    private async ValueTask<ProxyPlan?> PrepareAsync(ApiCtx ctx, JsonObject route, PluginRunner runner)
     {
         var req = ctx.Request;
         ForwardedHeaders.Handle(ctx, config);
@@ -65,7 +83,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             {
                 ctx.Log(LogLevel.Error, "failed to find upstream by id: " + id);
                 await CoreResponse.ExitAsync(ctx, req, 502, null);
-                return;
+                return null;
             }
             upValue = stored;
             key = "upstream#" + id;
@@ -92,19 +110,19 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         if (upValue == null)
         {
             await FailSetUpstream(ctx, 503, "missing upstream configuration in Route or Service");
-            return;
+            return null;
         }
         var up = UpstreamConf.Parse(upValue, key, version, h => ParseDomain(req, h),
             msg => ctx.Log(LogLevel.Error, msg));
         if (up.ServiceName != null)
         {
             await FailSetUpstream(ctx, 503, "discovery is uninitialized");
-            return;
+            return null;
         }
         if (up.Nodes.Count == 0)
         {
             await FailSetUpstream(ctx, 503, "no valid upstream node");
-            return;
+            return null;
         }
         // set_by_route leaves ctx.upstream_scheme unset for an upstream set by a plugin (the Host of pass_host=node then has no port)
         var hostScheme = upValue == ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem)
@@ -117,7 +135,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         if (up.FillNodeInfo(scheme) is { } fillErr)
         {
             await FailSetUpstream(ctx, 503, fillErr);
-            return;
+            return null;
         }
         ctx.Items["upstream_conf"] = up;
 
@@ -131,7 +149,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         {
             ctx.Log(LogLevel.Error, "failed to pick server: " + pickErr);
             await CoreResponse.ExitAsync(ctx, req, 502, null);
-            return;
+            return null;
         }
         SetBalancerPeer(ctx, server);
 
@@ -140,7 +158,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         if (passHost == "rewrite") ctx.Var["upstream_host"] = up.UpstreamHost;
         else if (passHost == "node") ctx.Var["upstream_host"] = server.UpstreamHost;
 
-        if (await runner.RunPluginAsync("before_proxy", ctx)) return;
+        if (await runner.RunPluginAsync("before_proxy", ctx)) return null;
         if (ctx.RespSource == null) ctx.Items["_apisix_proxied"] = true;
         ForwardedHeaders.SetUpstreamVars(ctx);
 
@@ -148,10 +166,10 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         {
             ctx.Log(LogLevel.Error, $"upstream scheme {scheme} is not supported by this port (http and https only)");
             await Nginx.SendErrorPage(req, 502);
-            return;
+            return null;
         }
 
-        await ProxyAsync(ctx, route, up, state, server, passHost, runner);
+        return new ProxyPlan(up, state, server, passHost);
     }
 
     private static readonly ConditionalWeakTable<LuaWorker, NLua.LuaFunction> LuaParseDomain = new();
@@ -388,41 +406,36 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// One try against one peer. Returns None when a response was relayed (completely or not: once
     /// the client has the header there is no retry), else the failure that may lead to the next peer.
     /// </summary>
-    private static async Task<UpstreamFailure> TryOnceAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan connectTimeout,
+    private static Task<UpstreamFailure> TryOnceAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan connectTimeout,
         TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars, UpstreamKeepalive.Target keepalive)
     {
+        // the peer and the request target, worked out once for the try (the error lines' upstream URL only when one is written)
+        var peer = server.Address;
+        var uri = UpstreamUri(ctx.Request);
         if (ctx.Items.GetValueOrDefault("balancer_state") is BalancerState bs)
-            bs.SetLastUpstream(scheme, server.Address, UpstreamUri(ctx.Request));
+            bs.SetLastUpstream(scheme, peer, uri);
         var pools = ctx.Request.Worker is { } worker ? UpstreamKeepalive.Of(worker) : null;
         var conn = pools?.Take(keepalive);
         var clock = Stopwatch.StartNew();
-        if (conn == null)
-        {
-            var (opened, failure) = await ConnectAsync(ctx, server, scheme, connectTimeout, vars, clock);
-            if (opened == null) return failure;
-            conn = opened;
-        }
-        var keep = false;
-        try
-        {
-            var outcome = await ExchangeAsync(ctx, server, scheme, sendTimeout, readTimeout, vars, clock, conn);
-            keep = outcome == UpstreamFailure.None && conn.Reusable;
-            return outcome;
-        }
-        finally
-        {
-            if (keep && pools != null) await pools.SaveOrCloseAsync(keepalive, conn);
-            else await conn.DisposeAsync();
-        }
+        // a cached connection goes straight to the exchange: no level of its own waits on it
+        if (conn != null) return ExchangeAsync(ctx, peer, uri, scheme, sendTimeout, readTimeout, vars, clock, conn, pools, keepalive);
+        return ConnectAndExchangeAsync(ctx, server, peer, uri, scheme, connectTimeout, sendTimeout, readTimeout, vars, clock, pools, keepalive);
+    }
+
+    private static async Task<UpstreamFailure> ConnectAndExchangeAsync(ApiCtx ctx, UpstreamNode server, string peer, string uri, string scheme,
+        TimeSpan connectTimeout, TimeSpan sendTimeout, TimeSpan readTimeout, UpstreamVarsRecorder vars, Stopwatch clock,
+        UpstreamKeepalive? pools, UpstreamKeepalive.Target keepalive)
+    {
+        var (opened, failure) = await ConnectAsync(ctx, server, peer, uri, scheme, connectTimeout, vars, clock);
+        if (opened == null) return failure;
+        return await ExchangeAsync(ctx, peer, uri, scheme, sendTimeout, readTimeout, vars, clock, opened, pools, keepalive);
     }
 
     /// <summary>A new connection to the peer (TLS for https), or the failure, logged as nginx does.</summary>
     private static async Task<(UpstreamHttpConnection? Conn, UpstreamFailure Failure)> ConnectAsync(ApiCtx ctx, UpstreamNode server,
-        string scheme, TimeSpan connectTimeout, UpstreamVarsRecorder vars, Stopwatch clock)
+        string peer, string uri, string scheme, TimeSpan connectTimeout, UpstreamVarsRecorder vars, Stopwatch clock)
     {
         var req = ctx.Request;
-        var peer = server.Address;
-        var upstreamUrl = scheme + "://" + peer + UpstreamUri(req);
         Stream? stream = null;
         var timedOut = false;
         using (var cts = new CancellationTokenSource(connectTimeout))
@@ -435,7 +448,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         {
             LogUpstream(req, timedOut
                 ? "upstream timed out (110: Connection timed out) while connecting to upstream"
-                : "connect() failed (111: Connection refused) while connecting to upstream", upstreamUrl);
+                : "connect() failed (111: Connection refused) while connecting to upstream", scheme + "://" + peer + uri);
             var failure = timedOut ? UpstreamFailure.Timeout : UpstreamFailure.Error;
             vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
             return (null, failure);
@@ -449,7 +462,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             {
                 LogUpstream(req, sslErr == "timeout"
                     ? "upstream timed out (110: Connection timed out) while SSL handshaking to upstream"
-                    : "peer closed connection in SSL handshake while SSL handshaking to upstream", upstreamUrl);
+                    : "peer closed connection in SSL handshake while SSL handshaking to upstream", scheme + "://" + peer + uri);
                 var failure = sslErr == "timeout" ? UpstreamFailure.Timeout : UpstreamFailure.Error;
                 vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
                 return (null, failure);
@@ -463,81 +476,90 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     /// The request on a connection (new or from the keepalive pool) and the response relayed to the
     /// client. None when a response was relayed, completely or not.
     /// </summary>
-    private static async Task<UpstreamFailure> ExchangeAsync(ApiCtx ctx, UpstreamNode server, string scheme, TimeSpan sendTimeout,
-        TimeSpan readTimeout, UpstreamVarsRecorder vars, Stopwatch clock, UpstreamHttpConnection conn)
+    private static async Task<UpstreamFailure> ExchangeAsync(ApiCtx ctx, string peer, string uri, string scheme, TimeSpan sendTimeout,
+        TimeSpan readTimeout, UpstreamVarsRecorder vars, Stopwatch clock, UpstreamHttpConnection conn,
+        UpstreamKeepalive? pools, UpstreamKeepalive.Target keepalive)
     {
-        var req = ctx.Request;
-        var uri = UpstreamUri(req);
-        var peer = server.Address;
-        var upstreamUrl = scheme + "://" + peer + uri;
-        var connectTime = clock.Elapsed;
-        var sent = await conn.SendAsync(BuildRequest(ctx, uri), sendTimeout);
-        if (sent != UpstreamFailure.None)
+        // once the exchange is over the connection is cached for the next request (a complete response
+        // that leaves it reusable) or closed
+        var result = UpstreamFailure.Error;
+        try
         {
-            LogUpstream(req, sent == UpstreamFailure.Timeout
-                ? "upstream timed out (110: Connection timed out) while sending request to upstream"
-                : "writev() failed (32: Broken pipe) while sending request to upstream", upstreamUrl);
-            vars.Add(peer, sent == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
-            return sent;
-        }
-
-        var (head, headFailure) = await conn.ReadHeadAsync(readTimeout, req.Method == "HEAD");
-        if (head == null)
-        {
-            LogUpstream(req, headFailure switch
+            var req = ctx.Request;
+            var connectTime = clock.Elapsed;
+            var sent = await conn.SendAsync(BuildRequest(ctx, uri), sendTimeout);
+            if (sent != UpstreamFailure.None)
             {
-                UpstreamFailure.Timeout => "upstream timed out (110: Connection timed out) while reading response header from upstream",
-                UpstreamFailure.InvalidHeader => "upstream sent invalid header while reading response header from upstream",
-                _ => "upstream prematurely closed connection while reading response header from upstream",
-            }, upstreamUrl);
-            vars.Add(peer, headFailure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
-            return headFailure;
-        }
-        var headerTime = clock.Elapsed;
-        if (head.Status == 101 && req.IsUpgradable && !string.IsNullOrEmpty(NgxVars.Get(req.Nginx, req, "upstream_upgrade")))
-        {
-            await TunnelAsync(ctx, conn, head, vars, peer, connectTime, headerTime, clock);
-            return UpstreamFailure.None;
-        }
-
-        // the response: status and end-to-end headers, then the body read by read
-        req.Status = head.Status;
-        foreach (var (name, value) in head.Headers)
-        {
-            if (HiddenResponseHeaders.Contains(name) || name.StartsWith("X-Accel-", StringComparison.OrdinalIgnoreCase)) continue;
-            // the upstream's first line of a name replaces what the request had set, the following ones add to it
-            if (vars.Seen(name) && req.ResponseHeaders.TryGetValue(name, out var list)) list.Add(value);
-            else req.ResponseHeaders[name] = new List<string> { value };
-            req.Vars[UpstreamHttpVar(name)] = value;
-        }
-        vars.Add(peer, head.Status, null, connectTime, headerTime, 0);
-        ctx.RespSource = "upstream";
-
-        long received = 0;
-        while (true)
-        {
-            var (data, bodyFailure) = await conn.ReadBodyAsync(readTimeout);
-            if (data == null)
-            {
-                LogUpstream(req, bodyFailure == UpstreamFailure.Timeout
-                    ? "upstream timed out (110: Connection timed out) while reading upstream"
-                    : "upstream prematurely closed connection while reading upstream", upstreamUrl);
-                vars.Finish(clock.Elapsed, received);
-                await req.FlushAsync();
-                req.Http.Abort(); // the client must see the response cut short, as nginx closes it
-                return UpstreamFailure.None;
+                LogUpstream(req, sent == UpstreamFailure.Timeout
+                    ? "upstream timed out (110: Connection timed out) while sending request to upstream"
+                    : "writev() failed (32: Broken pipe) while sending request to upstream", scheme + "://" + peer + uri);
+                vars.Add(peer, sent == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
+                return result = sent;
             }
-            if (data.Length == 0) break;
-            received += data.Length;
-            if (!await req.AppendFlushAsync(data))
+
+            var (head, headFailure) = await conn.ReadHeadAsync(readTimeout, req.Method == "HEAD");
+            if (head == null)
             {
-                vars.Finish(clock.Elapsed, received);
-                return UpstreamFailure.None; // the client went away
+                LogUpstream(req, headFailure switch
+                {
+                    UpstreamFailure.Timeout => "upstream timed out (110: Connection timed out) while reading response header from upstream",
+                    UpstreamFailure.InvalidHeader => "upstream sent invalid header while reading response header from upstream",
+                    _ => "upstream prematurely closed connection while reading response header from upstream",
+                }, scheme + "://" + peer + uri);
+                vars.Add(peer, headFailure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
+                return result = headFailure;
             }
+            var headerTime = clock.Elapsed;
+            if (head.Status == 101 && req.IsUpgradable && !string.IsNullOrEmpty(NgxVars.Get(req.Nginx, req, "upstream_upgrade")))
+            {
+                await TunnelAsync(ctx, conn, head, vars, peer, connectTime, headerTime, clock);
+                return result = UpstreamFailure.None;
+            }
+
+            // the response: status and end-to-end headers, then the body read by read
+            req.Status = head.Status;
+            foreach (var (name, value) in head.Headers)
+            {
+                if (HiddenResponseHeaders.Contains(name) || name.StartsWith("X-Accel-", StringComparison.OrdinalIgnoreCase)) continue;
+                // the upstream's first line of a name replaces what the request had set, the following ones add to it
+                if (vars.Seen(name) && req.ResponseHeaders.TryGetValue(name, out var list)) list.Add(value);
+                else req.ResponseHeaders[name] = new List<string> { value };
+                req.Vars[UpstreamHttpVar(name)] = value;
+            }
+            vars.Add(peer, head.Status, null, connectTime, headerTime, 0);
+            ctx.RespSource = "upstream";
+
+            long received = 0;
+            while (true)
+            {
+                var (data, bodyFailure) = await conn.ReadBodyAsync(readTimeout);
+                if (data == null)
+                {
+                    LogUpstream(req, bodyFailure == UpstreamFailure.Timeout
+                        ? "upstream timed out (110: Connection timed out) while reading upstream"
+                        : "upstream prematurely closed connection while reading upstream", scheme + "://" + peer + uri);
+                    vars.Finish(clock.Elapsed, received);
+                    await req.FlushAsync();
+                    req.Http.Abort(); // the client must see the response cut short, as nginx closes it
+                    return result = UpstreamFailure.None;
+                }
+                if (data.Length == 0) break;
+                received += data.Length;
+                if (!await req.AppendFlushAsync(data))
+                {
+                    vars.Finish(clock.Elapsed, received);
+                    return result = UpstreamFailure.None; // the client went away
+                }
+            }
+            vars.Finish(clock.Elapsed, received);
+            await req.FinishAsync();
+            return result = UpstreamFailure.None;
         }
-        vars.Finish(clock.Elapsed, received);
-        await req.FinishAsync();
-        return UpstreamFailure.None;
+        finally
+        {
+            if (result == UpstreamFailure.None && conn.Reusable && pools != null) await pools.SaveOrCloseAsync(keepalive, conn);
+            else await conn.DisposeAsync();
+        }
     }
 
     /// <summary>
@@ -754,10 +776,17 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 /// </summary>
 internal sealed class UpstreamVarsRecorder(NgxRequest req)
 {
-    private readonly HashSet<string> _seenHeaders = new(StringComparer.OrdinalIgnoreCase);
+    // a response has a handful of header names: a list scanned is cheaper than a set
+    private readonly List<string> _seenHeaders = new(12);
 
     /// <summary>Whether a response header name was already copied in this try (a repeated header adds a value).</summary>
-    public bool Seen(string name) => !_seenHeaders.Add(name);
+    public bool Seen(string name)
+    {
+        foreach (var seen in _seenHeaders)
+            if (string.Equals(seen, name, StringComparison.OrdinalIgnoreCase)) return true;
+        _seenHeaders.Add(name);
+        return false;
+    }
 
     private static double? Ms(TimeSpan? t) => t?.TotalMilliseconds;
 

@@ -73,7 +73,9 @@ public static class UpstreamState
         var last = list[^1];
         if (ToMs(responseTimeMs) is { } rt && rt >= 0) last.ResponseTimeMs = rt;
         if (ToMs(responseLength) is { } len && len >= 0) last.ResponseLength = len;
-        Publish(r);
+        // only the last entry's time and length changed: the other variables render as they did
+        r.Vars["upstream_response_time"] = Variable(r, "upstream_response_time");
+        r.Vars["upstream_response_length"] = Variable(r, "upstream_response_length");
         return (true, null);
     }
 

@@ -154,8 +154,12 @@ public sealed class ServerConf
             if (get(loc) == null) set(loc, chunk);
     }
 
-    public bool ListensOn(IPAddress local, int port) =>
-        Listens.Any(l => l.Port == port && (l.Address.Equals(IPAddress.Any) || l.Address.Equals(local)));
+    public bool ListensOn(IPAddress local, int port)
+    {
+        foreach (var l in Listens)
+            if (l.Port == port && (l.Address.Equals(IPAddress.Any) || l.Address.Equals(local))) return true;
+        return false;
+    }
 
     /// <summary>nginx's location choice: exact, then longest prefix (final when ^~), then regexes in order.</summary>
     public LocationConf? Match(string uri)

@@ -139,6 +139,17 @@ public sealed class GatewayWorld : IAsyncLifetime
               type: roundrobin
               nodes:
                 "127.0.0.1:{{mock}}": 1
+          - id: state
+            uri: /plain/state/*
+            plugins:
+              serverless-pre-function:
+                phase: rewrite
+                functions:
+                  - "return function(conf, ctx) if ngx.var.http_x_set then ctx.var.upstream_uri = '/plain/was-set'; ngx.ctx.seen = 'set'; ngx.var.llm_model = 'from-first' end; ngx.header['X-Ctx-Seen'] = ngx.ctx.seen or 'none'; ngx.header['X-Var-Seen'] = 'v=' .. ngx.var.llm_model; ngx.header['X-Conn'] = ngx.var.connection .. '/' .. ngx.var.connection_requests end"
+            upstream:
+              type: roundrobin
+              nodes:
+                "127.0.0.1:{{mock}}": 1
         #END
         """;
 
