@@ -4,6 +4,7 @@ using Apisix.Core.OpenResty;
 using Apisix.Core.OpenResty.Conf;
 using Apisix.Core.Plugins;
 using Apisix.Core.Store;
+using Apisix.Core.Utils;
 using Apisix.Core.Json;
 using System.Globalization;
 using System.Text.Json;
@@ -180,16 +181,10 @@ public sealed class ApisixHttp
     // the routes directory under the deployment's prefix (the config does not change once loaded)
     private string RoutesDir => _routesDirCache ??= Config.EtcdPrefix + "/routes/";
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _routeKeys = new(StringComparer.Ordinal);
+    private readonly BoundedCache<string> _routeKeys = new(4096);
 
-    /// <summary>A route's store key, built once per route id (a bounded cache: ids beyond it are built each time).</summary>
-    private string RouteKey(string id)
-    {
-        if (_routeKeys.TryGetValue(id, out var key)) return key;
-        key = RoutesDir + id;
-        if (_routeKeys.Count < 4096) _routeKeys.TryAdd(id, key);
-        return key;
-    }
+    /// <summary>A route's store key, built once per route id.</summary>
+    private string RouteKey(string id) => _routeKeys.Get(id, RoutesDir, static (id, dir) => dir + id);
 
     /// <summary>`apisix.http_access_phase()`: route the request and run its plugins.</summary>
     public async Task HttpAccessPhaseAsync(NgxRequest req)

@@ -261,20 +261,11 @@ internal sealed class CJsonDecoder
     /// </summary>
     private static class ShortStrings
     {
-        private const int MaxLength = 24, MaxCount = 4096;
-        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Known = new(StringComparer.Ordinal);
-        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Lookup =
-            Known.GetAlternateLookup<ReadOnlySpan<char>>();
+        private const int MaxLength = 24;
+        private static readonly Apisix.Core.Utils.StringPool Known = new(4096);
 
-        public static string Get(ReadOnlySpan<char> text)
-        {
-            if (text.Length == 0) return "";
-            if (text.Length > MaxLength) return new string(text);
-            if (Lookup.TryGetValue(text, out var known)) return known;
-            var s = new string(text);
-            if (Known.Count < MaxCount) Known.TryAdd(s, s);
-            return s;
-        }
+        public static string Get(ReadOnlySpan<char> text) =>
+            text.Length == 0 ? "" : text.Length > MaxLength ? new string(text) : Known.Get(text);
     }
 
     private int Hex4(int p)

@@ -616,11 +616,7 @@ public sealed class Nginx : IAsyncDisposable
     {
         if (!value.Contains('$')) return value;
         // a configuration's value is cut into text and `$name`/`${name}` once; a request only looks the names up
-        if (!_templates.TryGetValue(value, out var parts))
-        {
-            parts = ParseTemplate(value);
-            if (_templates.Count < 4096) _templates.TryAdd(value, parts);
-        }
+        var parts = _templates.Get(value, ParseTemplate);
         if (parts.Length == 1 && parts[0].Var is { } only) return NgxVars.Get(this, req, only) ?? "";
         var text = new System.Text.StringBuilder(value.Length + 32);
         foreach (var (literal, name) in parts)
@@ -628,7 +624,7 @@ public sealed class Nginx : IAsyncDisposable
         return text.ToString();
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string? Literal, string? Var)[]> _templates = new(StringComparer.Ordinal);
+    private readonly Apisix.Core.Utils.BoundedCache<(string? Literal, string? Var)[]> _templates = new(4096);
 
     /// <summary>A value with variables as its pieces, in order: text (Literal) or a variable's name (Var).</summary>
     private static (string? Literal, string? Var)[] ParseTemplate(string value)

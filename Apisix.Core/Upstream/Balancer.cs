@@ -51,7 +51,7 @@ public sealed class BalancerState
     /// </summary>
     public string? LastUpstreamUrl
     {
-        get => _lastUpstreamUrl ??= _lastUpstream is var (scheme, address, uri) && scheme != null ? scheme + "://" + address + uri : null;
+        get => _lastUpstreamUrl ??= _lastUpstream is var (scheme, address, uri) && scheme != null ? UpstreamProxy.UpstreamUrl(scheme, address!, uri!) : null;
         set
         {
             _lastUpstreamUrl = value;

@@ -173,7 +173,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     {
         if (StartFill(timeout, out var read) is { } refused) return refused;
         try { return EndFill(await read); }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (IsReadFailure(e))
         {
             return FillFailed(e);
         }
@@ -225,6 +225,10 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         _end += n;
         return UpstreamFailure.None;
     }
+
+    /// <summary>What a read of the connection can end with: its timer fired, or the stream failed or was closed.</summary>
+    private static bool IsReadFailure(Exception e) =>
+        e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException;
 
     private UpstreamFailure FillFailed(Exception e)
     {
@@ -281,7 +285,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
             if (StartFill(timeout, out var read) is { } refused) return (null, refused);
             UpstreamFailure sf;
             try { sf = EndFill(await read); }
-            catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception e) when (IsReadFailure(e))
             {
                 sf = FillFailed(e);
             }

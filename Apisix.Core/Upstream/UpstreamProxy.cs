@@ -448,7 +448,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         {
             LogUpstream(req, timedOut
                 ? "upstream timed out (110: Connection timed out) while connecting to upstream"
-                : "connect() failed (111: Connection refused) while connecting to upstream", scheme + "://" + peer + uri);
+                : "connect() failed (111: Connection refused) while connecting to upstream", UpstreamUrl(scheme, peer, uri));
             var failure = timedOut ? UpstreamFailure.Timeout : UpstreamFailure.Error;
             vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
             return (null, failure);
@@ -462,7 +462,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             {
                 LogUpstream(req, sslErr == "timeout"
                     ? "upstream timed out (110: Connection timed out) while SSL handshaking to upstream"
-                    : "peer closed connection in SSL handshake while SSL handshaking to upstream", scheme + "://" + peer + uri);
+                    : "peer closed connection in SSL handshake while SSL handshaking to upstream", UpstreamUrl(scheme, peer, uri));
                 var failure = sslErr == "timeout" ? UpstreamFailure.Timeout : UpstreamFailure.Error;
                 vars.Add(peer, failure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, null, null, 0);
                 return (null, failure);
@@ -492,7 +492,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             {
                 LogUpstream(req, sent == UpstreamFailure.Timeout
                     ? "upstream timed out (110: Connection timed out) while sending request to upstream"
-                    : "writev() failed (32: Broken pipe) while sending request to upstream", scheme + "://" + peer + uri);
+                    : "writev() failed (32: Broken pipe) while sending request to upstream", UpstreamUrl(scheme, peer, uri));
                 vars.Add(peer, sent == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
                 return result = sent;
             }
@@ -505,7 +505,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                     UpstreamFailure.Timeout => "upstream timed out (110: Connection timed out) while reading response header from upstream",
                     UpstreamFailure.InvalidHeader => "upstream sent invalid header while reading response header from upstream",
                     _ => "upstream prematurely closed connection while reading response header from upstream",
-                }, scheme + "://" + peer + uri);
+                }, UpstreamUrl(scheme, peer, uri));
                 vars.Add(peer, headFailure == UpstreamFailure.Timeout ? 504 : 502, clock.Elapsed, connectTime, null, 0);
                 return result = headFailure;
             }
@@ -537,7 +537,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
                 {
                     LogUpstream(req, bodyFailure == UpstreamFailure.Timeout
                         ? "upstream timed out (110: Connection timed out) while reading upstream"
-                        : "upstream prematurely closed connection while reading upstream", scheme + "://" + peer + uri);
+                        : "upstream prematurely closed connection while reading upstream", UpstreamUrl(scheme, peer, uri));
                     vars.Finish(clock.Elapsed, received);
                     await req.FlushAsync();
                     req.Http.Abort(); // the client must see the response cut short, as nginx closes it
@@ -745,16 +745,14 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
 
     [ThreadStatic] private static StringBuilder? t_requestText;
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> UpstreamHttpVars = new(StringComparer.Ordinal);
+    private static readonly Apisix.Core.Utils.BoundedCache<string> UpstreamHttpVars = new(1024);
 
     /// <summary>$upstream_http_NAME for a response header name (lower case, '-' as '_'), computed once per name.</summary>
-    private static string UpstreamHttpVar(string header)
-    {
-        if (UpstreamHttpVars.TryGetValue(header, out var name)) return name;
-        name = "upstream_http_" + header.ToLowerInvariant().Replace('-', '_');
-        if (UpstreamHttpVars.Count < 1024) UpstreamHttpVars.TryAdd(header, name);
-        return name;
-    }
+    private static string UpstreamHttpVar(string header) =>
+        UpstreamHttpVars.Get(header, static h => "upstream_http_" + h.ToLowerInvariant().Replace('-', '_'));
+
+    /// <summary>nginx's "upstream:" field: the peer and the request target as a URL.</summary>
+    internal static string UpstreamUrl(string scheme, string peer, string uri) => scheme + "://" + peer + uri;
 
     /// <summary>An error-log line of the proxy module: the request context with nginx's "upstream:" field.</summary>
     internal static void LogUpstream(NgxRequest r, string message, string upstreamUrl, LogLevel level = LogLevel.Error)

@@ -71,17 +71,14 @@ public class ProviderBase
     // An endpoint's parts (url.parse) and its decoded query (ngx.decode_args), kept per endpoint
     // text: a route's endpoint is the same on every request. The query object is never handed
     // out, only copies of its values. A bounded number of endpoints is kept.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Apisix.Core.Utils.ParsedUrl? Url, JsonObject? Query)> Endpoints =
-        new(StringComparer.Ordinal);
+    private static readonly Apisix.Core.Utils.BoundedCache<(Apisix.Core.Utils.ParsedUrl? Url, JsonObject? Query)> Endpoints = new(1024);
 
-    private static (Apisix.Core.Utils.ParsedUrl? Url, JsonObject? Query) ParseEndpoint(string endpoint)
-    {
-        if (Endpoints.TryGetValue(endpoint, out var known)) return known;
-        var url = Apisix.Core.Utils.SocketUrl.Parse(endpoint);
-        var parts = (url, url?.Query is { Length: > 0 } q ? NgxArgs.Decode(q) : null);
-        if (Endpoints.Count < 1024) Endpoints.TryAdd(endpoint, parts);
-        return parts;
-    }
+    private static (Apisix.Core.Utils.ParsedUrl? Url, JsonObject? Query) ParseEndpoint(string endpoint) =>
+        Endpoints.Get(endpoint, static e =>
+        {
+            var url = Apisix.Core.Utils.SocketUrl.Parse(e);
+            return (url, url?.Query is { Length: > 0 } q ? NgxArgs.Decode(q) : null);
+        });
 
     /// <summary>
     /// <c>build_request(ctx, conf, request_body, opts)</c>: the request to send upstream, or

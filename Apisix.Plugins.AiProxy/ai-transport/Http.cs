@@ -181,16 +181,10 @@ public static class Http
     }
 
     // A header name in lower case; the names clients send again and again are lowered once.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> LowerNames = new(StringComparer.Ordinal);
+    private static readonly BoundedCache<string> LowerNames = new(1024);
 
-    private static string LowerName(string name)
-    {
-        if (!name.AsSpan().ContainsAnyInRange('A', 'Z')) return name;
-        if (LowerNames.TryGetValue(name, out var lower)) return lower;
-        lower = name.ToLowerInvariant();
-        if (LowerNames.Count < 1024) LowerNames.TryAdd(name, lower);
-        return lower;
-    }
+    private static string LowerName(string name) =>
+        name.AsSpan().ContainsAnyInRange('A', 'Z') ? LowerNames.Get(name, static n => n.ToLowerInvariant()) : name;
 
     // How resty.http writes a header value given as a Lua value (tostring; a list as repeated lines, joined here).
     private static string? HeaderText(JsonNode? v) => v switch
@@ -428,7 +422,6 @@ public static class Http
         private readonly UpstreamKeepalive _pools;
         private readonly string _poolName;
         private readonly bool _serverKeepsAlive;
-        private readonly bool _chunked;
         private readonly long? _contentLength;
         private readonly bool _noBody;
         private int _state; // 0 reading, 1 ended (next call: dead), 2 dead
@@ -458,10 +451,10 @@ public static class Http
             conn.KeepAlive = _serverKeepsAlive && Status != 101;
 
             _noBody = headRequest || Status is 204 or 304 || Status is >= 100 and < 200;
-            // framed as the connection reads it: chunked (HTTP/1.1 only) wins over a length
-            _chunked = !conn.Http10 && headers.TryGetValue("Transfer-Encoding", out var te)
-                                    && te.Contains("chunked", StringComparison.OrdinalIgnoreCase);
-            if (!_chunked && headers.TryGetValue("Content-Length", out var cl) && long.TryParse(cl, out var len)) _contentLength = len;
+            // receive(content_length) unless chunked (HTTP/1.1 only), which wins over a length
+            var chunked = !conn.Http10 && headers.TryGetValue("Transfer-Encoding", out var te)
+                                       && te.Contains("chunked", StringComparison.OrdinalIgnoreCase);
+            if (!chunked && headers.TryGetValue("Content-Length", out var cl) && long.TryParse(cl, out var len)) _contentLength = len;
         }
 
         public int Status { get; }
@@ -507,7 +500,7 @@ public static class Http
                     _state = 2;
                     return (null, null);
                 }
-                if (!_chunked || !_conn.InChunk) return (ByteString.FromBytes(piece.Span), null);
+                if (!_conn.InChunk) return (ByteString.FromBytes(piece.Span), null);
                 // the rest of this chunk is still on its way: hand out the chunk whole
                 var (rest, restErr) = await ReadWholeAsync(0, untilDone: false, piece);
                 return rest == null ? Fail(restErr!) : (rest, null);

@@ -57,28 +57,19 @@ internal sealed class ReactorSocket : IReactorHandler
         }
     }
 
-    public Task WaitReadableAsync(CancellationToken ct) => Wait(ref _readWaiter, ct);
-
-    public Task WaitWritableAsync(CancellationToken ct) => Wait(ref _writeWaiter, ct);
-
-    private Task Wait(ref TaskCompletionSource? slot, CancellationToken ct)
+    /// <summary>The socket's next write edge (a connect in progress completes with it).</summary>
+    public async Task WaitWritableAsync(CancellationToken ct)
     {
-        if (Closed) return Task.FromException(new ObjectDisposedException(nameof(Socket)));
-        // continuations run on the loop, inline, as the event is dispatched there
-        var tcs = new TaskCompletionSource();
-        slot = tcs;
-        if (!ct.CanBeCanceled) return tcs.Task;
-        var reg = ct.UnsafeRegister(CancelWaiter, tcs);
-        tcs.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), reg,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return tcs.Task;
+        var wait = WaitOnLoop(read: false, ct, out var reg);
+        using (reg) await wait.ConfigureAwait(false);
     }
 
     private static readonly Action<object?, CancellationToken> CancelWaiter = static (s, t) => ((TaskCompletionSource)s!).TrySetCanceled(t);
 
     /// <summary>
-    /// The next edge for a read (or write) of this socket's own loops below: the waiter with no
-    /// continuation task for the token's registration (the awaiting loop disposes it).
+    /// The next edge for a read (or write): the waiter, and the token's registration, which the
+    /// caller disposes once the wait is over. Continuations run on the loop, inline, as the event
+    /// is dispatched there.
     /// </summary>
     private Task WaitOnLoop(bool read, CancellationToken ct, out CancellationTokenRegistration reg)
     {

@@ -64,7 +64,8 @@ public sealed class PrometheusLib
         }
 
         // the series keys made so far, found again from their text without a new string
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
+        // label values come from requests: a bounded number of keys is remembered
+        private readonly Apisix.Core.Utils.StringPool _keys = new(4096);
         [ThreadStatic] private static char[]? _keyBuffer;
 
         /// <summary>
@@ -104,12 +105,7 @@ public sealed class PrometheusLib
             }
             Put("}");
             _keyBuffer = buf;
-            var text = buf.AsSpan(0, len);
-            if (_keys.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var known)) return known;
-            var key = new string(text);
-            // label values come from requests: a bounded number of keys is remembered
-            if (_keys.Count < 4096) _keys.TryAdd(key, key);
-            return key;
+            return _keys.Get(buf.AsSpan(0, len));
         }
 
         public Kind Kind { get; }

@@ -1,0 +1,32 @@
+using System.Collections.Concurrent;
+
+namespace Apisix.Core.Utils;
+
+/// <summary>
+/// Values worked out from a text key once and found again on the hot path (a route's store key,
+/// a header name's variable, a parsed endpoint). Keys often come from requests, so only the
+/// first <c>capacity</c> are remembered; past that a value is worked out each time, never
+/// wrong, only not kept. Safe from any thread.
+/// </summary>
+public sealed class BoundedCache<TValue>(int capacity)
+{
+    private readonly ConcurrentDictionary<string, TValue> _known = new(StringComparer.Ordinal);
+
+    /// <summary>The value for <paramref name="key"/>: remembered, else made (and remembered while there is room).</summary>
+    public TValue Get(string key, Func<string, TValue> make)
+    {
+        if (_known.TryGetValue(key, out var value)) return value;
+        value = make(key);
+        if (_known.Count < capacity) _known.TryAdd(key, value);
+        return value;
+    }
+
+    /// <summary><see cref="Get(string, Func{string, TValue})"/> with the maker's state passed along (no closure per call).</summary>
+    public TValue Get<TState>(string key, TState state, Func<string, TState, TValue> make)
+    {
+        if (_known.TryGetValue(key, out var value)) return value;
+        value = make(key, state);
+        if (_known.Count < capacity) _known.TryAdd(key, value);
+        return value;
+    }
+}

@@ -1,0 +1,20 @@
+using System.Collections.Concurrent;
+
+namespace Apisix.Core.Utils;
+
+/// <summary>
+/// Strings made from text in a buffer (JSON keys, metric series keys): the same text gives back
+/// one shared string instead of a new one each time. Bounded as <see cref="BoundedCache{TValue}"/>.
+/// </summary>
+public sealed class StringPool(int capacity)
+{
+    private readonly ConcurrentDictionary<string, string> _known = new(StringComparer.Ordinal);
+
+    public string Get(ReadOnlySpan<char> text)
+    {
+        if (_known.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var known)) return known;
+        var s = new string(text);
+        if (_known.Count < capacity) _known.TryAdd(s, s);
+        return s;
+    }
+}
