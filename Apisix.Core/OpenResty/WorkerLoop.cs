@@ -45,6 +45,9 @@ public sealed class WorkerLoop : SynchronizationContext, IDisposable
     {
         if (_stopped) return; // loop stopped: late continuations are dropped
         _queue.Enqueue((d, state));
+        // posted by the loop's own thread (a socket event it is dispatching): it drains the queue
+        // before it waits again, so waking it would only cost a write, a wait and a read
+        if (_current == this) return;
         if (Volatile.Read(ref _sleeping) == 1 && Interlocked.CompareExchange(ref _sleeping, 0, 1) == 1) Wake();
     }
 
