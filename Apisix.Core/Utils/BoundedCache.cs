@@ -11,13 +11,15 @@ namespace Apisix.Core.Utils;
 public sealed class BoundedCache<TValue>(int capacity)
 {
     private readonly ConcurrentDictionary<string, TValue> _known = new(StringComparer.Ordinal);
+    // counted here: ConcurrentDictionary.Count takes every lock of the table, on every miss once full
+    private int _count;
 
     /// <summary>The value for <paramref name="key"/>: remembered, else made (and remembered while there is room).</summary>
     public TValue Get(string key, Func<string, TValue> make)
     {
         if (_known.TryGetValue(key, out var value)) return value;
         value = make(key);
-        if (_known.Count < capacity) _known.TryAdd(key, value);
+        Remember(key, value);
         return value;
     }
 
@@ -26,7 +28,12 @@ public sealed class BoundedCache<TValue>(int capacity)
     {
         if (_known.TryGetValue(key, out var value)) return value;
         value = make(key, state);
-        if (_known.Count < capacity) _known.TryAdd(key, value);
+        Remember(key, value);
         return value;
+    }
+
+    private void Remember(string key, TValue value)
+    {
+        if (Volatile.Read(ref _count) < capacity && _known.TryAdd(key, value)) Interlocked.Increment(ref _count);
     }
 }
