@@ -59,6 +59,9 @@ public sealed class NgxRequest
 
     public long Id { get; }
 
+    /// <summary>A Lua thread ran for this request (its <c>ngx.ctx</c> may exist): see <see cref="LuaWorker.FreeRequest(NgxRequest)"/>.</summary>
+    internal bool LuaEntered { get; set; }
+
     /// <summary>The request head's bytes as the client sent them (ngx.req.raw_header), when recorded.</summary>
     public string? RawHead { get; }
 
