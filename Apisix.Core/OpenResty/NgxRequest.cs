@@ -126,7 +126,8 @@ public sealed class NgxRequest
     public bool BodyTimedOut { get; private set; }
 
     public int Status { get; set; } = 0;
-    public Dictionary<string, List<string>> ResponseHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
+    // room for an upstream's few headers and the ones the gateway adds (Server...) without growing
+    public Dictionary<string, List<string>> ResponseHeaders { get; } = new(8, StringComparer.OrdinalIgnoreCase);
     public bool HeadersSent { get; private set; }
     public bool Finished { get; private set; }
     /// <summary>Set once the client has gone away; writes fail from then on.</summary>
