@@ -37,6 +37,11 @@ public sealed class UpstreamConf
     internal sealed record KeepaliveTargetMemo(Config.ApisixConfig Config, string Scheme, string Host, int Port, string? Sni,
         UpstreamKeepalive.Target Target);
 
+    /// <summary>The balancer's last pick of this upstream's only node (<see cref="Balancer.PickServer"/>), with the scheme it was for.</summary>
+    internal SinglePickMemo? LastSinglePick { get; set; }
+
+    internal sealed record SinglePickMemo(UpstreamNode Node, string? Scheme, string Address, UpstreamNode Picked);
+
     /// <summary>The <c>checks</c> of the upstream (active and passive health checks), if any.</summary>
     public JsonObject? Checks => Raw?["checks"] as JsonObject;
 
