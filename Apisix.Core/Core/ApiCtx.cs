@@ -62,7 +62,9 @@ public sealed class ApiCtx
     public Dictionary<string, string>? CurrReqMatched { get; set; }
 
     /// <summary>Free fields of <c>api_ctx</c> set by plugins, by their Lua name.</summary>
-    public Dictionary<string, object?> Items { get; } = new(StringComparer.Ordinal);
+    // room for what a proxied request leaves here (forwarded-headers mark, upstream scheme, conf and
+    // balancer state, proxied mark) without growing twice on the way
+    public Dictionary<string, object?> Items { get; } = new(8, StringComparer.Ordinal);
 
     /// <summary>The typed state a plugin family keeps on the ctx, created on first use.</summary>
     public T Get<T>(string key) where T : class, new()

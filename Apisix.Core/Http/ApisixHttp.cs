@@ -533,8 +533,11 @@ public sealed class ApisixHttp
     {
         if (ctx.BypassNginxUpstream) return Runner.RunPluginAsync("before_proxy", ctx);
         // nginx's proxy_pass to the route's upstream (Apisix.Core/Upstream); its task directly, no level of its own
-        return Upstream.UpstreamProxy.For(this).HandleAsync(ctx, route, Runner);
+        return (_proxy ??= Upstream.UpstreamProxy.For(this)).HandleAsync(ctx, route, Runner);
     }
+
+    // this instance's proxy, looked up once (the lookup is a weak table's, not free per request)
+    private Upstream.UpstreamProxy? _proxy;
 
     private static readonly string ServerTokens = "APISIX/" + AdminOptions.ApisixVersion;
 

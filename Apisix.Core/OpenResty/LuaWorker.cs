@@ -299,6 +299,7 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     private Task<LuaEntryResult> RunEntryWith(LuaFunction fn, NgxRequest? request, string? logContext, object?[] args)
     {
         var id = ++_nextCo;
+        if (request != null) request.LuaEntered = true;
         var tcs = new TaskCompletionSource<LuaEntryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         _cos[id] = new CoInfo { Id = id, Request = request, Completion = tcs, LogContext = logContext };
         // the coroutine rt.new returns is not kept: its registry reference goes at once (a finalizer
@@ -676,6 +677,16 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
     }
 
     public void FreeRequest(long requestId) => _freeRequest.Call(requestId);
+
+    /// <summary>
+    /// <see cref="FreeRequest(long)"/> for a request: Lua keeps an <c>ngx.ctx</c> table only for a
+    /// request it ran code for (or a subrequest given one by <c>ngx.location.capture</c>'s
+    /// <c>ctx</c>), so a request Lua never saw has nothing to release and no call into Lua.
+    /// </summary>
+    public void FreeRequest(NgxRequest request)
+    {
+        if (request.LuaEntered || request.IsSubrequest) _freeRequest.Call(request.Id);
+    }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 

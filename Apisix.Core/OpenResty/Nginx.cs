@@ -514,7 +514,7 @@ public sealed class Nginx : IAsyncDisposable
         }
         finally
         {
-            w.FreeRequest(sub.Id);
+            w.FreeRequest(sub);
         }
         // the capture copied each piece into a buffer of the parent's (ngx_http_lua_add_copy_chain);
         // once the body is handed to Lua they are spent (ngx_http_lua_post_subrequest)
@@ -575,7 +575,7 @@ public sealed class Nginx : IAsyncDisposable
             }
             try { OnLog?.Invoke(req); }
             catch (Exception e) { Log(w, LogLevel.Error, $"log phase failed: {e.Message}", req); }
-            w.FreeRequest(req.Id);
+            w.FreeRequest(req);
             ClientBodyTemp.Remove(req.BodyFile);
             Log(w, LogLevel.Debug, "http close request", req);
         }
@@ -1136,7 +1136,7 @@ public sealed class Nginx : IAsyncDisposable
             await SendErrorPage(req, 500);
             return;
         }
-        w.FreeRequest(req.Id); // nginx clears the modules' contexts: ngx.ctx starts empty
+        w.FreeRequest(req); // nginx clears the modules' contexts: ngx.ctx starts empty
         LocationConf? next;
         if (uri.StartsWith('@'))
         {
@@ -1181,7 +1181,7 @@ public sealed class Nginx : IAsyncDisposable
             await SendErrorPage(req, 500);
             return;
         }
-        w.FreeRequest(req.Id);
+        w.FreeRequest(req);
         var next = req.Server.Match(req.Uri);
         if (next == null) { await ServeStaticAsync(req, null); return; }
         if (next.Regex?.Match(req.Uri) is { Success: true } m)

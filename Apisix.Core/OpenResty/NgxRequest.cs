@@ -59,6 +59,9 @@ public sealed class NgxRequest
 
     public long Id { get; }
 
+    /// <summary>A Lua thread ran for this request (its <c>ngx.ctx</c> may exist): see <see cref="LuaWorker.FreeRequest(NgxRequest)"/>.</summary>
+    internal bool LuaEntered { get; set; }
+
     /// <summary>The request head's bytes as the client sent them (ngx.req.raw_header), when recorded.</summary>
     public string? RawHead { get; }
 
@@ -123,7 +126,8 @@ public sealed class NgxRequest
     public bool BodyTimedOut { get; private set; }
 
     public int Status { get; set; } = 0;
-    public Dictionary<string, List<string>> ResponseHeaders { get; } = new(StringComparer.OrdinalIgnoreCase);
+    // room for an upstream's few headers and the ones the gateway adds (Server...) without growing
+    public Dictionary<string, List<string>> ResponseHeaders { get; } = new(8, StringComparer.OrdinalIgnoreCase);
     public bool HeadersSent { get; private set; }
     public bool Finished { get; private set; }
     /// <summary>Set once the client has gone away; writes fail from then on.</summary>

@@ -163,8 +163,17 @@ public sealed class Balancer
         if (up.Nodes.Count == 1)
         {
             var only = up.Nodes[0];
-            state.Server = only.Address;
-            return (only with { UpstreamHost = UpstreamHostOf(only.Host, only.Port, only.Domain, scheme) }, null);
+            // an upstream read once per version (UpstreamProxy) picks the same node request after request
+            if (up.LastSinglePick is { } last && ReferenceEquals(last.Node, only) && last.Scheme == scheme)
+            {
+                state.Server = last.Address;
+                return (last.Picked, null);
+            }
+            var picked = only with { UpstreamHost = UpstreamHostOf(only.Host, only.Port, only.Domain, scheme) };
+            var address = only.Address;
+            up.LastSinglePick = new(only, scheme, address, picked);
+            state.Server = address;
+            return (picked, null);
         }
 
         var version = up.Version;

@@ -31,6 +31,17 @@ public sealed class UpstreamConf
     public bool HasPortlessNode { get; init; }
     /// <summary>The upstream value as configured (chash reads <c>hash_on</c> and <c>key</c> from it).</summary>
     public JsonObject? Raw { get; init; }
+    /// <summary>The keepalive target last worked out for this upstream (<see cref="UpstreamKeepalive.TargetFor"/>), with what it was for.</summary>
+    internal KeepaliveTargetMemo? LastKeepaliveTarget { get; set; }
+
+    internal sealed record KeepaliveTargetMemo(Config.ApisixConfig Config, string Scheme, string Host, int Port, string? Sni,
+        UpstreamKeepalive.Target Target);
+
+    /// <summary>The balancer's last pick of this upstream's only node (<see cref="Balancer.PickServer"/>), with the scheme it was for.</summary>
+    internal SinglePickMemo? LastSinglePick { get; set; }
+
+    internal sealed record SinglePickMemo(UpstreamNode Node, string? Scheme, string Address, UpstreamNode Picked);
+
     /// <summary>The <c>checks</c> of the upstream (active and passive health checks), if any.</summary>
     public JsonObject? Checks => Raw?["checks"] as JsonObject;
 

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
+using System.Threading.Tasks.Sources;
 
 namespace Apisix.Core.Upstream;
 
@@ -18,8 +20,13 @@ public enum UpstreamFailure
 /// <summary>The status line and headers of an upstream response, names as the upstream wrote them.</summary>
 public sealed record UpstreamResponseHead(int Status, string Reason, List<(string Name, string Value)> Headers)
 {
-    public string? Header(string name) =>
-        Headers.FirstOrDefault(h => string.Equals(h.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
+    public string? Header(string name)
+    {
+        // a loop, not a lambda: no closure per lookup (three of them for every response head)
+        foreach (var (n, v) in Headers)
+            if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) return v;
+        return null;
+    }
 }
 
 /// <summary>
@@ -31,7 +38,7 @@ public sealed record UpstreamResponseHead(int Status, string Reason, List<(strin
 /// read at a time. A connection whose response ended cleanly may serve further requests from
 /// the keepalive pool (<see cref="UpstreamKeepalive"/>); otherwise the caller disposes it.
 /// </summary>
-public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
+public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable, IValueTaskSource<int>
 {
     private readonly byte[] _buf = new byte[16384];
     private int _start, _end;
@@ -43,7 +50,22 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
     private bool _chunkNeedsCrlf; // a chunk's data was read, its CRLF not yet
     private bool _done;
     private bool _keepAlive;    // the response allows another request on this connection
-    private Task<int>? _idleRead; // the read posted while the connection sat in the keepalive pool
+
+    // The read posted while the connection sits in the keepalive pool, kept without a Task of its own:
+    // IdleNone, IdlePending (posted), IdleDone (completed, result kept until a request takes it) or
+    // IdleWaited (a request took it over and waits on this connection as its IValueTaskSource)
+    private const int IdleNone = 0, IdlePending = 1, IdleDone = 2, IdleWaited = 3;
+    private int _idle;
+    private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _idleAwaiter;
+    private int _idleResult;
+    private Exception? _idleError;
+    private Action<UpstreamHttpConnection>? _lost;
+    private Action? _onIdleRead;
+    // the request's wait on the idle read: completed once, by the read or by the timer's token
+    private ManualResetValueTaskSourceCore<int> _wait;
+    private int _waitOver;
+    private CancellationTokenRegistration _waitReg;
+    private CancellationToken _waitToken;
 
     // one timer source for the connection's reads and writes, armed only for an operation that has to
     // wait (as nginx adds its read/write timer when the socket is not ready): an operation that
@@ -117,22 +139,75 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         _done = false;
         _keepAlive = false;
         _start = _end = 0;
-        var read = stream.ReadAsync(_buf.AsMemory()).AsTask();
-        _idleRead = read;
+        _lost = lost;
+        _idleError = null;
+        ValueTask<int> read;
+        try { read = stream.ReadAsync(_buf.AsMemory()); }
+        catch (Exception e) { read = ValueTask.FromException<int>(e); }
+        _idleAwaiter = read.ConfigureAwait(false).GetAwaiter();
+        Volatile.Write(ref _idle, IdlePending);
         Parked = true;
         // once a request has taken the connection back, that read is the first of its response: nothing is lost
-        read.ContinueWith(static (_, s) =>
-        {
-            var (conn, lost) = ((UpstreamHttpConnection, Action<UpstreamHttpConnection>))s!;
-            if (conn.Parked) lost(conn);
-        }, (this, lost), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        if (_idleAwaiter.IsCompleted) IdleReadDone();
+        else _idleAwaiter.UnsafeOnCompleted(_onIdleRead ??= IdleReadDone);
     }
+
+    /// <summary>The parked read completed: lost while parked, else handed to the request waiting on it.</summary>
+    private void IdleReadDone()
+    {
+        try { _idleResult = _idleAwaiter.GetResult(); }
+        catch (Exception e) { _idleError = e; }
+        _idleAwaiter = default;
+        var was = Interlocked.CompareExchange(ref _idle, IdleDone, IdlePending);
+        if (was == IdlePending)
+        {
+            if (Parked) _lost?.Invoke(this);
+            return;
+        }
+        if (was != IdleWaited) return;
+        Volatile.Write(ref _idle, IdleNone);
+        if (Interlocked.Exchange(ref _waitOver, 1) != 0) return; // the timer ended the wait first
+        _waitReg.Unregister();
+        if (_idleError is { } error) _wait.SetException(error);
+        else _wait.SetResult(_idleResult);
+    }
+
+    /// <summary>
+    /// The parked read as the first read of a request's response: its result when it is in, else a
+    /// wait on it that the timer's <paramref name="token"/> ends; null when no read was parked.
+    /// </summary>
+    private ValueTask<int>? TakeIdleRead(CancellationToken token)
+    {
+        if (Volatile.Read(ref _idle) == IdleNone) return null;
+        _wait.Reset();
+        _waitOver = 0;
+        var was = Interlocked.CompareExchange(ref _idle, IdleWaited, IdlePending);
+        if (was == IdleDone)
+        {
+            _idle = IdleNone;
+            return _idleError is { } error ? ValueTask.FromException<int>(error) : new ValueTask<int>(_idleResult);
+        }
+        if (was != IdlePending) return null;
+        _waitToken = token;
+        if (token.CanBeCanceled)
+            _waitReg = token.UnsafeRegister(static s =>
+            {
+                var c = (UpstreamHttpConnection)s!;
+                if (Interlocked.Exchange(ref c._waitOver, 1) == 0) c._wait.SetException(new OperationCanceledException(c._waitToken));
+            }, this);
+        return new ValueTask<int>(this, _wait.Version);
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _wait.GetResult(token);
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _wait.GetStatus(token);
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _wait.OnCompleted(continuation, state, token, flags);
 
     /// <summary>In the keepalive pool (from <see cref="Park"/> until the pool hands it to a request).</summary>
     public bool Parked { get; internal set; }
 
     /// <summary>The read posted while parked has completed: the connection cannot serve another request.</summary>
-    internal bool ClosedWhileIdle => _idleRead is { IsCompleted: true };
+    internal bool ClosedWhileIdle => Volatile.Read(ref _idle) == IdleDone;
 
     /// <summary>The connection itself (for a tunnel after a 101).</summary>
     public Stream Stream => stream;
@@ -201,9 +276,7 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable
         var token = TimerToken();
         try
         {
-            var pending = _idleRead;
-            _idleRead = null;
-            read = pending != null ? new ValueTask<int>(pending.WaitAsync(token)) : stream.ReadAsync(_buf.AsMemory(_end), token);
+            read = TakeIdleRead(token) ?? stream.ReadAsync(_buf.AsMemory(_end), token);
             if (!read.IsCompleted) Arm(timeout);
             return null;
         }

@@ -41,6 +41,17 @@ public sealed class UpstreamKeepalive
     /// </summary>
     public static Target TargetFor(ApisixConfig config, UpstreamConf up, string scheme, string host, int port, string? sni)
     {
+        // an upstream read once per version (UpstreamProxy) asks for the same peer request after request
+        if (up.LastKeepaliveTarget is { } last && last.Port == port && ReferenceEquals(last.Config, config)
+            && last.Scheme == scheme && last.Host == host && last.Sni == sni)
+            return last.Target;
+        var target = NewTarget(config, up, scheme, host, port, sni);
+        up.LastKeepaliveTarget = new(config, scheme, host, port, sni, target);
+        return target;
+    }
+
+    private static Target NewTarget(ApisixConfig config, UpstreamConf up, string scheme, string host, int port, string? sni)
+    {
         var (size, idle, requests) = up.Raw?["keepalive_pool"] is JsonObject kp
             ? ((int)Number(kp["size"], 320), Number(kp["idle_timeout"], 60), (int)Number(kp["requests"], 1000))
             : Defaults.GetValue(config, DefaultsOf).Value;

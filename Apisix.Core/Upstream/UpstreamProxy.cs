@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -112,8 +113,9 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             await FailSetUpstream(ctx, 503, "missing upstream configuration in Route or Service");
             return null;
         }
-        var up = UpstreamConf.Parse(upValue, key, version, h => ParseDomain(req, h),
-            msg => ctx.Log(LogLevel.Error, msg));
+        // an upstream a plugin made for this request is read afresh
+        var up = ParseUpstream(ctx, upValue, key, version,
+            cache: upValue != ctx.Items.GetValueOrDefault(Plugins.Builtin.TrafficSplitPlugin.UpstreamConfItem));
         if (up.ServiceName != null)
         {
             await FailSetUpstream(ctx, 503, "discovery is uninitialized");
@@ -170,6 +172,26 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
         }
 
         return new ProxyPlan(up, state, server, passHost);
+    }
+
+    // Upstreams read once per resource and version: the same value (the checked route's own object,
+    // the stored upstream's) at the same version reads the same when every node is an IP address,
+    // so only those are kept; a node with a host name is resolved (and logged) on every request.
+    private readonly ConcurrentDictionary<string, (JsonObject Value, string Version, UpstreamConf Conf)> _parsed = new(StringComparer.Ordinal);
+
+    /// <summary>The upstream value as <see cref="UpstreamConf"/> reads it, from <see cref="_parsed"/> when it can be.</summary>
+    private UpstreamConf ParseUpstream(ApiCtx ctx, JsonObject value, string key, string version, bool cache)
+    {
+        if (cache && _parsed.TryGetValue(key, out var hit) && ReferenceEquals(hit.Value, value) && hit.Version == version) return hit.Conf;
+        var req = ctx.Request;
+        var resolved = false;
+        var up = UpstreamConf.Parse(value, key, version, h =>
+        {
+            resolved = true;
+            return ParseDomain(req, h);
+        }, msg => ctx.Log(LogLevel.Error, msg));
+        if (cache && !resolved && _parsed.Count < 4096) _parsed[key] = (value, version, up);
+        return up;
     }
 
     private static readonly ConditionalWeakTable<LuaWorker, NLua.LuaFunction> LuaParseDomain = new();

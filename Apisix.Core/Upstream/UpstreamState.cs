@@ -32,7 +32,10 @@ public sealed class UpstreamStateEntry
 public static class UpstreamState
 {
     /// <summary>The variables this module feeds.</summary>
-    public static readonly IReadOnlyList<string> VariableNames =
+    public static IReadOnlyList<string> VariableNames => Names;
+
+    // an array, walked without an enumerator object on every push
+    private static readonly string[] Names =
     [
         "upstream_addr", "upstream_status", "upstream_connect_time", "upstream_header_time",
         "upstream_response_time", "upstream_response_length", "upstream_bytes_received",
@@ -107,7 +110,7 @@ public static class UpstreamState
     private static string? Single(UpstreamStateEntry e, string name) => name switch
     {
         "upstream_addr" => e.Peer ?? "",
-        "upstream_status" => e.Status != 0 ? e.Status.ToString(CultureInfo.InvariantCulture) : "-",
+        "upstream_status" => StatusText(e.Status),
         "upstream_connect_time" => Seconds(e.ConnectTimeMs),
         "upstream_header_time" => Seconds(e.HeaderTimeMs),
         "upstream_response_time" => Seconds(e.ResponseTimeMs),
@@ -118,7 +121,7 @@ public static class UpstreamState
 
     private static void Publish(NgxRequest r)
     {
-        foreach (var name in VariableNames) r.Vars[name] = Variable(r, name);
+        foreach (var name in Names) r.Vars[name] = Variable(r, name);
     }
 
     // A Lua number passed to an ngx_int_t parameter: truncated toward zero.
@@ -134,6 +137,16 @@ public static class UpstreamState
     }
 
     private static readonly string?[] SubSecond = new string?[1000];
+
+    /// <summary>A status as $upstream_status prints it ("-" for none); the usual codes' texts made once.</summary>
+    private static string StatusText(long status)
+    {
+        if (status == 0) return "-";
+        if (status is < 0 or >= 1000) return status.ToString(CultureInfo.InvariantCulture);
+        return StatusTexts[status] ??= status.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static readonly string?[] StatusTexts = new string?[1000];
 
     /// <summary>
     /// nginx's separator rule: ", " before an entry with a peer; " : " before one without, and
