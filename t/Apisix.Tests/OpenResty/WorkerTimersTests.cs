@@ -11,9 +11,10 @@ public class WorkerTimersTests
     /// order they were started in: the loop sees them in the order nginx's timer tree gives.
     /// </summary>
     [Theory]
-    [InlineData(new[] { 150, 100, 50 }, "3 2 1")]
-    [InlineData(new[] { 50, 100, 150 }, "1 2 3")]
-    [InlineData(new[] { 100, 50, 100, 50 }, "2 4 1 3")]
+    // deadlines 100 ms apart: starting the sleeps themselves can take tens of ms on a loaded machine
+    [InlineData(new[] { 300, 200, 100 }, "3 2 1")]
+    [InlineData(new[] { 100, 200, 300 }, "1 2 3")]
+    [InlineData(new[] { 200, 100, 200, 100 }, "2 4 1 3")]
     public async Task Overdue_delays_resume_in_deadline_order_then_start_order(int[] delaysMs, string expected)
     {
         using var timers = new WorkerTimers();
@@ -27,7 +28,7 @@ public class WorkerTimersTests
                 await timers.DelayAsync(TimeSpan.FromMilliseconds(ms), CancellationToken.None);
                 order.Add(i + 1);
             }).ToArray();
-            Thread.Sleep(400); // the loop is busy until every delay is overdue
+            Thread.Sleep(700); // the loop is busy until every delay is overdue
             return Task.FromResult(Task.WhenAll(waits));
         });
         await all;
