@@ -24,7 +24,7 @@ public static class Base
     public delegate Task<int?> OnError(ApiCtx ctx, JsonObject conf, int code, object? body);
 
     private static int CountRequestTools(object? body) =>
-        body is JsonObject o && o["tools"] is JsonArray tools ? tools.TakeWhile(t => t != null).Count() : 0;
+        body is JsonObject o ? AiProtocols.LuaOps.Len(o["tools"]) : 0;
 
     private static string? ResolveCap(ProviderCapability? cap, bool host, JsonObject conf, ProtocolCtx ctx) =>
         (host ? cap?.Host : cap?.Path)?.Invoke(conf, ctx);
