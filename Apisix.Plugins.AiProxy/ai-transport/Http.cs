@@ -256,7 +256,40 @@ public static class Http
         }
         p.Body = reqJson;
 
-        var (exchange, reqErr) = await SendAsync(conn, p, reqJson, target, UserAgent(nginx), pools, poolName, timeout);
+        // httpc:request(params) on the connection: the request as resty.http writes it, then the
+        // status line and headers (interim 1xx answers but 101 skipped); each socket step gets the
+        // whole timeout, as cosocket operations do
+        Exchange? exchange = null;
+        string? reqErr;
+        var (buffer, length, buildErr) = BuildRequest(p, reqJson, target, UserAgent(nginx));
+        if (buffer == null) reqErr = buildErr;
+        else
+        {
+            var ioTimeout = TimeSpan.FromMilliseconds(timeout);
+            var head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
+            try
+            {
+                UpstreamFailure sent;
+                try { sent = await conn.SendAsync(buffer.AsMemory(0, length), ioTimeout); }
+                finally { ArrayPool<byte>.Shared.Return(buffer); }
+                reqErr = sent != UpstreamFailure.None ? FailureText(sent) : null;
+                while (reqErr == null)
+                {
+                    var (h, f) = await conn.ReadHeadAsync(ioTimeout, head);
+                    if (h == null) reqErr = FailureText(f);
+                    else if (h.Status is < 100 or >= 200 || h.Status == 101)
+                    {
+                        exchange = new Exchange(conn, h, head, ioTimeout, pools, poolName);
+                        break;
+                    }
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException)
+            {
+                exchange = null;
+                reqErr = "closed";
+            }
+        }
         if (exchange == null)
         {
             _ = conn.DisposeAsync();
@@ -409,38 +442,6 @@ public static class Http
 
     /// <summary>A failed socket step in cosocket words.</summary>
     private static string FailureText(UpstreamFailure f) => f == UpstreamFailure.Timeout ? "timeout" : "closed";
-
-    /// <summary>
-    /// <c>httpc:request(params)</c> on a connection: the request as resty.http writes it, then the
-    /// status line and headers (interim 1xx answers but 101 skipped). Each socket step gets the
-    /// whole timeout, as cosocket operations do.
-    /// </summary>
-    private static async Task<(Exchange? Exchange, string? Error)> SendAsync(UpstreamHttpConnection conn, AiHttpParams p, string body,
-        Target target, string userAgent, UpstreamKeepalive pools, string poolName, int timeoutMs)
-    {
-        var (buffer, length, err) = BuildRequest(p, body, target, userAgent);
-        if (buffer == null) return (null, err);
-        var timeout = TimeSpan.FromMilliseconds(timeoutMs);
-        var head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
-        try
-        {
-            UpstreamFailure sent;
-            try { sent = await conn.SendAsync(buffer.AsMemory(0, length), timeout); }
-            finally { ArrayPool<byte>.Shared.Return(buffer); }
-            if (sent != UpstreamFailure.None) return (null, FailureText(sent));
-            while (true)
-            {
-                var (h, f) = await conn.ReadHeadAsync(timeout, head);
-                if (h == null) return (null, FailureText(f));
-                if (h.Status is >= 100 and < 200 && h.Status != 101) continue;
-                return (new Exchange(conn, h, head, timeout, pools, poolName), null);
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException)
-        {
-            return (null, "closed");
-        }
-    }
 
     /// <summary>One request/response on a connection: the body reader and what may be done after.</summary>
     internal sealed class Exchange
