@@ -69,11 +69,7 @@ public sealed class AiProxyPlugin : IPlugin, IAccessPhase, IBeforeProxyPhase, IL
         JsonScalars.TryGetNumber(conf["max_req_body_size"], out var n) ? (long)n : null;
 
     /// <summary><c>_M.before_proxy = base.before_proxy</c>.</summary>
-    public async ValueTask<PhaseResult> BeforeProxyAsync(JsonObject conf, ApiCtx ctx)
-    {
-        var (code, body) = await AiProxyBase.BeforeProxyAsync(conf, ctx);
-        return new PhaseResult(code, body);
-    }
+    public ValueTask<PhaseResult> BeforeProxyAsync(JsonObject conf, ApiCtx ctx) => new(AiProxyBase.BeforeProxyAsync(conf, ctx));
 
     /// <summary><c>_M.log(conf, ctx)</c>: release the active-connection gauge, leave the logging fields.</summary>
     public ValueTask LogAsync(JsonObject conf, ApiCtx ctx) => LogPhase(conf, ctx);

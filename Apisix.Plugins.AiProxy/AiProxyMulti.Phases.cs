@@ -260,11 +260,7 @@ public sealed partial class AiProxyMultiPlugin : IAccessPhase, IBeforeProxyPhase
     }
 
     /// <summary><c>_M.before_proxy</c>: base.before_proxy, retrying through <see cref="RetryOnError"/>.</summary>
-    public async ValueTask<PhaseResult> BeforeProxyAsync(JsonObject conf, ApiCtx ctx)
-    {
-        var (code, body) = await AiProxyBase.BeforeProxyAsync(conf, ctx, RetryOnError);
-        return new PhaseResult(code, body);
-    }
+    public ValueTask<PhaseResult> BeforeProxyAsync(JsonObject conf, ApiCtx ctx) => new(AiProxyBase.BeforeProxyAsync(conf, ctx, RetryOnError));
 
     /// <summary><c>_M.log(conf, ctx)</c>: the same as ai-proxy's.</summary>
     public ValueTask LogAsync(JsonObject conf, ApiCtx ctx) => AiProxyPlugin.LogPhase(conf, ctx);

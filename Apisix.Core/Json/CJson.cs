@@ -65,6 +65,22 @@ public static class CJson
     }
 
     /// <summary>
+    /// <c>core.json.decode(text, {null_as_nil = true})</c>: as <see cref="Decode"/>, and no object
+    /// keeps a key whose value is JSON null (nulls in arrays stay).
+    /// </summary>
+    public static (JsonNode? Value, string? Error) DecodeNullAsNil(string text)
+    {
+        try
+        {
+            return (CJsonDecoder.Run(text, nullAsNil: true), null);
+        }
+        catch (CJsonException e)
+        {
+            return (null, e.Message);
+        }
+    }
+
+    /// <summary>
     /// The port's number convention: Lua has one number type; integral values
     /// within ±2^53 become long, the rest double.
     /// </summary>

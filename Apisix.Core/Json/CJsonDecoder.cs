@@ -31,18 +31,27 @@ internal sealed class CJsonDecoder
     }
 
     private readonly string _data;
+    private readonly bool _nullAsNil;
     private int _ptr;
     private int _depth;
 
-    private CJsonDecoder(string data) => _data = data;
+    private CJsonDecoder(string data, bool nullAsNil)
+    {
+        _data = data;
+        _nullAsNil = nullAsNil;
+    }
 
-    public static JsonNode? Run(string text)
+    /// <summary>
+    /// The value of <paramref name="text"/>; with <paramref name="nullAsNil"/> an object keeps no
+    /// key whose value is null (a key set again keeps its first place, as before the removal).
+    /// </summary>
+    public static JsonNode? Run(string text, bool nullAsNil = false)
     {
         string data = ByteString.Normalize(text);
         if (data.Length >= 2 && (data[0] == '\0' || data[1] == '\0'))
             throw new CJsonException("JSON parser does not support UTF-16 or UTF-32");
 
-        var p = new CJsonDecoder(data);
+        var p = new CJsonDecoder(data, nullAsNil);
         var token = p.NextToken();
         JsonNode? value = p.ProcessValue(ref token);
 
@@ -374,6 +383,7 @@ internal sealed class CJsonDecoder
             return obj;
         }
 
+        var hasNull = false;
         while (true)
         {
             if (token.Type != Tok.T_STRING) Throw("object key string", token);
@@ -384,12 +394,18 @@ internal sealed class CJsonDecoder
 
             token = NextToken();
             // A repeated key overwrites, like rawset on the Lua table.
-            obj[key] = ProcessValue(ref token);
+            var value = ProcessValue(ref token);
+            if (value == null) hasNull = true;
+            // a repeated key (rare) keeps its first place and takes the last value
+            if (!obj.TryAdd(key, value)) obj[key] = value;
 
             token = NextToken();
             if (token.Type == Tok.T_OBJ_END)
             {
                 _depth--;
+                if (hasNull && _nullAsNil)
+                    for (var i = obj.Count - 1; i >= 0; i--)
+                        if (obj.GetAt(i).Value == null) obj.RemoveAt(i);
                 return obj;
             }
             if (token.Type != Tok.T_COMMA) Throw("comma or object end", token);

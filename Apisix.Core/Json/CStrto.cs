@@ -32,16 +32,21 @@ internal static class CStrto
         }
         if (!IsDigit(At(s, p))) return start;
 
-        BigInteger acc = 0;
+        // the magnitude, until it no longer fits (then the result saturates)
+        ulong magnitude = 0;
+        var overflow = false;
         while (IsDigit(At(s, p)))
         {
-            acc = acc * 10 + (At(s, p) - '0');
+            var digit = (ulong)(At(s, p) - '0');
+            if (!overflow)
+            {
+                if (magnitude > (ulong.MaxValue - digit) / 10) overflow = true;
+                else magnitude = magnitude * 10 + digit;
+            }
             p++;
         }
-        if (negative) acc = -acc;
-        if (acc > long.MaxValue) value = long.MaxValue;
-        else if (acc < long.MinValue) value = long.MinValue;
-        else value = (long)acc;
+        if (negative) value = overflow || magnitude > 1UL << 63 ? long.MinValue : unchecked((long)(0UL - magnitude));
+        else value = overflow || magnitude > long.MaxValue ? long.MaxValue : (long)magnitude;
         return p;
     }
 

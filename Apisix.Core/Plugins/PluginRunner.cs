@@ -20,11 +20,32 @@ public sealed class PluginRunner(PluginRegistry registry)
     {
         var list = new List<(IPlugin, JsonObject)>();
         if (route["plugins"] is not JsonObject userConf || userConf.Count == 0) return list;
-        foreach (var plugin in registry.Enabled)
+        var enabled = registry.Enabled;
+        var order = EnabledOrder(enabled);
+        if (order != null && userConf.Count <= 32 && userConf.Count < enabled.Count)
         {
-            if (userConf[plugin.Name] is not JsonObject conf) continue;
-            if (JsonScalars.TryGetBoolean(conf["_meta"]?["disable"], out var disabled) && disabled) continue;
-            list.Add((plugin, conf));
+            // a route names a few plugins: look those up instead of every enabled one, and put
+            // them in the enabled list's order
+            Span<int> places = stackalloc int[userConf.Count];
+            for (var k = 0; k < userConf.Count; k++)
+            {
+                var (name, node) = userConf.GetAt(k);
+                if (!order.TryGetValue(name, out var place) || node is not JsonObject conf) continue;
+                if (JsonScalars.TryGetBoolean(conf["_meta"]?["disable"], out var disabled) && disabled) continue;
+                var at = list.Count;
+                while (at > 0 && places[at - 1] > place) { places[at] = places[at - 1]; at--; }
+                places[at] = place;
+                list.Insert(at, (enabled[place], conf));
+            }
+        }
+        else
+        {
+            foreach (var plugin in enabled)
+            {
+                if (userConf[plugin.Name] is not JsonObject conf) continue;
+                if (JsonScalars.TryGetBoolean(conf["_meta"]?["disable"], out var disabled) && disabled) continue;
+                list.Add((plugin, conf));
+            }
         }
         if (list.Any(p => p.Item2["_meta"]?["priority"] != null))
         {
@@ -37,6 +58,21 @@ public sealed class PluginRunner(PluginRegistry registry)
         for (var i = 0; i < list.Count; i++)
             list[i] = (list[i].Item1, SecretRefs.Resolve(list[i].Item2, worker));
         return list;
+    }
+
+    // each enabled plugin's place in the enabled list, by name, for the list in use (null when two share a name)
+    private sealed record Order(IReadOnlyList<IPlugin> Enabled, Dictionary<string, int>? Places);
+    private Order? _order;
+
+    private Dictionary<string, int>? EnabledOrder(IReadOnlyList<IPlugin> enabled)
+    {
+        var known = _order;
+        if (known != null && ReferenceEquals(known.Enabled, enabled)) return known.Places;
+        Dictionary<string, int>? places = new(StringComparer.Ordinal);
+        for (var i = 0; i < enabled.Count; i++)
+            if (!places.TryAdd(enabled[i].Name, i)) { places = null; break; }
+        _order = new Order(enabled, places);
+        return places;
     }
 
     /// <summary>

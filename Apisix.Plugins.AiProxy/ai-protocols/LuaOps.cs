@@ -115,12 +115,24 @@ internal static class LuaOps
     public static bool IsTrue(JsonNode? n) => JsonScalars.TryGetBoolean(n, out var b) && b;
 
     /// <summary><c>#t</c> for a table: the array part up to the first nil (an object has none).</summary>
-    public static int Len(JsonNode? n) => n is JsonArray a ? a.TakeWhile(x => x != null).Count() : 0;
+    public static int Len(JsonNode? n)
+    {
+        if (n is not JsonArray a) return 0;
+        var count = 0;
+        while (count < a.Count && a[count] != null) count++;
+        return count;
+    }
 
     /// <summary><c>ipairs(t)</c>: the array part up to the first nil; raises for a non-table.</summary>
     public static List<JsonNode> IPairs(JsonNode? n)
     {
-        if (n is JsonArray a) return a.TakeWhile(x => x != null).Select(x => x!).ToList();
+        if (n is JsonArray a)
+        {
+            var len = Len(a);
+            var list = new List<JsonNode>(len);
+            for (var i = 0; i < len; i++) list.Add(a[i]!);
+            return list;
+        }
         if (n is JsonObject) return [];
         throw new InvalidOperationException($"bad argument #1 to 'ipairs' (table expected, got {TypeName(n)})");
     }
@@ -171,25 +183,7 @@ internal static class LuaOps
     {
         if (text is not JsonValue v || (v.GetValueKind() != JsonValueKind.String && v.GetValueKind() != JsonValueKind.Number))
             return (null, $"bad argument #1 to 'decode' (string expected, got {TypeName(text)})");
-        var (value, err) = CJson.Decode(LuaText.ToLuaString(text));
-        if (err != null) return (null, err);
-        if (value == null) return (null, null);
-        StripNulls(value);
-        return (value, null);
-    }
-
-    private static void StripNulls(JsonNode node)
-    {
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var key in o.Where(kv => kv.Value == null).Select(kv => kv.Key).ToList()) o.Remove(key);
-                foreach (var (_, child) in o) StripNulls(child!);
-                break;
-            case JsonArray a:
-                foreach (var child in a) if (child != null) StripNulls(child);
-                break;
-        }
+        return CJson.DecodeNullAsNil(LuaText.ToLuaString(text));
     }
 
     /// <summary><c>core.log.*(...)</c>: the parts joined as ngx.log joins them.</summary>

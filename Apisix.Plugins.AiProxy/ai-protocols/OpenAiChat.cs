@@ -139,15 +139,16 @@ public sealed class OpenAiChat : IAiProtocol
         var total = Truthy(Get(raw, "total_tokens"))
             ? Clone(Get(raw, "total_tokens"))!
             : Add(Or(Get(raw, "prompt_tokens"), 0L), Or(Get(raw, "completion_tokens"), 0L));
-        return (new JsonObject
+        // made at its final size (the fields are distinct)
+        return (new JsonObject(new KeyValuePair<string, JsonNode?>[]
         {
-            ["prompt_tokens"] = OrZero(Get(raw, "prompt_tokens")),
-            ["completion_tokens"] = OrZero(Get(raw, "completion_tokens")),
-            ["total_tokens"] = total,
-            ["cache_read_input_tokens"] = cacheRead,
-            ["cache_creation_input_tokens"] = OrZero(Get(pdetails, "cache_creation_input_tokens")),
-            ["reasoning_tokens"] = OrZero(Get(cdetails, "reasoning_tokens")),
-        }, raw);
+            new("prompt_tokens", OrZero(Get(raw, "prompt_tokens"))),
+            new("completion_tokens", OrZero(Get(raw, "completion_tokens"))),
+            new("total_tokens", total),
+            new("cache_read_input_tokens", cacheRead),
+            new("cache_creation_input_tokens", OrZero(Get(pdetails, "cache_creation_input_tokens"))),
+            new("reasoning_tokens", OrZero(Get(cdetails, "reasoning_tokens"))),
+        }), raw);
     }
 
     /// <summary><c>has_tool_call</c>: some choice's message carries tool calls.</summary>

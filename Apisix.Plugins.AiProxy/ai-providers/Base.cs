@@ -295,14 +295,13 @@ public class ProviderBase
         ctx.Var["llm_time_to_first_token"] = ai.ElapsedMs();
         ctx.Var["apisix_upstream_response_time"] = ctx.Var["llm_time_to_first_token"];
 
-        var (resBody, decodeErr) = CJson.Decode(rawResBody);
+        var (resBody, decodeErr) = CJson.DecodeNullAsNil(rawResBody);
         if (decodeErr != null)
         {
             ctx.Log(LogLevel.Warn, $"failed to decode response from ai service, err: {decodeErr}, it will cause token usage not available");
             await PluginRunner.LuaResponseFilterAsync(ctx, headers, rawResBody);
             return (null, null, null);
         }
-        resBody = NullAsNil(resBody);
 
         if (converter != null)
         {
@@ -327,12 +326,15 @@ public class ProviderBase
 
         if (AiCtx.LogEnabled(ctx, LogLevel.Info))
             ctx.Log(LogLevel.Info, "got token usage from ai service: " + DelayEncode((resBody as JsonObject)?["usage"]));
-        ai.TokenUsage = new JsonObject();
         var (usage, rawUsage) = clientProto.ExtractUsage(resBody);
         if (usage != null)
         {
             ai.RawUsage = rawUsage;
             ai.TokenUsage = usage;
+        }
+        else
+        {
+            ai.TokenUsage = new JsonObject();
         }
         SetUsageVars(ctx, ai.TokenUsage, zeroDefaults: true);
 
@@ -362,30 +364,6 @@ public class ProviderBase
         ctx.Var["llm_cache_read_input_tokens"] = UsageVar(usage, "cache_read_input_tokens");
         ctx.Var["llm_cache_creation_input_tokens"] = UsageVar(usage, "cache_creation_input_tokens");
         ctx.Var["llm_reasoning_tokens"] = UsageVar(usage, "reasoning_tokens");
-    }
-
-    /// <summary>`core.json.decode(s, {null_as_nil = true})`: JSON nulls inside objects become absent keys.</summary>
-    internal static JsonNode? NullAsNil(JsonNode? node)
-    {
-        switch (node)
-        {
-            case JsonObject o:
-                var hasNull = false;
-                foreach (var (_, v) in o)
-                {
-                    if (v == null) hasNull = true;
-                    else NullAsNil(v);
-                }
-                // removing while enumerating is not allowed: the keys go in a second pass, when there are any
-                if (hasNull)
-                    foreach (var (k, v) in o.ToList())
-                        if (v == null) o.Remove(k);
-                break;
-            case JsonArray a:
-                foreach (var v in a) NullAsNil(v);
-                break;
-        }
-        return node;
     }
 
     /// <summary>`core.json.delay_encode(v)` as it prints: nil prints "nil".</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Apisix.Core;
 using Apisix.Core.Json;
 using Apisix.Core.OpenResty;
+using Apisix.Core.Plugins;
 using Apisix.Core.Plugins.Builtin.Prometheus;
 using Apisix.Plugins.AiProxy.AiProtocols;
 using Apisix.Plugins.AiProxy.AiProviders;
@@ -24,7 +25,7 @@ public static class Base
     public delegate Task<int?> OnError(ApiCtx ctx, JsonObject conf, int code, object? body);
 
     private static int CountRequestTools(object? body) =>
-        body is JsonObject o && o["tools"] is JsonArray tools ? tools.TakeWhile(t => t != null).Count() : 0;
+        body is JsonObject o ? AiProtocols.LuaOps.Len(o["tools"]) : 0;
 
     private static string? ResolveCap(ProviderCapability? cap, bool host, JsonObject conf, ProtocolCtx ctx) =>
         (host ? cap?.Host : cap?.Path)?.Invoke(conf, ctx);
@@ -126,7 +127,7 @@ public static class Base
     /// streams or writes its answer. With <paramref name="onError"/>, a failed attempt is handed
     /// to it and retried until it returns a code.
     /// </summary>
-    public static async Task<(int? Code, object? Body)> BeforeProxyAsync(JsonObject conf, ApiCtx ctx, OnError? onError = null)
+    public static async Task<PhaseResult> BeforeProxyAsync(JsonObject conf, ApiCtx ctx, OnError? onError = null)
     {
         var ai = AiCtx.For(ctx);
         while (true)
@@ -137,7 +138,7 @@ public static class Base
                              ?? throw new InvalidOperationException($"module 'apisix.plugins.ai-providers.{providerName}' not found");
 
             var (requestBody, err) = await CoreRequest.GetJsonRequestBodyTableAsync(ctx);
-            if (requestBody == null) return (400, err);
+            if (requestBody == null) return new PhaseResult(400, err);
 
             var extraOpts = new ExtraOpts
             {
@@ -177,7 +178,7 @@ public static class Base
                 var (conv, target) = Init.FindConverter(clientProtocol, aiProvider.CapabilityNames);
                 if (conv == null)
                 {
-                    return (400, $"provider {providerName} does not support {clientProtocol} protocol (supported: "
+                    return new PhaseResult(400, $"provider {providerName} does not support {clientProtocol} protocol (supported: "
                                  + string.Join(", ", caps.Keys) + ")");
                 }
                 converter = conv;
@@ -315,16 +316,16 @@ public static class Base
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 ctx.Log(LogLevel.Error, "failed to send request to AI service: " + e.Message);
-                return (500, null);
+                return new PhaseResult(500, null);
             }
             if (codeOrErr != null && onError != null)
             {
                 var abortCode = await onError(ctx, conf, codeOrErr.Value, body);
-                if (abortCode != null) return (abortCode, body);
+                if (abortCode != null) return new PhaseResult(abortCode, body);
             }
             else
             {
-                return (codeOrErr, body);
+                return new PhaseResult(codeOrErr, body);
             }
         }
     }

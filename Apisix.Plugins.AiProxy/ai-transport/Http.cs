@@ -90,23 +90,25 @@ public sealed class AiHttpResponse
     internal Func<ValueTask<(string? Chunk, string? Error)>> ReadChunk { get; init; } = () => ValueTask.FromResult<(string?, string?)>((null, null));
     internal Func<ValueTask<(string? Body, string? Error)>> ReadAll { get; init; } = () => ValueTask.FromResult<(string?, string?)>((null, "no body"));
     internal Action OnClose { get; init; } = () => { };
+    /// <summary>The exchange that reads the body and ends the connection (else the three functions above).</summary>
     internal Http.Exchange? Exchange { get; init; }
 
     /// <summary>
     /// <c>res.body_reader()</c>: the next chunk as it arrives (a byte string); null once the body
     /// has ended, then <c>"can't resume a dead coroutine"</c> as resty.http's reader says; or the error.
     /// </summary>
-    public ValueTask<(string? Chunk, string? Error)> BodyReaderAsync() => ReadChunk();
+    public ValueTask<(string? Chunk, string? Error)> BodyReaderAsync() => Exchange is { } e ? e.ReadChunkAsync() : ReadChunk();
 
     /// <summary><c>res:read_body()</c>: the rest of the body, or null and the error.</summary>
-    public ValueTask<(string? Body, string? Error)> ReadBodyAsync() => ReadAll();
+    public ValueTask<(string? Body, string? Error)> ReadBodyAsync() => Exchange is { } e ? e.ReadAllAsync() : ReadAll();
 
     /// <summary><c>res._httpc:close()</c> and <c>res._httpc = nil</c>.</summary>
     public void Close()
     {
         if (!HasClient) return;
         HasClient = false;
-        OnClose();
+        if (Exchange is { } e) e.Close();
+        else OnClose();
     }
 }
 
@@ -136,7 +138,19 @@ public static class Http
     /// resty.http's default User-Agent on <paramref name="nginx"/>: api7-lua-resty-http reports 0.16.1,
     /// then the ngx_lua version of the runtime the nginx stands in for (apisix-runtime's 10031).
     /// </summary>
-    public static string UserAgent(Nginx nginx) => nginx.Conf.Runtime.RestyHttpUserAgent();
+    public static string UserAgent(Nginx nginx)
+    {
+        var runtime = nginx.Conf.Runtime;
+        var known = _userAgent;
+        if (known != null && ReferenceEquals(known.Runtime, runtime)) return known.Text;
+        var text = runtime.RestyHttpUserAgent();
+        _userAgent = new UserAgentText(runtime, text);
+        return text;
+    }
+
+    // the last runtime's User-Agent text (one runtime per process outside tests)
+    private sealed record UserAgentText(NginxRuntime Runtime, string Text);
+    private static UserAgentText? _userAgent;
 
     private const int DefaultKeepaliveTimeoutMs = 60000; // lua_socket_keepalive_timeout
     private const int DefaultPoolSize = 30;              // lua_socket_pool_size
@@ -205,25 +219,24 @@ public static class Http
     {
         var timeout = timeoutMs > 0 ? timeoutMs : DefaultTimeoutMs;
         var nginx = ctx.Request.Nginx;
-        var upstreamAddr = (p.Host ?? "") + ":" + (p.Port?.ToString() ?? "");
-        var upstreamHost = p.Host ?? "";
-        var upstreamScheme = p.Scheme ?? "http";
-        var t0 = Now();
-        AiHttpErrorMeta Meta(double? connectTime) => new(upstreamAddr, upstreamHost, upstreamScheme, p.Path, connectTime, t0);
-
-        // connect: a pooled connection when there is one, else a new one
         var ssl = string.Equals(p.Scheme, "https", StringComparison.OrdinalIgnoreCase);
         var host = p.Host ?? "";
         var port = p.Port ?? (ssl ? 443 : 80);
-        var target = new Target(host, port, ssl, p.SslServerName ?? host, p.SslVerify ?? true);
+        var target = Target.Of(host, port, ssl, p.SslServerName ?? host, p.SslVerify ?? true);
+        var upstreamAddr = p.Port != null ? target.Addr : host + ":";
+        var upstreamHost = host;
+        var upstreamScheme = p.Scheme ?? "http";
+        var t0 = Now();
+
+        // connect: a pooled connection when there is one, else a new one
         var pools = PoolsOf(ctx);
-        var poolName = target.PoolName();
+        var poolName = target.PoolName;
         var conn = pools.Take(new UpstreamKeepalive.Target(poolName, 0, TimeSpan.Zero, 0));
         if (conn == null)
         {
-            if (p.Host == null) return (null, "connect: missing host", Meta(null));
+            if (p.Host == null) return (null, "connect: missing host", Meta(upstreamAddr, upstreamHost, upstreamScheme, p, null, t0));
             var (stream, err) = await OpenAsync(nginx, target, timeout);
-            if (stream == null) return (null, "connect: " + err, Meta(null));
+            if (stream == null) return (null, "connect: " + err, Meta(upstreamAddr, upstreamHost, upstreamScheme, p, null, t0));
             conn = new UpstreamHttpConnection(stream);
         }
         var connectTime = (Now() - t0) * 1000;
@@ -237,17 +250,50 @@ public static class Http
             if (encoded == null)
             {
                 _ = conn.DisposeAsync();
-                return (null, "encode body: " + (err ?? "unknown"), Meta(connectTime));
+                return (null, "encode body: " + (err ?? "unknown"), Meta(upstreamAddr, upstreamHost, upstreamScheme, p, connectTime, t0));
             }
             reqJson = encoded;
         }
         p.Body = reqJson;
 
-        var (exchange, reqErr) = await SendAsync(conn, p, reqJson, target, UserAgent(nginx), pools, poolName, timeout);
+        // httpc:request(params) on the connection: the request as resty.http writes it, then the
+        // status line and headers (interim 1xx answers but 101 skipped); each socket step gets the
+        // whole timeout, as cosocket operations do
+        Exchange? exchange = null;
+        string? reqErr;
+        var (buffer, length, buildErr) = BuildRequest(p, reqJson, target, UserAgent(nginx));
+        if (buffer == null) reqErr = buildErr;
+        else
+        {
+            var ioTimeout = TimeSpan.FromMilliseconds(timeout);
+            var head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
+            try
+            {
+                UpstreamFailure sent;
+                try { sent = await conn.SendAsync(buffer.AsMemory(0, length), ioTimeout); }
+                finally { ArrayPool<byte>.Shared.Return(buffer); }
+                reqErr = sent != UpstreamFailure.None ? FailureText(sent) : null;
+                while (reqErr == null)
+                {
+                    var (h, f) = await conn.ReadHeadAsync(ioTimeout, head);
+                    if (h == null) reqErr = FailureText(f);
+                    else if (h.Status is < 100 or >= 200 || h.Status == 101)
+                    {
+                        exchange = new Exchange(conn, h, head, ioTimeout, pools, poolName);
+                        break;
+                    }
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException)
+            {
+                exchange = null;
+                reqErr = "closed";
+            }
+        }
         if (exchange == null)
         {
             _ = conn.DisposeAsync();
-            return (null, "request: " + reqErr, Meta(connectTime));
+            return (null, "request: " + reqErr, Meta(upstreamAddr, upstreamHost, upstreamScheme, p, connectTime, t0));
         }
         var headerTime = (Now() - t0) * 1000;
 
@@ -263,13 +309,13 @@ public static class Http
             ConnectTime = connectTime,
             HeaderTime = headerTime,
             T0 = t0,
-            ReadChunk = exchange.ReadChunkAsync,
-            ReadAll = exchange.ReadAllAsync,
-            OnClose = exchange.Close,
             Exchange = exchange,
         };
         return (res, null, null);
     }
+
+    private static AiHttpErrorMeta Meta(string upstreamAddr, string upstreamHost, string upstreamScheme, AiHttpParams p,
+        double? connectTime, double t0) => new(upstreamAddr, upstreamHost, upstreamScheme, p.Path, connectTime, t0);
 
     /// <summary>
     /// <c>set_keepalive(res, timeout, pool)</c>: the connection goes back to its worker's pool for
@@ -333,7 +379,22 @@ public static class Http
     internal sealed record Target(string Host, int Port, bool Ssl, string ServerName, bool Verify)
     {
         /// <summary>The keepalive pool's name, as resty.http's connect names it.</summary>
-        public string PoolName() => Ssl ? $"{Host}:{Port}:{ServerName}:{Verify}" : Host + ":" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        public string PoolName { get; } = Ssl ? $"{Host}:{Port}:{ServerName}:{Verify}" : Host + ":" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary><c>host:port</c>.</summary>
+        public string Addr { get; } = Host + ":" + Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        // a route's endpoint is the same on every request: its target is made once (a bounded number kept)
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, int, bool, string, bool), Target> Known = new();
+
+        public static Target Of(string host, int port, bool ssl, string serverName, bool verify)
+        {
+            var key = (host, port, ssl, serverName, verify);
+            if (Known.TryGetValue(key, out var t)) return t;
+            t = new Target(host, port, ssl, serverName, verify);
+            if (Known.Count < 1024) Known.TryAdd(key, t);
+            return t;
+        }
     }
 
     /// <summary>Open a TCP connection (and TLS for https) through the nginx's connect seam.</summary>
@@ -381,38 +442,6 @@ public static class Http
 
     /// <summary>A failed socket step in cosocket words.</summary>
     private static string FailureText(UpstreamFailure f) => f == UpstreamFailure.Timeout ? "timeout" : "closed";
-
-    /// <summary>
-    /// <c>httpc:request(params)</c> on a connection: the request as resty.http writes it, then the
-    /// status line and headers (interim 1xx answers but 101 skipped). Each socket step gets the
-    /// whole timeout, as cosocket operations do.
-    /// </summary>
-    private static async Task<(Exchange? Exchange, string? Error)> SendAsync(UpstreamHttpConnection conn, AiHttpParams p, string body,
-        Target target, string userAgent, UpstreamKeepalive pools, string poolName, int timeoutMs)
-    {
-        var (buffer, length, err) = BuildRequest(p, body, target, userAgent);
-        if (buffer == null) return (null, err);
-        var timeout = TimeSpan.FromMilliseconds(timeoutMs);
-        var head = string.Equals(p.Method, "HEAD", StringComparison.OrdinalIgnoreCase);
-        try
-        {
-            UpstreamFailure sent;
-            try { sent = await conn.SendAsync(buffer.AsMemory(0, length), timeout); }
-            finally { ArrayPool<byte>.Shared.Return(buffer); }
-            if (sent != UpstreamFailure.None) return (null, FailureText(sent));
-            while (true)
-            {
-                var (h, f) = await conn.ReadHeadAsync(timeout, head);
-                if (h == null) return (null, FailureText(f));
-                if (h.Status is >= 100 and < 200 && h.Status != 101) continue;
-                return (new Exchange(conn, h, head, timeout, pools, poolName), null);
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or IOException or InvalidOperationException)
-        {
-            return (null, "closed");
-        }
-    }
 
     /// <summary>One request/response on a connection: the body reader and what may be done after.</summary>
     internal sealed class Exchange
@@ -684,7 +713,7 @@ public static class Http
         if (!ValidPath(path, allowQuestion: false)) return (null, 0, "invalid characters found in path");
         // api7-lua-resty-http puts "?" before an encoded query table even when it is empty
         string query;
-        try { query = "?" + NgxEncodeArgs.Encode(p.Query); }
+        try { query = p.Query.Count == 0 ? "?" : "?" + NgxEncodeArgs.Encode(p.Query); }
         catch (InvalidOperationException e) { return (null, 0, e.Message); }
         if (!ValidPath(query, allowQuestion: true)) return (null, 0, "invalid characters found in query");
 
@@ -718,7 +747,7 @@ public static class Http
         if (!hasHost)
         {
             var defaultPort = target.Ssl ? 443 : 80;
-            w.Header("Host", p.Port is { } port && port != defaultPort ? $"{p.Host}:{port}" : p.Host ?? "");
+            w.Header("Host", p.Port is { } port && port != defaultPort ? target.Addr : p.Host ?? "");
         }
         if (!chunked && !hasLength) w.Header("Content-Length", RequestWriter.ByteCount(body).ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (!hasUa) w.Header("User-Agent", userAgent);

@@ -194,6 +194,32 @@ public class CJsonDecodeTests
         obj["a"]!.GetValue<long>().Should().Be(2);
     }
 
+    [Theory]
+    [InlineData("9223372036854775807", 9223372036854775807d)]
+    [InlineData("9223372036854775808", 9223372036854775807d)]     // one past: saturates
+    [InlineData("-9223372036854775808", -9223372036854775808d)]
+    [InlineData("-9223372036854775809", -9223372036854775808d)]
+    [InlineData("-99999999999999999999999", -9223372036854775808d)]
+    [InlineData("18446744073709551616", 9223372036854775807d)]
+    public void IntegersBeyondLongSaturateAsStrtollDoes(string text, double expected)
+    {
+        var node = (JsonValue)CJson.Decode(text).Value!;
+        (node.TryGetValue(out long l) ? l : node.GetValue<double>()).Should().Be(expected);
+    }
+
+    [Fact]
+    public void NullAsNilDropsObjectNullsAtEveryDepthAndKeepsArrayNulls()
+    {
+        var (v, e) = CJson.DecodeNullAsNil("{\"a\":null,\"b\":[null,{\"c\":null,\"d\":1}],\"e\":{\"f\":null}}");
+        e.Should().BeNull();
+        CJson.Encode(v).Should().Be("{\"b\":[null,{\"d\":1}],\"e\":{}}");
+        // a key given null then a value keeps its first place, as when the nulls go after decoding
+        CJson.Encode(CJson.DecodeNullAsNil("{\"a\":null,\"b\":1,\"a\":2}").Value).Should().Be("{\"a\":2,\"b\":1}");
+        CJson.Encode(CJson.DecodeNullAsNil("{\"a\":1,\"b\":2,\"a\":null}").Value).Should().Be("{\"b\":2}");
+        CJson.DecodeNullAsNil("null").Should().Be(((JsonNode?)null, (string?)null));
+        CJson.DecodeNullAsNil("{\"a\":").Error.Should().Be("Expected value but found T_END at character 6");
+    }
+
     [Fact]
     public void RoundTrip()
     {

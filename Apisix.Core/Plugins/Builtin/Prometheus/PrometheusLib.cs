@@ -75,6 +75,29 @@ public sealed class PrometheusLib
         internal string Key(IReadOnlyList<string?>? values)
         {
             if (LabelNames.Count == 0) return Name;
+            // a series is usually moved again with the same values (a gauge's inc then dec, one
+            // route's requests): the last key made is given back when they are the same
+            var last = _lastKey;
+            if (last != null && SameValues(last.Values, values!)) return last.Key;
+            var key = BuildKey(values);
+            var copy = new string?[LabelNames.Count];
+            for (var i = 0; i < copy.Length; i++) copy[i] = values![i];
+            _lastKey = new LastKey(copy, key);
+            return key;
+        }
+
+        private sealed record LastKey(string?[] Values, string Key);
+        private LastKey? _lastKey;
+
+        private static bool SameValues(string?[] known, IReadOnlyList<string?> values)
+        {
+            for (var i = 0; i < known.Length; i++)
+                if (!string.Equals(known[i], values[i], StringComparison.Ordinal)) return false;
+            return true;
+        }
+
+        private string BuildKey(IReadOnlyList<string?>? values)
+        {
             var buf = _keyBuffer ??= new char[256];
             var len = 0;
             void Put(ReadOnlySpan<char> text)
@@ -90,17 +113,15 @@ public sealed class PrometheusLib
                 if (i > 0) Put(",");
                 Put(LabelNames[i]);
                 Put("=\"");
-                var v = values![i] ?? "";
-                var start = 0;
-                for (var j = 0; j < v.Length; j++)
+                var v = (values![i] ?? "").AsSpan();
+                int j;
+                while ((j = v.IndexOfAny('\\', '\n', '"')) >= 0)
                 {
-                    var esc = v[j] switch { '\\' => "\\\\", '\n' => "\\n", '"' => "\\\"", _ => null };
-                    if (esc == null) continue;
-                    Put(v.AsSpan(start, j - start));
-                    Put(esc);
-                    start = j + 1;
+                    Put(v[..j]);
+                    Put(v[j] switch { '\\' => "\\\\", '\n' => "\\n", _ => "\\\"" });
+                    v = v[(j + 1)..];
                 }
-                Put(v.AsSpan(start));
+                Put(v);
                 Put("\"");
             }
             Put("}");

@@ -80,4 +80,21 @@ public class PrometheusLibTests
         second.Counter("bandwidth", "bytes", ["type"]).Inc(5, ["egress"]);
         Assert.Contains("apisix_bandwidth{type=\"egress\"} 15\n", string.Concat(second.MetricData()));
     }
+
+    [Fact]
+    public void A_gauge_moved_up_then_down_with_alternating_label_values_keeps_each_series_apart()
+    {
+        // the last series key is reused only for the very same values
+        var prom = New(out _);
+        var g = prom.Gauge("active", "help", ["route", "model"]);
+        g.Inc(1, ["r1", "m\\1"]);
+        g.Inc(1, ["r1", "m2"]);
+        g.Inc(1, ["r1", "m\\1"]);
+        g.Inc(-1, ["r1", "m2"]);
+        g.Inc(1, ["r2", "m2"]);
+        var text = string.Concat(prom.MetricData());
+        Assert.Contains("apisix_active{route=\"r1\",model=\"m\\\\1\"} 2\n", text);
+        Assert.Contains("apisix_active{route=\"r1\",model=\"m2\"} 0\n", text);
+        Assert.Contains("apisix_active{route=\"r2\",model=\"m2\"} 1\n", text);
+    }
 }
