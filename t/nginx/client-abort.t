@@ -1,5 +1,6 @@
 # Our own plain Test::Nginx file: a client that goes away while Lua runs (lua_check_client_abort,
-# ngx.on_abort), and a client that half-closes its socket.
+# ngx.on_abort), and a client that half-closes its socket. The sleeps and waits leave the abort
+# (0.1-0.2 s in) a margin of most of a second on either side: a loaded machine is late by tenths.
 use Test::Nginx::Socket::Lua 'no_plan';
 
 log_level('info');
@@ -26,7 +27,7 @@ GET /t
 --- timeout: 0.2
 --- abort
 --- ignore_response
---- wait: 0.3
+--- wait: 1
 --- error_log
 client prematurely closed connection
 logged with status 499
@@ -46,7 +47,7 @@ should not wake up
             end)
             ngx.log(ngx.WARN, "registered: ", ok, " ", err)
             ngx.log(ngx.WARN, "second: ", select(2, ngx.on_abort(function() end)))
-            ngx.sleep(0.5)
+            ngx.sleep(1)
             ngx.log(ngx.WARN, "rewrite went on")
         }
         content_by_lua_block { ngx.say("late") }
@@ -56,7 +57,7 @@ GET /t
 --- timeout: 0.2
 --- abort
 --- ignore_response
---- wait: 0.5
+--- wait: 1.5
 --- error_log
 registered: 1 nil
 second: duplicate call
@@ -75,7 +76,7 @@ rewrite went on
                 ngx.log(ngx.WARN, "leaving with 444")
                 ngx.exit(444)
             end)
-            ngx.sleep(0.5)
+            ngx.sleep(2)
             ngx.log(ngx.WARN, "access went on")
         }
         content_by_lua_block { ngx.say("late") }
@@ -109,7 +110,7 @@ GET /t
 --- timeout: 0.1
 --- abort
 --- ignore_response
---- wait: 0.4
+--- wait: 1.5
 --- error_log
 on_abort: nil lua_check_client_abort is off
 slept to the end
