@@ -137,7 +137,7 @@ abc"
 --- timeout: 0.2
 --- abort
 --- ignore_response
---- wait: 0.2
+--- wait: 1
 --- error_log
 read: nil client aborted
 

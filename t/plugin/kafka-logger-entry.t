@@ -104,7 +104,7 @@ passed
 --- request
 POST /chat1?lang=en
 {"messages":[{"role":"user","content":"the answer to everything?"}]}
---- wait: 0.3
+--- wait: 1
 --- error_log eval
 [
 qr/observed add_entry -> false topic=topic-1 /,
