@@ -52,27 +52,19 @@ public static class CJson
     /// Arrays, even empty ones, come back as JsonArray since APISIX decodes them
     /// with cjson's array metatable.
     /// </summary>
-    public static (JsonNode? Value, string? Error) Decode(string text)
-    {
-        try
-        {
-            return (CJsonDecoder.Run(text), null);
-        }
-        catch (CJsonException e)
-        {
-            return (null, e.Message);
-        }
-    }
+    public static (JsonNode? Value, string? Error) Decode(string text) => Decode(text, nullAsNil: false);
 
     /// <summary>
     /// <c>core.json.decode(text, {null_as_nil = true})</c>: as <see cref="Decode"/>, and no object
     /// keeps a key whose value is JSON null (nulls in arrays stay).
     /// </summary>
-    public static (JsonNode? Value, string? Error) DecodeNullAsNil(string text)
+    public static (JsonNode? Value, string? Error) DecodeNullAsNil(string text) => Decode(text, nullAsNil: true);
+
+    private static (JsonNode? Value, string? Error) Decode(string text, bool nullAsNil)
     {
         try
         {
-            return (CJsonDecoder.Run(text, nullAsNil: true), null);
+            return (CJsonDecoder.Run(text, nullAsNil), null);
         }
         catch (CJsonException e)
         {

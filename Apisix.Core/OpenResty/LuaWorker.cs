@@ -676,10 +676,8 @@ public sealed class LuaWorker : IDisposable, IAsyncDisposable
         Nginx.ErrorLog.Write(LogLevel.Debug, Nginx.Pid(this), 0, "http lua close fake http connection", "");
     }
 
-    public void FreeRequest(long requestId) => _freeRequest.Call(requestId);
-
     /// <summary>
-    /// <see cref="FreeRequest(long)"/> for a request: Lua keeps an <c>ngx.ctx</c> table only for a
+    /// Drop the request's <c>ngx.ctx</c> on the Lua side. Lua keeps an <c>ngx.ctx</c> table only for a
     /// request it ran code for (or a subrequest given one by <c>ngx.location.capture</c>'s
     /// <c>ctx</c>), so a request Lua never saw has nothing to release and no call into Lua.
     /// </summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -177,12 +176,12 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
     // Upstreams read once per resource and version: the same value (the checked route's own object,
     // the stored upstream's) at the same version reads the same when every node is an IP address,
     // so only those are kept; a node with a host name is resolved (and logged) on every request.
-    private readonly ConcurrentDictionary<string, (JsonObject Value, string Version, UpstreamConf Conf)> _parsed = new(StringComparer.Ordinal);
+    private readonly Utils.BoundedCache<(JsonObject Value, string Version, UpstreamConf Conf)> _parsed = new(4096);
 
     /// <summary>The upstream value as <see cref="UpstreamConf"/> reads it, from <see cref="_parsed"/> when it can be.</summary>
     private UpstreamConf ParseUpstream(ApiCtx ctx, JsonObject value, string key, string version, bool cache)
     {
-        if (cache && _parsed.TryGetValue(key, out var hit) && ReferenceEquals(hit.Value, value) && hit.Version == version) return hit.Conf;
+        if (cache && _parsed.TryGet(key, out var hit) && ReferenceEquals(hit.Value, value) && hit.Version == version) return hit.Conf;
         var req = ctx.Request;
         var resolved = false;
         var up = UpstreamConf.Parse(value, key, version, h =>
@@ -190,7 +189,7 @@ public sealed class UpstreamProxy(ApisixConfig config, ConfigStore store)
             resolved = true;
             return ParseDomain(req, h);
         }, msg => ctx.Log(LogLevel.Error, msg));
-        if (cache && !resolved && _parsed.Count < 4096) _parsed[key] = (value, version, up);
+        if (cache && !resolved) _parsed.Put(key, (value, version, up));
         return up;
     }
 

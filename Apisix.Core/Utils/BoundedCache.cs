@@ -32,6 +32,20 @@ public sealed class BoundedCache<TValue>(int capacity)
         return value;
     }
 
+    /// <summary>The value remembered for <paramref name="key"/>, if any.</summary>
+    public bool TryGet(string key, out TValue value) => _known.TryGetValue(key, out value!);
+
+    /// <summary>
+    /// Remember <paramref name="value"/> for <paramref name="key"/>, in place of what was there (a
+    /// value that goes stale, such as a config's parsed form at an older version); a new key only
+    /// while there is room.
+    /// </summary>
+    public void Put(string key, TValue value)
+    {
+        if (_known.TryGetValue(key, out _)) _known[key] = value;
+        else Remember(key, value);
+    }
+
     private void Remember(string key, TValue value)
     {
         if (Volatile.Read(ref _count) < capacity && _known.TryAdd(key, value)) Interlocked.Increment(ref _count);

@@ -30,6 +30,18 @@ public class BoundedCacheTests
     }
 
     [Fact]
+    public void Put_replaces_a_remembered_value_and_adds_a_new_key_only_while_there_is_room()
+    {
+        var cache = new BoundedCache<string>(1);
+        cache.Put("a", "v1");
+        cache.Put("a", "v2");
+        cache.TryGet("a", out var a).Should().BeTrue();
+        a.Should().Be("v2");
+        cache.Put("b", "w");
+        cache.TryGet("b", out _).Should().BeFalse(); // full
+    }
+
+    [Fact]
     public void The_pool_gives_one_string_for_the_same_text_up_to_its_capacity()
     {
         var pool = new StringPool(1);
