@@ -181,21 +181,22 @@ public sealed class UpstreamHttpConnection(Stream stream) : IAsyncDisposable, IV
         if (Volatile.Read(ref _idle) == IdleNone) return null;
         _wait.Reset();
         _waitOver = 0;
-        var was = Interlocked.CompareExchange(ref _idle, IdleWaited, IdlePending);
-        if (was == IdleDone)
-        {
-            _idle = IdleNone;
-            return _idleError is { } error ? ValueTask.FromException<int>(error) : new ValueTask<int>(_idleResult);
-        }
-        if (was != IdlePending) return null;
         _waitToken = token;
-        if (token.CanBeCanceled)
-            _waitReg = token.UnsafeRegister(static s =>
+        // registered before the wait is published: a read completing on another thread right after
+        // always finds the registration it has to remove
+        _waitReg = token.CanBeCanceled
+            ? token.UnsafeRegister(static s =>
             {
                 var c = (UpstreamHttpConnection)s!;
                 if (Interlocked.Exchange(ref c._waitOver, 1) == 0) c._wait.SetException(new OperationCanceledException(c._waitToken));
-            }, this);
-        return new ValueTask<int>(this, _wait.Version);
+            }, this)
+            : default;
+        var was = Interlocked.CompareExchange(ref _idle, IdleWaited, IdlePending);
+        if (was == IdlePending) return new ValueTask<int>(this, _wait.Version);
+        _waitReg.Unregister();
+        if (was != IdleDone) return null;
+        _idle = IdleNone;
+        return _idleError is { } error ? ValueTask.FromException<int>(error) : new ValueTask<int>(_idleResult);
     }
 
     int IValueTaskSource<int>.GetResult(short token) => _wait.GetResult(token);
