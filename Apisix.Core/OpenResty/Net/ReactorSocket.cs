@@ -206,7 +206,7 @@ internal sealed class ReactorSocket : IReactorHandler
     private const int EINPROGRESS = 115, ECONNREFUSED = 111, ETIMEDOUT = 110, ENETUNREACH = 101, EHOSTUNREACH = 113;
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int connect(nint fd, ref byte addr, int len);
+    private static extern int connect(int fd, ref byte addr, int len);
 
     /// <summary>
     /// Start a non-blocking connect(2) and give its errno (0: connected, EINPROGRESS: epoll will
@@ -217,7 +217,7 @@ internal sealed class ReactorSocket : IReactorHandler
     {
         var address = ep.Serialize(); // the kernel's sockaddr_in / sockaddr_in6 bytes
         var bytes = address.Buffer.Span[..address.Size];
-        if (connect(socket.Handle, ref bytes[0], bytes.Length) == 0) return 0;
+        if (connect((int)socket.Handle, ref bytes[0], bytes.Length) == 0) return 0;
         return System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
     }
 

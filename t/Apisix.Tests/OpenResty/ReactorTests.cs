@@ -131,6 +131,23 @@ public class ReactorTests
             });
             connected.Should().BeTrue();
             refused.Should().Be("connection refused");
+
+            // an IPv6 peer (a sockaddr_in6 for connect(2)), where the machine has an IPv6 loopback
+            TcpListener? v6 = null;
+            try { v6 = new TcpListener(IPAddress.IPv6Loopback, 0); v6.Start(); }
+            catch (SocketException) { v6 = null; }
+            if (v6 != null)
+            {
+                var v6port = ((IPEndPoint)v6.LocalEndpoint).Port;
+                var v6err = await loop.RunAsync(async () =>
+                {
+                    var (stream, err) = await network.ConnectAsync("::1", v6port, CancellationToken.None);
+                    if (stream != null) await stream.DisposeAsync();
+                    return err;
+                });
+                v6.Stop();
+                v6err.Should().BeNull();
+            }
         }
         finally
         {
