@@ -187,26 +187,24 @@ internal sealed class ReactorSocket : IReactorHandler
                 rs.Close();
                 throw;
             }
-            var so = socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int code ? code : 0;
+            var so = ConnectResult(socket);
             if (so != 0)
             {
                 rs.Close();
-                return (null, so switch
-                {
-                    111 or (int)SocketError.ConnectionRefused => "connection refused",
-                    110 or (int)SocketError.TimedOut => "timeout",
-                    101 or 113 or (int)SocketError.NetworkUnreachable or (int)SocketError.HostUnreachable => "no route to host",
-                    _ => new SocketException(so).Message,
-                });
+                return (null, ConnectErrorText(so));
             }
         }
         return (new ReactorStream(rs), null);
     }
 
     private const int EINPROGRESS = 115, ECONNREFUSED = 111, ETIMEDOUT = 110, ENETUNREACH = 101, EHOSTUNREACH = 113;
+    private const int SOL_SOCKET = 1, SO_ERROR = 4;
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
     private static extern int connect(int fd, ref byte addr, int len);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int getsockopt(int fd, int level, int name, ref int value, ref int len);
 
     /// <summary>
     /// Start a non-blocking connect(2) and give its errno (0: connected, EINPROGRESS: epoll will
@@ -221,7 +219,16 @@ internal sealed class ReactorSocket : IReactorHandler
         return System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
     }
 
-    // the errno of a connect(2) that failed at once, in nginx's words where the cosocket has some
+    /// <summary>The errno a connect in progress ended with (SO_ERROR; 0: connected), as the kernel gives it.</summary>
+    private static int ConnectResult(Socket socket)
+    {
+        int error = 0, len = sizeof(int);
+        if (getsockopt((int)socket.Handle, SOL_SOCKET, SO_ERROR, ref error, ref len) != 0)
+            return System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        return error;
+    }
+
+    // a connect's errno, at once or at its end, in nginx's words where the cosocket has some
     private static string ConnectErrorText(int errno) => errno switch
     {
         ECONNREFUSED => "connection refused",

@@ -122,14 +122,13 @@ public class ReactorTests
         try
         {
             var network = new SocketNetwork();
-            var (connected, refused) = await loop.RunAsync(async () =>
+            var refused = await loop.RunAsync(async () =>
             {
                 var (stream, err) = await network.ConnectAsync("127.0.0.1", port, CancellationToken.None);
                 err.Should().BeNull();
                 await stream!.DisposeAsync();
-                return (stream != null, (await network.ConnectAsync("127.0.0.1", FreePort(), CancellationToken.None)).Error);
+                return (await network.ConnectAsync("127.0.0.1", FreePort(), CancellationToken.None)).Error;
             });
-            connected.Should().BeTrue();
             refused.Should().Be("connection refused");
 
             // an IPv6 peer (a sockaddr_in6 for connect(2)), where the machine has an IPv6 loopback
